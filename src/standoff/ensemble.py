@@ -1,0 +1,324 @@
+"""Ensembles: sampling uncertain inputs, compiling the timeline, and running members.
+
+Every uncertain number is drawn from a counter-based stream keyed by the seed, the
+number's name and the member's global index (:mod:`standoff.rng`), so results do not
+depend on how members are chunked, and two scenarios that share a seed share their
+draws (common random numbers).  Executors run chunks of members: :class:`SerialExecutor`
+in this process, :class:`DaskExecutor` on a Dask cluster; both give identical results.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
+from scipy import special
+
+from . import engine
+from .controls import MODES
+from .errors import StandoffError
+from .network import DAYS_PER_YEAR, Network
+from .rng import uniforms
+from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
+                       StockpileReleaseEvent, TalksEvent, TariffEvent)
+
+#: Members per kernel call: small enough for a smooth progress bar, large enough to
+#: amortise the call.  Chunks are whole multiples of it, which keeps chunking invisible.
+BLOCK = 256
+
+
+def _ppf(d: Distribution, u: np.ndarray) -> np.ndarray:
+    if d.dist == "uniform":
+        return d.low + (d.high - d.low) * u  # type: ignore[operator]
+    if d.dist == "triangular":
+        return _triangular(u, d.low, d.mode, d.high)  # type: ignore[arg-type]
+    if d.dist == "normal":
+        x = d.mean + d.sd * special.ndtri(u)  # type: ignore[operator]
+        lo, hi = d.bounds()
+        return np.clip(x, lo, hi)
+    if d.dist == "lognormal":
+        return d.median * np.exp(d.sigma * special.ndtri(u))  # type: ignore[operator]
+    vals = np.asarray(d.values, dtype=float)
+    return vals[np.minimum((u * len(vals)).astype(np.int64), len(vals) - 1)]
+
+
+def _triangular(u: np.ndarray, lo: float, mode: float, hi: float) -> np.ndarray:
+    if hi <= lo:
+        return np.full_like(u, lo)
+    c = (mode - lo) / (hi - lo)
+    return np.where(u < c, lo + np.sqrt(u * (hi - lo) * (mode - lo)),
+                    hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)))
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """One named input of the ensemble: a constant or a distribution."""
+
+    key: str
+    spec: Number | tuple[float, float, float]  # a triangular (low, mode, high) for dataset ranges
+
+    def sample(self, seed: int, start: int, n: int) -> np.ndarray:
+        s = self.spec
+        if isinstance(s, (int, float)):
+            return np.full(n, float(s))
+        u = uniforms(seed, self.key, start, n)
+        if isinstance(s, tuple):
+            return _triangular(u, *s)
+        assert isinstance(s, Distribution)
+        return _ppf(s, u)
+
+    @property
+    def is_random(self) -> bool:
+        if isinstance(self.spec, (int, float)):
+            return False
+        if isinstance(self.spec, tuple):
+            return self.spec[0] < self.spec[2]
+        return True
+
+
+@dataclass
+class Plan:
+    """Everything the kernel needs that does not depend on the member: the compiled run."""
+
+    scenario: Scenario
+    net: Network
+    params: list[Uncertain]            # in engine.PARAMS order
+    sector_days: list[Uncertain]
+    pool_days: list[Uncertain]
+    stockpile: dict[tuple[int, int], Uncertain]
+    columns: list[tuple[Uncertain, float]]  # event value columns with a scale
+    actions: dict[str, np.ndarray]
+    talks: list[tuple[int, str]]
+
+    @property
+    def members(self) -> int:
+        return self.scenario.members
+
+    def uncertain_inputs(self) -> list[Uncertain]:
+        """Every input that varies between members, each once (for sensitivity and tornado charts)."""
+        seen: dict[str, Uncertain] = {}
+        for u in [*self.params, *self.sector_days, *self.pool_days, *self.stockpile.values(),
+                  *(c for c, _ in self.columns)]:
+            if u.is_random and u.key not in seen:
+                seen[u.key] = u
+        return list(seen.values())
+
+    def draw(self, start: int, n: int) -> dict[str, np.ndarray]:
+        """Per-member inputs for members ``start .. start + n - 1``."""
+        seed = self.scenario.seed
+        R, P = len(self.net.regions), len(self.net.products)
+        glob = np.column_stack([u.sample(seed, start, n) for u in self.params])
+        sd = np.column_stack([u.sample(seed, start, n) for u in self.sector_days])
+        pd_ = np.column_stack([u.sample(seed, start, n) for u in self.pool_days])
+        sp = np.zeros((n, R, P))
+        for (r, p), u in self.stockpile.items():
+            sp[:, r, p] = u.sample(seed, start, n)
+        ev = np.column_stack([u.sample(seed, start, n) * scale for u, scale in self.columns]) if self.columns \
+            else np.zeros((n, 1))
+        return {"glob": np.ascontiguousarray(glob), "sector_days": np.ascontiguousarray(sd),
+                "pool_days": np.ascontiguousarray(pd_), "stockpile": sp, "ev": np.ascontiguousarray(ev)}
+
+
+def _param_spec(sc: Scenario, net: Network, name: str) -> Uncertain:
+    key = f"parameters.{name}"
+    if name in sc.parameters:
+        return Uncertain(key, sc.parameters[name])
+    row = net.parameters.loc[name]
+    return Uncertain(key, (float(row["low"]), float(row["value"]), float(row["high"])))
+
+
+def plan(sc: Scenario) -> Plan:
+    """Compile a scenario against its dataset into a :class:`Plan`."""
+    net = sc.network()
+    missing = [p for p in engine.PARAMS if p not in net.parameters.index]
+    if missing:
+        raise StandoffError(f"dataset {net.name} lacks parameters {missing}")
+    params = [_param_spec(sc, net, p) for p in engine.PARAMS]
+
+    def days(holder: str, row: object) -> Uncertain:
+        key = f"inventory_days.{holder}"
+        if holder in sc.inventory_days:
+            return Uncertain(key, sc.inventory_days[holder])
+        return Uncertain(key, (float(row["low"]), float(row["days_cover"]), float(row["high"])))  # type: ignore[index]
+
+    sector_days = [days(s, net.sector_days.loc[s]) for s in net.sectors]
+    pool_days = [days(p, net.pool_days.loc[p]) for p in net.products]
+    stockpile: dict[tuple[int, int], Uncertain] = {}
+    for _, row in net.stockpile.iterrows():
+        r, p = net.regions.index(row["region"]), net.products.index(row["product"])
+        stockpile[(r, p)] = Uncertain(f"stockpiles.{row['region']}.{row['product']}",
+                                      (float(row["low"]), float(row["tonnes"]), float(row["high"])))
+    for reg, prods in sc.stockpiles.items():
+        for prod, val in prods.items():
+            stockpile[(net.regions.index(reg), net.products.index(prod))] = Uncertain(f"stockpiles.{reg}.{prod}", val)
+
+    columns: list[tuple[Uncertain, float]] = []
+    col_of: dict[tuple[str, float], int] = {}
+
+    def col(key: str, val: Number, scale: float = 1.0) -> int:
+        if isinstance(val, str):
+            u = _param_spec(sc, net, val[1:])
+        else:
+            u = Uncertain(key, val)
+        ident = (u.key if u.is_random else f"const:{u.spec}", scale)
+        if ident not in col_of:
+            col_of[ident] = len(columns)
+            columns.append((u, scale))
+        return col_of[ident]
+
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    talks: list[tuple[int, str]] = []
+    R = len(net.regions)
+    for k, ev in enumerate(sc.events):
+        day = sc.day_of(ev.date)
+        name = ev.id or str(k)
+        key = f"events.{name}"
+        if isinstance(ev, TariffEvent):
+            e, i = net.regions.index(ev.exporter), net.regions.index(ev.importer)
+            groups = net.groups if ev.groups == "all" else ev.groups
+            c = col(f"{key}.rate", ev.rate)
+            for gname in groups:
+                rows.append((day, engine.A_TARIFF, e, i, net.groups.index(gname), c))
+        elif isinstance(ev, ExportControlEvent):
+            e = net.regions.index(ev.exporter)
+            dests = [i for i in range(R) if i != e] if ev.destinations == "all" else \
+                [net.regions.index(d) for d in ev.destinations if d != ev.exporter]
+            cm = col(f"{key}.mode", float(MODES[ev.mode]))
+            ca = col(f"{key}.approval_share", ev.approval_share)
+            cd = col(f"{key}.delay_days", ev.delay_days)
+            cl = col(f"{key}.leakage", ev.leakage)
+            for pname in ev.products:
+                p = net.products.index(pname)
+                for i in dests:
+                    rows += [(day, engine.A_CTRL_MODE, p, e, i, cm), (day, engine.A_CTRL_APPR, p, e, i, ca),
+                             (day, engine.A_CTRL_DELAY, p, e, i, cd), (day, engine.A_CTRL_LEAK, p, e, i, cl)]
+                if ev.quota_tonnes_per_year is not None:
+                    rows.append((day, engine.A_CTRL_QUOTA, p, e, 0, col(f"{key}.quota", ev.quota_tonnes_per_year)))
+        elif isinstance(ev, CounterMeasureEvent):
+            rows.append((day, engine.A_CM, net.measures.index(ev.measure), 0, 0,
+                         col(f"{key}.active", 1.0 if ev.active else 0.0)))
+        elif isinstance(ev, StockpileReleaseEvent):
+            rows.append((day, engine.A_RELEASE, net.regions.index(ev.region), net.products.index(ev.product), 0,
+                         col(f"{key}.tonnes_per_day", ev.tonnes_per_day)))
+        elif isinstance(ev, CapacityEvent):
+            ramp = max(ev.ramp_days, 1)
+            c = col(f"{key}.tonnes_per_year", ev.tonnes_per_year, 1.0 / DAYS_PER_YEAR / ramp)
+            r, p = net.regions.index(ev.region), net.products.index(ev.product)
+            for d in range(day, min(day + ramp, sc.horizon_days)):
+                rows.append((d, engine.A_CAPACITY, r, p, 0, c))
+        elif isinstance(ev, TalksEvent):
+            rows.append((day, engine.A_TALKS, 0, 0, 0, col(f"{key}.marker", 0.0)))
+            talks.append((day, ev.name))
+    rows.sort(key=lambda x: x[0])  # stable: same-day events keep their written order
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    actions = {n: np.ascontiguousarray(arr[:, j]) for j, n in enumerate(("day", "kind", "a0", "a1", "a2", "col"))}
+    return Plan(sc, net, params, sector_days, pool_days, stockpile, columns, actions, talks)
+
+
+@dataclass
+class Chunk:
+    """Outputs of members ``start .. start + n - 1``."""
+
+    start: int
+    n: int
+    arrays: dict[str, np.ndarray]
+
+
+OUTPUT_SHAPES = {
+    # name: (dims after member, dtype)
+    "first_stockout_day": ("region", "sector"),
+    "output_loss_usd_bn": ("region", "sector"),
+    "units_lost": ("region", "sector"),
+    "peak_price_multiple": ("region", "product"),
+    "defense_readiness_min": ("region",),
+    "pain_usd_bn": ("side", "pain_kind"),
+    "re_trade_t": ("product", "region", "flow_kind"),
+    "goods_trade_usd_bn": ("side", "goods_kind"),
+    "material_balance_t": ("product",),
+}
+TRAJ_SHAPES = {
+    "cover_days": ("region", "sector"),
+    "output_fraction": ("region", "sector"),
+    "price_multiple": ("region", "product"),
+    "imports_t": ("product", "region"),
+    "pain_cum_usd_bn": ("side",),
+}
+
+
+def dim_sizes(net: Network) -> dict[str, int]:
+    return {"region": len(net.regions), "sector": len(net.sectors), "product": len(net.products),
+            "side": 2, "pain_kind": len(engine.PAIN_KINDS), "flow_kind": 2, "goods_kind": 2}
+
+
+def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
+    """Run members ``start .. start + n - 1`` in this process."""
+    net = pl.net
+    sizes = dim_sizes(net)
+    T = pl.scenario.horizon_days
+    n_keep = min(pl.scenario.trajectories, pl.members)
+    keep_here = max(0, min(n, n_keep - start))
+    out = {k: np.zeros((n, *[sizes[d] for d in dims])) for k, dims in OUTPUT_SHAPES.items()}
+    tr = {k: np.zeros((keep_here, T, *[sizes[d] for d in dims]), dtype=np.float64) for k, dims in TRAJ_SHAPES.items()}
+    inputs = pl.draw(start, n)
+    a = pl.actions
+    defense = net.sectors.index("defense") if "defense" in net.sectors else -1
+    for b in range(0, n, BLOCK):
+        m = min(BLOCK, n - b)
+        sl = slice(b, b + m)
+        kb = max(0, min(m, keep_here - b))
+        trs = {k: (v[b:b + kb] if kb > 0 else np.zeros((0, *v.shape[1:]))) for k, v in tr.items()}
+        engine.run_block(
+            start + b, T, inputs["glob"][sl], inputs["sector_days"][sl], inputs["pool_days"][sl],
+            inputs["stockpile"][sl], inputs["ev"][sl],
+            a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"],
+            net.demand, net.critical, net.coef, net.share, net.flows, net.production, net.use, net.stage_order,
+            net.zone, net.side, net.value_per_day, net.kg_per_unit, net.price_usd_per_t, net.trade_value,
+            net.base_tariff, net.cm_group, net.cm_imposer, net.cm_target, net.cm_blocked, net.cm_multiplier,
+            defense, n_keep,
+            out["first_stockout_day"][sl], out["output_loss_usd_bn"][sl], out["units_lost"][sl],
+            out["peak_price_multiple"][sl], out["defense_readiness_min"][sl], out["pain_usd_bn"][sl],
+            out["re_trade_t"][sl], out["goods_trade_usd_bn"][sl], out["material_balance_t"][sl],
+            trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
+            trs["pain_cum_usd_bn"])
+    out.update({f"traj:{k}": v.astype(np.float32) for k, v in tr.items()})
+    out["inputs"] = np.column_stack([u.sample(pl.scenario.seed, start, n) for u in pl.uncertain_inputs()]) \
+        if pl.uncertain_inputs() else np.zeros((n, 0))
+    return Chunk(start, n, out)
+
+
+def chunks(members: int, n_chunks: int) -> list[tuple[int, int]]:
+    """Split ``members`` into at most ``n_chunks`` ranges whose starts are multiples of :data:`BLOCK`."""
+    blocks = math.ceil(members / BLOCK)
+    n_chunks = max(1, min(n_chunks, blocks))
+    per = math.ceil(blocks / n_chunks)
+    out = []
+    for c in range(n_chunks):
+        s = c * per * BLOCK
+        if s >= members:
+            break
+        out.append((s, min(members, s + per * BLOCK) - s))
+    return out
+
+
+class Executor(Protocol):
+    """Runs a plan's chunks and yields them as they finish (any order)."""
+
+    def map(self, pl: Plan, ranges: list[tuple[int, int]]) -> Iterator[Chunk]: ...
+
+
+class SerialExecutor:
+    """Runs chunks one after another in this process."""
+
+    def __init__(self, chunk_members: int = 4 * BLOCK) -> None:
+        self.chunk_members = chunk_members
+
+    def split(self, members: int) -> list[tuple[int, int]]:
+        return chunks(members, math.ceil(members / self.chunk_members))
+
+    def map(self, pl: Plan, ranges: list[tuple[int, int]]) -> Iterator[Chunk]:
+        for s, n in ranges:
+            yield run_chunk(pl, s, n)
+
+
+ProgressFn = Callable[[int, int], None]

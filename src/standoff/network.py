@@ -1,0 +1,320 @@
+"""The baseline supply network: regions, chain stages, sectors and bilateral trade.
+
+The dataset is a folder of small CSV tables (one per component, every row with its
+source).  :func:`load_network` reads and checks them and derives the steady state the
+engine starts from: who uses how much of each product, the trade flows that supply it
+and the production that feeds those flows.  Everything is in tonnes per day (material)
+or US dollars per day (money).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import StandoffError
+
+DAYS_PER_YEAR = 365.0
+SIDES = ("US", "CN")
+
+#: Columns every table must have, and which of them are numeric and non-negative.
+SCHEMA: dict[str, dict[str, list[str]]] = {
+    "regions": {"cols": ["region", "name", "side", "zone", "note"], "num": []},
+    "products": {"cols": ["product", "name", "unit", "stage", "price_usd_per_kg", "price_source"],
+                 "num": ["price_usd_per_kg"]},
+    "sectors": {"cols": ["sector", "name", "critical_input", "kg_per_unit", "unit_name", "source"],
+                "num": ["kg_per_unit"]},
+    "demand": {"cols": ["region", "sector", "tonnes_per_year", "source"], "num": ["tonnes_per_year"]},
+    "sourcing": {"cols": ["importer", "product", "exporter", "share", "source"], "num": ["share"]},
+    "coefficients": {"cols": ["product", "input", "tonnes_per_tonne", "source"], "num": ["tonnes_per_tonne"]},
+    "inventory": {"cols": ["holder", "kind", "days_cover", "low", "high", "source"],
+                  "num": ["days_cover", "low", "high"]},
+    "stockpile": {"cols": ["region", "product", "tonnes", "low", "high", "source"],
+                  "num": ["tonnes", "low", "high"]},
+    "output_value": {"cols": ["region", "sector", "usd_bn_per_year", "source"], "num": ["usd_bn_per_year"]},
+    "trade_goods": {"cols": ["exporter", "importer", "group", "usd_bn_per_year", "base_tariff", "source"],
+                    "num": ["usd_bn_per_year", "base_tariff"]},
+    "countermeasures": {"cols": ["measure", "imposer", "target", "group", "blocked_usd_bn_per_year",
+                                 "downstream_multiplier", "source"],
+                        "num": ["blocked_usd_bn_per_year", "downstream_multiplier"]},
+    "parameters": {"cols": ["name", "value", "low", "high", "unit", "source"], "num": ["value", "low", "high"]},
+    "sources": {"cols": ["key", "citation", "url"], "num": []},
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """The baseline network as labelled tables and the arrays the engine runs on.
+
+    Attributes
+    ----------
+    tables
+        The raw tables, as read (each row carries ``source`` and ``note``).
+    regions, products, sectors, groups, measures
+        Names along each dimension, in array order.
+    demand
+        Final demand of each sector for its critical input, t/day, ``[region, sector]``.
+    use, production
+        Steady-state use and production, t/day, ``[region, product]``.
+    flows
+        Steady-state shipments, t/day, ``[product, exporter, importer]`` (domestic on the diagonal).
+    """
+
+    name: str
+    tables: dict[str, pd.DataFrame]
+    regions: list[str]
+    products: list[str]
+    sectors: list[str]
+    groups: list[str]
+    measures: list[str]
+    side: np.ndarray          # [R] 0 = US, 1 = CN, -1 = third country
+    zone: np.ndarray          # [R] 0 asia / 1 west
+    critical: np.ndarray      # [S] product index of the sector's critical input
+    kg_per_unit: np.ndarray   # [S]
+    price_usd_per_t: np.ndarray  # [P]
+    coef: np.ndarray          # [P out, P in] t input per t output
+    share: np.ndarray         # [P, E, I]
+    demand: np.ndarray        # [R, S] t/day
+    use: np.ndarray           # [R, P] t/day
+    flows: np.ndarray         # [P, E, I] t/day
+    production: np.ndarray    # [R, P] t/day
+    stage_order: np.ndarray   # product indices, upstream first
+    value_per_day: np.ndarray  # [R, S] USD/day of output
+    trade_value: np.ndarray   # [E, I, G] USD/day
+    base_tariff: np.ndarray   # [E, I, G]
+    cm_group: np.ndarray      # [C]
+    cm_imposer: np.ndarray    # [C]
+    cm_target: np.ndarray     # [C]
+    cm_blocked: np.ndarray    # [C] USD/day
+    cm_multiplier: np.ndarray  # [C]
+    sector_days: pd.DataFrame = field(repr=False)   # index sector: days_cover, low, high
+    pool_days: pd.DataFrame = field(repr=False)     # index product
+    stockpile: pd.DataFrame = field(repr=False)     # rows region, product, tonnes, low, high
+    parameters: pd.DataFrame = field(repr=False)    # index name: value, low, high
+
+    def index(self, dim: str, name: str) -> int:
+        """Position of ``name`` along ``dim`` (``region``, ``product``, ``sector``, ``group``, ``measure``)."""
+        names = getattr(self, dim + "s")
+        try:
+            return names.index(name)
+        except ValueError:
+            raise StandoffError(f"unknown {dim} {name!r}; known: {', '.join(names)}", value=name) from None
+
+    def steady_state_table(self) -> pd.DataFrame:
+        """Production, use, imports and exports per region and product, t/yr."""
+        rows = []
+        for r, reg in enumerate(self.regions):
+            for p, prod in enumerate(self.products):
+                imports = self.flows[p, :, r].sum() - self.flows[p, r, r]
+                exports = self.flows[p, r, :].sum() - self.flows[p, r, r]
+                rows.append({"region": reg, "product": prod,
+                             "production_t_per_year": self.production[r, p] * DAYS_PER_YEAR,
+                             "use_t_per_year": self.use[r, p] * DAYS_PER_YEAR,
+                             "imports_t_per_year": imports * DAYS_PER_YEAR,
+                             "exports_t_per_year": exports * DAYS_PER_YEAR})
+        return pd.DataFrame(rows)
+
+    def production_share(self, product: str) -> pd.Series:
+        """Each region's share of world production of ``product``."""
+        p = self.index("product", product)
+        prod = self.production[:, p]
+        return pd.Series(prod / prod.sum(), index=self.regions, name=f"share of {product}")
+
+
+def _dataset_dir(name: str | Path) -> Path:
+    path = Path(name)
+    if path.is_dir():
+        return path
+    root = resources.files("standoff") / "data" / str(name)
+    if not root.is_dir():
+        known = sorted(p.name for p in (resources.files("standoff") / "data").iterdir() if p.is_dir())
+        raise StandoffError(f"no baseline dataset {str(name)!r}; built in: {', '.join(known)}",
+                            field="baseline", value=str(name))
+    return Path(str(root))
+
+
+def _read_table(folder: Path, table: str) -> pd.DataFrame:
+    path = folder / f"{table}.csv"
+    if not path.exists():
+        raise StandoffError("missing table of the dataset", file=str(path))
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # pandas raises several kinds for malformed CSV
+        raise StandoffError(f"cannot read CSV: {exc}", file=str(path)) from None
+    spec = SCHEMA[table]
+    missing = [c for c in spec["cols"] if c not in df.columns]
+    if missing:
+        raise StandoffError(f"missing columns {missing}", file=str(path))
+    for col in spec["num"]:
+        for i, raw in enumerate(df[col]):
+            try:
+                val = float(raw)
+            except ValueError:
+                raise StandoffError("not a number", file=str(path), field=f"row {i + 2}.{col}",
+                                    value=raw) from None
+            if not np.isfinite(val) or val < 0:
+                raise StandoffError("must be a finite non-negative number", file=str(path),
+                                    field=f"row {i + 2}.{col}", value=raw)
+        df[col] = df[col].astype(float)
+    return df
+
+
+def _check_names(df: pd.DataFrame, col: str, known: list[str], path: Path) -> None:
+    for i, v in enumerate(df[col]):
+        if v not in known:
+            raise StandoffError(f"unknown name; known: {', '.join(known)}", file=str(path),
+                                field=f"row {i + 2}.{col}", value=v)
+
+
+@lru_cache(maxsize=8)
+def load_network(name: str | Path = "baseline-2024") -> Network:
+    """Read a baseline dataset and derive its steady state.
+
+    Parameters
+    ----------
+    name
+        A built-in dataset name (``"baseline-2024"``) or a folder of CSV tables with the
+        same layout.
+
+    Returns
+    -------
+    Network
+        Checked tables and the steady-state arrays.
+
+    Raises
+    ------
+    StandoffError
+        If a table is missing, malformed, names an unknown region/product/sector, cites an
+        unknown source, or the sourcing shares of a user do not sum to one.
+
+    Examples
+    --------
+    >>> net = load_network()
+    >>> round(float(net.production_share("MAGNET")["CHN"]), 2)
+    0.92
+    """
+    folder = _dataset_dir(name)
+    t = {tab: _read_table(folder, tab) for tab in SCHEMA}
+    src_keys = set(t["sources"]["key"])
+    for tab, df in t.items():
+        for col in [c for c in df.columns if c == "source" or c == "price_source"]:
+            for i, v in enumerate(df[col]):
+                if v not in src_keys:
+                    raise StandoffError("source key not listed in sources.csv", file=str(folder / f"{tab}.csv"),
+                                        field=f"row {i + 2}.{col}", value=v)
+
+    regions = list(t["regions"]["region"])
+    products = list(t["products"]["product"])
+    sectors = list(t["sectors"]["sector"])
+    groups = sorted(set(t["trade_goods"]["group"]))
+    measures = list(t["countermeasures"]["measure"])
+    R, P, S, G, C = len(regions), len(products), len(sectors), len(groups), len(measures)
+    f = lambda tab: folder / f"{tab}.csv"  # noqa: E731
+
+    _check_names(t["sectors"], "critical_input", products, f("sectors"))
+    for col in ("region",):
+        _check_names(t["demand"], col, regions, f("demand"))
+        _check_names(t["output_value"], col, regions, f("output_value"))
+        _check_names(t["stockpile"], col, regions, f("stockpile"))
+    _check_names(t["demand"], "sector", sectors, f("demand"))
+    _check_names(t["output_value"], "sector", sectors, f("output_value"))
+    _check_names(t["stockpile"], "product", products, f("stockpile"))
+    for col in ("importer", "exporter"):
+        _check_names(t["sourcing"], col, regions, f("sourcing"))
+        _check_names(t["trade_goods"], col, regions, f("trade_goods"))
+    _check_names(t["sourcing"], "product", products, f("sourcing"))
+    _check_names(t["coefficients"], "product", products, f("coefficients"))
+    _check_names(t["coefficients"], "input", products, f("coefficients"))
+    _check_names(t["countermeasures"], "imposer", regions, f("countermeasures"))
+    _check_names(t["countermeasures"], "target", regions, f("countermeasures"))
+    _check_names(t["countermeasures"], "group", groups, f("countermeasures"))
+    _check_names(t["inventory"], "holder", sectors + products, f("inventory"))
+    for i, v in enumerate(t["regions"]["side"]):
+        if v not in ("US", "CN", "third"):
+            raise StandoffError("side must be US, CN or third", file=str(f("regions")), field=f"row {i + 2}.side",
+                                value=v)
+
+    side = np.array([{"US": 0, "CN": 1}.get(v, -1) for v in t["regions"]["side"]], dtype=np.int64)
+    zone = np.array([0 if z == "asia" else 1 for z in t["regions"]["zone"]], dtype=np.int64)
+    critical = np.array([products.index(c) for c in t["sectors"]["critical_input"]], dtype=np.int64)
+    kg_per_unit = t["sectors"]["kg_per_unit"].to_numpy(float)
+    price = t["products"]["price_usd_per_kg"].to_numpy(float) * 1000.0
+
+    coef = np.zeros((P, P))
+    for _, row in t["coefficients"].iterrows():
+        coef[products.index(row["product"]), products.index(row["input"])] = row["tonnes_per_tonne"]
+
+    demand = np.zeros((R, S))
+    for _, row in t["demand"].iterrows():
+        demand[regions.index(row["region"]), sectors.index(row["sector"])] = row["tonnes_per_year"] / DAYS_PER_YEAR
+
+    share = np.zeros((P, R, R))
+    for _, row in t["sourcing"].iterrows():
+        share[products.index(row["product"]), regions.index(row["exporter"]), regions.index(row["importer"])] += \
+            row["share"]
+
+    # Downstream first: a product's use is known once every product made from it is known.
+    order_down: list[int] = []
+    remaining = set(range(P))
+    while remaining:
+        ready = [p for p in sorted(remaining)
+                 if not any(coef[q, p] > 0 for q in remaining if q != p)]
+        if not ready:
+            raise StandoffError("coefficients form a cycle", file=str(f("coefficients")))
+        order_down.extend(ready)
+        remaining -= set(ready)
+
+    use = np.zeros((R, P))
+    flows = np.zeros((P, R, R))
+    production = np.zeros((R, P))
+    for p in order_down:
+        use[:, p] = demand[:, critical == p].sum(axis=1) + production @ coef[:, p]
+        for i in range(R):
+            total = share[p, :, i].sum()
+            if use[i, p] > 0 and abs(total - 1.0) > 1e-6:
+                raise StandoffError(
+                    f"shares of {regions[i]}'s supply of {products[p]} sum to {total:.3f}, not 1",
+                    file=str(f("sourcing")), field=f"importer={regions[i]}, product={products[p]}", value=total)
+        flows[p] = share[p] * use[None, :, p]
+        production[:, p] = flows[p].sum(axis=1)
+
+    value_per_day = np.zeros((R, S))
+    for _, row in t["output_value"].iterrows():
+        value_per_day[regions.index(row["region"]), sectors.index(row["sector"])] = \
+            row["usd_bn_per_year"] * 1e9 / DAYS_PER_YEAR
+
+    trade_value = np.zeros((R, R, G))
+    base_tariff = np.zeros((R, R, G))
+    for _, row in t["trade_goods"].iterrows():
+        e, i, g = regions.index(row["exporter"]), regions.index(row["importer"]), groups.index(row["group"])
+        trade_value[e, i, g] = row["usd_bn_per_year"] * 1e9 / DAYS_PER_YEAR
+        base_tariff[e, i, g] = row["base_tariff"]
+
+    cm = t["countermeasures"]
+    inv = t["inventory"].set_index("holder")
+    for s in sectors:
+        if s not in inv.index:
+            raise StandoffError(f"no inventory row for sector {s!r}", file=str(f("inventory")))
+    for p in products:
+        if p not in inv.index:
+            raise StandoffError(f"no inventory row for product {p!r}", file=str(f("inventory")))
+    params = t["parameters"].set_index("name")
+    return Network(
+        name=str(name), tables=t, regions=regions, products=products, sectors=sectors, groups=groups,
+        measures=measures, side=side, zone=zone, critical=critical, kg_per_unit=kg_per_unit,
+        price_usd_per_t=price, coef=coef, share=share, demand=demand, use=use, flows=flows,
+        production=production, stage_order=np.array(order_down[::-1], dtype=np.int64),
+        value_per_day=value_per_day, trade_value=trade_value, base_tariff=base_tariff,
+        cm_group=np.array([groups.index(g) for g in cm["group"]], dtype=np.int64),
+        cm_imposer=np.array([regions.index(g) for g in cm["imposer"]], dtype=np.int64),
+        cm_target=np.array([regions.index(g) for g in cm["target"]], dtype=np.int64),
+        cm_blocked=cm["blocked_usd_bn_per_year"].to_numpy(float) * 1e9 / DAYS_PER_YEAR,
+        cm_multiplier=cm["downstream_multiplier"].to_numpy(float),
+        sector_days=inv.loc[sectors, ["days_cover", "low", "high"]],
+        pool_days=inv.loc[products, ["days_cover", "low", "high"]],
+        stockpile=t["stockpile"], parameters=params[["value", "low", "high", "unit", "source", "note"]],
+    )

@@ -1,0 +1,363 @@
+"""Scenario files: a YAML document validated by a pydantic schema.
+
+A scenario names a baseline dataset, a start date and horizon, a timeline of dated
+events, uncertain parameters as distributions, and the ensemble size and seed.  Any
+numeric field of an event, and any dataset parameter, may be a number or a
+distribution such as ``{dist: uniform, low: 0.1, high: 0.3}``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
+                      model_validator)
+
+from .errors import StandoffError
+from .network import Network, load_network
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Distribution(_Strict):
+    """An uncertain number, sampled once per ensemble member.
+
+    ``uniform(low, high)``, ``triangular(low, mode, high)``, ``normal(mean, sd)`` truncated to
+    ``[low, high]`` when given, ``lognormal(median, sigma)``, or ``choice(values)``.
+    """
+
+    dist: Literal["uniform", "triangular", "normal", "lognormal", "choice"]
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    sigma: float | None = None
+    values: list[float] | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Distribution":
+        need = {"uniform": ("low", "high"), "triangular": ("low", "mode", "high"), "normal": ("mean", "sd"),
+                "lognormal": ("median", "sigma"), "choice": ("values",)}[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"{self.dist} distribution needs {', '.join(missing)}")
+        if self.dist in ("uniform", "triangular") and not self.low <= self.high:  # type: ignore[operator]
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        if self.dist == "triangular" and not self.low <= self.mode <= self.high:  # type: ignore[operator]
+            raise ValueError("mode must lie between low and high")
+        if self.dist == "normal" and self.sd < 0:  # type: ignore[operator]
+            raise ValueError("sd must be non-negative")
+        if self.dist == "lognormal" and (self.median <= 0 or self.sigma < 0):  # type: ignore[operator]
+            raise ValueError("lognormal needs median > 0 and sigma >= 0")
+        if self.dist == "choice" and not self.values:
+            raise ValueError("choice needs at least one value")
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        """The smallest and largest value the distribution can take (inf if unbounded)."""
+        import math
+        if self.dist in ("uniform", "triangular"):
+            return float(self.low), float(self.high)  # type: ignore[arg-type]
+        if self.dist == "choice":
+            return min(self.values), max(self.values)  # type: ignore[arg-type,type-var]
+        if self.dist == "lognormal":
+            return 0.0, math.inf
+        return (self.low if self.low is not None else -math.inf, self.high if self.high is not None else math.inf)
+
+
+ParamRef = Annotated[str, StringConstraints(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")]
+#: A number, a distribution, or ``$name`` for a parameter of the dataset (its sourced range).
+Number = Union[float, Distribution, ParamRef]
+
+
+class _Event(_Strict):
+    date: dt.date
+    id: str | None = None
+    source: str | None = Field(None, description="where the event is documented")
+    note: str | None = None
+
+
+class TariffEvent(_Event):
+    """Set the average ad valorem tariff ``importer`` levies on goods from ``exporter``."""
+
+    type: Literal["tariff"]
+    importer: str
+    exporter: str
+    rate: Number
+    groups: list[str] | Literal["all"] = "all"
+
+
+class ExportControlEvent(_Event):
+    """Impose, change or lift (``mode: none``) an export control."""
+
+    type: Literal["export_control"]
+    exporter: str
+    products: list[str]
+    destinations: list[str] | Literal["all"] = "all"
+    mode: Literal["licence", "quota", "ban", "none"] = "licence"
+    approval_share: Number = 1.0
+    delay_days: Number = 0.0
+    leakage: Number = 0.0
+    quota_tonnes_per_year: Number | None = None
+
+    @model_validator(mode="after")
+    def _quota(self) -> "ExportControlEvent":
+        if self.mode == "quota" and self.quota_tonnes_per_year is None:
+            raise ValueError("mode 'quota' needs quota_tonnes_per_year")
+        return self
+
+
+class CounterMeasureEvent(_Event):
+    """Switch a counter-measure (from the dataset's countermeasures table) on or off."""
+
+    type: Literal["counter_measure"]
+    measure: str
+    active: bool = True
+
+
+class StockpileReleaseEvent(_Event):
+    """Release a strategic stockpile into the region's supply at a daily rate (0 stops it)."""
+
+    type: Literal["stockpile_release"]
+    region: str
+    product: str
+    tonnes_per_day: Number
+
+
+class CapacityEvent(_Event):
+    """New capacity coming online, ramping linearly over ``ramp_days``."""
+
+    type: Literal["capacity"]
+    region: str
+    product: str
+    tonnes_per_year: Number
+    ramp_days: int = Field(0, ge=0)
+
+
+class TalksEvent(_Event):
+    """A round of talks. Scripted runs record it; negotiated runs bargain at it."""
+
+    type: Literal["talks"]
+    name: str
+
+
+Event = Annotated[Union[TariffEvent, ExportControlEvent, CounterMeasureEvent, StockpileReleaseEvent,
+                        CapacityEvent, TalksEvent], Field(discriminator="type")]
+
+
+class Scenario(_Strict):
+    """A scenario: baseline, horizon, timeline, uncertainties and ensemble settings."""
+
+    name: str
+    description: str = ""
+    baseline: str = "baseline-2024"
+    start: dt.date
+    horizon_days: int = Field(..., gt=0, le=3650)
+    time_step_days: Literal[1] = 1
+    members: int = Field(200, gt=0)
+    seed: int = Field(0, ge=0)
+    trajectories: int = Field(200, ge=0, description="members whose daily paths are kept")
+    parameters: dict[str, Number] = Field(default_factory=dict)
+    inventory_days: dict[str, Number] = Field(default_factory=dict)
+    stockpiles: dict[str, dict[str, Number]] = Field(default_factory=dict)
+    events: list[Event] = Field(default_factory=list)
+
+    @field_validator("events")
+    @classmethod
+    def _sorted(cls, v: list[Any]) -> list[Any]:
+        return sorted(v, key=lambda e: e.date)
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.horizon_days)
+
+    def day_of(self, date: dt.date) -> int:
+        return (date - self.start).days
+
+    def network(self) -> Network:
+        return load_network(self.baseline)
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML, every default filled in (what was actually run)."""
+        data = json.loads(self.model_dump_json(exclude_none=True))
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+    def digest(self) -> str:
+        """A short hash of the resolved scenario, for run catalogues."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+    def with_(self, **changes: Any) -> "Scenario":
+        """A copy with top-level fields replaced (validated)."""
+        data = self.model_dump()
+        data.update(changes)
+        return Scenario.model_validate(data)
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("TariffEvent", "ExportControlEvent") or str(part)[0].isupper() or part in (
+                "float", "Distribution", "list[str]", "literal['all']"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
+    def need(dim: str, name: str, fld: str) -> None:
+        if name not in getattr(net, dim + "s"):
+            known = ", ".join(getattr(net, dim + "s"))
+            raise StandoffError(f"unknown {dim}; known: {known}", file=file, field=fld, value=name)
+
+    for name, val in sc.parameters.items():
+        if name not in net.parameters.index:
+            raise StandoffError("unknown parameter; known: " + ", ".join(net.parameters.index), file=file,
+                                field=f"parameters.{name}", value=name)
+        if isinstance(val, str):
+            raise StandoffError("a parameter must be a number or a distribution", file=file,
+                                field=f"parameters.{name}", value=val)
+    for holder in sc.inventory_days:
+        if holder not in net.sectors and holder not in net.products:
+            raise StandoffError("unknown sector or product", file=file, field=f"inventory_days.{holder}", value=holder)
+    for reg, prods in sc.stockpiles.items():
+        need("region", reg, f"stockpiles.{reg}")
+        for prod in prods:
+            need("product", prod, f"stockpiles.{reg}.{prod}")
+    for k, ev in enumerate(sc.events):
+        where = f"events[{k}]"
+        day = sc.day_of(ev.date)
+        if not 0 <= day < sc.horizon_days:
+            raise StandoffError(f"event date outside the horizon {sc.start} to {sc.end}", file=file,
+                                field=f"{where}.date", value=str(ev.date))
+        if isinstance(ev, TariffEvent):
+            need("region", ev.importer, f"{where}.importer")
+            need("region", ev.exporter, f"{where}.exporter")
+            if ev.groups != "all":
+                for g in ev.groups:
+                    need("group", g, f"{where}.groups")
+        elif isinstance(ev, ExportControlEvent):
+            need("region", ev.exporter, f"{where}.exporter")
+            for p in ev.products:
+                need("product", p, f"{where}.products")
+            if ev.destinations != "all":
+                for r in ev.destinations:
+                    need("region", r, f"{where}.destinations")
+        elif isinstance(ev, CounterMeasureEvent):
+            need("measure", ev.measure, f"{where}.measure")
+        elif isinstance(ev, (StockpileReleaseEvent, CapacityEvent)):
+            need("region", ev.region, f"{where}.region")
+            need("product", ev.product, f"{where}.product")
+    _check_ranges(sc, net, file)
+
+
+# Physical bounds of numeric fields: a distribution must stay inside them too.
+_BOUNDS = {"rate": (0.0, 10.0), "approval_share": (0.0, 1.0), "leakage": (0.0, 1.0), "delay_days": (0.0, 365.0),
+           "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9)}
+
+
+def _in_bounds(val: Number, lo: float, hi: float, net: Network | None = None) -> bool:
+    if isinstance(val, str):
+        if net is None:
+            return True
+        row = net.parameters.loc[val[1:]]
+        a, b = min(row["low"], row["value"]), max(row["high"], row["value"])
+    elif isinstance(val, (int, float)):
+        a, b = val, val
+    else:
+        a, b = val.bounds()
+    return lo <= a and b <= hi
+
+
+def _shown(val: Number) -> object:
+    return val if isinstance(val, (int, float, str)) else val.model_dump(exclude_none=True)
+
+
+def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
+    for k, ev in enumerate(sc.events):
+        for fld, (lo, hi) in _BOUNDS.items():
+            val = getattr(ev, fld, None)
+            if val is None:
+                continue
+            if isinstance(val, str) and val[1:] not in net.parameters.index:
+                raise StandoffError("unknown dataset parameter; known: " + ", ".join(net.parameters.index),
+                                    file=file, field=f"events[{k}].{fld}", value=val)
+            if not _in_bounds(val, lo, hi, net):
+                shown = val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True)
+                raise StandoffError(f"must lie in [{lo:g}, {hi:g}]", file=file, field=f"events[{k}].{fld}", value=shown)
+    for name, val in sc.parameters.items():
+        if not _in_bounds(val, 0.0, 1e6):
+            raise StandoffError("must be non-negative", file=file, field=f"parameters.{name}", value=val if isinstance(
+                val, (int, float)) else val.model_dump(exclude_none=True))
+    for name, val in sc.inventory_days.items():
+        if not _in_bounds(val, 0.0, 3650.0):
+            raise StandoffError("days of cover must lie in [0, 3650]", file=file, field=f"inventory_days.{name}",
+                                value=val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True))
+    for reg, prods in sc.stockpiles.items():
+        for prod, val in prods.items():
+            if not _in_bounds(val, 0.0, 1e9):
+                raise StandoffError("stockpile must be non-negative", file=file, field=f"stockpiles.{reg}.{prod}",
+                                    value=val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True))
+
+
+def scenario_from_dict(data: Any, file: str | None = None) -> Scenario:
+    """Validate a parsed YAML mapping into a :class:`Scenario` (names checked against the dataset)."""
+    if not isinstance(data, dict):
+        raise StandoffError("a scenario must be a YAML mapping (key: value lines)", file=file,
+                            value=type(data).__name__)
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        raise StandoffError(msg, file=file, field=_fmt_loc(tuple(err["loc"])) or None,
+                            value=err.get("input") if not isinstance(err.get("input"), dict) else None) from None
+    _check_names(sc, sc.network(), file)
+    return sc
+
+
+def builtin_scenarios() -> list[str]:
+    """Names of the scenarios shipped with standoff."""
+    root = resources.files("standoff") / "scenarios"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """Load a scenario by built-in name (``london-2025``) or YAML path.
+
+    Raises
+    ------
+    StandoffError
+        Naming the file, field and value at fault.
+    """
+    path = Path(ref)
+    if not path.exists():
+        if str(ref) in builtin_scenarios():
+            path = Path(str(resources.files("standoff") / "scenarios" / f"{ref}.yaml"))
+        else:
+            raise StandoffError(f"no such scenario file or built-in scenario; built in: {', '.join(builtin_scenarios())}",
+                                value=str(ref))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StandoffError(f"cannot read: {exc}", file=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise StandoffError(f"malformed YAML{where}: {problem}", file=str(path)) from None
+    return scenario_from_dict(data, file=str(path))
