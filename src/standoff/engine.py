@@ -256,11 +256,15 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     # Today's input use is added back so that production and sectors (which pull
                     # after ordering) are treated alike; the steady state is then exact.
                     position = recv[i, p] + input_used[i, p] + pipe[p, i]
-                    # Pending licence applications count at the approval share in force.
+                    target = pool_days[k, p] * input_use0[i, p] + pipe0[p, i]
+                    # Pending licence applications count at the approval share in force (what the
+                    # buyer expects to receive), and the target position grows by the expected
+                    # licence pipeline (use from that supplier times the review time), as an
+                    # order-up-to policy does for any longer lead time.
                     for e in range(R):
                         if c_mode[p, e, i] == MODE_LICENCE:
                             position += lq[p, e, i].sum() * c_appr[p, e, i]
-                    target = pool_days[k, p] * input_use0[i, p] + pipe0[p, i]
+                            target += share0[p, e, i] * use0[i, p] * c_delay[p, e, i]
                     for s in range(S):
                         if crit[s] == p:
                             use_now += req[i, s]
@@ -273,11 +277,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     need[i, p] = min(max(use_now + (target - position) / order_adj, 0.0),
                                      g[I_MAXORD] * max(use_now, use0[i, p]))
 
-            # ---- licence review: decided applications ship if approved ----
-            shipped[:] = 0.0
-            process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, lead, t)
-
             # ---- shipments under controls (round 1: usual suppliers) ----
+            shipped[:] = 0.0
             for p in range(P):
                 for i in range(R):
                     unmet[p, i] = 0.0
@@ -319,6 +320,10 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         stock[e, p] = max(stock[e, p] - sent, 0.0)
                         shipped[p, e, i] += sent
                         unmet[p, i] += o - sent
+            # ---- licence review: decided applications ship if approved, from what the
+            # exporter has left after its domestic and uncontrolled customers ----
+            process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, lead, t)
+
             # ---- round 2: diversion to any supplier with stock and no control on the route ----
             for p in range(P):
                 for e in range(R):

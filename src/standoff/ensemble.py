@@ -310,7 +310,7 @@ class Executor(Protocol):
 class SerialExecutor:
     """Runs chunks one after another in this process."""
 
-    def __init__(self, chunk_members: int = 4 * BLOCK) -> None:
+    def __init__(self, chunk_members: int = BLOCK) -> None:
         self.chunk_members = chunk_members
 
     def split(self, members: int) -> list[tuple[int, int]]:

@@ -200,7 +200,12 @@ class Scenario(_Strict):
         """A copy with top-level fields replaced (validated)."""
         data = self.model_dump()
         data.update(changes)
-        return Scenario.model_validate(data)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise StandoffError(err["msg"].removeprefix("Value error, "), field=_fmt_loc(tuple(err["loc"])),
+                                value=err.get("input")) from None
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:

@@ -1,0 +1,251 @@
+"""The ``standoff`` command line: a thin shell over the library.
+
+Every command turns a :class:`~standoff.errors.StandoffError` into one red line and exit
+code 2; anything unexpected becomes one line too (``--debug`` shows the traceback).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import StandoffError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="standoff: simulate trade standoffs over supply-chain chokepoints.")
+console = Console(width=None if sys.stdout.isatty() else 150)
+err_console = Console(stderr=True)
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors.")) -> None:
+    _DEBUG["on"] = debug
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Report errors as one line and a non-zero exit code, never a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StandoffError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[bold red]interrupted[/]; nothing was written")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for a user
+            if _DEBUG["on"]:
+                raise
+            err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                              "(run with --debug for the traceback; please report it)", highlight=False)
+            raise typer.Exit(3) from None
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("members"), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                    transient=False)
+
+
+def _fmt_day(start: dt.date, d: float) -> str:
+    if not math.isfinite(d):
+        return "none"
+    return (start + dt.timedelta(days=int(round(d)))).isoformat()
+
+
+def print_summary(res: Any, regions: list[str] | None = None) -> None:
+    """Readable tables: stockouts and losses, prices, pain, trade."""
+    sc = res.scenario
+    so = res.stockouts()
+    lo = res.losses()
+    df = so.merge(lo, on=["region", "sector"])
+    regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
+    t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
+              caption="first day output falls below 99% of requirement; p10-p90 across members; "
+                      "'none' = no stockout within the horizon")
+    for col, just in [("region", "left"), ("sector", "left"), ("P(stockout)", "right"), ("median date", "left"),
+                      ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("units lost (median)", "right")]:
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for reg in regions:
+        sub = df[df.region == reg]
+        for _, r in sub.iterrows():
+            if r["p_stockout"] == 0 and r["p90"] == 0:
+                continue
+            unit = res.scenario.network().tables["sectors"].set_index("sector").loc[r["sector"], "unit_name"]
+            t.add_row(reg, r["sector"], f"{r['p_stockout']:.0%}", _fmt_day(sc.start, r["median_day"]),
+                      f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}",
+                      f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['units_median']:,.0f} {unit}")
+    console.print(t)
+    quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]
+    if len(quiet):
+        console.print(f"[dim]{len(quiet)} region-sector pairs had no stockout and no loss in any member.[/]")
+
+    pr = res.prices()
+    pr = pr[pr["product"].isin(["MAGNET", "HREO"])]
+    t2 = Table(title="Peak price multiple (x baseline)")
+    for c in ["region", "product", "median", "p10 - p90"]:
+        t2.add_column(c)
+    for _, r in pr.iterrows():
+        t2.add_row(r["region"], r["product"], f"{r['median']:.2f}", f"{r['p10']:.2f} - {r['p90']:.2f}")
+    console.print(t2)
+
+    pa = res.pain()
+    t3 = Table(title="Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)")
+    for c in ["side", "kind", "median", "p10 - p90"]:
+        t3.add_column(c)
+    for _, r in pa.iterrows():
+        t3.add_row(r["side"], r["pain_kind"], f"{r['median']:.1f}", f"{r['p10']:.1f} - {r['p90']:.1f}")
+    console.print(t3)
+
+    tr = res.trade()
+    tr = tr[(tr["product"] == "MAGNET") & (tr["median"] > 0)]
+    if len(tr):
+        t4 = Table(title="Magnet imports lost and diverted (t, cumulative, median)")
+        for c in ["region", "lost", "diverted"]:
+            t4.add_column(c)
+        piv = tr.pivot_table(index="region", columns="flow_kind", values="median").fillna(0)
+        for reg, r in piv.iterrows():
+            t4.add_row(str(reg), f"{r.get('lost', 0):,.0f}", f"{r.get('diverted', 0):,.0f}")
+        console.print(t4)
+    rd = res.readiness()
+    low = rd[rd["p10"] < 0.999]
+    if len(low):
+        console.print("Defense readiness (lowest 30-day share of requirement met): " + ", ".join(
+            f"{r['region']} median {r['median']:.0%} (p10 {r['p10']:.0%})" for _, r in low.iterrows()))
+    else:
+        console.print("Defense readiness: requirement met throughout in every member.")
+
+
+@app.command()
+@guarded
+def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, baseline) or a YAML file."),
+        members: Optional[int] = typer.Option(None, "--members", "-n", help="Ensemble members."),
+        seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Random seed."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/NAME-TIME)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+        dask: Optional[str] = typer.Option(None, "--dask", help="Run on Dask: a scheduler address, or 'local'."),
+        workers: int = typer.Option(2, "--workers", help="Workers of a local Dask cluster."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables.")) -> None:
+    """Run an ensemble, print a summary and write results (NetCDF, CSV, the resolved scenario)."""
+    from .api import simulate
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    changes: dict[str, Any] = {}
+    if members is not None:
+        changes["members"] = members
+    if seed is not None:
+        changes["seed"] = seed
+    if changes:
+        sc = sc.with_(**changes)
+    if out is None:
+        out = Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}"
+    if out.exists() and out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", file=str(out))
+    if out.exists() and not out.is_dir():
+        raise StandoffError("output path exists and is not a folder", file=str(out))
+    executor = None
+    if dask is not None:
+        from .parallel import DaskExecutor
+        executor = DaskExecutor(None if dask == "local" else dask, n_workers=workers)
+    try:
+        with _progress() as bar:
+            task = bar.add_task(f"{sc.name}", total=sc.members)
+            res = simulate(sc, executor=executor,
+                           progress=lambda done, total: bar.update(task, completed=done))
+    finally:
+        if executor is not None:
+            executor.close()
+    if not quiet:
+        print_summary(res)
+    path = res.save(out, overwrite=overwrite)
+    console.print(f"results written to [bold]{path}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)")
+
+
+@app.command()
+@guarded
+def data(table: Optional[str] = typer.Argument(None, help="A table to show (default: list the tables)."),
+         baseline: str = typer.Option("baseline-2024", help="Dataset name or folder.")) -> None:
+    """Show the baseline dataset, table by table, with the source of every value."""
+    from .network import SCHEMA, load_network
+
+    net = load_network(baseline)
+    if table is None:
+        t = Table(title=f"dataset {net.name}: tables (show one with `standoff data TABLE`)")
+        t.add_column("table")
+        t.add_column("rows", justify="right")
+        t.add_column("sourced", justify="right")
+        t.add_column("assumptions", justify="right")
+        for name in SCHEMA:
+            df = net.tables[name]
+            if "source" in df.columns:
+                n_ass = int((df["source"] == "ASSUMPTION").sum())
+                t.add_row(name, str(len(df)), str(len(df) - n_ass), str(n_ass))
+            else:
+                t.add_row(name, str(len(df)), "-", "-")
+        console.print(t)
+        st = net.steady_state_table()
+        st = st[(st.production_t_per_year > 0) | (st.use_t_per_year > 0)]
+        t2 = Table(title="derived steady state, t/yr")
+        for c in st.columns:
+            t2.add_column(c)
+        for _, r in st.iterrows():
+            t2.add_row(*[f"{v:,.0f}" if isinstance(v, float) else str(v) for v in r])
+        console.print(t2)
+        return
+    if table not in SCHEMA:
+        raise StandoffError(f"unknown table; known: {', '.join(SCHEMA)}", value=table)
+    df = net.tables[table]
+    t = Table(title=f"{net.name}/{table}.csv", show_lines=True)
+    for c in df.columns:
+        t.add_column(c, overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(*[str(v) for v in r])
+    console.print(t)
+
+
+@app.command()
+@guarded
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from .scenario import builtin_scenarios, load_scenario
+
+    t = Table(title="built-in scenarios")
+    for c in ["name", "start", "horizon (days)", "events", "description"]:
+        t.add_column(c, overflow="fold")
+    for name in builtin_scenarios():
+        sc = load_scenario(name)
+        t.add_row(name, str(sc.start), str(sc.horizon_days), str(len(sc.events)), sc.description.strip())
+    console.print(t)
+
+
+@app.command()
+@guarded
+def check(scenario: str = typer.Argument(..., help="Built-in name or YAML file.")) -> None:
+    """Validate a scenario file and print it resolved, without running it."""
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    console.print(sc.to_yaml(), highlight=False, markup=False)
+    console.print(f"[green]ok[/]: {sc.name}, {len(sc.events)} events, {sc.members} members, seed {sc.seed}")
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m standoff`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
