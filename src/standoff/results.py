@@ -23,7 +23,7 @@ from .errors import StandoffError
 from .scenario import Scenario, scenario_from_dict
 
 UNITS = {
-    "first_stockout_day": "days since start (NaN: no stockout)",
+    "first_stockout_day": "day of the horizon, 0 = scenario start (NaN: no stockout)",
     "output_loss_usd_bn": "US$ bn, cumulative",
     "units_lost": "units of the sector's product (see sectors table)",
     "peak_price_multiple": "x baseline price",
@@ -77,7 +77,12 @@ def _version() -> str:
 
 
 def _q(x: np.ndarray, q: float) -> float:
-    return float(np.quantile(x, q)) if x.size else float("nan")
+    """Quantile that treats ``inf`` (never) as larger than any day, without NaN from inf - inf."""
+    if not x.size:
+        return float("nan")
+    big = 1e12
+    v = float(np.quantile(np.where(np.isfinite(x), x, big), q))
+    return float("inf") if v >= big / 2 else v
 
 
 class Results:

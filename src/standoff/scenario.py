@@ -203,21 +203,38 @@ class Scenario(_Strict):
         try:
             return Scenario.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = _best_error(exc)
             raise StandoffError(err["msg"].removeprefix("Value error, "), field=_fmt_loc(tuple(err["loc"])),
                                 value=err.get("input")) from None
 
 
+def _best_error(exc: ValidationError) -> Any:
+    """The most telling of pydantic's errors: a failed check beats a type mismatch, and for a
+    mapping given where a number or distribution is allowed, the distribution's complaint."""
+    errs = exc.errors()
+    for e in errs:
+        if e["type"] == "value_error":
+            return e
+    for e in errs:
+        if "Distribution" in e["loc"] and e["type"] != "model_type":
+            return e
+    return errs[0]
+
+
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    """``('events', 0, 'tariff', 'rate', 'float')`` -> ``events[0].rate``: drop union and tag names."""
+    tags = {"tariff", "export_control", "counter_measure", "stockpile_release", "capacity", "talks"}
     out = ""
+    prev: Any = None
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("TariffEvent", "ExportControlEvent") or str(part)[0].isupper() or part in (
-                "float", "Distribution", "list[str]", "literal['all']"):
-            continue
+        elif (isinstance(prev, int) and part in tags) or part in ("float", "int", "str", "bool", "Distribution") \
+                or any(ch in str(part) for ch in "[-"):
+            pass
         else:
             out += ("." if out else "") + str(part)
+        prev = part
     return out
 
 
@@ -325,7 +342,7 @@ def scenario_from_dict(data: Any, file: str | None = None) -> Scenario:
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = _best_error(exc)
         msg = err["msg"].removeprefix("Value error, ")
         raise StandoffError(msg, file=file, field=_fmt_loc(tuple(err["loc"])) or None,
                             value=err.get("input") if not isinstance(err.get("input"), dict) else None) from None

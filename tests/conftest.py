@@ -1,0 +1,45 @@
+"""Shared helpers: small scenarios built from dicts, so each test states what it varies."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from standoff import simulate
+from standoff.scenario import scenario_from_dict
+
+BASE: dict[str, Any] = {
+    "name": "test",
+    "baseline": "baseline-2024",
+    "start": "2025-01-01",
+    "horizon_days": 240,
+    "members": 24,
+    "seed": 7,
+    "trajectories": 4,
+    "events": [],
+}
+
+
+def control(day: str = "2025-02-01", approval: Any = 0.25, delay: Any = 50.0, mode: str = "licence",
+            products: list[str] | None = None, **kw: Any) -> dict[str, Any]:
+    ev = {"date": day, "type": "export_control", "exporter": "CHN", "products": products or ["HREO", "METAL", "MAGNET"],
+          "mode": mode, "approval_share": approval, "delay_days": delay}
+    ev.update(kw)
+    return ev
+
+
+def make(**changes: Any) -> Any:
+    """A validated Scenario: BASE with ``changes`` applied (``events`` replaces the list)."""
+    data = copy.deepcopy(BASE)
+    data.update(changes)
+    return scenario_from_dict(data)
+
+
+def run(**changes: Any) -> Any:
+    return simulate(make(**changes))
+
+
+@pytest.fixture(scope="session")
+def london() -> Any:
+    return simulate("london-2025", members=64)

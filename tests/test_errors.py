@@ -1,0 +1,83 @@
+"""Bad input: one clear message naming file, field and value; non-zero exit; nothing written."""
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from standoff.cli import app
+
+runner = CliRunner()
+
+GOOD = """\
+name: t
+start: 2025-01-01
+horizon_days: 60
+members: 4
+events:
+  - {date: 2025-01-10, type: tariff, importer: USA, exporter: CHN, rate: 0.5}
+"""
+
+
+def _run(tmp_path: Path, text: str, *extra: str):
+    f = tmp_path / "s.yaml"
+    f.write_text(text)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(f), "--out", str(out), "-q", *extra])
+    return res, f, out
+
+
+@pytest.mark.parametrize("text,needles", [
+    ("name: t\nstart: 2025-01-01\nhorizon_days: [60\n", ["malformed YAML", "line"]),
+    (GOOD.replace("importer: USA", "importer: USX"), ["events[0].importer", "USX", "unknown region"]),
+    (GOOD.replace("rate: 0.5", "rate: -0.5"), ["events[0].rate", "-0.5"]),
+    (GOOD.replace("rate: 0.5", "rate: lots"), ["events[0].rate", "lots"]),
+    (GOOD.replace("2025-01-10", "2025-06-10"), ["events[0].date", "2025-06-10", "outside the horizon"]),
+    (GOOD.replace("horizon_days: 60", "horizon_days: 0"), ["horizon_days", "greater than 0"]),
+    (GOOD.replace("members: 4", "members: 0"), ["members", "greater than 0"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNETS]}\n",
+     ["events[1].products", "MAGNETS", "unknown product"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], approval_share: 1.5}\n",
+     ["events[1].approval_share", "1.5"]),
+    (GOOD + "inventory_days: {autoz: 30}\n", ["inventory_days.autoz", "autoz"]),
+    (GOOD + "parameters: {price_cap: {dist: uniform, low: 5, high: 2}}\n", ["parameters.price_cap", "low"]),
+    (GOOD + "colour: blue\n", ["colour", "not permitted"]),
+    (GOOD.replace("type: tariff", "type: tarif"), ["events[0]", "tarif"]),
+    ("- just\n- a list\n", ["mapping"]),
+])
+def test_bad_scenario_gets_one_clear_message_and_no_output(tmp_path, text, needles):
+    res, f, out = _run(tmp_path, text)
+    assert res.exit_code == 2, res.output
+    msg = res.stderr if hasattr(res, "stderr") else res.output
+    assert "Traceback" not in res.output
+    assert str(f) in msg
+    for n in needles:
+        assert n in msg, (n, msg)
+    assert not out.exists()
+
+
+def test_unknown_scenario_name(tmp_path):
+    res = runner.invoke(app, ["run", "london-2052", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "london-2052" in res.output and "london-2025" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_zero_members_on_the_command_line(tmp_path):
+    res = runner.invoke(app, ["run", "baseline", "--members", "0", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "members" in res.output and "0" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_existing_output_is_not_overwritten(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    res = runner.invoke(app, ["run", "baseline", "-n", "2", "--out", str(out)])
+    assert res.exit_code == 2 and "--overwrite" in res.output
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_unknown_data_table():
+    res = runner.invoke(app, ["data", "magnets"])
+    assert res.exit_code == 2 and "unknown table" in res.output

@@ -1,0 +1,53 @@
+"""The shipped dataset: sourced, consistent, and close to the sourced aggregates."""
+import numpy as np
+import pytest
+
+from standoff.network import load_network
+
+
+@pytest.fixture(scope="module")
+def net():
+    return load_network()
+
+
+def test_every_row_has_a_known_source_and_assumptions_say_why(net):
+    keys = set(net.tables["sources"]["key"])
+    for name, df in net.tables.items():
+        if "source" not in df.columns:
+            continue
+        assert set(df["source"]) <= keys, name
+        if "note" in df.columns:
+            blank = df[(df["source"] == "ASSUMPTION") & (df["note"].str.strip() == "")]
+            assert blank.empty, f"{name}: assumptions without reasoning: {blank.index.tolist()}"
+
+
+def test_steady_state_balances(net):
+    # production equals what a region ships; use equals what it receives
+    assert np.allclose(net.production, net.flows.sum(axis=2).T)
+    assert np.allclose(net.use, net.flows.sum(axis=1).T)
+    # use = final demand + inputs to production
+    final = np.zeros_like(net.use)
+    for s, p in enumerate(net.critical):
+        final[:, p] += net.demand[:, s]
+    assert np.allclose(net.use, final + net.production @ net.coef)
+
+
+def test_shares_match_sourced_aggregates(net):
+    # China ~92-94% of NdFeB magnets (S232 92%, IEA25 94%); ~91% of separation (IEA25)
+    assert 0.90 <= net.production_share("MAGNET")["CHN"] <= 0.95
+    assert 0.88 <= net.production_share("LREO")["CHN"] <= 0.94
+    # China's magnet exports 58,152 t in 2024 (AD); to the US 7,444 t (MAG)
+    m = net.index("product", "MAGNET")
+    c = net.index("region", "CHN")
+    exports = (net.flows[m, c].sum() - net.flows[m, c, c]) * 365
+    assert exports == pytest.approx(58152, rel=0.02)
+    assert net.flows[m, c, net.index("region", "USA")] * 365 == pytest.approx(7444, rel=0.01)
+    # US-China goods trade 2024: US exports 143.5, imports ~439 $bn (CRS IF12990)
+    u = net.index("region", "USA")
+    assert net.trade_value[u, c].sum() * 365 / 1e9 == pytest.approx(143.5, rel=0.01)
+    assert net.trade_value[c, u].sum() * 365 / 1e9 == pytest.approx(439, rel=0.01)
+
+
+def test_parameter_ranges_contain_their_values(net):
+    p = net.parameters
+    assert ((p["low"] <= p["value"]) & (p["value"] <= p["high"])).all()
