@@ -1,0 +1,63 @@
+"""Property-based invariants over random scenarios (hypothesis)."""
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from standoff.testing import assert_conserved
+
+from .conftest import run
+
+PRODUCTS = ["LREO", "HREO", "METAL", "MAGNET"]
+REGIONS = ["USA", "JPN", "EU", "OAS", "AUS", "ROW"]
+
+control_st = st.fixed_dictionaries({
+    "date": st.dates(min_value=__import__("datetime").date(2025, 1, 1),
+                     max_value=__import__("datetime").date(2025, 4, 1)).map(str),
+    "type": st.just("export_control"),
+    "exporter": st.just("CHN"),
+    "products": st.lists(st.sampled_from(PRODUCTS), min_size=1, max_size=4, unique=True),
+    "destinations": st.one_of(st.just("all"), st.lists(st.sampled_from(REGIONS), min_size=1, max_size=3, unique=True)),
+    "mode": st.sampled_from(["licence", "ban", "quota", "none"]),
+    "approval_share": st.floats(0, 1),
+    "delay_days": st.floats(0, 120),
+    "leakage": st.floats(0, 0.3),
+    "quota_tonnes_per_year": st.floats(0, 100000),
+})
+tariff_st = st.fixed_dictionaries({
+    "date": st.just("2025-02-01"), "type": st.just("tariff"),
+    "importer": st.sampled_from(["USA", "CHN"]), "exporter": st.sampled_from(["USA", "CHN"]),
+    "rate": st.floats(0, 2),
+})
+release_st = st.fixed_dictionaries({
+    "date": st.just("2025-03-01"), "type": st.just("stockpile_release"), "region": st.sampled_from(["USA", "JPN"]),
+    "product": st.sampled_from(PRODUCTS), "tonnes_per_day": st.floats(0, 5),
+})
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(events=st.lists(st.one_of(control_st, tariff_st, release_st), max_size=4))
+def test_random_scenarios_conserve_material_and_stay_non_negative(events):
+    res = run(events=events, members=8, horizon_days=150)
+    assert_conserved(res)
+    ds = res.ds
+    assert float(ds.cover_days.min()) >= 0
+    assert float(ds.imports_t.min()) >= 0
+    of = ds.output_fraction.values
+    assert of.min() >= 0 and of.max() <= 1 + 1e-12
+    assert np.isfinite(ds.pain_usd_bn.values).all()
+    assert float(ds.output_loss_usd_bn.min()) >= 0
+
+
+@SETTINGS
+@given(a=st.floats(0, 1), b=st.floats(0, 1), delay=st.floats(5, 90))
+def test_lower_approval_share_never_delays_a_stockout(a, b, delay):
+    lo, hi = sorted((a, b))
+    ev = lambda share: [{"date": "2025-02-01", "type": "export_control", "exporter": "CHN",  # noqa: E731
+                         "products": ["HREO", "METAL", "MAGNET"], "approval_share": share, "delay_days": delay}]
+    strict = run(events=ev(lo), members=8, horizon_days=200).ds.first_stockout_day.values
+    loose = run(events=ev(hi), members=8, horizon_days=200).ds.first_stockout_day.values
+    s = np.where(np.isnan(strict), np.inf, strict)
+    l_ = np.where(np.isnan(loose), np.inf, loose)
+    assert np.all(s <= l_)
