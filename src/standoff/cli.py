@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -120,6 +121,8 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
         for reg, r in piv.iterrows():
             t4.add_row(str(reg), f"{r.get('lost', 0):,.0f}", f"{r.get('diverted', 0):,.0f}")
         console.print(t4)
+    if sc.negotiation.enabled:
+        print_negotiation(res)
     rd = res.readiness()
     low = rd[rd["p10"] < 0.999]
     if len(low):
@@ -127,6 +130,47 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
             f"{r['region']} median {r['median']:.0%} (p10 {r['p10']:.0%})" for _, r in low.iterrows()))
     else:
         console.print("Defense readiness: requirement met throughout in every member.")
+
+
+def print_negotiation(res: Any) -> None:
+    """Agreement, truce survival, who concedes first, rounds, and the status quo ante."""
+    ab = res.agreement_by_date()
+    t = Table(title="Probability of an agreement by each round of talks")
+    t.add_column("date")
+    t.add_column("P(agreement reached)", justify="right")
+    for _, r in ab.iterrows():
+        t.add_row(str(r["date"]), f"{r['p_agreement']:.0%}")
+    console.print(t)
+    ts = res.truce_survival()
+    t = Table(title="Will the first truce hold? (among members that reached one)")
+    for c in ["survives", "probability", "members with an agreement", "censored by the horizon"]:
+        t.add_column(c, justify="right")
+    for _, r in ts.iterrows():
+        t.add_row(f"{int(r['days'])} days", f"{r['p_survive']:.0%}" if r["p_survive"] == r["p_survive"] else "n/a",
+                  str(r["members_with_agreement"]), str(r["censored"]))
+    console.print(t)
+    cc = res.concessions()
+    t = Table(title="Who blinks first: the day pressure first exceeds resolve")
+    for c in ["side", "P(within horizon)", "median date", "p10 - p90", "concession in first deal (0-1)"]:
+        t.add_column(c)
+    for _, r in cc.iterrows():
+        fmt = lambda d: "none" if pd.isna(d) else str(d.date())  # noqa: E731
+        t.add_row(r["side"], f"{r['p_concedes']:.0%}", fmt(r["median_date"]),
+                  f"{fmt(r['p10_date'])} - {fmt(r['p90_date'])}", f"{r['median_concession_in_first_deal']:.2f}")
+    console.print(t)
+    console.print(f"US concedes first in {cc.attrs['p_us_first']:.0%} of members, China in {cc.attrs['p_cn_first']:.0%}.")
+    rr = res.rounds().set_index("measure")
+    console.print("Per member (mean): " + ", ".join(f"{k} {v:.2f}" for k, v in rr["mean"].items()))
+    sq = res.status_quo_ante()
+    t = Table(title="Does an agreement fix anything? End state against the status quo ante (2024)")
+    for c in ["region", "China share of magnets: before", "at end (median)", "P(autos rebuilt to 90%)",
+              "rebuild days (median)", "magnet price at end (x)"]:
+        t.add_column(c, justify="right")
+    for _, r in sq.iterrows():
+        t.add_row(r["region"], f"{r['china_share_ante']:.0%}", f"{r['china_share_end_median']:.0%}",
+                  f"{r['p_rebuilt']:.0%}", f"{r['rebuild_days_median']:.0f}" if r["rebuild_days_median"] == r[
+                      "rebuild_days_median"] else "never", f"{r['magnet_price_end']:.2f}")
+    console.print(t)
 
 
 @app.command()
@@ -138,6 +182,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
         dask: Optional[str] = typer.Option(None, "--dask", help="Run on Dask: a scheduler address, or 'local'."),
         workers: int = typer.Option(2, "--workers", help="Workers of a local Dask cluster."),
+        negotiate: bool = typer.Option(False, "--negotiate", help="Simulate the talks instead of scripting their outcomes."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables.")) -> None:
     """Run an ensemble, print a summary and write results (NetCDF, CSV, the resolved scenario)."""
     from .api import simulate
@@ -149,6 +194,10 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         changes["members"] = members
     if seed is not None:
         changes["seed"] = seed
+    if negotiate:
+        neg = sc.negotiation.model_dump()
+        neg["enabled"] = True
+        changes["negotiation"] = neg
     if changes:
         sc = sc.with_(**changes)
     if out is None:

@@ -14,8 +14,11 @@ from numba import njit
 from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, approved_fraction,
                        process_licences, schedule)
 from .markets import substitution_step, target_price
+from .negotiation import (N_RES_CN, N_RES_US, N_STATE, O_FC_CN, O_FC_US, S_ACTIVE, S_TRUST_CN, S_TRUST_US, init_state,
+                          negotiate_day)
+from .politics import update_pressure
 from .production import allocate_to_sectors, produce
-from .trade import import_target
+from .trade import buyer_loss, import_target
 
 #: Dataset parameters the kernel reads, in the order of the per-member parameter vector.
 PARAMS = (
@@ -42,8 +45,7 @@ COHORT_SIGMA = 0.5
 _z = np.array([-1.1503, -0.3186, 0.3186, 1.1503])
 COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
 K_COHORTS = COHORT_MULT.shape[0]
-#: Pain components booked per side.
-PAIN_KINDS = ("output", "exports", "consumers", "strategic")
+from .network import PAIN_KINDS  # noqa: E402  (pain components booked per side)
 READINESS_WINDOW = 30
 
 
@@ -57,11 +59,13 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
               value_day: np.ndarray, kg_unit: np.ndarray, price_t: np.ndarray, trade_v0: np.ndarray,
               tau0: np.ndarray, cm_group: np.ndarray, cm_imposer: np.ndarray, cm_target: np.ndarray,
               cm_blocked: np.ndarray, cm_mult: np.ndarray, defense: int, n_keep: int,
+              seed: np.uint64, neg_on: bool, neg_start: int, npar: np.ndarray, salience: np.ndarray,
+              decay_days: np.ndarray, magnet: int, autos: int, cn_idx: int, us_idx: int,
               out_stockout: np.ndarray, out_loss: np.ndarray, out_units: np.ndarray, out_peak: np.ndarray,
               out_readiness: np.ndarray, out_pain: np.ndarray, out_re_trade: np.ndarray, out_goods: np.ndarray,
-              out_balance: np.ndarray,
+              out_balance: np.ndarray, out_neg: np.ndarray, out_dependence: np.ndarray, out_rebuild: np.ndarray,
               tr_cover: np.ndarray, tr_output: np.ndarray, tr_price: np.ndarray, tr_imports: np.ndarray,
-              tr_pain: np.ndarray) -> None:
+              tr_pain: np.ndarray, tr_trust: np.ndarray, tr_pressure: np.ndarray, tr_agreement: np.ndarray) -> None:
     """Simulate members ``first .. first + n - 1`` (``n = glob.shape[0]``), writing outputs in place."""
     n = glob.shape[0]
     R, S = demand0.shape
@@ -90,6 +94,13 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     world_prod0 = np.zeros(P)
     for p in range(P):
         world_prod0[p] = prod0[:, p].sum()
+    pain_today = np.zeros((2, len(PAIN_KINDS)))
+    pressure = np.zeros((2, len(PAIN_KINDS)))
+    nst = np.zeros(N_STATE)
+    dep_cn = np.zeros(R)
+    dep_all = np.zeros(R)
+    dipped = np.zeros(R)
+    tail_start = max(horizon - 30, 0)
     # Receiving stocks hold inputs of production stages only; sectors hold their own
     # inventories (counting a distributor stock on top would count the same days twice).
     input_use0 = use0.copy()
@@ -177,10 +188,24 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
         out_pain[k] = 0.0
         out_re_trade[k] = 0.0
         out_goods[k] = 0.0
+        pressure[:] = 0.0
+        init_state(nst, npar[k])
+        out_neg[k] = 0.0
+        out_neg[k, 0] = np.nan
+        out_neg[k, 1] = np.nan
+        out_neg[k, O_FC_US] = np.nan
+        out_neg[k, O_FC_CN] = np.nan
+        dep_cn[:] = 0.0
+        dep_all[:] = 0.0
+        dipped[:] = 0.0
+        for r in range(R):
+            out_rebuild[k, r] = np.nan
         keep = first + k < n_keep
 
         ap = 0
         for t in range(horizon):
+            talks_today = False
+            pain_today[:] = 0.0
             # ---- timeline ----
             while ap < n_act and act_day[ap] <= t:
                 kind = act_kind[ap]
@@ -206,7 +231,27 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     release[a0, a1] = v
                 elif kind == A_CAPACITY:
                     cap[a0, a1] += v
+                elif kind == A_TALKS:
+                    talks_today = True
                 ap += 1
+
+            # ---- the political game (yesterday's pressure, today's rounds and compliance) ----
+            rho_us = pressure[0].sum() / npar[k, N_RES_US]
+            rho_cn = pressure[1].sum() / npar[k, N_RES_CN]
+            if t >= neg_start:
+                if rho_us >= 1.0 and np.isnan(out_neg[k, O_FC_US]):
+                    out_neg[k, O_FC_US] = t
+                if rho_cn >= 1.0 and np.isnan(out_neg[k, O_FC_CN]):
+                    out_neg[k, O_FC_CN] = t
+            if neg_on and t >= neg_start:
+                negotiate_day(t, first + k, seed, talks_today, npar[k], nst, pressure, tariff, c_appr, c_delay,
+                              c_mode, cm_on, cm_imposer, us_idx, cn_idx, out_neg[k])
+            if keep:
+                tr_trust[k, t, 0] = nst[S_TRUST_US]
+                tr_trust[k, t, 1] = nst[S_TRUST_CN]
+                tr_pressure[k, t, 0] = rho_us
+                tr_pressure[k, t, 1] = rho_cn
+                tr_agreement[k, t] = nst[S_ACTIVE]
 
             # ---- stockpile releases and arrivals ----
             for r in range(R):
@@ -376,9 +421,9 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     sd = side[r]
                     if sd >= 0:
                         if s == defense:
-                            out_pain[k, sd, 3] += loss * g[I_DEFW] * 1e-9
+                            pain_today[sd, 3] += loss * g[I_DEFW] * 1e-9
                         else:
-                            out_pain[k, sd, 0] += loss * 1e-9
+                            pain_today[sd, 0] += loss * 1e-9
                     if s == defense:
                         w = t % READINESS_WINDOW
                         ready_sum[r] += frac - ready_buf[r, w]
@@ -428,7 +473,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         if gap > 0.0:
                             out_re_trade[k, p, i, 0] += gap
                             if side[e] >= 0:
-                                out_pain[k, side[e], 1] += gap * price_t[p] * 1e-9
+                                pain_today[side[e], 1] += gap * price_t[p] * 1e-9
                 for i in range(R):
                     if keep:
                         tr_imports[k, t, p, i] = arrivals[p, i]
@@ -446,18 +491,45 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                                 vstar = max(vstar - cm_blocked[c], 0.0)
                         tv[e, i, gg] += (vstar - tv[e, i, gg]) / g[I_TRADE_ADJ]
                         lost = v0 - tv[e, i, gg]
-                        cost = g[I_PT] * (tariff[e, i, gg] - tau0[e, i, gg]) * tv[e, i, gg]
-                        if lost > 0.0:
-                            cost += g[I_PREM] * g[I_DIV] * lost
+                        cost = buyer_loss(v0, tariff[e, i, gg], tau0[e, i, gg], g[I_PT], g[I_SIGMA], g[I_DIV],
+                                          g[I_PREM], lost)
                         if side[i] >= 0:
-                            out_pain[k, side[i], 2] += cost * 1e-9
+                            pain_today[side[i], 2] += cost * 1e-9
                             out_goods[k, side[i], 0] += lost * 1e-9
                         if side[e] >= 0 and lost > 0.0:
-                            out_pain[k, side[e], 1] += lost * (1.0 - g[I_REDIR]) * 1e-9
+                            pain_today[side[e], 1] += lost * (1.0 - g[I_REDIR]) * 1e-9
                             out_goods[k, side[e], 1] += lost * 1e-9
             for c in range(C):
                 if cm_on[c] > 0.0 and side[cm_target[c]] >= 0:
-                    out_pain[k, side[cm_target[c]], 3] += cm_blocked[c] * cm_mult[c] * 1e-9
+                    pain_today[side[cm_target[c]], 3] += cm_blocked[c] * cm_mult[c] * 1e-9
+            for sd in range(2):
+                for kk in range(len(PAIN_KINDS)):
+                    out_pain[k, sd, kk] += pain_today[sd, kk]
+            update_pressure(pressure, pain_today, salience, decay_days)
+
+            # ---- after an agreement: dependence and inventory rebuild ----
+            if t >= tail_start and magnet >= 0:
+                for i in range(R):
+                    dep_cn[i] += shipped[magnet, cn_idx, i]
+                    for e2 in range(R):
+                        dep_all[i] += shipped[magnet, e2, i]
+            # Rebuild time: from the first agreement until autos hold 90% of their target again,
+            # counting any further fall after the deal (licences and shipping lag); 0 if they never
+            # fell below 90% after it.
+            a_day = out_neg[k, 0]
+            if autos >= 0 and not np.isnan(a_day) and t > a_day:
+                for r in range(R):
+                    if np.isnan(out_rebuild[k, r]) and demand0[r, autos] > 0.0:
+                        tgt = sect_tgt[r, autos]
+                        low = sinv[r, autos].sum() < 0.9 * tgt
+                        if low:
+                            dipped[r] = 1.0
+                        elif dipped[r] > 0.0:
+                            out_rebuild[k, r] = t - a_day
+                if t == horizon - 1:
+                    for r in range(R):
+                        if np.isnan(out_rebuild[k, r]) and dipped[r] == 0.0 and demand0[r, autos] > 0.0:
+                            out_rebuild[k, r] = 0.0
             if keep:
                 for sd in range(2):
                     tr_pain[k, t, sd] = out_pain[k, sd].sum()
@@ -473,3 +545,5 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             for i in range(R):
                 tot += pipe[p, i]
             out_balance[k, p] = tot - initial[p] - produced[p] + consumed[p]
+        for i in range(R):
+            out_dependence[k, i] = dep_cn[i] / dep_all[i] if dep_all[i] > 0.0 else np.nan

@@ -18,7 +18,9 @@ from scipy import special
 from . import engine
 from .controls import MODES
 from .errors import StandoffError
+from .negotiation import NEG_OUTPUTS, NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
+from .politics import GDP_BN_PER_DAY
 from .rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
                        StockpileReleaseEvent, TalksEvent, TariffEvent)
@@ -90,6 +92,9 @@ class Plan:
     columns: list[tuple[Uncertain, float]]  # event value columns with a scale
     actions: dict[str, np.ndarray]
     talks: list[tuple[int, str]]
+    neg: list[tuple[Uncertain, float]]   # NEG_PARAMS order, with a scale to kernel units
+    neg_on: bool
+    neg_start: int
 
     @property
     def members(self) -> int:
@@ -99,7 +104,7 @@ class Plan:
         """Every input that varies between members, each once (for sensitivity and tornado charts)."""
         seen: dict[str, Uncertain] = {}
         for u in [*self.params, *self.sector_days, *self.pool_days, *self.stockpile.values(),
-                  *(c for c, _ in self.columns)]:
+                  *(c for c, _ in self.columns), *(u for u, _ in self.neg)]:
             if u.is_random and u.key not in seen:
                 seen[u.key] = u
         return list(seen.values())
@@ -116,8 +121,10 @@ class Plan:
             sp[:, r, p] = u.sample(seed, start, n)
         ev = np.column_stack([u.sample(seed, start, n) * scale for u, scale in self.columns]) if self.columns \
             else np.zeros((n, 1))
+        npar = np.column_stack([u.sample(seed, start, n) * scale for u, scale in self.neg])
         return {"glob": np.ascontiguousarray(glob), "sector_days": np.ascontiguousarray(sd),
-                "pool_days": np.ascontiguousarray(pd_), "stockpile": sp, "ev": np.ascontiguousarray(ev)}
+                "pool_days": np.ascontiguousarray(pd_), "stockpile": sp, "ev": np.ascontiguousarray(ev),
+                "npar": np.ascontiguousarray(npar)}
 
 
 def _param_spec(sc: Scenario, net: Network, name: str) -> Uncertain:
@@ -167,11 +174,34 @@ def plan(sc: Scenario) -> Plan:
             columns.append((u, scale))
         return col_of[ident]
 
+    neg_cfg = sc.negotiation
+    neg_start = sc.day_of(neg_cfg.start) if neg_cfg.start is not None else 0
+    neg: list[tuple[Uncertain, float]] = []
+    for name in NEG_PARAMS:
+        key = f"negotiation.{name}"
+        if name.startswith("strategy_"):
+            side = name[-2:].upper()
+            neg.append((Uncertain(key, float(STRATEGIES[neg_cfg.strategies.get(side, "reciprocal")])), 1.0))
+            continue
+        if name in neg_cfg.parameters:
+            u = Uncertain(key, neg_cfg.parameters[name])
+        else:
+            row = net.negotiation.loc[name]
+            u = Uncertain(key, (float(row["low"]), float(row["value"]), float(row["high"])))
+        scale = 1.0
+        if name == "resolve_us":
+            scale = GDP_BN_PER_DAY[0] / 100.0  # % of GDP per year -> US$ bn per day
+        elif name == "resolve_cn":
+            scale = GDP_BN_PER_DAY[1] / 100.0
+        neg.append((u, scale))
+
     rows: list[tuple[int, int, int, int, int, int]] = []
     talks: list[tuple[int, str]] = []
     R = len(net.regions)
     for k, ev in enumerate(sc.events):
         day = sc.day_of(ev.date)
+        if neg_cfg.enabled and ev.outcome and day >= neg_start:
+            continue  # the game decides this outcome
         name = ev.id or str(k)
         key = f"events.{name}"
         if isinstance(ev, TariffEvent):
@@ -213,7 +243,8 @@ def plan(sc: Scenario) -> Plan:
     rows.sort(key=lambda x: x[0])  # stable: same-day events keep their written order
     arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
     actions = {n: np.ascontiguousarray(arr[:, j]) for j, n in enumerate(("day", "kind", "a0", "a1", "a2", "col"))}
-    return Plan(sc, net, params, sector_days, pool_days, stockpile, columns, actions, talks)
+    return Plan(sc, net, params, sector_days, pool_days, stockpile, columns, actions, talks, neg, neg_cfg.enabled,
+                neg_start)
 
 
 @dataclass
@@ -236,6 +267,9 @@ OUTPUT_SHAPES = {
     "re_trade_t": ("product", "region", "flow_kind"),
     "goods_trade_usd_bn": ("side", "goods_kind"),
     "material_balance_t": ("product",),
+    "negotiation": ("neg_output",),
+    "china_share_end": ("region",),
+    "rebuild_days": ("region",),
 }
 TRAJ_SHAPES = {
     "cover_days": ("region", "sector"),
@@ -243,12 +277,16 @@ TRAJ_SHAPES = {
     "price_multiple": ("region", "product"),
     "imports_t": ("product", "region"),
     "pain_cum_usd_bn": ("side",),
+    "trust": ("side",),
+    "pressure_ratio": ("side",),
+    "agreement_in_force": (),
 }
 
 
 def dim_sizes(net: Network) -> dict[str, int]:
     return {"region": len(net.regions), "sector": len(net.sectors), "product": len(net.products),
-            "side": 2, "pain_kind": len(engine.PAIN_KINDS), "flow_kind": 2, "goods_kind": 2}
+            "side": 2, "pain_kind": len(engine.PAIN_KINDS), "flow_kind": 2, "goods_kind": 2,
+            "neg_output": len(NEG_OUTPUTS)}
 
 
 def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
@@ -276,11 +314,16 @@ def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
             net.zone, net.side, net.value_per_day, net.kg_per_unit, net.price_usd_per_t, net.trade_value,
             net.base_tariff, net.cm_group, net.cm_imposer, net.cm_target, net.cm_blocked, net.cm_multiplier,
             defense, n_keep,
+            np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, inputs["npar"][sl], net.salience, net.decay_days,
+            net.products.index("MAGNET") if "MAGNET" in net.products else -1,
+            net.sectors.index("autos") if "autos" in net.sectors else -1,
+            net.regions.index("CHN"), net.regions.index("USA"),
             out["first_stockout_day"][sl], out["output_loss_usd_bn"][sl], out["units_lost"][sl],
             out["peak_price_multiple"][sl], out["defense_readiness_min"][sl], out["pain_usd_bn"][sl],
             out["re_trade_t"][sl], out["goods_trade_usd_bn"][sl], out["material_balance_t"][sl],
+            out["negotiation"][sl], out["china_share_end"][sl], out["rebuild_days"][sl],
             trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
-            trs["pain_cum_usd_bn"])
+            trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"])
     out.update({f"traj:{k}": v.astype(np.float32) for k, v in tr.items()})
     out["inputs"] = np.column_stack([u.sample(pl.scenario.seed, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))

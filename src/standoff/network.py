@@ -20,6 +20,7 @@ from .errors import StandoffError
 
 DAYS_PER_YEAR = 365.0
 SIDES = ("US", "CN")
+PAIN_KINDS = ("output", "exports", "consumers", "strategic")
 
 #: Columns every table must have, and which of them are numeric and non-negative.
 SCHEMA: dict[str, dict[str, list[str]]] = {
@@ -42,6 +43,9 @@ SCHEMA: dict[str, dict[str, list[str]]] = {
                                  "downstream_multiplier", "source"],
                         "num": ["blocked_usd_bn_per_year", "downstream_multiplier"]},
     "parameters": {"cols": ["name", "value", "low", "high", "unit", "source"], "num": ["value", "low", "high"]},
+    "politics": {"cols": ["side", "pain_kind", "group", "salience", "decay_days", "source"],
+                 "num": ["salience", "decay_days"]},
+    "negotiation": {"cols": ["name", "value", "low", "high", "unit", "source"], "num": ["value", "low", "high"]},
     "sources": {"cols": ["key", "citation", "url"], "num": []},
 }
 
@@ -95,6 +99,9 @@ class Network:
     pool_days: pd.DataFrame = field(repr=False)     # index product
     stockpile: pd.DataFrame = field(repr=False)     # rows region, product, tonnes, low, high
     parameters: pd.DataFrame = field(repr=False)    # index name: value, low, high
+    negotiation: pd.DataFrame = field(repr=False)   # index name: value, low, high
+    salience: np.ndarray = field(repr=False)        # [side, pain kind]
+    decay_days: np.ndarray = field(repr=False)      # [side, pain kind]
 
     def index(self, dim: str, name: str) -> int:
         """Position of ``name`` along ``dim`` (``region``, ``product``, ``sector``, ``group``, ``measure``)."""
@@ -303,6 +310,22 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         if p not in inv.index:
             raise StandoffError(f"no inventory row for product {p!r}", file=str(f("inventory")))
     params = t["parameters"].set_index("name")
+    salience = np.zeros((2, len(PAIN_KINDS)))
+    decay = np.ones((2, len(PAIN_KINDS)))
+    seen = set()
+    for i, row in t["politics"].iterrows():
+        if row["side"] not in SIDES or row["pain_kind"] not in PAIN_KINDS:
+            raise StandoffError(f"side must be one of {SIDES} and pain_kind one of {PAIN_KINDS}",
+                                file=str(f("politics")), field=f"row {i + 2}", value=f"{row['side']}/{row['pain_kind']}")
+        if row["decay_days"] < 1:
+            raise StandoffError("decay_days must be at least 1", file=str(f("politics")), field=f"row {i + 2}.decay_days",
+                                value=row["decay_days"])
+        si, ki = SIDES.index(row["side"]), PAIN_KINDS.index(row["pain_kind"])
+        salience[si, ki] = row["salience"]
+        decay[si, ki] = row["decay_days"]
+        seen.add((si, ki))
+    if len(seen) != 2 * len(PAIN_KINDS):
+        raise StandoffError("politics needs one row per side and pain kind", file=str(f("politics")))
     return Network(
         name=str(name), tables=t, regions=regions, products=products, sectors=sectors, groups=groups,
         measures=measures, side=side, zone=zone, critical=critical, kg_per_unit=kg_per_unit,
@@ -317,4 +340,6 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         sector_days=inv.loc[sectors, ["days_cover", "low", "high"]],
         pool_days=inv.loc[products, ["days_cover", "low", "high"]],
         stockpile=t["stockpile"], parameters=params[["value", "low", "high", "unit", "source", "note"]],
+        negotiation=t["negotiation"].set_index("name")[["value", "low", "high", "unit", "source", "note"]],
+        salience=salience, decay_days=decay,
     )

@@ -37,6 +37,12 @@ UNITS = {
     "price_multiple": "x baseline price",
     "imports_t": "t/day arriving",
     "pain_cum_usd_bn": "US$ bn, cumulative",
+    "negotiation": "per-member outcomes of the political game (see neg_output)",
+    "china_share_end": "China's share of magnets shipped to the region in the last 30 days",
+    "rebuild_days": "days from the first agreement until autos hold 90% of their target inventory",
+    "trust": "belief that the other side complies (0-1)",
+    "pressure_ratio": "domestic pressure over resolve",
+    "agreement_in_force": "1 while an agreement is in force",
 }
 
 
@@ -44,7 +50,8 @@ def assemble(pl: Plan, parts: list[Chunk]) -> xr.Dataset:
     """Join chunk outputs (any order) into one Dataset."""
     parts = sorted(parts, key=lambda c: c.start)
     net, sc = pl.net, pl.scenario
-    coords = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
+    from .negotiation import NEG_OUTPUTS
+    coords = {"neg_output": list(NEG_OUTPUTS), "region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
               "pain_kind": list(engine.PAIN_KINDS), "flow_kind": ["lost", "diverted"],
               "goods_kind": ["imports_lost", "exports_lost"]}
     data: dict[str, tuple] = {}
@@ -156,10 +163,100 @@ class Results:
         """Lowest 30-day defense readiness per region."""
         return self._band("defense_readiness_min", ("region",))
 
+    def _neg(self, name: str) -> np.ndarray:
+        return self.ds["negotiation"].sel(neg_output=name).values
+
+    def agreement_by_date(self) -> pd.DataFrame:
+        """Probability that a first agreement has been reached by each talks date and the horizon's end."""
+        sc = self.scenario
+        first = self._neg("first_agreement_day")
+        dates = sorted({ev.date for ev in sc.events if ev.type == "talks"} | {sc.end - pd.Timedelta(days=1).to_pytimedelta()})
+        rows = []
+        for d in dates:
+            day = sc.day_of(d)
+            rows.append({"date": d, "day": day, "p_agreement": float(np.mean(np.nan_to_num(first, nan=np.inf) <= day))})
+        return pd.DataFrame(rows)
+
+    def truce_survival(self, days: tuple[int, ...] = (30, 90, 365)) -> pd.DataFrame:
+        """Probability that the first agreement survives ``days``, among members that reached one.
+
+        A member whose agreement is still in force at the end of the horizon but began less
+        than ``days`` before it is censored: it is left out and counted in ``censored``.
+        """
+        agree = self._neg("first_agreement_day")
+        collapse = self._neg("first_collapse_day")
+        T = self.scenario.horizon_days
+        has = ~np.isnan(agree)
+        rows = []
+        for d in days:
+            lived = np.where(np.isnan(collapse), np.inf, collapse) - agree
+            known = has & ((lived >= d) | ~np.isnan(collapse)) & ~(np.isnan(collapse) & (T - agree < d))
+            survived = known & (lived >= d)
+            rows.append({"days": d, "p_survive": float(survived.sum() / known.sum()) if known.sum() else float("nan"),
+                         "members_with_agreement": int(has.sum()), "censored": int((has & ~known).sum())})
+        return pd.DataFrame(rows)
+
+    def concessions(self) -> pd.DataFrame:
+        """When each side's pressure first reaches its resolve (it would concede), and how much it gave."""
+        start = pd.Timestamp(self.scenario.start)
+        rows = []
+        us, cn = self._neg("first_concession_day_us"), self._neg("first_concession_day_cn")
+        for side, x, depth in (("US", us, self._neg("concession_us")), ("CN", cn, self._neg("concession_cn"))):
+            y = np.where(np.isnan(x), np.inf, x)
+            got = ~np.isnan(self._neg("first_agreement_day"))
+            rows.append({"side": side, "p_concedes": float(np.isfinite(y).mean()),
+                         "median_date": start + pd.Timedelta(days=_q(y, 0.5)) if np.isfinite(_q(y, 0.5)) else pd.NaT,
+                         "p10_date": start + pd.Timedelta(days=_q(y, 0.1)) if np.isfinite(_q(y, 0.1)) else pd.NaT,
+                         "p90_date": start + pd.Timedelta(days=_q(y, 0.9)) if np.isfinite(_q(y, 0.9)) else pd.NaT,
+                         "median_concession_in_first_deal": float(np.median(depth[got])) if got.any() else float("nan")})
+        df = pd.DataFrame(rows)
+        a, b = np.where(np.isnan(us), np.inf, us), np.where(np.isnan(cn), np.inf, cn)
+        df.attrs["p_us_first"] = float(np.mean(a < b))
+        df.attrs["p_cn_first"] = float(np.mean(b < a))
+        return df
+
+    def rounds(self) -> pd.DataFrame:
+        """Rounds held, near-collapses, agreements, collapses and extensions per member (mean and median)."""
+        names = ["rounds", "near_collapses", "agreements", "collapses", "extensions"]
+        return pd.DataFrame([{"measure": n, "mean": float(np.mean(self._neg(n))), "median": float(np.median(self._neg(n)))}
+                             for n in names])
+
+    def status_quo_ante(self) -> pd.DataFrame:
+        """The end state against the status quo ante (the 2024 baseline, before escalation), per importing region.
+
+        China's share of magnet supply (remaining dependence), the days autos needed after the
+        first agreement to hold 90% of target inventory again (rebuild time), and the magnet
+        price and autos cover at the end (from the kept daily paths).
+        """
+        net = self.scenario.network()
+        m = net.index("product", "MAGNET")
+        c = net.index("region", "CHN")
+        rows = []
+        for r, reg in enumerate(net.regions):
+            if reg == "CHN" or net.use[r, m] <= 0:
+                continue
+            share_end = self.ds["china_share_end"].sel(region=reg).values
+            rb = self.ds["rebuild_days"].sel(region=reg).values
+            cover = self.ds["cover_days"].sel(region=reg, sector="autos").isel(time=-1).values
+            price = self.ds["price_multiple"].sel(region=reg, product="MAGNET").isel(time=-1).values
+            days0 = float(self.ds["demand_t_per_day"].sel(region=reg, sector="autos")) > 0
+            rows.append({"region": reg, "china_share_ante": float(net.share[m, c, r]),
+                         "china_share_end_median": float(np.nanmedian(share_end)) if np.isfinite(share_end).any() else np.nan,
+                         "rebuild_days_median": float(np.nanmedian(rb)) if np.isfinite(rb).any() else np.nan,
+                         "p_rebuilt": float(np.mean(np.isfinite(rb))),
+                         "autos_cover_end_days": float(np.median(cover)) if days0 and cover.size else np.nan,
+                         "magnet_price_end": float(np.median(price)) if price.size else np.nan})
+        return pd.DataFrame(rows)
+
     def summary(self) -> dict[str, pd.DataFrame]:
         """All summary tables by name."""
-        return {"stockouts": self.stockouts(), "losses": self.losses(), "prices": self.prices(),
-                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness()}
+        out = {"stockouts": self.stockouts(), "losses": self.losses(), "prices": self.prices(),
+               "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
+               "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante()}
+        if self.scenario.negotiation.enabled:
+            out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
+                        "rounds": self.rounds()})
+        return out
 
     # ---- files ----
     def save(self, out: str | Path, overwrite: bool = False) -> Path:

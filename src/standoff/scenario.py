@@ -83,6 +83,7 @@ Number = Union[float, Distribution, ParamRef]
 class _Event(_Strict):
     date: dt.date
     id: str | None = None
+    outcome: bool = Field(False, description="an outcome of talks: dropped when negotiation is simulated")
     source: str | None = Field(None, description="where the event is documented")
     note: str | None = None
 
@@ -155,6 +156,20 @@ Event = Annotated[Union[TariffEvent, ExportControlEvent, CounterMeasureEvent, St
                         CapacityEvent, TalksEvent], Field(discriminator="type")]
 
 
+Strategy = Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]
+
+
+class NegotiationSettings(_Strict):
+    """Simulated bargaining: from ``start`` on, ``talks`` events are rounds of the game and
+    events marked ``outcome: true`` are left out (the game decides the outcomes)."""
+
+    enabled: bool = False
+    start: dt.date | None = None
+    strategies: dict[Literal["US", "CN"], Strategy] = Field(
+        default_factory=lambda: {"US": "reciprocal", "CN": "reciprocal"})
+    parameters: dict[str, Number] = Field(default_factory=dict)
+
+
 class Scenario(_Strict):
     """A scenario: baseline, horizon, timeline, uncertainties and ensemble settings."""
 
@@ -171,6 +186,7 @@ class Scenario(_Strict):
     inventory_days: dict[str, Number] = Field(default_factory=dict)
     stockpiles: dict[str, dict[str, Number]] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
+    negotiation: NegotiationSettings = Field(default_factory=NegotiationSettings)
 
     @field_validator("events")
     @classmethod
@@ -258,6 +274,17 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         need("region", reg, f"stockpiles.{reg}")
         for prod in prods:
             need("product", prod, f"stockpiles.{reg}.{prod}")
+    neg = sc.negotiation
+    if neg.start is not None and not 0 <= sc.day_of(neg.start) < sc.horizon_days:
+        raise StandoffError(f"negotiation start outside the horizon {sc.start} to {sc.end}", file=file,
+                            field="negotiation.start", value=str(neg.start))
+    for name, val in neg.parameters.items():
+        if name not in net.negotiation.index:
+            raise StandoffError("unknown negotiation parameter; known: " + ", ".join(net.negotiation.index),
+                                file=file, field=f"negotiation.parameters.{name}", value=name)
+        if isinstance(val, str) or not _in_bounds(val, 0.0, 1e6):
+            raise StandoffError("must be a non-negative number or distribution", file=file,
+                                field=f"negotiation.parameters.{name}", value=_shown(val))
     for k, ev in enumerate(sc.events):
         where = f"events[{k}]"
         day = sc.day_of(ev.date)

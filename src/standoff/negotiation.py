@@ -1,0 +1,258 @@
+"""Governments that bargain: rounds, zones of agreement, compliance, monitoring, trust.
+
+A round is held at each ``talks`` event after negotiation starts, or when either side's
+pressure ratio passes a trigger while no agreement is in force.  The zone of possible
+agreement is ``rho_US + rho_CN - 1`` (each side's pressure over its resolve): positive when
+together the sides value relief more than the concessions cost them.  A round nearly
+collapses when the zone is thin, and ends in a walk-out with a probability that falls with
+trust and with the width of the zone.  In a deal the side under more pressure concedes
+more.  Terms are a US tariff cut toward a floor (and the lifting of counter-measures),
+China's licence approval share and review time toward commitments, and a Chinese tariff cut.
+
+Compliance is imperfect even in good faith (an AR(1) process around a mean below one); each
+side observes the other's compliance with noise, and its trust is an exponential average of
+what it observes.  Strategies: reciprocal (retaliate while the smoothed observation is
+below the threshold), generous reciprocal (forgive each episode with a probability),
+grim trigger (retaliate for ever at the first breach), and pressure threshold (retaliate
+only while its own pressure ratio is below one).  Retaliation reverts the side's
+concessions; a retaliation that lasts ``collapse_days`` (or any grim trigger) collapses the
+agreement and both sides revert.  Truces are extended at expiry when both sides still trust.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .rng import kernel_uniform
+
+STRATEGIES = {"reciprocal": 0, "generous_reciprocal": 1, "grim_trigger": 2, "pressure_threshold": 3}
+US, CN = 0, 1
+
+#: Per-member negotiation inputs, in this order.
+NEG_PARAMS = (
+    "resolve_us", "resolve_cn", "trust0_us", "trust0_cn", "noise_us", "noise_cn",
+    "compliance_mean_us", "compliance_sd_us", "compliance_mean_cn", "compliance_sd_cn",
+    "strategy_us", "strategy_cn", "threshold", "forgiveness", "agreement_days", "trust_memory_days",
+    "walkout_scale", "near_margin", "trigger_ratio", "min_days_between_rounds", "collapse_days",
+    "tariff_floor_us", "tariff_floor_cn", "approval_commit", "delay_commit", "retaliation_compliance",
+)
+(N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
+ N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
+ N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q) = range(len(NEG_PARAMS))
+
+# Scalar state slots.
+(S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
+ S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
+ S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
+ S_EPISODE_CN, S_PRE_CM) = range(29)
+N_STATE = 29
+
+# Per-member outputs, in this order.
+NEG_OUTPUTS = ("first_agreement_day", "first_collapse_day", "rounds", "near_collapses", "agreements",
+               "collapses", "extensions", "first_concession_day_us", "first_concession_day_cn",
+               "concession_us", "concession_cn")
+(O_AGREE, O_COLLAPSE, O_ROUNDS, O_NEAR, O_AGREEMENTS, O_COLLAPSES, O_EXT, O_FC_US, O_FC_CN, O_CONC_US,
+ O_CONC_CN) = range(11)
+
+STREAM_ROUND, STREAM_Q_US, STREAM_Q_CN, STREAM_OBS_US, STREAM_OBS_CN, STREAM_FORGIVE_US, STREAM_FORGIVE_CN = \
+    range(100, 107)
+
+
+@njit(cache=True)
+def _normal(seed: np.uint64, member: int, day: int, stream: int) -> float:
+    u1 = kernel_uniform(seed, member, day, stream)
+    u2 = kernel_uniform(seed, member, day, stream + 1000)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@njit(cache=True)
+def init_state(st: np.ndarray, npar: np.ndarray) -> None:
+    st[:] = 0.0
+    st[S_LAST_ROUND] = -1e9
+    st[S_Q_US] = npar[N_CM_US]
+    st[S_Q_CN] = npar[N_CM_CN]
+    st[S_OBS_US] = npar[N_T0_US]
+    st[S_OBS_CN] = npar[N_T0_CN]
+    st[S_TRUST_US] = npar[N_T0_US]
+    st[S_TRUST_CN] = npar[N_T0_CN]
+
+
+@njit(cache=True)
+def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c_appr: np.ndarray,
+                 c_delay: np.ndarray, c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray,
+                 us: int, cn: int, q_cn: float) -> None:
+    """Set policies from the deal (a side honouring it) or its pre-deal levels (retaliating)."""
+    G = tariff.shape[2]
+    for gg in range(G):
+        tariff[cn, us, gg] = st[S_DEAL_TUS] if us_on else st[S_PRE_TUS]
+        tariff[us, cn, gg] = st[S_DEAL_TCN] if cn_on else st[S_PRE_TCN]
+    P, R = c_appr.shape[0], c_appr.shape[1]
+    for p in range(P):
+        for i in range(R):
+            if i != cn and c_mode[p, cn, i] == 1:
+                if cn_on:
+                    c_appr[p, cn, i] = min(1.0, st[S_DEAL_APPR] * q_cn)
+                    c_delay[p, cn, i] = st[S_DEAL_DELAY]
+                else:
+                    c_appr[p, cn, i] = st[S_PRE_APPR]
+                    c_delay[p, cn, i] = st[S_PRE_DELAY]
+    if st[S_CUS] >= 0.5:
+        for c in range(cm_on.shape[0]):
+            if cm_imposer[c] == us:
+                cm_on[c] = 0.0 if us_on else (1.0 if st[S_PRE_CM] > 0.5 else cm_on[c])
+
+
+@njit(cache=True)
+def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar: np.ndarray, st: np.ndarray,
+                  pressure: np.ndarray, tariff: np.ndarray, c_appr: np.ndarray, c_delay: np.ndarray,
+                  c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray, us: int, cn: int,
+                  out: np.ndarray) -> None:
+    """One day of the political game for one member: rounds, compliance, monitoring, trust, retaliation."""
+    rho_us = pressure[US].sum() / npar[N_RES_US]
+    rho_cn = pressure[CN].sum() / npar[N_RES_CN]
+
+    # ---- compliance (AR(1), imperfect even in good faith) and noisy monitoring ----
+    phi = 0.9
+    for side in range(2):
+        qs = S_Q_US if side == US else S_Q_CN
+        mean = npar[N_CM_US] if side == US else npar[N_CM_CN]
+        sd = npar[N_CSD_US] if side == US else npar[N_CSD_CN]
+        eps = _normal(seed, member, t, STREAM_Q_US if side == US else STREAM_Q_CN)
+        st[qs] = phi * st[qs] + (1.0 - phi) * mean + sd * np.sqrt(1.0 - phi * phi) * eps
+        st[qs] = min(max(st[qs], 0.0), 1.0)
+
+    if st[S_ACTIVE] > 0.5:
+        # What each side actually does: its good-faith compliance, or little while retaliating.
+        done_us = st[S_Q_US] * (npar[N_RETAL_Q] if st[S_RETAL_US] > 0.5 else 1.0)
+        done_cn = st[S_Q_CN] * (npar[N_RETAL_Q] if st[S_RETAL_CN] > 0.5 else 1.0)
+        # US observes China, China observes the US, each with its own noise.
+        o_us = done_cn + npar[N_NOISE_US] * _normal(seed, member, t, STREAM_OBS_US)
+        o_cn = done_us + npar[N_NOISE_CN] * _normal(seed, member, t, STREAM_OBS_CN)
+        st[S_OBS_US] += (o_us - st[S_OBS_US]) / 7.0
+        st[S_OBS_CN] += (o_cn - st[S_OBS_CN]) / 7.0
+        a = 1.0 / npar[N_TMEM]
+        st[S_TRUST_US] = min(max(st[S_TRUST_US] + a * (o_us - st[S_TRUST_US]), 0.0), 1.0)
+        st[S_TRUST_CN] = min(max(st[S_TRUST_CN] + a * (o_cn - st[S_TRUST_CN]), 0.0), 1.0)
+
+        collapse = False
+        for side in range(2):
+            obs = st[S_OBS_US] if side == US else st[S_OBS_CN]
+            strat = int(npar[N_STRAT_US] if side == US else npar[N_STRAT_CN])
+            rho = rho_us if side == US else rho_cn
+            rs = S_RETAL_US if side == US else S_RETAL_CN
+            rd = S_RETAL_DAYS_US if side == US else S_RETAL_DAYS_CN
+            fs = S_FORGIVE_US if side == US else S_FORGIVE_CN
+            es = S_EPISODE_US if side == US else S_EPISODE_CN
+            breach = obs < npar[N_THETA]
+            if breach and st[es] < 0.5:  # a new episode of perceived breach
+                st[es] = 1.0
+                u = kernel_uniform(seed, member, t, STREAM_FORGIVE_US if side == US else STREAM_FORGIVE_CN)
+                st[fs] = 1.0 if (strat == 1 and u < npar[N_FORGIVE]) else 0.0
+            if not breach:
+                st[es] = 0.0
+                st[fs] = 0.0
+            if strat == 2:
+                retaliate = breach
+                if breach:
+                    collapse = True
+            elif strat == 1:
+                retaliate = breach and st[fs] < 0.5
+            elif strat == 3:
+                retaliate = breach and rho < 1.0
+            else:
+                retaliate = breach
+            st[rs] = 1.0 if retaliate else 0.0
+            st[rd] = st[rd] + 1.0 if retaliate else 0.0
+            if st[rd] >= npar[N_COLLAPSE]:
+                collapse = True
+        if collapse:
+            st[S_ACTIVE] = 0.0
+            out[O_COLLAPSES] += 1.0
+            if np.isnan(out[O_COLLAPSE]):
+                out[O_COLLAPSE] = t
+            st[S_RETAL_US] = 1.0
+            st[S_RETAL_CN] = 1.0
+            _apply_terms(st, False, False, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, 1.0)
+            st[S_RETAL_US] = 0.0
+            st[S_RETAL_CN] = 0.0
+            st[S_RETAL_DAYS_US] = 0.0
+            st[S_RETAL_DAYS_CN] = 0.0
+            return
+        if t >= st[S_END]:
+            # Expiry: extended when both still trust the other, otherwise it lapses (a collapse).
+            if st[S_TRUST_US] >= npar[N_THETA] and st[S_TRUST_CN] >= npar[N_THETA]:
+                st[S_END] = t + npar[N_AGR_DAYS]
+                out[O_EXT] += 1.0
+            else:
+                st[S_ACTIVE] = 0.0
+                out[O_COLLAPSES] += 1.0
+                if np.isnan(out[O_COLLAPSE]):
+                    out[O_COLLAPSE] = t
+                _apply_terms(st, False, False, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, 1.0)
+                return
+        _apply_terms(st, st[S_RETAL_US] < 0.5, st[S_RETAL_CN] < 0.5, tariff, c_appr, c_delay, c_mode, cm_on,
+                     cm_imposer, us, cn, st[S_Q_CN])
+        return
+
+    # ---- no agreement in force: hold a round when scheduled or when pressure forces one ----
+    triggered = max(rho_us, rho_cn) >= npar[N_TRIGGER] and t - st[S_LAST_ROUND] >= npar[N_MINGAP]
+    if not (talks_today or triggered):
+        return
+    st[S_LAST_ROUND] = t
+    out[O_ROUNDS] += 1.0
+    zone = rho_us + rho_cn - 1.0
+    if zone <= 0.0:
+        out[O_NEAR] += 1.0  # nothing to agree: the round breaks up
+        return
+    trust = 0.5 * (st[S_TRUST_US] + st[S_TRUST_CN])
+    if zone < npar[N_NEAR]:
+        out[O_NEAR] += 1.0
+    p_walk = (1.0 - trust) * np.exp(-zone / npar[N_WALK])
+    if kernel_uniform(seed, member, t, STREAM_ROUND) < p_walk:
+        out[O_NEAR] += 1.0
+        return
+    # ---- agreement: the side under more pressure concedes more ----
+    x_us = rho_us / (rho_us + rho_cn)
+    c_us = min(1.0, x_us * (1.0 + zone))
+    c_cn = min(1.0, (1.0 - x_us) * (1.0 + zone))
+    # Pre-deal policy: the US tariff on China, China's on the US, China's licensing terms.
+    st[S_PRE_TUS] = tariff[cn, us, 0]
+    st[S_PRE_TCN] = tariff[us, cn, 0]
+    pre_appr = 1.0
+    pre_delay = 0.0
+    P, R = c_appr.shape[0], c_appr.shape[1]
+    found = False
+    for p in range(P):
+        for i in range(R):
+            if not found and i != cn and c_mode[p, cn, i] == 1:
+                pre_appr = c_appr[p, cn, i]
+                pre_delay = c_delay[p, cn, i]
+                found = True
+    st[S_PRE_APPR] = pre_appr
+    st[S_PRE_DELAY] = pre_delay
+    st[S_PRE_CM] = 0.0
+    for c in range(cm_on.shape[0]):
+        if cm_imposer[c] == us and cm_on[c] > 0.0:
+            st[S_PRE_CM] = 1.0
+    st[S_CUS] = c_us
+    st[S_CCN] = c_cn
+    st[S_DEAL_TUS] = min(st[S_PRE_TUS], npar[N_FLOOR_US] + (st[S_PRE_TUS] - npar[N_FLOOR_US]) * (1.0 - c_us))
+    st[S_DEAL_TCN] = min(st[S_PRE_TCN], npar[N_FLOOR_CN] + (st[S_PRE_TCN] - npar[N_FLOOR_CN]) * (1.0 - c_cn))
+    st[S_DEAL_APPR] = max(pre_appr, pre_appr + (npar[N_APPR] - pre_appr) * c_cn)
+    st[S_DEAL_DELAY] = min(pre_delay, pre_delay - (pre_delay - npar[N_DELAY]) * c_cn)
+    st[S_ACTIVE] = 1.0
+    st[S_START] = t
+    st[S_END] = t + npar[N_AGR_DAYS]
+    st[S_RETAL_US] = 0.0
+    st[S_RETAL_CN] = 0.0
+    st[S_RETAL_DAYS_US] = 0.0
+    st[S_RETAL_DAYS_CN] = 0.0
+    st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])  # a fresh deal starts from the benefit of the doubt
+    st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+    out[O_AGREEMENTS] += 1.0
+    if np.isnan(out[O_AGREE]):
+        out[O_AGREE] = t
+    if out[O_AGREEMENTS] == 1.0:
+        out[O_CONC_US] = c_us
+        out[O_CONC_CN] = c_cn
+    _apply_terms(st, True, True, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, st[S_Q_CN])

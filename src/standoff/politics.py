@@ -1,0 +1,27 @@
+"""Pain to pressure: interest groups with salience and decay, weighed against resolve.
+
+Each side's daily pain has four kinds (output lost, export revenue lost, buyers' loss from
+tariffs, strategic cost).  An interest group stands behind each kind (automakers and
+manufacturers, farmers and exporters, consumers and retailers, the defense establishment);
+its pressure is the salience-weighted pain averaged over its memory (``decay_days``).  A
+government's pressure ratio is total pressure over its resolve, the weighted pain per day it
+tolerates.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Daily GDP used to express resolve as a share of GDP (US$ bn/day): US ~29 tn, China ~18.7 tn
+#: a year in 2024 (assumption: IMF-order figures, not in shared data).
+GDP_BN_PER_DAY = np.array([29000.0 / 365.0, 18700.0 / 365.0])
+
+
+@njit(cache=True)
+def update_pressure(pressure: np.ndarray, pain_today: np.ndarray, salience: np.ndarray,
+                    decay_days: np.ndarray) -> None:
+    """Exponential memory of salience-weighted daily pain, per side and group (US$ bn/day)."""
+    for s in range(pressure.shape[0]):
+        for k in range(pressure.shape[1]):
+            a = 1.0 / decay_days[s, k]
+            pressure[s, k] += a * (salience[s, k] * pain_today[s, k] - pressure[s, k])
