@@ -87,9 +87,9 @@ def _q(x: np.ndarray, q: float) -> float:
     """Quantile that treats ``inf`` (never) as larger than any day, without NaN from inf - inf."""
     if not x.size:
         return float("nan")
-    big = 1e12
-    v = float(np.quantile(np.where(np.isfinite(x), x, big), q))
-    return float("inf") if v >= big / 2 else v
+    # The empirical (inverted-CDF) quantile never interpolates between a day and "never".
+    v = float(np.quantile(np.where(np.isfinite(x), x, np.inf), q, method="inverted_cdf"))
+    return v
 
 
 class Results:

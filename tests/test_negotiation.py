@@ -1,0 +1,128 @@
+"""Game behaviour of the bargaining model."""
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from standoff import simulate
+from standoff.cli import app
+
+from .conftest import make
+
+# A standoff that starts on day 10 with talks every 30 days from day 40 on.
+TALKS = [{"date": f"2025-{m:02d}-{d:02d}", "type": "talks", "name": f"round {i}"}
+         for i, (m, d) in enumerate([(2, 10), (3, 12), (4, 11), (5, 11), (6, 10)])]
+
+
+def standoff_events(us_rate=1.45, cn_rate=1.25):
+    return [
+        {"date": "2025-01-10", "type": "tariff", "importer": "USA", "exporter": "CHN", "rate": us_rate},
+        {"date": "2025-01-10", "type": "tariff", "importer": "CHN", "exporter": "USA", "rate": cn_rate},
+        {"date": "2025-01-10", "type": "export_control", "exporter": "CHN", "products": ["HREO", "METAL", "MAGNET"],
+         "approval_share": 0.25, "delay_days": 50},
+        *TALKS,
+    ]
+
+
+def negotiated(strategies=("reciprocal", "reciprocal"), members=200, horizon=400, **params):
+    base = {"resolve_us": 0.3, "resolve_cn": 0.3, "compliance_mean_us": 0.9, "compliance_mean_cn": 0.9,
+            "compliance_sd_us": 0.05, "compliance_sd_cn": 0.05, "trust0_us": 0.7, "trust0_cn": 0.7}
+    base.update(params)
+    sc = make(members=members, horizon_days=horizon, trajectories=0, events=standoff_events(),
+              negotiation={"enabled": True, "start": "2025-01-20",
+                           "strategies": {"US": strategies[0], "CN": strategies[1]}, "parameters": base})
+    return simulate(sc)
+
+
+def collapse_share(res, within=180):
+    agree = res.ds.negotiation.sel(neg_output="first_agreement_day").values
+    coll = res.ds.negotiation.sel(neg_output="first_collapse_day").values
+    has = ~np.isnan(agree)
+    assert has.mean() > 0.8, "most members should reach an agreement for the comparison to mean anything"
+    lived = np.where(np.isnan(coll), np.inf, coll) - agree
+    return float(np.mean(lived[has] < within))
+
+
+def test_noiseless_monitoring_and_reciprocity_keep_the_truce():
+    res = negotiated(noise_us=0.0, noise_cn=0.0)
+    surv = res.truce_survival().set_index("days")["p_survive"]
+    assert surv[90] >= 0.95
+    assert collapse_share(res) <= 0.05
+
+
+def test_more_monitoring_noise_raises_the_collapse_probability():
+    quiet = collapse_share(negotiated(noise_us=0.02, noise_cn=0.02))
+    noisy = collapse_share(negotiated(noise_us=0.35, noise_cn=0.35))
+    assert noisy > quiet + 0.1
+
+
+def test_grim_trigger_collapses_more_often_than_reciprocity():
+    kw = dict(noise_us=0.25, noise_cn=0.25)
+    recip = collapse_share(negotiated(**kw))
+    grim = collapse_share(negotiated(("grim_trigger", "grim_trigger"), **kw))
+    assert grim > recip
+
+
+def test_generous_reciprocity_forgives_some_breaches():
+    kw = dict(noise_us=0.3, noise_cn=0.3, forgiveness=0.8)
+    recip = collapse_share(negotiated(**kw))
+    generous = collapse_share(negotiated(("generous_reciprocal", "generous_reciprocal"), **kw))
+    assert generous <= recip
+
+
+@pytest.mark.parametrize("us_rate,cn_rate,first", [(1.45, 0.3, "CN"), (0.3, 1.45, "US")])
+def test_side_whose_pain_grows_faster_concedes_earlier(us_rate, cn_rate, first):
+    sc = make(members=100, horizon_days=300, trajectories=0, events=standoff_events(us_rate, cn_rate),
+              negotiation={"enabled": True, "start": "2025-01-20",
+                           "parameters": {"resolve_us": 0.3, "resolve_cn": 0.3}})
+    res = simulate(sc)
+    us = res.ds.negotiation.sel(neg_output="first_concession_day_us").values
+    cn = res.ds.negotiation.sel(neg_output="first_concession_day_cn").values
+    us, cn = np.where(np.isnan(us), 1e9, us), np.where(np.isnan(cn), 1e9, cn)
+    if first == "CN":
+        assert np.mean(cn) < np.mean(us)
+    else:
+        assert np.mean(us) < np.mean(cn)
+
+
+def test_negotiated_runs_are_reproducible():
+    a = negotiated(members=40, noise_us=0.3, noise_cn=0.3)
+    b = negotiated(members=40, noise_us=0.3, noise_cn=0.3)
+    np.testing.assert_array_equal(a.ds.negotiation.values, b.ds.negotiation.values)
+
+
+def test_negotiated_london_drops_scripted_outcomes_and_bargains():
+    from standoff import load_scenario
+    sc = load_scenario("london-2025")
+    neg = sc.negotiation.model_dump()
+    neg["enabled"] = True
+    res = simulate(sc.with_(members=40, negotiation=neg))
+    assert float(res.ds.negotiation.sel(neg_output="rounds").mean()) >= 1
+    ab = res.agreement_by_date()
+    assert ab["p_agreement"].is_monotonic_increasing
+    assert {"china_share_ante", "china_share_end_median", "rebuild_days_median"} <= set(res.status_quo_ante().columns)
+
+
+runner = CliRunner()
+
+
+def test_negotiate_flag_prints_truce_survival(tmp_path):
+    res = runner.invoke(app, ["run", "london-2025", "-n", "30", "--negotiate", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    for needle in ("Will the first truce hold", "90 days", "365 days", "Who blinks first", "status quo ante"):
+        assert needle in res.output
+
+
+@pytest.mark.parametrize("extra,needles", [
+    ("negotiation: {enabled: true, strategies: {US: tit_for_tat}}\n", ["negotiation.strategies.US", "tit_for_tat"]),
+    ("negotiation: {enabled: true, parameters: {bluff: 1}}\n", ["negotiation.parameters.bluff"]),
+    ("events:\n  - {date: 2025-01-10, type: talks}\n", ["events[0].name", "Field required"]),
+    ("events:\n  - {date: 2025-01-10, type: talks, name: x, walkout: true}\n", ["events[0].walkout"]),
+])
+def test_bad_negotiation_input(tmp_path, extra, needles):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: t\nstart: 2025-01-01\nhorizon_days: 60\nmembers: 2\n" + extra)
+    res = runner.invoke(app, ["run", str(f), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    for n in needles:
+        assert n in res.output, (n, res.output)
+    assert not (tmp_path / "o").exists()
