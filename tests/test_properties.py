@@ -33,7 +33,7 @@ release_st = st.fixed_dictionaries({
     "product": st.sampled_from(PRODUCTS), "tonnes_per_day": st.floats(0, 5),
 })
 
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -50,14 +50,40 @@ def test_random_scenarios_conserve_material_and_stay_non_negative(events):
     assert float(ds.output_loss_usd_bn.min()) >= 0
 
 
+def _days(res):
+    d = res.ds.first_stockout_day.values
+    return np.where(np.isnan(d), np.inf, d)
+
+
+def _control(share, delay):
+    return [{"date": "2025-02-01", "type": "export_control", "exporter": "CHN",
+             "products": ["HREO", "METAL", "MAGNET"], "approval_share": share, "delay_days": delay}]
+
+
+NO_DEMAND_RESPONSE = {"re_price_elasticity": 0.0, "substitution_max_share": 0.0}
+
+
 @SETTINGS
 @given(a=st.floats(0, 1), b=st.floats(0, 1), delay=st.floats(5, 90))
 def test_lower_approval_share_never_delays_a_stockout(a, b, delay):
+    """Supply side: with demand held at its requirement, exactly monotone in every member,
+    region and sector (common random numbers)."""
     lo, hi = sorted((a, b))
-    ev = lambda share: [{"date": "2025-02-01", "type": "export_control", "exporter": "CHN",  # noqa: E731
-                         "products": ["HREO", "METAL", "MAGNET"], "approval_share": share, "delay_days": delay}]
-    strict = run(events=ev(lo), members=8, horizon_days=200).ds.first_stockout_day.values
-    loose = run(events=ev(hi), members=8, horizon_days=200).ds.first_stockout_day.values
-    s = np.where(np.isnan(strict), np.inf, strict)
-    l_ = np.where(np.isnan(loose), np.inf, loose)
-    assert np.all(s <= l_)
+    strict = _days(run(events=_control(lo, delay), members=8, horizon_days=200, parameters=NO_DEMAND_RESPONSE))
+    loose = _days(run(events=_control(hi, delay), members=8, horizon_days=200, parameters=NO_DEMAND_RESPONSE))
+    assert np.all(strict <= loose)
+
+
+@SETTINGS
+@given(a=st.floats(0, 1), b=st.floats(0, 1), delay=st.floats(5, 90))
+def test_with_demand_response_a_stricter_control_delays_a_stockout_by_at_most_three_days(a, b, delay):
+    """With prices cutting demand, a stricter control raises prices and trims requirements, which
+    can postpone the first shortfall by a day or two (hypothesis found such cases: 1 day in
+    small importers).  Tolerance: 3 days; on average stricter is never later."""
+    lo, hi = sorted((a, b))
+    strict = _days(run(events=_control(lo, delay), members=8, horizon_days=200))
+    loose = _days(run(events=_control(hi, delay), members=8, horizon_days=200))
+    fin = np.isfinite(strict) & np.isfinite(loose)
+    assert np.all(strict[fin] <= loose[fin] + 3)
+    assert np.all(~np.isfinite(strict) <= ~np.isfinite(loose))  # no stockout under strict -> none under loose
+    assert strict[fin].mean() <= loose[fin].mean() + 1e-9 if fin.any() else True

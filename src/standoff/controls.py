@@ -23,7 +23,7 @@ LICENCE_STAGES = 3
 LEAK_EXTRA_DAYS = 30.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def approved_fraction(mode: int, approval: float, quota_frac: float) -> float:
     """Share of a requested export that is licensed under the control."""
     if mode == MODE_NONE:
@@ -35,21 +35,21 @@ def approved_fraction(mode: int, approval: float, quota_frac: float) -> float:
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: float, lead: float) -> None:
     """Put ``qty`` into the arrival ring ``lead`` days ahead."""
-    D = ring.shape[0]
+    D = ring.shape[0]  # a power of two, so the modulo is a mask
     if qty <= 0.0:
         return
-    d = min(max(int(round(lead)), 1), D - 1)
-    ring[(t + d) % D, p, i] += qty
+    d = min(max(int(lead + 0.5), 1), D - 1)
+    ring[(t + d) & (D - 1), p, i] += qty
     pipe[p, i] += qty
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: np.ndarray, leak: np.ndarray,
                      stock: np.ndarray, ring: np.ndarray, pipe: np.ndarray, shipped: np.ndarray,
-                     lead: np.ndarray, t: int) -> None:
+                     lead: np.ndarray, t: int, rt_p: np.ndarray, rt_e: np.ndarray, rt_i: np.ndarray) -> None:
     """One day of licence review on every route.
 
     Applications move through the review stages; those decided today are approved at the
@@ -58,43 +58,45 @@ def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: 
     reaches the buyer through third countries.  When a control is lifted, everything
     pending is approved; under a ban everything pending is refused.
     """
-    P, R = lq.shape[0], lq.shape[1]
     K = lq.shape[3]
-    for p in range(P):
-        for e in range(R):
-            for i in range(R):
-                pending = 0.0
-                for k in range(K):
-                    pending += lq[p, e, i, k]
-                if pending <= 0.0:
-                    continue
-                m = mode[p, e, i]
-                if m == MODE_BAN or m == MODE_QUOTA:
-                    for k in range(K):
-                        lq[p, e, i, k] = 0.0
-                    continue
-                if m == MODE_NONE:
-                    decided = pending
-                    a = 1.0
-                    for k in range(K):
-                        lq[p, e, i, k] = 0.0
-                else:
-                    rate = 1.0 if delay[p, e, i] <= 0.0 else min(1.0, K / delay[p, e, i])
-                    decided = lq[p, e, i, K - 1] * rate
-                    for k in range(K - 1, 0, -1):
-                        move = lq[p, e, i, k - 1] * rate
-                        lq[p, e, i, k] += move
-                        lq[p, e, i, k - 1] -= move
-                    lq[p, e, i, K - 1] -= decided
-                    a = appr[p, e, i]
-                approved = decided * a
-                ship = min(approved, stock[e, p])
-                if approved > ship:
-                    lq[p, e, i, K - 1] += approved - ship
-                refused_leak = 0.0
-                if m == MODE_LICENCE:
-                    refused_leak = min(decided * (1.0 - a) * leak[p, e, i], max(stock[e, p] - ship, 0.0))
-                schedule(ring, pipe, t, p, i, ship, lead[e, i])
-                schedule(ring, pipe, t, p, i, refused_leak, lead[e, i] + LEAK_EXTRA_DAYS)
-                stock[e, p] = max(stock[e, p] - ship - refused_leak, 0.0)
-                shipped[p, e, i] += ship + refused_leak
+    for j in range(rt_p.shape[0]):  # applications only exist on routes that carry trade
+        p = rt_p[j]
+        e = rt_e[j]
+        i = rt_i[j]
+        if e == i:
+            continue
+        pending = 0.0
+        for k in range(K):
+            pending += lq[p, e, i, k]
+        if pending <= 0.0:
+            continue
+        m = mode[p, e, i]
+        if m == MODE_BAN or m == MODE_QUOTA:
+            for k in range(K):
+                lq[p, e, i, k] = 0.0
+            continue
+        if m == MODE_NONE:
+            decided = pending
+            a = 1.0
+            for k in range(K):
+                lq[p, e, i, k] = 0.0
+        else:
+            rate = 1.0 if delay[p, e, i] <= 0.0 else min(1.0, K / delay[p, e, i])
+            decided = lq[p, e, i, K - 1] * rate
+            for k in range(K - 1, 0, -1):
+                move = lq[p, e, i, k - 1] * rate
+                lq[p, e, i, k] += move
+                lq[p, e, i, k - 1] -= move
+            lq[p, e, i, K - 1] -= decided
+            a = appr[p, e, i]
+        approved = decided * a
+        ship = min(approved, stock[e, p])
+        if approved > ship:
+            lq[p, e, i, K - 1] += approved - ship
+        refused_leak = 0.0
+        if m == MODE_LICENCE:
+            refused_leak = min(decided * (1.0 - a) * leak[p, e, i], max(stock[e, p] - ship, 0.0))
+        schedule(ring, pipe, t, p, i, ship, lead[e, i])
+        schedule(ring, pipe, t, p, i, refused_leak, lead[e, i] + LEAK_EXTRA_DAYS)
+        stock[e, p] = max(stock[e, p] - ship - refused_leak, 0.0)
+        shipped[p, e, i] += ship + refused_leak

@@ -49,7 +49,23 @@ from .network import PAIN_KINDS  # noqa: E402  (pain components booked per side)
 READINESS_WINDOW = 30
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
+def _csum(sinv: np.ndarray, r: int, s: int) -> float:
+    tot = 0.0
+    for c in range(sinv.shape[2]):
+        tot += sinv[r, s, c]
+    return tot
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _lsum(lq: np.ndarray, p: int, e: int, i: int) -> float:
+    tot = 0.0
+    for c in range(lq.shape[3]):
+        tot += lq[p, e, i, c]
+    return tot
+
+
+@njit(cache=True, error_model="numpy")
 def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarray, pool_days: np.ndarray,
               stockpile0: np.ndarray, ev: np.ndarray,
               act_day: np.ndarray, act_kind: np.ndarray, act_a0: np.ndarray, act_a1: np.ndarray,
@@ -94,6 +110,45 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     world_prod0 = np.zeros(P)
     for p in range(P):
         world_prod0[p] = prod0[:, p].sum()
+    # Sparse lists: the routes that carry trade in the baseline, and the goods-trade entries.
+    n_rt = 0
+    for p in range(P):
+        for e in range(R):
+            for i in range(R):
+                if share0[p, e, i] > 0.0:
+                    n_rt += 1
+    rt_p = np.zeros(n_rt, dtype=np.int64); rt_e = np.zeros(n_rt, dtype=np.int64); rt_i = np.zeros(n_rt, dtype=np.int64)
+    n_rt = 0
+    for p in range(P):
+        for e in range(R):
+            for i in range(R):
+                if share0[p, e, i] > 0.0:
+                    rt_p[n_rt] = p; rt_e[n_rt] = e; rt_i[n_rt] = i
+                    n_rt += 1
+    n_gt = 0
+    for e in range(R):
+        for i in range(R):
+            for gg in range(G):
+                if trade_v0[e, i, gg] > 0.0:
+                    n_gt += 1
+    gt_e = np.zeros(n_gt, dtype=np.int64); gt_i = np.zeros(n_gt, dtype=np.int64); gt_g = np.zeros(n_gt, dtype=np.int64)
+    n_gt = 0
+    for e in range(R):
+        for i in range(R):
+            for gg in range(G):
+                if trade_v0[e, i, gg] > 0.0:
+                    gt_e[n_gt] = e; gt_i[n_gt] = i; gt_g[n_gt] = gg
+                    n_gt += 1
+    gt_tau = np.zeros(n_gt); gt_vstar = np.zeros(n_gt); gt_cs = np.zeros(n_gt)
+    outside = np.zeros(P)
+    for p in range(P):
+        for r in range(R):
+            if side[r] != 1:
+                outside[p] += prod0[r, p]
+    need_firm = np.zeros((R, P))
+    tot_pe = np.zeros((P, R)); ctl_pe = np.zeros((P, R)); frac_pe = np.zeros((P, R))
+    ctrl_in = np.zeros((P, R), dtype=np.int64)  # licence controls on routes into (product, importer)
+    pe_mult = np.ones((R, P)); sinv_p = np.zeros((R, P))
     pain_today = np.zeros((2, len(PAIN_KINDS)))
     pressure = np.zeros((2, len(PAIN_KINDS)))
     nst = np.zeros(N_STATE)
@@ -134,6 +189,11 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             ready_sum[r] = READINESS_WINDOW
             for w in range(READINESS_WINDOW):
                 ready_buf[r, w] = 1.0
+        for j in range(n_gt):
+            gt_tau[j] = -1.0  # forces the first computation
+        pe_mult[:] = 1.0
+        ctrl_in[:] = 0
+        ctrl_dirty = True
         for e in range(R):
             for i in range(R):
                 if e == i:
@@ -173,7 +233,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 tot += stock[r, p] + recv[r, p] + spile[r, p]
                 for s in range(S):
                     if crit[s] == p:
-                        tot += sinv[r, s].sum()
+                        tot += _csum(sinv, r, s)
             for i in range(R):
                 tot += pipe[p, i]
             initial[p] = tot
@@ -217,6 +277,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     tariff[a0, a1, a2] = v
                 elif kind == A_CTRL_MODE:
                     c_mode[a0, a1, a2] = int(v)
+                    ctrl_dirty = True
                 elif kind == A_CTRL_APPR:
                     c_appr[a0, a1, a2] = v
                 elif kind == A_CTRL_DELAY:
@@ -253,6 +314,15 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 tr_pressure[k, t, 1] = rho_cn
                 tr_agreement[k, t] = nst[S_ACTIVE]
 
+            if ctrl_dirty:
+                ctrl_in[:] = 0
+                for p in range(P):
+                    for e in range(R):
+                        for i in range(R):
+                            if e != i and c_mode[p, e, i] == MODE_LICENCE:
+                                ctrl_in[p, i] += 1
+                ctrl_dirty = False
+
             # ---- stockpile releases and arrivals ----
             for r in range(R):
                 for p in range(P):
@@ -287,7 +357,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         sect_tgt[r, s] = 0.0
                         continue
                     base = demand0[r, s] * (1.0 - sub[r, s])
-                    req[r, s] = base * price[r, crit[s]] ** (-eps)
+                    req[r, s] = base * pe_mult[r, crit[s]]
                     sect_tgt[r, s] = sector_days[k, s] * base
                     tot_pull = 0.0
                     for c in range(KC):
@@ -306,71 +376,92 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     # buyer expects to receive), and the target position grows by the expected
                     # licence pipeline (use from that supplier times the review time), as an
                     # order-up-to policy does for any longer lead time.
-                    for e in range(R):
-                        if c_mode[p, e, i] == MODE_LICENCE:
-                            position += lq[p, e, i].sum() * c_appr[p, e, i]
-                            target += share0[p, e, i] * use0[i, p] * c_delay[p, e, i]
+                    position_firm = position
+                    target_firm = target
+                    if ctrl_in[p, i] > 0:
+                        for e in range(R):
+                            if e != i and c_mode[p, e, i] == MODE_LICENCE:
+                                position += _lsum(lq, p, e, i) * c_appr[p, e, i]
+                                target += share0[p, e, i] * use0[i, p] * c_delay[p, e, i]
                     for s in range(S):
                         if crit[s] == p:
                             use_now += req[i, s]
-                            position += sinv[i, s].sum()
+                            position += _csum(sinv, i, s)
                             target += sect_tgt[i, s]
                     for q in range(P):
                         use_now += prod_today[i, q] * coef[q, p]
                     pos_tgt[i, p] = target
                     # Buyers cannot order (or apply for licences for) far more than they use.
-                    need[i, p] = min(max(use_now + (target - position) / order_adj, 0.0),
-                                     g[I_MAXORD] * max(use_now, use0[i, p]))
+                    cap_o = g[I_MAXORD] * max(use_now, use0[i, p])
+                    need[i, p] = min(max(use_now + (target - position) / order_adj, 0.0), cap_o)
+                    # What a buyer seeks elsewhere while its licences are pending ignores them: it
+                    # hedges, so a stricter control never makes it look elsewhere less.
+                    if ctrl_in[p, i] > 0:
+                        for s in range(S):
+                            if crit[s] == p:
+                                position_firm += _csum(sinv, i, s)
+                                target_firm += sect_tgt[i, s]
+                        need_firm[i, p] = min(max(use_now + (target_firm - position_firm) / order_adj, 0.0), cap_o)
+                    else:
+                        need_firm[i, p] = need[i, p]
 
             # ---- shipments under controls (round 1: usual suppliers) ----
             shipped[:] = 0.0
-            for p in range(P):
-                for i in range(R):
-                    unmet[p, i] = 0.0
+            unmet[:] = 0.0
+            tot_pe[:] = 0.0
+            ctl_pe[:] = 0.0
+            for j in range(n_rt):
+                p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+                o = need[i, p] * share0[p, e, i]
+                tot_pe[p, e] += o
+                if i != e and c_mode[p, e, i] == MODE_QUOTA:
+                    ctl_pe[p, e] += o
+            # Every buyer of an exporter gets the same share of its order (pro rata to stock).
             for p in range(P):
                 for e in range(R):
-                    total = 0.0
-                    controlled = 0.0
-                    for i in range(R):
-                        o = need[i, p] * share0[p, e, i]
-                        total += o
-                        if i != e and c_mode[p, e, i] == MODE_QUOTA:
-                            controlled += o
-                    if total <= 0.0:
-                        continue
-                    frac = min(1.0, stock[e, p] / total)
-                    quota_frac = 1.0
-                    if controlled > 0.0:
-                        quota_frac = min(1.0, (c_quota[p, e] / 365.0) / (controlled * frac))
-                    for i in range(R):
-                        o = need[i, p] * share0[p, e, i]
-                        if o <= 0.0:
-                            continue
-                        q = o * frac
-                        if i == e or c_mode[p, e, i] == MODE_NONE:
-                            schedule(ring, pipe, t, p, i, q, lead[e, i])
-                            sent = q
-                        elif c_mode[p, e, i] == MODE_LICENCE:
-                            # An application joins the review queue; what the buyer lacks today
-                            # it tries to buy elsewhere (round 2).
-                            lq[p, e, i, 0] += o
-                            sent = 0.0
-                        else:
-                            af = approved_fraction(c_mode[p, e, i], c_appr[p, e, i], quota_frac)
-                            ok = q * af
-                            leak = (q - ok) * c_leak[p, e, i]
-                            schedule(ring, pipe, t, p, i, ok, lead[e, i])
-                            schedule(ring, pipe, t, p, i, leak, lead[e, i] + LEAK_EXTRA_DAYS)
-                            sent = ok + leak
-                        stock[e, p] = max(stock[e, p] - sent, 0.0)
-                        shipped[p, e, i] += sent
-                        unmet[p, i] += o - sent
+                    if tot_pe[p, e] > 0.0:
+                        frac_pe[p, e] = min(1.0, stock[e, p] / tot_pe[p, e])
+            for j in range(n_rt):
+                p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+                o = need[i, p] * share0[p, e, i]
+                if o <= 0.0:
+                    continue
+                frac = frac_pe[p, e]
+                quota_frac = 1.0
+                if ctl_pe[p, e] > 0.0:
+                    quota_frac = min(1.0, (c_quota[p, e] / 365.0) / max(ctl_pe[p, e] * frac, 1e-300))
+                q = o * frac
+                if i == e or c_mode[p, e, i] == MODE_NONE:
+                    schedule(ring, pipe, t, p, i, q, lead[e, i])
+                    sent = q
+                elif c_mode[p, e, i] == MODE_LICENCE:
+                    # An application joins the review queue; what the buyer lacks today
+                    # (without counting on the licence) it tries to buy elsewhere (round 2).
+                    lq[p, e, i, 0] += o
+                    unmet[p, i] += need_firm[i, p] * share0[p, e, i]
+                    continue
+                else:
+                    af = approved_fraction(c_mode[p, e, i], c_appr[p, e, i], quota_frac)
+                    ok = q * af
+                    leak = (q - ok) * c_leak[p, e, i]
+                    schedule(ring, pipe, t, p, i, ok, lead[e, i])
+                    schedule(ring, pipe, t, p, i, leak, lead[e, i] + LEAK_EXTRA_DAYS)
+                    sent = ok + leak
+                stock[e, p] = max(stock[e, p] - sent, 0.0)
+                shipped[p, e, i] += sent
+                unmet[p, i] += o - sent
             # ---- licence review: decided applications ship if approved, from what the
             # exporter has left after its domestic and uncontrolled customers ----
-            process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, lead, t)
+            process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, lead, t,
+                             rt_p, rt_e, rt_i)
 
             # ---- round 2: diversion to any supplier with stock and no control on the route ----
             for p in range(P):
+                short_p = 0.0
+                for i in range(R):
+                    short_p += unmet[p, i]
+                if short_p <= 1e-12:
+                    continue
                 for e in range(R):
                     if stock[e, p] <= 0.0:
                         continue
@@ -398,6 +489,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
 
             # ---- sectors: supply, consumption, losses, stockouts ----
             allocate_to_sectors(recv, pull, cpull, sinv, crit, defense)
+            sinv_p[:] = 0.0
             for r in range(R):
                 for s in range(S):
                     if req[r, s] <= 0.0:
@@ -412,6 +504,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         c += cj
                     consumed[crit[s]] += c
                     frac = c / req[r, s]
+                    sinv_p[r, crit[s]] += _csum(sinv, r, s)
                     short = req[r, s] - c
                     loss = (1.0 - frac) * value_day[r, s]
                     out_loss[k, r, s] += loss * 1e-9
@@ -431,20 +524,18 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         out_readiness[k, r] = min(out_readiness[k, r], ready_sum[r] / READINESS_WINDOW)
                     if keep:
                         tr_output[k, t, r, s] = frac
-                        tr_cover[k, t, r, s] = sinv[r, s].sum() / (demand0[r, s] * (1.0 - sub[r, s]))
+                        tr_cover[k, t, r, s] = _csum(sinv, r, s) / (demand0[r, s] * (1.0 - sub[r, s]))
 
             # ---- markets: prices, substitution, new capacity ----
             for r in range(R):
                 for p in range(P):
                     denom = pos_tgt[r, p] + stock_tgt[r, p]
                     if denom > 0.0:
-                        have = recv[r, p] + pipe[p, r] + stock[r, p]
-                        for s in range(S):
-                            if crit[s] == p:
-                                have += sinv[r, s].sum()
+                        have = recv[r, p] + pipe[p, r] + stock[r, p] + sinv_p[r, p]
                         m_star = target_price(have / denom, g[I_FLEX], g[I_PFLOOR], g[I_PCAP])
                         price[r, p] += (m_star - price[r, p]) / g[I_PRESP]
                     signal[r, p] += (price[r, p] - signal[r, p]) / g[I_INVDAYS]
+                    pe_mult[r, p] = 1.0 if price[r, p] == 1.0 else price[r, p] ** (-eps)
                     if price[r, p] > out_peak[k, r, p]:
                         out_peak[k, r, p] = price[r, p]
                     if keep:
@@ -452,53 +543,50 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 for s in range(S):
                     sub[r, s] = substitution_step(sub[r, s], price[r, crit[s]], g[I_SUBMAX], g[I_SUBRATE] / 365.0)
             for p in range(P):
-                outside = 0.0
-                for r in range(R):
-                    if side[r] != 1:
-                        outside += prod0[r, p]
-                if outside <= 0.0:
+                if outside[p] <= 0.0:
                     continue
                 for r in range(R):
                     if side[r] != 1 and prod0[r, p] > 0.0 and signal[r, p] > 1.5:
-                        grow = g[I_CAPGROW] / 365.0 * world_prod0[p] * prod0[r, p] / outside
+                        grow = g[I_CAPGROW] / 365.0 * world_prod0[p] * prod0[r, p] / outside[p]
                         cap[r, p] += grow * min(signal[r, p] - 1.5, 1.0)
 
             # ---- rare-earth trade lost and export revenue lost ----
-            for p in range(P):
-                for e in range(R):
+            for j in range(n_rt):
+                p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+                if e == i:
+                    continue
+                gap = flow0[p, e, i] - shipped[p, e, i]
+                if gap > 0.0:
+                    out_re_trade[k, p, i, 0] += gap
+                    if side[e] >= 0:
+                        pain_today[side[e], 1] += gap * price_t[p] * 1e-9
+            if keep:
+                for p in range(P):
                     for i in range(R):
-                        if e == i:
-                            continue
-                        gap = flow0[p, e, i] - shipped[p, e, i]
-                        if gap > 0.0:
-                            out_re_trade[k, p, i, 0] += gap
-                            if side[e] >= 0:
-                                pain_today[side[e], 1] += gap * price_t[p] * 1e-9
-                for i in range(R):
-                    if keep:
                         tr_imports[k, t, p, i] = arrivals[p, i]
 
             # ---- goods trade: tariffs and counter-measures ----
-            for e in range(R):
-                for i in range(R):
-                    for gg in range(G):
-                        v0 = trade_v0[e, i, gg]
-                        if v0 <= 0.0:
-                            continue
-                        vstar = import_target(v0, tariff[e, i, gg], tau0[e, i, gg], g[I_PT], g[I_SIGMA])
-                        for c in range(C):
-                            if cm_on[c] > 0.0 and cm_imposer[c] == e and cm_target[c] == i and cm_group[c] == gg:
-                                vstar = max(vstar - cm_blocked[c], 0.0)
-                        tv[e, i, gg] += (vstar - tv[e, i, gg]) / g[I_TRADE_ADJ]
-                        lost = v0 - tv[e, i, gg]
-                        cost = buyer_loss(v0, tariff[e, i, gg], tau0[e, i, gg], g[I_PT], g[I_SIGMA], g[I_DIV],
-                                          g[I_PREM], lost)
-                        if side[i] >= 0:
-                            pain_today[side[i], 2] += cost * 1e-9
-                            out_goods[k, side[i], 0] += lost * 1e-9
-                        if side[e] >= 0 and lost > 0.0:
-                            pain_today[side[e], 1] += lost * (1.0 - g[I_REDIR]) * 1e-9
-                            out_goods[k, side[e], 1] += lost * 1e-9
+            for j in range(n_gt):
+                e = gt_e[j]; i = gt_i[j]; gg = gt_g[j]
+                v0 = trade_v0[e, i, gg]
+                tau = tariff[e, i, gg]
+                if tau != gt_tau[j]:  # the powers only change with the tariff
+                    gt_tau[j] = tau
+                    gt_vstar[j] = import_target(v0, tau, tau0[e, i, gg], g[I_PT], g[I_SIGMA])
+                    gt_cs[j] = buyer_loss(v0, tau, tau0[e, i, gg], g[I_PT], g[I_SIGMA], g[I_DIV], 0.0, 0.0)
+                vstar = gt_vstar[j]
+                for c in range(C):
+                    if cm_on[c] > 0.0 and cm_imposer[c] == e and cm_target[c] == i and cm_group[c] == gg:
+                        vstar = max(vstar - cm_blocked[c], 0.0)
+                tv[e, i, gg] += (vstar - tv[e, i, gg]) / g[I_TRADE_ADJ]
+                lost = v0 - tv[e, i, gg]
+                cost = gt_cs[j] + g[I_PREM] * g[I_DIV] * max(lost, 0.0)
+                if side[i] >= 0:
+                    pain_today[side[i], 2] += cost * 1e-9
+                    out_goods[k, side[i], 0] += lost * 1e-9
+                if side[e] >= 0 and lost > 0.0:
+                    pain_today[side[e], 1] += lost * (1.0 - g[I_REDIR]) * 1e-9
+                    out_goods[k, side[e], 1] += lost * 1e-9
             for c in range(C):
                 if cm_on[c] > 0.0 and side[cm_target[c]] >= 0:
                     pain_today[side[cm_target[c]], 3] += cm_blocked[c] * cm_mult[c] * 1e-9
@@ -521,7 +609,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 for r in range(R):
                     if np.isnan(out_rebuild[k, r]) and demand0[r, autos] > 0.0:
                         tgt = sect_tgt[r, autos]
-                        low = sinv[r, autos].sum() < 0.9 * tgt
+                        low = _csum(sinv, r, autos) < 0.9 * tgt
                         if low:
                             dipped[r] = 1.0
                         elif dipped[r] > 0.0:
@@ -541,7 +629,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 tot += stock[r, p] + recv[r, p] + spile[r, p]
                 for s in range(S):
                     if crit[s] == p:
-                        tot += sinv[r, s].sum()
+                        tot += _csum(sinv, r, s)
             for i in range(R):
                 tot += pipe[p, i]
             out_balance[k, p] = tot - initial[p] - produced[p] + consumed[p]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def target_price(cover: float, flexibility: float, floor: float, cap: float) -> float:
     """Price multiple a market clears at when its inventory position is ``cover`` of target."""
     if cover <= 1e-9:
@@ -20,7 +20,7 @@ def target_price(cover: float, flexibility: float, floor: float, cap: float) -> 
     return min(max(m, floor), cap)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: float) -> float:
     """Substitution share after one day: moves toward a price-driven target, never back."""
     effort = min(max((price - 1.0) / 2.0, 0.0), 1.0)  # full effort at a tripled price (assumption)

@@ -17,7 +17,7 @@ from numba import njit
 GDP_BN_PER_DAY = np.array([29000.0 / 365.0, 18700.0 / 365.0])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def update_pressure(pressure: np.ndarray, pain_today: np.ndarray, salience: np.ndarray,
                     decay_days: np.ndarray) -> None:
     """Exponential memory of salience-weighted daily pain, per side and group (US$ bn/day)."""

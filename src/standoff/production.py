@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def produce(stage_order: np.ndarray, coef: np.ndarray, cap: np.ndarray, stock: np.ndarray,
             stock_tgt: np.ndarray, recv: np.ndarray, shipped_prev: np.ndarray, adjust_days: float,
             prod_today: np.ndarray, input_used: np.ndarray) -> None:
@@ -40,7 +40,7 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, cap: np.ndarray, stock: n
             prod_today[r, p] = q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, sinv: np.ndarray,
                         crit: np.ndarray, defense: int) -> None:
     """Share each region's receiving stock among its sectors' pulls; defense first.
@@ -73,7 +73,7 @@ def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, s
             recv[r, p] = max(avail, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _to_cohorts(sinv: np.ndarray, cpull: np.ndarray, r: int, s: int, give: float, total: float) -> None:
     if total <= 0.0:
         return

@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from . import engine
+from . import engine
 from .ensemble import OUTPUT_SHAPES, TRAJ_SHAPES, Chunk, Plan
 from .errors import StandoffError
 from .scenario import Scenario, scenario_from_dict
@@ -309,3 +310,77 @@ class Results:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
         sc = scenario_from_dict(yaml.safe_load((folder / "scenario.yaml").read_text()), str(folder / "scenario.yaml"))
         return cls(ds, sc)
+
+
+class StreamingSummary:
+    """Summaries of an ensemble accumulated chunk by chunk, in memory that does not grow with members.
+
+    First-stockout days are counted exactly (one bin per day of the horizon, plus "never");
+    losses, peak prices and pain go into fixed logarithmic bins (quantiles to within one bin,
+    about 2%).  Use it for ensembles too large to keep per member::
+
+        acc = StreamingSummary(plan(sc))
+        for chunk in executor.map(pl, ranges):
+            acc.add(chunk)
+        acc.stockouts()
+    """
+
+    EDGES = np.concatenate([[0.0], np.geomspace(1e-6, 1e6, 1201)])  # ~2.3% wide bins, 0 to 1e6
+
+    def __init__(self, pl: Plan) -> None:
+        self.plan = pl
+        net = pl.net
+        self.T = pl.scenario.horizon_days
+        R, S, P = len(net.regions), len(net.sectors), len(net.products)
+        self.members = 0
+        self.stockout_counts = np.zeros((R, S, self.T + 1), dtype=np.int64)
+        nb = len(self.EDGES)
+        self.hists = {"output_loss_usd_bn": np.zeros((R, S, nb), dtype=np.int64),
+                      "peak_price_multiple": np.zeros((R, P, nb), dtype=np.int64),
+                      "pain_usd_bn": np.zeros((2, len(engine.PAIN_KINDS), nb), dtype=np.int64)}
+
+    def add(self, chunk: Chunk) -> None:
+        """Fold one chunk's members into the summaries (then the chunk can be dropped)."""
+        a = chunk.arrays
+        d = a["first_stockout_day"]
+        idx = np.where(np.isnan(d), self.T, d).astype(np.int64)
+        R, S = idx.shape[1], idx.shape[2]
+        for r in range(R):
+            for s in range(S):
+                self.stockout_counts[r, s] += np.bincount(idx[:, r, s], minlength=self.T + 1)
+        for name, h in self.hists.items():
+            x = a[name]
+            b = np.clip(np.searchsorted(self.EDGES, x, side="right") - 1, 0, len(self.EDGES) - 1)
+            flat = b.reshape(b.shape[0], -1)
+            hf = h.reshape(-1, h.shape[-1])
+            for j in range(flat.shape[1]):
+                hf[j] += np.bincount(flat[:, j], minlength=h.shape[-1])
+        self.members += chunk.n
+
+    @staticmethod
+    def _quantile(counts: np.ndarray, q: float) -> int:
+        c = np.cumsum(counts)
+        return int(np.searchsorted(c, q * c[-1], side="left"))
+
+    def stockouts(self) -> pd.DataFrame:
+        """As :meth:`Results.stockouts`, from the exact day counts."""
+        net = self.plan.net
+        rows = []
+        for r, reg in enumerate(net.regions):
+            for s, sec in enumerate(net.sectors):
+                if net.demand[r, s] <= 0:
+                    continue
+                cnt = self.stockout_counts[r, s]
+                qs = [self._quantile(cnt, q) for q in (0.1, 0.5, 0.9)]
+                qs = [float("inf") if v >= self.T else float(v) for v in qs]
+                rows.append({"region": reg, "sector": sec, "p_stockout": 1 - cnt[self.T] / self.members,
+                             "p10_day": qs[0], "median_day": qs[1], "p90_day": qs[2]})
+        return pd.DataFrame(rows)
+
+    def band(self, name: str) -> np.ndarray:
+        """p10, median and p90 of an accumulated output, by its dims (bin lower edges)."""
+        h = self.hists[name]
+        out = np.zeros(h.shape[:-1] + (3,))
+        for ix in np.ndindex(h.shape[:-1]):
+            out[ix] = [self.EDGES[self._quantile(h[ix], q)] for q in (0.1, 0.5, 0.9)]
+        return out
