@@ -292,6 +292,30 @@ def check(scenario: str = typer.Argument(..., help="Built-in name or YAML file."
     console.print(f"[green]ok[/]: {sc.name}, {len(sc.events)} events, {sc.members} members, seed {sc.seed}")
 
 
+@app.command()
+@guarded
+def validate(members: int = typer.Option(200, "--members", "-n", help="Members per back-test scenario."),
+             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table as CSV.")) -> None:
+    """Run every back-test (crisis-2010, truce-2018, london-2025) against history."""
+    from .validation import KNOWN_FAILURES_NOTE, run_validation
+
+    if members < 1:
+        raise StandoffError("members must be at least 1", field="--members", value=members)
+    with err_console.status("running back-tests ...") as status:
+        df = run_validation(members, progress=lambda name: status.update(f"running {name} ..."))
+    t = Table(title=f"Back-tests against history ({members} members each)", show_lines=True)
+    for c in ["scenario", "observation", "observed (source)", "simulated median", "p10 - p90", "tolerance", "holds"]:
+        t.add_column(c, overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(r["scenario"], r["observation"], f"{r['observed']} ({r['source']})", r["simulated_median"],
+                  r["p10_p90"], r["tolerance"], "[green]yes[/]" if r["holds"] else "[red]no[/]")
+    console.print(t)
+    console.print(f"{int(df['holds'].sum())} of {len(df)} observations within tolerance. {KNOWN_FAILURES_NOTE}")
+    if out is not None:
+        df.drop(columns=["median_value"]).to_csv(out, index=False)
+        console.print(f"table written to {out}")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m standoff`
     app()
 

@@ -81,7 +81,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
               out_readiness: np.ndarray, out_pain: np.ndarray, out_re_trade: np.ndarray, out_goods: np.ndarray,
               out_balance: np.ndarray, out_neg: np.ndarray, out_dependence: np.ndarray, out_rebuild: np.ndarray,
               tr_cover: np.ndarray, tr_output: np.ndarray, tr_price: np.ndarray, tr_imports: np.ndarray,
-              tr_pain: np.ndarray, tr_trust: np.ndarray, tr_pressure: np.ndarray, tr_agreement: np.ndarray) -> None:
+              tr_pain: np.ndarray, tr_trust: np.ndarray, tr_pressure: np.ndarray, tr_agreement: np.ndarray,
+              tr_requirement: np.ndarray) -> None:
     """Simulate members ``first .. first + n - 1`` (``n = glob.shape[0]``), writing outputs in place."""
     n = glob.shape[0]
     R, S = demand0.shape
@@ -496,6 +497,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         if keep:
                             tr_output[k, t, r, s] = 1.0
                             tr_cover[k, t, r, s] = 0.0
+                            tr_requirement[k, t, r, s] = 1.0
                         continue
                     c = 0.0
                     for j in range(KC):
@@ -523,6 +525,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         ready_buf[r, w] = frac
                         out_readiness[k, r] = min(out_readiness[k, r], ready_sum[r] / READINESS_WINDOW)
                     if keep:
+                        tr_requirement[k, t, r, s] = req[r, s] / demand0[r, s]
                         tr_output[k, t, r, s] = frac
                         tr_cover[k, t, r, s] = _csum(sinv, r, s) / (demand0[r, s] * (1.0 - sub[r, s]))
 

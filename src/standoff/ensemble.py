@@ -280,6 +280,7 @@ TRAJ_SHAPES = {
     "trust": ("side",),
     "pressure_ratio": ("side",),
     "agreement_in_force": (),
+    "requirement_fraction": ("region", "sector"),
 }
 
 
@@ -323,7 +324,8 @@ def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
             out["re_trade_t"][sl], out["goods_trade_usd_bn"][sl], out["material_balance_t"][sl],
             out["negotiation"][sl], out["china_share_end"][sl], out["rebuild_days"][sl],
             trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
-            trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"])
+            trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
+            trs["requirement_fraction"])
     out.update({f"traj:{k}": v.astype(np.float32) for k, v in tr.items()})
     out["inputs"] = np.column_stack([u.sample(pl.scenario.seed, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))

@@ -44,6 +44,7 @@ UNITS = {
     "trust": "belief that the other side complies (0-1)",
     "pressure_ratio": "domestic pressure over resolve",
     "agreement_in_force": "1 while an agreement is in force",
+    "requirement_fraction": "requirement after substitution and price response, x baseline demand",
 }
 
 

@@ -1,0 +1,42 @@
+"""History back-tests: each tolerance is written next to its source in standoff/validation.py.
+
+Rows the model does not reproduce are marked xfail(strict=True) with the reason: the test
+fails if they start to hold (so this file is updated), and nothing was tuned to pass them.
+"""
+import pytest
+
+from standoff.validation import OBSERVATIONS, run_validation
+
+KNOWN_FAILURES = {
+    "peak light-oxide price 2011 (x 2009)":
+        "prices follow inventory cover only; the 2011 spike also had quota rents, hoarding and speculation",
+    "peak heavy-oxide price 2011 (x 2009)": "as above: ~5x simulated against ~19x observed",
+    "date of the heavy-oxide price peak":
+        "the simulated peak is the Japan halt (Nov 2010); the quota cut is annual (H2 2010 allocation not in data)",
+    "light-oxide price end-2012 / end-2011": "no 2011 bubble, so no 2012 fall",
+    "heavy-oxide price end-2012 / end-2011": "no 2011 bubble, so no 2012 fall",
+    "Japan's rare-earth requirement 2012 vs baseline":
+        "substitution reaches ~10% (rate capped at 10%/yr, SPR) against a 31% fall observed",
+    "Buenos Aires truce lifespan":
+        "2018 tariffs create too little pressure for a deal at Buenos Aires; truces that form break in ~40 days",
+}
+
+
+@pytest.fixture(scope="module")
+def table():
+    return run_validation(members=80).set_index("observation")
+
+
+@pytest.mark.parametrize("name", [o.name for o in OBSERVATIONS])
+def test_backtest(table, name, request):
+    if name in KNOWN_FAILURES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[name]))
+    row = table.loc[name]
+    assert row["members_counted"] > 0
+    assert bool(row["holds"]), f"{name}: simulated {row['simulated_median']} outside {row['tolerance']}"
+
+
+def test_table_names_observed_value_source_and_tolerance(table):
+    for col in ("observed", "source", "simulated_median", "p10_p90", "tolerance", "holds"):
+        assert col in table.columns
+    assert table["source"].str.len().min() > 2
