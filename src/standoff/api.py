@@ -9,7 +9,8 @@ from .scenario import Scenario, load_scenario
 
 
 def simulate(scenario: Scenario | str | Path, *, members: int | None = None, seed: int | None = None,
-             executor: object | None = None, progress: ProgressFn | None = None) -> Results:
+             executor: object | None = None, progress: ProgressFn | None = None,
+             _u_override: dict | None = None) -> Results:
     """Run an ensemble of a scenario.
 
     Parameters
@@ -44,6 +45,8 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
     if changes:
         sc = sc.with_(**changes)
     pl = plan(sc)
+    if _u_override is not None:  # designed experiments (standoff.analysis.sensitivity)
+        pl.u_override = _u_override
     ex = executor or SerialExecutor()
     ranges = ex.split(sc.members)  # type: ignore[attr-defined]
     parts = []

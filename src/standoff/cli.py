@@ -183,7 +183,10 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         dask: Optional[str] = typer.Option(None, "--dask", help="Run on Dask: a scheduler address, or 'local'."),
         workers: int = typer.Option(2, "--workers", help="Workers of a local Dask cluster."),
         negotiate: bool = typer.Option(False, "--negotiate", help="Simulate the talks instead of scripting their outcomes."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables.")) -> None:
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables."),
+        catalogue_path: Optional[str] = typer.Option(None, "--catalogue",
+                                                     help="Run catalogue file (default runs/catalogue.duckdb; "
+                                                          "'none' to skip).")) -> None:
     """Run an ensemble, print a summary and write results (NetCDF, CSV, the resolved scenario)."""
     from .api import simulate
     from .scenario import load_scenario
@@ -222,6 +225,10 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         print_summary(res)
     path = res.save(out, overwrite=overwrite)
     console.print(f"results written to [bold]{path}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)")
+    if catalogue_path != "none":
+        from .catalogue import Catalogue
+        run_id = Catalogue(catalogue_path or None).register(res, path)
+        console.print(f"registered as run [bold]{run_id}[/] in {Catalogue(catalogue_path or None).path}")
 
 
 @app.command()
@@ -314,6 +321,160 @@ def validate(members: int = typer.Option(200, "--members", "-n", help="Members p
     if out is not None:
         df.drop(columns=["median_value"]).to_csv(out, index=False)
         console.print(f"table written to {out}")
+
+
+def _df_table(df: Any, title: str) -> Table:
+    t = Table(title=title)
+    for col in df.columns:
+        t.add_column(str(col), overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
+    return t
+
+
+@app.command()
+@guarded
+def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or catalogue id."),
+           out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default RUN/report)."),
+           overwrite: bool = typer.Option(False, "--overwrite")) -> None:
+    """Write a self-contained HTML report with fan charts, stockout distributions, drivers and sources."""
+    from .catalogue import resolve_run
+    from .report import write_report
+
+    res = resolve_run(run_ref)
+    if out is not None:
+        folder = out
+    elif Path(run_ref).exists():
+        folder = Path(run_ref) / "report"
+    else:
+        from .catalogue import Catalogue
+        folder = Path(Catalogue().get(run_ref)["path"]) / "report"
+    with err_console.status("drawing charts ..."):
+        page = write_report(res, folder, overwrite=overwrite)
+    console.print(f"report written to [bold]{page}[/] (charts in {page.parent / 'charts'})")
+
+
+@app.command()
+@guarded
+def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (reference)."),
+            run_b: str = typer.Argument(..., help="Run folder or catalogue id (policy)."),
+            outcome: Optional[list[str]] = typer.Option(None, "--outcome", help="e.g. loss:USA:autos (repeatable).")) -> None:
+    """Differences between two runs (B - A) with uncertainty, paired by common random numbers."""
+    from .analysis import DEFAULT_OUTCOMES
+    from .analysis import compare as do_compare
+    from .catalogue import resolve_run
+
+    a, b = resolve_run(run_a), resolve_run(run_b)
+    df = do_compare(a, b, outcome or DEFAULT_OUTCOMES)
+    console.print(_df_table(df, f"{b.scenario.name} minus {a.scenario.name}"))
+    if df.attrs["paired"]:
+        console.print("Paired by member (same seed and members: common random numbers); read paired_95ci.")
+    else:
+        console.print("[yellow]Runs differ in seed or members: no pairing, only the unpaired interval is valid.[/]")
+
+
+@app.command()
+@guarded
+def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
+                outcome: str = typer.Option("loss:USA:autos", "--outcome", help="Outcome to explain."),
+                method: str = typer.Option("sobol", "--method", help="sobol or morris."),
+                n: int = typer.Option(32, "--n", help="Base sample size (Sobol: n*(k+2) runs; Morris: n*(k+1))."),
+                inputs: Optional[list[str]] = typer.Option(None, "--input", help="Inputs to vary (default all)."),
+                list_inputs: bool = typer.Option(False, "--list", help="List the scenario's uncertain inputs.")) -> None:
+    """Sobol or Morris sensitivity indices (SALib) of a scenario's uncertain inputs, ranked."""
+    from .analysis import outcome_values  # noqa: F401 - validates the outcome early below
+    from .analysis import sensitivity as do_sens
+    from .ensemble import plan
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    if list_inputs:
+        for u in plan(sc).uncertain_inputs():
+            console.print(u.key)
+        return
+    if n < 2:
+        raise StandoffError("n must be at least 2", field="--n", value=n)
+    with err_console.status(f"running the {method} design ..."):
+        df = do_sens(sc, outcome, method=method, n=n, inputs=inputs)
+    console.print(_df_table(df, f"{method} indices for {outcome} ({df.attrs['evaluations']} runs), most influential first"))
+
+
+@app.command()
+@guarded
+def discover(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or catalogue id."),
+             outcome: str = typer.Option("stockout:USA:defense", "--outcome"),
+             below: Optional[float] = typer.Option(None, "--below", help="Cases of interest: outcome <= this."),
+             above: Optional[float] = typer.Option(None, "--above", help="Cases of interest: outcome >= this."),
+             threshold: float = typer.Option(0.6, "--threshold", help="Density the box must reach.")) -> None:
+    """Scenario discovery (PRIM): which ranges of the uncertain inputs lead to an outcome."""
+    from .analysis import discover as do_discover
+    from .catalogue import resolve_run
+
+    box = do_discover(resolve_run(run_ref), outcome, below=below, above=above, threshold=threshold)
+    console.print(_df_table(box.limits, f"PRIM box for {outcome} {'<= ' + str(below) if below is not None else '>= ' + str(above)}"))
+    console.print(f"coverage {box.coverage:.0%} (of cases of interest inside), density {box.density:.0%} "
+                  f"(of members inside that are cases), mass {box.mass:.0%}")
+
+
+@app.command()
+@guarded
+def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
+               lever: str = typer.Option("stockpile", "--lever", help="stockpile, capacity or substitution."),
+               region: str = typer.Option("USA", "--region"),
+               sector: str = typer.Option("defense", "--sector"),
+               product: str = typer.Option("MAGNET", "--product"),
+               within: int = typer.Option(365, "--within", help="Horizon of the stockout probability, days."),
+               target: float = typer.Option(0.05, "--target", help="Largest acceptable stockout probability."),
+               low: float = typer.Option(0.0, "--low"), high: float = typer.Option(5000.0, "--high"),
+               members: Optional[int] = typer.Option(None, "--members", "-n")) -> None:
+    """Smallest stockpile, capacity or substitution share that brings P(stockout) below a target."""
+    from .analysis import resilience as do_res
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    if members:
+        sc = sc.with_(members=members)
+    if not 0 <= target <= 1:
+        raise StandoffError("target must be a probability", field="--target", value=target)
+    with err_console.status("searching ..."):
+        value, evals = do_res(sc, lever, region, sector, within, target, low, high, product=product)
+    console.print(_df_table(evals, f"P({region} {sector} stockout within {within} days) by {lever}"))
+    if value is None:
+        console.print(f"[red]Even {lever} = {high:g} leaves the probability above {target:.0%}.[/]")
+    else:
+        console.print(f"Smallest {lever} meeting the target: [bold]{value:,.4g}[/] (common random numbers).")
+
+
+runs_app = typer.Typer(help="The run catalogue (DuckDB).", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+@guarded
+def runs_list(catalogue_path: Optional[str] = typer.Option(None, "--catalogue")) -> None:
+    """List registered runs, newest first."""
+    from .catalogue import Catalogue
+
+    df = Catalogue(catalogue_path).list()
+    cols = ["id", "created", "scenario", "seed", "members", "negotiate", "p_stockout_usa_autos",
+            "median_loss_usa_autos_bn", "path"]
+    console.print(_df_table(df[cols], f"runs in {Catalogue(catalogue_path).path}"))
+
+
+@runs_app.command("show")
+@guarded
+def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+              catalogue_path: Optional[str] = typer.Option(None, "--catalogue")) -> None:
+    """Show one run's record."""
+    from .catalogue import Catalogue
+
+    row = Catalogue(catalogue_path).get(run_id)
+    t = Table(title=f"run {row['id']}")
+    t.add_column("field")
+    t.add_column("value", overflow="fold")
+    for k, v in row.items():
+        t.add_row(str(k), str(v))
+    console.print(t)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m standoff`

@@ -61,10 +61,15 @@ class Uncertain:
     spec: Number | tuple[float, float, float]  # a triangular (low, mode, high) for dataset ranges
 
     def sample(self, seed: int, start: int, n: int) -> np.ndarray:
+        if isinstance(self.spec, (int, float)):
+            return np.full(n, float(self.spec))
+        return self.transform(uniforms(seed, self.key, start, n))
+
+    def transform(self, u: np.ndarray) -> np.ndarray:
+        """Values at quantiles ``u`` of the input's distribution (for designed experiments)."""
         s = self.spec
         if isinstance(s, (int, float)):
-            return np.full(n, float(s))
-        u = uniforms(seed, self.key, start, n)
+            return np.full(len(u), float(s))
         if isinstance(s, tuple):
             return _triangular(u, *s)
         assert isinstance(s, Distribution)
@@ -95,6 +100,14 @@ class Plan:
     neg: list[tuple[Uncertain, float]]   # NEG_PARAMS order, with a scale to kernel units
     neg_on: bool
     neg_start: int
+    #: Quantiles to use instead of the random draws, by input key, over all members (for
+    #: Sobol/Morris designs); members not covered draw as usual.
+    u_override: dict[str, np.ndarray] | None = None
+
+    def _sample(self, u: "Uncertain", start: int, n: int) -> np.ndarray:
+        if self.u_override and u.key in self.u_override:
+            return u.transform(self.u_override[u.key][start:start + n])
+        return u.sample(self.scenario.seed, start, n)
 
     @property
     def members(self) -> int:
@@ -111,17 +124,16 @@ class Plan:
 
     def draw(self, start: int, n: int) -> dict[str, np.ndarray]:
         """Per-member inputs for members ``start .. start + n - 1``."""
-        seed = self.scenario.seed
         R, P = len(self.net.regions), len(self.net.products)
-        glob = np.column_stack([u.sample(seed, start, n) for u in self.params])
-        sd = np.column_stack([u.sample(seed, start, n) for u in self.sector_days])
-        pd_ = np.column_stack([u.sample(seed, start, n) for u in self.pool_days])
+        glob = np.column_stack([self._sample(u, start, n) for u in self.params])
+        sd = np.column_stack([self._sample(u, start, n) for u in self.sector_days])
+        pd_ = np.column_stack([self._sample(u, start, n) for u in self.pool_days])
         sp = np.zeros((n, R, P))
         for (r, p), u in self.stockpile.items():
-            sp[:, r, p] = u.sample(seed, start, n)
-        ev = np.column_stack([u.sample(seed, start, n) * scale for u, scale in self.columns]) if self.columns \
+            sp[:, r, p] = self._sample(u, start, n)
+        ev = np.column_stack([self._sample(u, start, n) * scale for u, scale in self.columns]) if self.columns \
             else np.zeros((n, 1))
-        npar = np.column_stack([u.sample(seed, start, n) * scale for u, scale in self.neg])
+        npar = np.column_stack([self._sample(u, start, n) * scale for u, scale in self.neg])
         return {"glob": np.ascontiguousarray(glob), "sector_days": np.ascontiguousarray(sd),
                 "pool_days": np.ascontiguousarray(pd_), "stockpile": sp, "ev": np.ascontiguousarray(ev),
                 "npar": np.ascontiguousarray(npar)}
@@ -327,7 +339,7 @@ def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
             trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
             trs["requirement_fraction"])
     out.update({f"traj:{k}": v.astype(np.float32) for k, v in tr.items()})
-    out["inputs"] = np.column_stack([u.sample(pl.scenario.seed, start, n) for u in pl.uncertain_inputs()]) \
+    out["inputs"] = np.column_stack([pl._sample(u, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))
     return Chunk(start, n, out)
 

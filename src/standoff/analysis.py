@@ -1,0 +1,259 @@
+"""Analyses over ensembles: paired comparisons, sensitivity (SALib), scenario discovery (PRIM,
+from EMA Workbench) and the search for the smallest resilience measure that meets a target.
+
+Outcomes are named by short specs: ``loss:USA:autos`` (US$ bn), ``stockout:USA:defense`` (first
+stockout day, the horizon if none), ``pain:US`` (US$ bn), ``price:EU:MAGNET`` (peak multiple).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import StandoffError
+from .results import Results
+from .scenario import Scenario, scenario_from_dict
+
+DEFAULT_OUTCOMES = ("loss:USA:autos", "loss:EU:autos", "loss:JPN:autos", "stockout:USA:autos",
+                    "stockout:USA:defense", "pain:US", "pain:CN")
+
+
+def outcome_values(res: Results, spec: str) -> np.ndarray:
+    """Per-member values of an outcome spec (see module docstring)."""
+    parts = spec.split(":")
+    ds = res.ds
+    try:
+        if parts[0] == "loss" and len(parts) == 3:
+            return ds["output_loss_usd_bn"].sel(region=parts[1], sector=parts[2]).values
+        if parts[0] == "stockout" and len(parts) == 3:
+            d = ds["first_stockout_day"].sel(region=parts[1], sector=parts[2]).values
+            return np.where(np.isnan(d), res.scenario.horizon_days, d)
+        if parts[0] == "pain" and len(parts) == 2:
+            return ds["pain_usd_bn"].sel(side=parts[1]).sum("pain_kind").values
+        if parts[0] == "price" and len(parts) == 3:
+            return ds["peak_price_multiple"].sel(region=parts[1], product=parts[2]).values
+    except KeyError as exc:
+        raise StandoffError(f"unknown name in outcome: {exc}", field="outcome", value=spec) from None
+    raise StandoffError("outcome must be loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE or "
+                        "price:REGION:PRODUCT", field="outcome", value=spec)
+
+
+def compare(a: Results, b: Results, outcomes: Sequence[str] = DEFAULT_OUTCOMES) -> pd.DataFrame:
+    """Differences ``b - a`` with uncertainty.  When both runs share seed and members, members
+    are paired (common random numbers) and the paired interval is the one to read; the
+    unpaired interval shows how much sampling noise the pairing removes."""
+    paired = a.scenario.seed == b.scenario.seed and a.scenario.members == b.scenario.members
+    rows = []
+    for spec in outcomes:
+        xa, xb = outcome_values(a, spec), outcome_values(b, spec)
+        n = min(len(xa), len(xb))
+        row = {"outcome": spec, "mean_a": float(xa.mean()), "mean_b": float(xb.mean()),
+               "difference": float(xb.mean() - xa.mean())}
+        se_unpaired = float(np.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb))) if n > 1 else np.nan
+        row["unpaired_95ci"] = f"±{1.96 * se_unpaired:.3g}"
+        if paired:
+            d = xb[:n] - xa[:n]
+            se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+            row["paired_95ci"] = f"±{1.96 * se:.3g}"
+            row["member_p10"], row["member_p90"] = (float(v) for v in np.quantile(d, [0.1, 0.9]))
+            row["share_of_members_b_higher"] = float(np.mean(d > 0))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs["paired"] = paired
+    return df
+
+
+# ---------------------------------------------------------------- sensitivity (SALib)
+
+def rank_inputs(model: Callable[[np.ndarray], np.ndarray], names: list[str], method: str = "sobol",
+                n: int = 256, seed: int = 0) -> pd.DataFrame:
+    """Global sensitivity of ``model`` (rows of quantiles in [0, 1] -> outputs) with SALib.
+
+    ``sobol``: first-order and total indices with bootstrap confidence intervals (Saltelli design).
+    ``morris``: elementary effects, mu* with its confidence interval and sigma.  Ranked, most
+    influential first.
+    """
+    try:
+        from SALib.analyze import morris as morris_analyze
+        from SALib.analyze import sobol as sobol_analyze
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
+    except ImportError:  # pragma: no cover
+        raise StandoffError("sensitivity needs SALib: pip install 'standoff[analysis]'") from None
+    if not names:
+        raise StandoffError("the scenario has no uncertain inputs to analyse")
+    problem = {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+    eps = 1e-6
+    if method == "sobol":
+        X = np.clip(sobol_sample.sample(problem, n, calc_second_order=False, seed=seed), eps, 1 - eps)
+        Y = np.asarray(model(X), dtype=float)
+        Si = sobol_analyze.analyze(problem, Y, calc_second_order=False, seed=seed)
+        df = pd.DataFrame({"input": names, "S1": Si["S1"], "S1_conf": Si["S1_conf"], "ST": Si["ST"],
+                           "ST_conf": Si["ST_conf"]}).sort_values("ST", ascending=False)
+    elif method == "morris":
+        X = np.clip(morris_sample.sample(problem, n, num_levels=4, seed=seed), eps, 1 - eps)
+        Y = np.asarray(model(X), dtype=float)
+        Si = morris_analyze.analyze(problem, X, Y, num_levels=4, seed=seed)
+        df = pd.DataFrame({"input": names, "mu_star": Si["mu_star"], "mu_star_conf": Si["mu_star_conf"],
+                           "sigma": Si["sigma"]}).sort_values("mu_star", ascending=False)
+    else:
+        raise StandoffError("method must be sobol or morris", field="--method", value=method)
+    df.attrs["evaluations"] = len(X)
+    return df.reset_index(drop=True)
+
+
+def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
+                inputs: Sequence[str] | None = None, executor: object | None = None) -> pd.DataFrame:
+    """Sobol or Morris indices of a scenario's uncertain inputs for one outcome.
+
+    Each design row is one ensemble member whose inputs are set at the design's quantiles;
+    inputs outside the design are held at their medians.
+    """
+    from .api import simulate
+    from .ensemble import plan
+
+    pl0 = plan(sc)
+    keys = [u.key for u in pl0.uncertain_inputs()]
+    chosen = list(inputs) if inputs else keys
+    for k in chosen:
+        if k not in keys:
+            raise StandoffError("not an uncertain input of this scenario; see `standoff sensitivity --list`",
+                                field="--input", value=k)
+
+    def model(X: np.ndarray) -> np.ndarray:
+        m = len(X)
+        override = {k: np.full(m, 0.5) for k in keys}
+        for j, k in enumerate(chosen):
+            override[k] = X[:, j]
+        sc2 = sc.with_(members=m, trajectories=0)
+        res = simulate(sc2, executor=executor, _u_override=override)
+        return outcome_values(res, outcome)
+
+    return rank_inputs(model, chosen, method=method, n=n, seed=sc.seed)
+
+
+# ---------------------------------------------------------------- scenario discovery (PRIM)
+
+@dataclass
+class Box:
+    """A box of input ranges in which the outcome of interest is concentrated."""
+
+    limits: pd.DataFrame      # input, low, high (only the restricted inputs)
+    coverage: float           # share of all cases of interest that lie in the box
+    density: float            # share of members in the box that are cases of interest
+    mass: float               # share of all members in the box
+
+
+def find_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.6) -> Box:
+    """PRIM (EMA Workbench) on inputs ``x`` and a boolean outcome ``y``: the last box on the
+    peeling trajectory whose density reaches ``threshold``, as readable ranges."""
+    import logging
+    import warnings
+    y = np.asarray(y, dtype=bool)
+    if y.sum() == 0:
+        raise StandoffError("no member shows the outcome of interest; nothing to discover")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from ema_workbench.analysis import prim
+        except ImportError:  # pragma: no cover
+            raise StandoffError("scenario discovery needs ema_workbench: pip install 'standoff[analysis]'") from None
+        logging.getLogger("EMA").setLevel(logging.ERROR)
+        p = prim.Prim(x.reset_index(drop=True), y, threshold=threshold)
+        box = p.find_box()
+    traj = box.peeling_trajectory
+    ok = traj[traj["density"] >= threshold]
+    i = int(ok.index[-1]) if len(ok) else int(traj["density"].idxmax())
+    box.select(i)
+    lims = box.box_lims[i]
+    full = box.box_lims[0]
+    rows = []
+    for col in x.columns:
+        lo, hi = float(lims[col].iloc[0]), float(lims[col].iloc[1])
+        if lo > float(full[col].iloc[0]) + 1e-12 or hi < float(full[col].iloc[1]) - 1e-12:
+            rows.append({"input": col, "low": lo, "high": hi})
+    return Box(pd.DataFrame(rows, columns=["input", "low", "high"]), float(traj.loc[i, "coverage"]),
+               float(traj.loc[i, "density"]), float(traj.loc[i, "mass"]))
+
+
+def discover(res: Results, outcome: str, below: float | None = None, above: float | None = None,
+             threshold: float = 0.6) -> Box:
+    """Which combinations of uncertain inputs lead to ``outcome`` below (or above) a value."""
+    if (below is None) == (above is None):
+        raise StandoffError("give exactly one of --below or --above")
+    v = outcome_values(res, outcome)
+    y = v <= below if below is not None else v >= above
+    x = pd.DataFrame(res.ds["inputs"].values, columns=[str(k) for k in res.ds["input"].values])
+    x = x.loc[:, x.std() > 0]
+    return find_box(x, y, threshold)
+
+
+# ---------------------------------------------------------------- resilience search
+
+LEVERS = ("stockpile", "capacity", "substitution")
+
+
+def apply_lever(sc: Scenario, lever: str, region: str, product: str, value: float, release_days: int = 120) -> Scenario:
+    """The scenario with a resilience measure of size ``value`` added.
+
+    ``stockpile``: ``value`` tonnes of ``product`` held by ``region``, released evenly over
+    ``release_days`` from the first export control; ``capacity``: ``value`` t/yr of new
+    capacity of ``product`` in ``region`` from the start (with the metal it needs);
+    ``substitution``: the maximum substitution share, fixed at ``value``.
+    """
+    data = copy.deepcopy(sc.model_dump(mode="json"))
+    if lever == "stockpile":
+        ctrl = [e for e in sc.events if e.type == "export_control"]
+        start = str(ctrl[0].date if ctrl else sc.start)
+        data.setdefault("stockpiles", {}).setdefault(region, {})[product] = float(value)
+        data["events"].append({"date": start, "type": "stockpile_release", "region": region, "product": product,
+                               "tonnes_per_day": float(value) / release_days, "id": "resilience-release"})
+    elif lever == "capacity":
+        data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": product,
+                               "tonnes_per_year": float(value), "id": "resilience-capacity"})
+        if product == "MAGNET":
+            data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": "METAL",
+                                   "tonnes_per_year": float(value) * 0.40, "id": "resilience-metal"})
+    elif lever == "substitution":
+        data.setdefault("parameters", {})["substitution_max_share"] = float(value)
+    else:
+        raise StandoffError(f"lever must be one of {LEVERS}", field="--lever", value=lever)
+    return scenario_from_dict(data)
+
+
+def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: int, target: float,
+               low: float, high: float, product: str = "MAGNET", tol: float | None = None,
+               executor: object | None = None) -> tuple[float | None, pd.DataFrame]:
+    """Smallest lever value at which P(stockout of ``region``/``sector`` within ``within_days``)
+    is at most ``target``, by bisection with common random numbers (same seed and members at
+    every value, so the probability moves only because the lever does).
+
+    Returns the value (``None`` if even ``high`` misses the target) and every evaluation.
+    """
+    from .api import simulate
+
+    tol = tol if tol is not None else (high - low) / 64
+    evals: list[dict] = []
+
+    def prob(x: float) -> float:
+        res = simulate(apply_lever(sc, lever, region, product, x).with_(trajectories=0), executor=executor)
+        d = res.ds["first_stockout_day"].sel(region=region, sector=sector).values
+        p = float(np.mean(np.nan_to_num(d, nan=np.inf) <= within_days))
+        evals.append({"value": x, "p_stockout": p, "meets_target": p <= target})
+        return p
+
+    if prob(high) > target:
+        return None, pd.DataFrame(evals)
+    if prob(low) <= target:
+        return low, pd.DataFrame(evals)
+    lo, hi = low, high
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if prob(mid) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi, pd.DataFrame(evals).sort_values("value").reset_index(drop=True)

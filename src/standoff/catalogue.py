@@ -1,0 +1,137 @@
+"""The run catalogue: an embedded DuckDB file registering every run.
+
+Each run is a row with its id, time, scenario name and digest, seed, members, standoff
+version, folder and headline metrics.  DuckDB lets one process write at a time, so a writer
+that finds the file locked waits and retries: concurrent runs all get registered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import StandoffError
+from .results import Results
+
+DEFAULT_PATH = Path(os.environ.get("STANDOFF_CATALOGUE", "runs/catalogue.duckdb"))
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id VARCHAR PRIMARY KEY,
+    created TIMESTAMP,
+    scenario VARCHAR,
+    scenario_digest VARCHAR,
+    seed BIGINT,
+    members BIGINT,
+    negotiate BOOLEAN,
+    version VARCHAR,
+    path VARCHAR,
+    p_stockout_usa_autos DOUBLE,
+    median_stockout_day_usa_autos DOUBLE,
+    median_loss_usa_autos_bn DOUBLE,
+    median_pain_us_bn DOUBLE,
+    median_pain_cn_bn DOUBLE,
+    p_truce_survives_90d DOUBLE,
+    metrics JSON
+)
+"""
+
+
+def _metrics(res: Results) -> dict:
+    so = res.stockouts().set_index(["region", "sector"])
+    pain = res.ds["pain_usd_bn"].sum("pain_kind")
+    m = {"p_stockout_usa_autos": float(so.loc[("USA", "autos"), "p_stockout"]),
+         "median_stockout_day_usa_autos": float(so.loc[("USA", "autos"), "median_day"]),
+         "median_loss_usa_autos_bn": float(np.median(res.ds["output_loss_usd_bn"].sel(region="USA", sector="autos"))),
+         "median_pain_us_bn": float(np.median(pain.sel(side="US"))),
+         "median_pain_cn_bn": float(np.median(pain.sel(side="CN"))),
+         "p_truce_survives_90d": None}
+    if res.scenario.negotiation.enabled:
+        ts = res.truce_survival().set_index("days")
+        m["p_truce_survives_90d"] = float(ts.loc[90, "p_survive"])
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
+
+
+class Catalogue:
+    """A DuckDB file of runs.  ``Catalogue().list()`` is a pandas table."""
+
+    def __init__(self, path: str | Path | None = None, timeout_s: float = 60.0) -> None:
+        self.path = Path(path) if path is not None else DEFAULT_PATH
+        self.timeout_s = timeout_s
+
+    def _connect(self, read_only: bool = False):
+        import duckdb
+        if read_only and not self.path.exists():
+            raise StandoffError("no run catalogue yet (run `standoff run` first)", file=str(self.path))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                if not read_only:
+                    con.execute(_SCHEMA)
+                return con
+            except duckdb.IOException as exc:  # locked by another writer: wait and retry
+                if time.monotonic() > deadline:
+                    raise StandoffError(f"catalogue is locked: {exc}", file=str(self.path)) from None
+                time.sleep(delay)
+                delay = min(delay * 1.5, 1.0)
+            except duckdb.Error as exc:
+                raise StandoffError(f"cannot open the run catalogue: {exc}", file=str(self.path)) from None
+
+    def register(self, res: Results, folder: str | Path) -> str:
+        """Add a saved run; returns its id."""
+        run_id = uuid.uuid4().hex[:10]
+        m = _metrics(res)
+        sc = res.scenario
+        con = self._connect()
+        try:
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, dt.datetime.now(), sc.name, sc.digest(), sc.seed, sc.members, sc.negotiation.enabled,
+                 str(res.ds.attrs.get("standoff_version")), str(Path(folder).resolve()),
+                 m["p_stockout_usa_autos"], m["median_stockout_day_usa_autos"], m["median_loss_usa_autos_bn"],
+                 m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m)])
+        finally:
+            con.close()
+        return run_id
+
+    def list(self) -> pd.DataFrame:
+        """All runs, newest first."""
+        con = self._connect(read_only=True)
+        try:
+            return con.execute("SELECT * EXCLUDE (metrics) FROM runs ORDER BY created DESC").df()
+        finally:
+            con.close()
+
+    def get(self, run_id: str) -> pd.Series:
+        """One run's row; ids may be abbreviated to a unique prefix."""
+        con = self._connect(read_only=True)
+        try:
+            df = con.execute("SELECT * FROM runs WHERE id LIKE ?", [run_id + "%"]).df()
+        finally:
+            con.close()
+        if len(df) == 0:
+            raise StandoffError("no run with this id in the catalogue", file=str(self.path), value=run_id)
+        if len(df) > 1:
+            raise StandoffError("ambiguous run id prefix", file=str(self.path), value=run_id)
+        return df.iloc[0]
+
+    def load(self, run_id: str) -> Results:
+        """The run's results (pandas / xarray), read from its folder."""
+        return Results.load(self.get(run_id)["path"])
+
+
+def resolve_run(ref: str, catalogue: Catalogue | None = None) -> Results:
+    """A run from a folder path or a catalogue id."""
+    p = Path(ref)
+    if p.exists():
+        return Results.load(p)
+    return (catalogue or Catalogue()).load(ref)

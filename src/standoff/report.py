@@ -1,0 +1,209 @@
+"""A self-contained HTML report of a run: fan charts, stockout distributions, a tornado chart of
+drivers, the timeline and the data sources.  Charts are PNG files (embedded in the HTML) and
+the numbers behind each chart are CSV files and JSON blocks in the page, so a reader can check
+or re-plot them.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import StandoffError
+from .results import Results
+
+IMPORTERS = ("USA", "EU", "JPN")
+
+
+def _plt():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the extra
+        raise StandoffError("charts need matplotlib: pip install 'standoff[report]'") from None
+    return plt
+
+
+def fan_data(da, dims_fixed: dict) -> pd.DataFrame:
+    """Quantile bands over kept members of a daily path: p10, p25, median, p75, p90 by date."""
+    x = da.sel(**dims_fixed)
+    q = x.quantile([0.1, 0.25, 0.5, 0.75, 0.9], dim="traj_member")
+    df = q.to_pandas().T
+    df.columns = ["p10", "p25", "median", "p75", "p90"]
+    df.index.name = "date"
+    return df
+
+
+def tornado_data(res: Results, region: str = "USA", sector: str = "autos", top: int = 12) -> pd.DataFrame:
+    """Swing of an outcome across each uncertain input: median output loss among the members
+    whose input is in its top quintile minus the median among its bottom quintile."""
+    y = res.ds["output_loss_usd_bn"].sel(region=region, sector=sector).values
+    rows = []
+    for key in res.ds["input"].values:
+        x = res.ds["inputs"].sel(input=key).values
+        if np.ptp(x) == 0:
+            continue
+        lo, hi = np.quantile(x, [0.2, 0.8])
+        low, high = y[x <= lo], y[x >= hi]
+        if len(low) == 0 or len(high) == 0:
+            continue
+        rows.append({"input": str(key), "low_quintile": float(np.median(low)), "high_quintile": float(np.median(high)),
+                     "swing": float(np.median(high) - np.median(low))})
+    df = pd.DataFrame(rows, columns=["input", "low_quintile", "high_quintile", "swing"])
+    if df.empty:
+        return df
+    return df.reindex(df["swing"].abs().sort_values(ascending=False).index).head(top).reset_index(drop=True)
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def build_charts(res: Results) -> list[dict]:
+    """Every chart of the report as ``{name, title, png, data}``."""
+    plt = _plt()
+    ds = res.ds
+    charts: list[dict] = []
+    if ds.sizes.get("traj_member", 0) == 0:
+        raise StandoffError("the run kept no daily paths (trajectories: 0); rerun with trajectories > 0")
+
+    def fan(name: str, title: str, da, panels: list[tuple[str, dict]], ylabel: str) -> None:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), sharey=True, squeeze=False)
+        data = {}
+        for ax, (label, sel) in zip(axes[0], panels):
+            df = fan_data(da, sel)
+            data[label] = df
+            t = df.index
+            ax.fill_between(t, df["p10"], df["p90"], alpha=0.2, color="C0", label="p10-p90")
+            ax.fill_between(t, df["p25"], df["p75"], alpha=0.35, color="C0", label="p25-p75")
+            ax.plot(t, df["median"], color="C0", lw=1.5, label="median")
+            ax.set_title(label, fontsize=9)
+            ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        axes[0][0].set_ylabel(ylabel)
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle(title, fontsize=10)
+        flat = pd.concat({k: v for k, v in data.items()}, names=["panel"]).reset_index()
+        flat["date"] = flat["date"].astype(str)
+        charts.append({"name": name, "title": title, "png": _png(fig), "data": flat})
+        plt.close(fig)
+
+    for sector in ("autos", "electronics", "defense"):
+        fan(f"cover_{sector}", f"Days of {sector} magnet inventory (cover)", ds["cover_days"],
+            [(r, {"region": r, "sector": sector}) for r in IMPORTERS], "days of cover")
+    fan("price_magnet", "Magnet price multiple", ds["price_multiple"],
+        [(r, {"region": r, "product": "MAGNET"}) for r in (*IMPORTERS, "CHN")], "x baseline")
+    fan("price_hreo", "Heavy-oxide price multiple", ds["price_multiple"],
+        [(r, {"region": r, "product": "HREO"}) for r in ("JPN", "OAS", "CHN")], "x baseline")
+    fan("imports_magnet", "Magnet imports arriving", ds["imports_t"],
+        [(r, {"region": r, "product": "MAGNET"}) for r in IMPORTERS], "t/day")
+    if res.scenario.negotiation.enabled:
+        fan("trust", "Trust in the other side's compliance", ds["trust"],
+            [(s, {"side": s}) for s in ("US", "CN")], "trust (0-1)")
+        fan("pressure", "Domestic pressure over resolve", ds["pressure_ratio"],
+            [(s, {"side": s}) for s in ("US", "CN")], "pressure ratio")
+
+    # distributions of first-stockout days
+    fig, axes = plt.subplots(1, len(IMPORTERS), figsize=(12.6, 3.0), sharey=True)
+    rows = []
+    for ax, reg in zip(axes, IMPORTERS):
+        d = ds["first_stockout_day"].sel(region=reg, sector="autos").values
+        fin = d[np.isfinite(d)]
+        dates = pd.Timestamp(res.scenario.start) + pd.to_timedelta(fin, unit="D")
+        if len(fin):
+            ax.hist(dates, bins=30, color="C3", alpha=0.8)
+        ax.set_title(f"{reg} autos: {len(fin) / len(d):.0%} of members stock out", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        rows += [{"region": reg, "sector": "autos", "member": int(m), "first_stockout_day": float(v)}
+                 for m, v in enumerate(d)]
+    axes[0].set_ylabel("members")
+    fig.suptitle("When autos first run short (first day output < 99% of requirement)", fontsize=10)
+    charts.append({"name": "stockout_days", "title": "Distribution of first-stockout dates", "png": _png(fig),
+                   "data": pd.DataFrame(rows)})
+    plt.close(fig)
+
+    # tornado chart of drivers
+    tdf = tornado_data(res)
+    if not tdf.empty:
+        fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(tdf) + 1.2))
+        yy = np.arange(len(tdf))[::-1]
+        base = float(np.median(ds["output_loss_usd_bn"].sel(region="USA", sector="autos").values))
+        ax.barh(yy, tdf["low_quintile"] - base, left=base, color="C0", label="input in bottom 20%")
+        ax.barh(yy, tdf["high_quintile"] - base, left=base, color="C1", label="input in top 20%")
+        ax.set_yticks(yy, tdf["input"], fontsize=7)
+        ax.axvline(base, color="k", lw=0.8)
+        ax.set_xlabel("median US autos output loss, US$ bn")
+        ax.legend(fontsize=7)
+        ax.set_title("What drives US auto losses (tornado)", fontsize=10)
+        charts.append({"name": "tornado_usa_autos", "title": "Drivers of US auto losses", "png": _png(fig),
+                       "data": tdf})
+        plt.close(fig)
+    return charts
+
+
+def _table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, border=0, classes="t", float_format=lambda v: f"{v:,.2f}", escape=True)
+
+
+def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path:
+    """Write ``report.html`` (self-contained) and ``charts/*.png`` / ``charts/*.csv`` into ``out``."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise StandoffError("report folder exists and is not empty (use --overwrite)", file=str(out))
+    charts = build_charts(res)
+    sc = res.scenario
+    net = sc.network()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None))
+    try:
+        (tmp / "charts").mkdir()
+        parts = [f"<h1>standoff report: {html.escape(sc.name)}</h1>",
+                 f"<p>{html.escape(sc.description)}</p>",
+                 f"<p>{sc.members} members, seed {sc.seed}, {sc.start} to {sc.end}; scenario digest "
+                 f"{sc.digest()}; standoff {html.escape(str(res.ds.attrs.get('standoff_version')))}.</p>",
+                 "<h2>When does each sector run out?</h2>", _table(res.stockouts().drop(columns="median_date").round(3)),
+                 "<h2>What is lost</h2>", _table(res.losses().round(3)),
+                 "<h2>Pain per side (US$ bn, cumulative)</h2>", _table(res.pain().round(2))]
+        if sc.negotiation.enabled:
+            parts += ["<h2>Negotiation</h2>", _table(res.agreement_by_date()), _table(res.truce_survival()),
+                      _table(res.concessions()), "<h3>Against the status quo ante</h3>", _table(res.status_quo_ante())]
+        for ch in charts:
+            (tmp / "charts" / f"{ch['name']}.png").write_bytes(ch["png"])
+            ch["data"].to_csv(tmp / "charts" / f"{ch['name']}.csv", index=False)
+            b64 = base64.b64encode(ch["png"]).decode()
+            payload = ch["data"].to_json(orient="records").replace("</", "<\\/")
+            parts += [f"<h2>{html.escape(ch['title'])}</h2>",
+                      f'<img alt="{html.escape(ch["title"])}" src="data:image/png;base64,{b64}">',
+                      f'<script type="application/json" class="chart-data" data-chart="{ch["name"]}">'
+                      f"{payload}</script>"]
+        tl = pd.DataFrame([{"date": str(e.date), "type": e.type, "id": e.id or "", "outcome": e.outcome,
+                            "source": e.source or ""} for e in sc.events])
+        parts += ["<h2>Timeline of the scenario</h2>", _table(tl) if len(tl) else "<p>No events.</p>"]
+        used = set()
+        for tab in net.tables.values():
+            if "source" in tab.columns:
+                used |= set(tab["source"])
+        src = net.tables["sources"][net.tables["sources"]["key"].isin(used)]
+        parts += ["<h2>Data sources used by the baseline dataset</h2>", _table(src)]
+        css = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+               "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;"
+               "border-bottom:1px solid #ddd}img{max-width:100%}")
+        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>standoff: {html.escape(sc.name)}</title>"
+                f"<style>{css}</style></head><body>{''.join(parts)}</body></html>")
+        (tmp / "report.html").write_text(page, encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / "report.html"

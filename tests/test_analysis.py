@@ -1,0 +1,147 @@
+"""Report, comparison, sensitivity, scenario discovery, resilience search and the run catalogue."""
+import json
+import multiprocessing as mp
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from standoff import Results, simulate
+from standoff.analysis import compare, find_box, rank_inputs, resilience
+from standoff.catalogue import Catalogue
+from standoff.cli import app
+from standoff.report import fan_data, write_report
+
+from .conftest import control, make
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("runs") / "london"
+    res = simulate("london-2025", members=60)
+    res.save(d)
+    return d
+
+
+def test_report_contains_the_charts_data(run_dir, tmp_path):
+    res = Results.load(run_dir)
+    page = write_report(res, tmp_path / "rep")
+    html = page.read_text()
+    blocks = dict(re.findall(r'data-chart="([a-z_]+)">(.*?)</script>', html, flags=re.S))
+    assert {"cover_autos", "price_magnet", "imports_magnet", "stockout_days", "tornado_usa_autos"} <= set(blocks)
+    cover = pd.DataFrame(json.loads(blocks["cover_autos"]))
+    usa = cover[cover.panel == "USA"].set_index("date")
+    expect = fan_data(res.ds["cover_days"], {"region": "USA", "sector": "autos"})
+    np.testing.assert_allclose(usa["median"].values, expect["median"].values, rtol=1e-6)
+    so = pd.DataFrame(json.loads(blocks["stockout_days"]))
+    d = res.ds.first_stockout_day.sel(region="USA", sector="autos").values
+    got = so[so.region == "USA"]["first_stockout_day"].values
+    np.testing.assert_array_equal(np.nan_to_num(got, nan=-1), np.nan_to_num(d, nan=-1))
+    assert (tmp_path / "rep" / "charts" / "cover_autos.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Data sources" in html and "USGS" in html and "MOFCOM" in html
+
+
+def test_compare_with_common_random_numbers_is_sharper_than_unpaired():
+    base = simulate(make(members=200, events=[control(approval=0.2)]))
+    policy = simulate(make(members=200, events=[control(approval=0.2)], inventory_days={"autos": 70}))
+    df = compare(base, policy, ["loss:USA:autos"]).iloc[0]
+    assert df["difference"] < 0  # more inventory, less loss
+    paired = float(df["paired_95ci"].lstrip("±"))
+    unpaired = float(df["unpaired_95ci"].lstrip("±"))
+    assert paired < unpaired
+
+
+def test_sobol_ranks_the_dominant_input_first():
+    model = lambda X: 10 * X[:, 1] + 1.0 * X[:, 0] + 0.1 * X[:, 2]  # noqa: E731
+    df = rank_inputs(model, ["a", "b", "c"], "sobol", n=256)
+    assert df["input"].iloc[0] == "b"
+    row = df.set_index("input").loc["b"]
+    assert row["ST"] > 0.9 and row["ST_conf"] < 0.2
+
+
+def test_morris_ranks_the_dominant_input_first():
+    model = lambda X: X[:, 0] ** 2 + 20 * X[:, 2]  # noqa: E731
+    assert rank_inputs(model, ["a", "b", "c"], "morris", n=40)["input"].iloc[0] == "c"
+
+
+def test_sensitivity_on_the_scenario_finds_the_approval_share():
+    from standoff.analysis import sensitivity
+    sc = make(members=8, events=[control(approval={"dist": "uniform", "low": 0.05, "high": 0.9})])
+    df = sensitivity(sc, "loss:USA:autos", "morris", n=8,
+                     inputs=["events.0.approval_share", "parameters.price_floor", "parameters.tariff_pass_through"])
+    assert df["input"].iloc[0] == "events.0.approval_share"
+
+
+def test_prim_finds_a_planted_box():
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame(rng.uniform(size=(3000, 5)), columns=list("abcde"))
+    y = ((x.b > 0.6) & (x.d < 0.4)).values
+    box = find_box(x, y, threshold=0.9)
+    lim = box.limits.set_index("input")
+    assert set(lim.index) == {"b", "d"}
+    assert abs(lim.loc["b", "low"] - 0.6) < 0.05 and abs(lim.loc["d", "high"] - 0.4) < 0.05
+    assert box.density > 0.9 and box.coverage > 0.8
+
+
+def test_resilience_returns_the_boundary_value():
+    sc = make(members=24, horizon_days=200, events=[control(mode="ban")])
+    value, evals = resilience(sc, "stockpile", "USA", "defense", within_days=200, target=0.1, low=0.0,
+                              high=3000.0, tol=50.0)
+    assert value is not None
+    at = evals[np.isclose(evals["value"], value)]["p_stockout"].iloc[0]
+    below = evals[evals["value"] < value]
+    assert at <= 0.1
+    assert (below["value"].max() >= value - 50.0) and (below.sort_values("value")["p_stockout"].iloc[-1] > 0.1)
+
+
+def _register(args):
+    path, folder = args
+    return Catalogue(path).register(Results.load(folder), folder)
+
+
+def test_catalogue_survives_concurrent_runs(run_dir, tmp_path):
+    path = tmp_path / "cat.duckdb"
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        ids = pool.map(_register, [(str(path), str(run_dir))] * 8)
+    df = Catalogue(path).list()
+    assert sorted(df["id"]) == sorted(ids) and len(set(ids)) == 8
+    row = Catalogue(path).get(ids[0][:6])
+    assert row["members"] == 60 and row["scenario"] == "london-2025"
+    again = Catalogue(path).load(ids[0])
+    assert again.ds.sizes["member"] == 60
+
+
+def test_bad_run_references(tmp_path, run_dir):
+    res = runner.invoke(app, ["runs", "show", "nope", "--catalogue", str(tmp_path / "c.duckdb")])
+    assert res.exit_code == 2 and "no run catalogue" in res.output
+    Catalogue(tmp_path / "c.duckdb").register(Results.load(run_dir), run_dir)
+    res = runner.invoke(app, ["runs", "show", "zzzz", "--catalogue", str(tmp_path / "c.duckdb")])
+    assert res.exit_code == 2 and "zzzz" in res.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "results.nc").write_bytes(b"not netcdf")
+    (broken / "scenario.yaml").write_text("name: x\n")
+    res = runner.invoke(app, ["report", str(broken)])
+    assert res.exit_code == 2 and "run.json" in res.output
+    (broken / "run.json").write_text("{}")
+    res = runner.invoke(app, ["report", str(broken)])
+    assert res.exit_code == 2 and "results.nc" in res.output
+    assert not (broken / "report").exists()
+
+
+def test_unknown_sensitivity_input_is_named():
+    res = runner.invoke(app, ["sensitivity", "london-2025", "--input", "parameters.bogus", "--n", "4"])
+    assert res.exit_code == 2 and "parameters.bogus" in res.output
+
+
+def test_report_does_not_overwrite(run_dir, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    res = runner.invoke(app, ["report", str(run_dir), "--out", str(out)])
+    assert res.exit_code == 2 and (out / "mine.txt").read_text() == "keep"
