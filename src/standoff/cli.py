@@ -445,6 +445,23 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
         console.print(f"Smallest {lever} meeting the target: [bold]{value:,.4g}[/] (common random numbers).")
 
 
+@app.command()
+@guarded
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+          port: int = typer.Option(8765, "--port"),
+          workdir: Path = typer.Option(Path("runs/dashboard"), "--workdir", help="Where runs and the catalogue go."),
+          max_members: int = typer.Option(2000, "--max-members", help="Largest ensemble a page may ask for.")) -> None:
+    """Start the local web dashboard (open the printed address in a browser)."""
+    try:
+        import uvicorn
+
+        from .web.app import create_app
+    except ImportError:
+        raise StandoffError("the dashboard needs its extra: pip install 'standoff[web]'") from None
+    console.print(f"standoff dashboard on [bold]http://{host}:{port}/[/] (Ctrl-C to stop)")
+    uvicorn.run(create_app(workdir, max_members=max_members), host=host, port=port, log_level="warning")
+
+
 runs_app = typer.Typer(help="The run catalogue (DuckDB).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
