@@ -112,34 +112,10 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     for p in range(P):
         world_prod0[p] = prod0[:, p].sum()
     # Sparse lists: the routes that carry trade in the baseline, and the goods-trade entries.
-    n_rt = 0
-    for p in range(P):
-        for e in range(R):
-            for i in range(R):
-                if share0[p, e, i] > 0.0:
-                    n_rt += 1
-    rt_p = np.zeros(n_rt, dtype=np.int64); rt_e = np.zeros(n_rt, dtype=np.int64); rt_i = np.zeros(n_rt, dtype=np.int64)
-    n_rt = 0
-    for p in range(P):
-        for e in range(R):
-            for i in range(R):
-                if share0[p, e, i] > 0.0:
-                    rt_p[n_rt] = p; rt_e[n_rt] = e; rt_i[n_rt] = i
-                    n_rt += 1
-    n_gt = 0
-    for e in range(R):
-        for i in range(R):
-            for gg in range(G):
-                if trade_v0[e, i, gg] > 0.0:
-                    n_gt += 1
-    gt_e = np.zeros(n_gt, dtype=np.int64); gt_i = np.zeros(n_gt, dtype=np.int64); gt_g = np.zeros(n_gt, dtype=np.int64)
-    n_gt = 0
-    for e in range(R):
-        for i in range(R):
-            for gg in range(G):
-                if trade_v0[e, i, gg] > 0.0:
-                    gt_e[n_gt] = e; gt_i[n_gt] = i; gt_g[n_gt] = gg
-                    n_gt += 1
+    rt_p, rt_e, rt_i = np.nonzero(share0 > 0.0)
+    n_rt = rt_p.shape[0]
+    gt_e, gt_i, gt_g = np.nonzero(trade_v0 > 0.0)
+    n_gt = gt_e.shape[0]
     gt_tau = np.zeros(n_gt); gt_vstar = np.zeros(n_gt); gt_cs = np.zeros(n_gt)
     outside = np.zeros(P)
     for p in range(P):
