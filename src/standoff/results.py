@@ -242,19 +242,37 @@ class Results:
             cover = self.ds["cover_days"].sel(region=reg, sector="autos").isel(time=-1).values
             price = self.ds["price_multiple"].sel(region=reg, product="MAGNET").isel(time=-1).values
             days0 = float(self.ds["demand_t_per_day"].sel(region=reg, sector="autos")) > 0
+            key = "inventory_days.autos"
+            no_conflict_cover = float(np.median(self.ds["inputs"].sel(input=key).values)) \
+                if key in self.ds["input"].values else float(net.sector_days.loc["autos", "days_cover"])
             rows.append({"region": reg, "china_share_ante": float(net.share[m, c, r]),
                          "china_share_end_median": float(np.nanmedian(share_end)) if np.isfinite(share_end).any() else np.nan,
                          "rebuild_days_median": float(np.nanmedian(rb)) if np.isfinite(rb).any() else np.nan,
                          "p_rebuilt": float(np.mean(np.isfinite(rb))),
                          "autos_cover_end_days": float(np.median(cover)) if days0 and cover.size else np.nan,
+                         "autos_cover_no_conflict_days": no_conflict_cover if days0 else np.nan,
                          "magnet_price_end": float(np.median(price)) if price.size else np.nan})
         return pd.DataFrame(rows)
+
+    def leverage(self) -> pd.DataFrame:
+        """Leverage left at the end of the horizon: each side's pressure ratio (pain it still feels
+        over its resolve; below 1 it could hold out) and China's share of magnet supply outside China."""
+        pr = self.ds["pressure_ratio"].isel(time=-1)
+        share = self.ds["china_share_end"]
+        outside = [r for r in share.region.values if r != "CHN"]
+        rows = [{"side": s, "pressure_ratio_end_median": float(pr.sel(side=s).median()) if pr.size else np.nan,
+                 "pressure_ratio_end_p90": float(pr.sel(side=s).quantile(0.9)) if pr.size else np.nan}
+                for s in ("US", "CN")]
+        df = pd.DataFrame(rows)
+        df.attrs["china_share_of_magnets_outside_china_end"] = float(np.nanmedian(share.sel(region=outside).values))
+        return df
 
     def summary(self) -> dict[str, pd.DataFrame]:
         """All summary tables by name."""
         out = {"stockouts": self.stockouts(), "losses": self.losses(), "prices": self.prices(),
                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
-               "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante()}
+               "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
+               "leverage": self.leverage()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
                         "rounds": self.rounds()})
