@@ -219,7 +219,7 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
     sectors = list(t["sectors"]["sector"])
     groups = sorted(set(t["trade_goods"]["group"]))
     measures = list(t["countermeasures"]["measure"])
-    R, P, S, G, C = len(regions), len(products), len(sectors), len(groups), len(measures)
+    R, P, S, G = len(regions), len(products), len(sectors), len(groups)
     f = lambda tab: folder / f"{tab}.csv"  # noqa: E731
 
     _check_names(t["sectors"], "critical_input", products, f("sectors"))

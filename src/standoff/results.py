@@ -18,7 +18,6 @@ import pandas as pd
 import xarray as xr
 
 from . import engine
-from . import engine
 from .ensemble import OUTPUT_SHAPES, TRAJ_SHAPES, Chunk, Plan
 from .errors import StandoffError
 from .scenario import Scenario, scenario_from_dict

@@ -181,7 +181,7 @@ def run_validation(members: int = 200, progress: Callable[[str], None] | None = 
             med = p10 = p90 = float("nan")
         holds = bool(np.isfinite(med) and ob.low <= med <= ob.high)
 
-        def fmt(v: float) -> str:
+        def fmt(v: float, ob: Observation = ob) -> str:
             if not np.isfinite(v):
                 return "n/a"
             if ob.show_as_date:

@@ -153,7 +153,8 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f" at line {mark.line + 1}" if mark else ""
-                raise StandoffError(f"malformed YAML{where}: {getattr(exc, 'problem', exc)}", file="uploaded scenario")
+                raise StandoffError(f"malformed YAML{where}: {getattr(exc, 'problem', exc)}",
+                                    file="uploaded scenario") from None
             if not isinstance(data, dict):
                 raise StandoffError("a scenario must be a YAML mapping", file="uploaded scenario")
             name = "uploaded scenario"
