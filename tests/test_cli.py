@@ -41,3 +41,17 @@ def test_data_shows_sources():
 def test_scenarios_lists_builtins():
     res = runner.invoke(app, ["scenarios"])
     assert res.exit_code == 0 and "london-2025" in res.output and "baseline" in res.output
+
+
+def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path):
+    from standoff import simulate
+    out = tmp_path / "s"
+    res = runner.invoke(app, ["run", "london-2025", "-n", "300", "--seed", "5", "--stream", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "streamed" in res.output
+    so = pd.read_csv(out / "stockouts.csv").set_index(["region", "sector"])
+    full = simulate("london-2025", members=300, seed=5).stockouts().set_index(["region", "sector"])
+    assert (so["p_stockout"] - full["p_stockout"]).abs().max() < 1e-9
+    assert (so["median_day"].fillna(-1) == full["median_day"].replace(float("inf"), float("nan")).fillna(-1)).all() \
+        or (so["median_day"] == full["median_day"]).all()
+    assert {"output_loss_usd_bn.csv", "pain_usd_bn.csv", "scenario.yaml", "run.json"} <= {p.name for p in out.iterdir()}

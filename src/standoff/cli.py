@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import StandoffError
+from .network import PAIN_KINDS as PAIN_KINDS_CLI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="standoff: simulate trade standoffs over supply-chain chokepoints.")
@@ -190,6 +191,8 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         dask: Optional[str] = typer.Option(None, "--dask", help="Run on Dask: a scheduler address, or 'local'."),
         workers: int = typer.Option(2, "--workers", help="Workers of a local Dask cluster."),
         negotiate: bool = typer.Option(False, "--negotiate", help="Simulate the talks instead of scripting their outcomes."),
+        stream: bool = typer.Option(False, "--stream", help="Huge ensembles: keep only streamed summaries (memory does "
+                                    "not grow with members); writes summary CSVs, no per-member results."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables."),
         catalogue_path: Optional[str] = typer.Option(None, "--catalogue",
                                                      help="Run catalogue file (default runs/catalogue.duckdb; "
@@ -216,6 +219,9 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", file=str(out))
     if out.exists() and not out.is_dir():
         raise StandoffError("output path exists and is not a folder", file=str(out))
+    if stream:
+        _run_streamed(sc, out, overwrite, dask, workers)
+        return
     executor = None
     if dask is not None:
         from .parallel import DaskExecutor
@@ -236,6 +242,64 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         from .catalogue import Catalogue
         run_id = Catalogue(catalogue_path or None).register(res, path)
         console.print(f"registered as run [bold]{run_id}[/] in {Catalogue(catalogue_path or None).path}")
+
+
+def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], workers: int) -> None:
+    """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically."""
+    import json
+    import shutil
+    import tempfile
+
+    from .ensemble import SerialExecutor, plan
+    from .results import StreamingSummary
+
+    pl = plan(sc.with_(trajectories=0))
+    ex: Any = SerialExecutor(chunk_members=4096)
+    if dask is not None:
+        from .parallel import DaskExecutor
+        ex = DaskExecutor(None if dask == "local" else dask, n_workers=workers)
+    acc = StreamingSummary(pl)
+    try:
+        with _progress() as bar:
+            task = bar.add_task(f"{sc.name} (streamed)", total=sc.members)
+            for chunk in ex.map(pl, ex.split(sc.members)):
+                acc.add(chunk)
+                bar.update(task, completed=acc.members)
+    finally:
+        if dask is not None:
+            ex.close()
+    so = acc.stockouts()
+    t = Table(title=f"{sc.name}: when each sector runs out ({acc.members:,} members, streamed)")
+    for col in ["region", "sector", "P(stockout)", "median date", "p10 - p90"]:
+        t.add_column(col)
+    for _, r in so[so.p_stockout > 0].iterrows():
+        t.add_row(r["region"], r["sector"], f"{r['p_stockout']:.0%}", _fmt_day(sc.start, r["median_day"]),
+                  f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}")
+    console.print(t)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        so.to_csv(tmp / "stockouts.csv", index=False)
+        net = pl.net
+        for name, dims in (("output_loss_usd_bn", ("region", "sector")), ("peak_price_multiple", ("region", "product")),
+                           ("pain_usd_bn", ("side", "pain_kind"))):
+            band = acc.band(name)
+            labels = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
+                      "pain_kind": list(PAIN_KINDS_CLI)}
+            rows = [{dims[0]: labels[dims[0]][i], dims[1]: labels[dims[1]][j], "p10": band[i, j, 0],
+                     "median": band[i, j, 1], "p90": band[i, j, 2]}
+                    for i in range(band.shape[0]) for j in range(band.shape[1])]
+            pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
+        (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
+        (tmp / "run.json").write_text(json.dumps({"scenario": sc.name, "seed": sc.seed, "members": acc.members,
+                                                  "streamed": True, "scenario_digest": sc.digest()}, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    console.print(f"streamed summaries written to [bold]{out}[/] (not registered in the catalogue: no per-member results)")
 
 
 @app.command()

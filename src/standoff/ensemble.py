@@ -338,6 +338,8 @@ def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
             trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
             trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
             trs["requirement_fraction"])
+    # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.
+    out = {k: v.astype(np.float32) for k, v in out.items()}
     out.update({f"traj:{k}": v.astype(np.float32) for k, v in tr.items()})
     out["inputs"] = np.column_stack([pl._sample(u, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))
