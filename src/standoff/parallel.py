@@ -36,7 +36,7 @@ class DaskExecutor:
         try:
             if address is None:
                 self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                             dashboard_address=None)
+                                             dashboard_address=":0")
                 self.client = Client(self._cluster)
             else:
                 self.client = Client(address, timeout="10s")
