@@ -122,3 +122,23 @@ def test_streaming_summary_matches_the_full_results():
     band = acc.band("output_loss_usd_bn")[..., 1]
     ok = med > 1e-3
     assert np.all(np.abs(band[ok] - med[ok]) / med[ok] < 0.05)
+
+
+def test_stockpile_lasts_its_size_over_its_release_rate():
+    ev = [control(mode="ban"), {"date": "2025-02-01", "type": "stockpile_release", "region": "USA",
+                                "product": "MAGNET", "tonnes_per_day": 2.0}]
+    res = run(events=ev, stockpiles={"USA": {"MAGNET": 100}})
+    sp = res.stockpiles().set_index(["region", "product"]).loc[("USA", "MAGNET")]
+    assert sp["p_exhausted"] == 1.0
+    assert sp["median_days_it_lasted"] == pytest.approx(100 / 2.0 - 1, abs=1)
+
+
+def test_weekly_losses_add_up_to_the_cumulative_loss():
+    res = run(events=[control(mode="ban")], trajectories=24)
+    wk = res.weekly_losses().set_index(["region", "sector"])
+    assert wk.loc[("USA", "autos"), "peak_week_bn"] > 0
+    # a week's loss cannot exceed a week of the sector's output
+    from standoff.network import load_network
+    net = load_network()
+    r, s = net.index("region", "USA"), net.index("sector", "autos")
+    assert wk.loc[("USA", "autos"), "peak_week_bn"] <= 7 * net.value_per_day[r, s] * 1e-9 + 1e-9

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -74,12 +75,15 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
     so = res.stockouts()
     lo = res.losses()
     df = so.merge(lo, on=["region", "sector"])
+    wk = res.weekly_losses()
+    df = df.merge(wk, on=["region", "sector"], how="left").fillna({"peak_week_bn": 0.0})
     regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
     t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
               caption="first day output falls below 99% of requirement; p10-p90 across members; "
                       "'none' = no stockout within the horizon")
     for col, just in [("region", "left"), ("sector", "left"), ("P(stockout)", "right"), ("median date", "left"),
-                      ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("units lost (median)", "right")]:
+                      ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("worst week, US$ bn", "right"),
+                      ("units lost (median)", "right")]:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for reg in regions:
         sub = df[df.region == reg]
@@ -89,7 +93,8 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
             unit = res.scenario.network().tables["sectors"].set_index("sector").loc[r["sector"], "unit_name"]
             t.add_row(reg, r["sector"], f"{r['p_stockout']:.0%}", _fmt_day(sc.start, r["median_day"]),
                       f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}",
-                      f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['units_median']:,.0f} {unit}")
+                      f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['peak_week_bn']:.2f}",
+                      f"{r['units_median']:,.0f} {unit}")
     console.print(t)
     quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]
     if len(quiet):
@@ -124,6 +129,13 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
         console.print(t4)
     if sc.negotiation.enabled:
         print_negotiation(res)
+    sp = res.stockpiles()
+    for _, r in sp.iterrows():
+        lasted = "beyond the horizon" if not np.isfinite(r["median_days_it_lasted"]) else \
+            f"{r['median_days_it_lasted']:.0f} days (median)"
+        console.print(f"Strategic stockpile {r['region']} {r['product']}: released from "
+                      f"{_fmt_day(sc.start, r['released_from_day'])}, lasts {lasted}; "
+                      f"exhausted within the horizon in {r['p_exhausted']:.0%} of members.")
     rd = res.readiness()
     low = rd[rd["p10"] < 0.999]
     if len(low):

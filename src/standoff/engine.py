@@ -80,6 +80,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
               out_stockout: np.ndarray, out_loss: np.ndarray, out_units: np.ndarray, out_peak: np.ndarray,
               out_readiness: np.ndarray, out_pain: np.ndarray, out_re_trade: np.ndarray, out_goods: np.ndarray,
               out_balance: np.ndarray, out_neg: np.ndarray, out_dependence: np.ndarray, out_rebuild: np.ndarray,
+              out_spile_empty: np.ndarray,
               tr_cover: np.ndarray, tr_output: np.ndarray, tr_price: np.ndarray, tr_imports: np.ndarray,
               tr_pain: np.ndarray, tr_trust: np.ndarray, tr_pressure: np.ndarray, tr_agreement: np.ndarray,
               tr_requirement: np.ndarray) -> None:
@@ -222,6 +223,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             out_readiness[k, r] = 1.0
             for p in range(P):
                 out_peak[k, r, p] = 1.0
+                out_spile_empty[k, r, p] = np.nan
         out_pain[k] = 0.0
         out_re_trade[k] = 0.0
         out_goods[k] = 0.0
@@ -307,6 +309,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         a = min(release[r, p], spile[r, p])
                         spile[r, p] -= a
                         recv[r, p] += a
+                        if spile[r, p] <= 1e-12 and np.isnan(out_spile_empty[k, r, p]):
+                            out_spile_empty[k, r, p] = t  # how long the stockpile lasted
             slot = t % D
             for p in range(P):
                 for i in range(R):

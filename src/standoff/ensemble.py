@@ -282,6 +282,7 @@ OUTPUT_SHAPES = {
     "negotiation": ("neg_output",),
     "china_share_end": ("region",),
     "rebuild_days": ("region",),
+    "stockpile_empty_day": ("region", "product"),
 }
 TRAJ_SHAPES = {
     "cover_days": ("region", "sector"),
@@ -335,6 +336,7 @@ def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
             out["peak_price_multiple"][sl], out["defense_readiness_min"][sl], out["pain_usd_bn"][sl],
             out["re_trade_t"][sl], out["goods_trade_usd_bn"][sl], out["material_balance_t"][sl],
             out["negotiation"][sl], out["china_share_end"][sl], out["rebuild_days"][sl],
+            out["stockpile_empty_day"][sl],
             trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
             trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
             trs["requirement_fraction"])

@@ -40,6 +40,7 @@ UNITS = {
     "negotiation": "per-member outcomes of the political game (see neg_output)",
     "china_share_end": "China's share of magnets shipped to the region in the last 30 days",
     "rebuild_days": "days from the first agreement until autos hold 90% of their target inventory",
+    "stockpile_empty_day": "day of the horizon a released strategic stockpile ran out (NaN: never)",
     "trust": "belief that the other side complies (0-1)",
     "pressure_ratio": "domestic pressure over resolve",
     "agreement_in_force": "1 while an agreement is in force",
@@ -266,12 +267,47 @@ class Results:
         df.attrs["china_share_of_magnets_outside_china_end"] = float(np.nanmedian(share.sel(region=outside).values))
         return df
 
+    def stockpiles(self) -> pd.DataFrame:
+        """How long released strategic stockpiles last: the share of members in which each runs
+        out within the horizon and the median day it does (only stockpiles that were released)."""
+        sc = self.scenario
+        released = {(e.region, e.product) for e in sc.events if e.type == "stockpile_release"}
+        rows = []
+        for reg, prod in sorted(released):
+            d = self.ds["stockpile_empty_day"].sel(region=reg, product=prod).values
+            x = np.where(np.isnan(d), np.inf, d)
+            first = min(sc.day_of(e.date) for e in sc.events if e.type == "stockpile_release"
+                        and e.region == reg and e.product == prod)
+            med = _q(x, 0.5)
+            rows.append({"region": reg, "product": prod, "released_from_day": first,
+                         "p_exhausted": float(np.isfinite(x).mean()), "median_day_exhausted": med,
+                         "median_days_it_lasted": med - first if np.isfinite(med) else float("inf")})
+        return pd.DataFrame(rows, columns=["region", "product", "released_from_day", "p_exhausted",
+                                           "median_day_exhausted", "median_days_it_lasted"])
+
+    def weekly_losses(self) -> pd.DataFrame:
+        """Output lost per week (US$ bn) per region and sector, from the kept daily paths: the median
+        over members of the worst week and of the average week with a loss."""
+        of = self.ds["output_fraction"]
+        if of.sizes.get("traj_member", 0) == 0:
+            return pd.DataFrame(columns=["region", "sector", "peak_week_bn", "mean_loss_week_bn"])
+        net = self.scenario.network()
+        value = xr.DataArray(net.value_per_day * 1e-9, dims=("region", "sector"),
+                             coords={"region": net.regions, "sector": net.sectors})
+        daily = (1.0 - of) * value
+        weekly = daily.coarsen(time=7, boundary="trim").sum()
+        peak = weekly.max("time").median("traj_member")
+        lossy = weekly.where(weekly > 1e-6)
+        mean = lossy.mean("time").fillna(0.0).median("traj_member")
+        df = xr.Dataset({"peak_week_bn": peak, "mean_loss_week_bn": mean}).to_dataframe().reset_index()
+        return df[df["peak_week_bn"] > 0].reset_index(drop=True)
+
     def summary(self) -> dict[str, pd.DataFrame]:
         """All summary tables by name."""
         out = {"stockouts": self.stockouts(), "losses": self.losses(), "prices": self.prices(),
                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
                "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
-               "leverage": self.leverage()}
+               "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
                         "rounds": self.rounds()})
