@@ -108,8 +108,23 @@ runner = CliRunner()
 def test_negotiate_flag_prints_truce_survival(tmp_path):
     res = runner.invoke(app, ["run", "london-2025", "-n", "30", "--negotiate", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    for needle in ("Will the first truce hold", "90 days", "365 days", "Who blinks first", "status quo ante"):
+    for needle in ("Will the first truce hold", "90 days", "365 days", "Who blinks first", "status quo ante",
+                   "Leverage left"):
         assert needle in res.output
+
+
+def test_leverage_left_reports_both_sides():
+    from standoff import load_scenario
+    sc = load_scenario("london-2025")
+    neg = sc.negotiation.model_dump()
+    neg["enabled"] = True
+    res = simulate(sc.with_(members=30, negotiation=neg))
+    lev = res.leverage().set_index("side")
+    assert set(lev.index) == {"US", "CN"}
+    assert (lev["pressure_ratio_end_median"] >= 0).all()
+    pr_end = res.ds.pressure_ratio.isel(time=-1).sel(side="US").median().item()
+    assert lev.loc["US", "pressure_ratio_end_median"] == pr_end
+    assert 0 <= lev.attrs["china_share_of_magnets_outside_china_end"] <= 1
 
 
 @pytest.mark.parametrize("extra,needles", [
