@@ -145,3 +145,12 @@ def test_report_does_not_overwrite(run_dir, tmp_path):
     (out / "mine.txt").write_text("keep")
     res = runner.invoke(app, ["report", str(run_dir), "--out", str(out)])
     assert res.exit_code == 2 and (out / "mine.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("spec,needle", [("loss:USA:autoz", "unknown sector"), ("loss:USA", "outcome must be"),
+                                         ("pain:EU", "unknown side")])
+def test_bad_sensitivity_outcome_is_named_before_any_run(spec, needle, monkeypatch):
+    import standoff.api
+    monkeypatch.setattr(standoff.api, "simulate", lambda *a, **k: pytest.fail("ran before checking the outcome"))
+    res = runner.invoke(app, ["sensitivity", "london-2025", "--outcome", spec, "--n", "4"])
+    assert res.exit_code == 2 and needle in res.output and spec in res.output

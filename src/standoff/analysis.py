@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,20 @@ from .scenario import Scenario, scenario_from_dict
 
 DEFAULT_OUTCOMES = ("loss:USA:autos", "loss:EU:autos", "loss:JPN:autos", "stockout:USA:autos",
                     "stockout:USA:defense", "pain:US", "pain:CN")
+
+
+def check_outcome(spec: str, net: Any) -> None:
+    """Raise a clear error for a malformed outcome spec or an unknown name, before any run."""
+    parts = spec.split(":")
+    dims = {"loss": ("region", "sector"), "stockout": ("region", "sector"), "pain": ("side",),
+            "price": ("region", "product")}.get(parts[0])
+    if dims is None or len(parts) != len(dims) + 1:
+        raise StandoffError("outcome must be loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE or "
+                            "price:REGION:PRODUCT", field="outcome", value=spec)
+    for dim, name in zip(dims, parts[1:], strict=True):
+        known = ["US", "CN"] if dim == "side" else getattr(net, dim + "s")
+        if name not in known:
+            raise StandoffError(f"unknown {dim} in outcome; known: {', '.join(known)}", field="outcome", value=spec)
 
 
 def outcome_values(res: Results, spec: str) -> np.ndarray:
@@ -116,6 +130,7 @@ def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
     from .ensemble import plan
 
     pl0 = plan(sc)
+    check_outcome(outcome, pl0.net)
     keys = [u.key for u in pl0.uncertain_inputs()]
     chosen = list(inputs) if inputs else keys
     for k in chosen:

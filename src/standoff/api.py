@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ensemble import ProgressFn, SerialExecutor, plan, run_chunk  # noqa: F401
+from .ensemble import ProgressFn, SerialExecutor, plan
 from .results import Results, assemble
 from .scenario import Scenario, load_scenario
 

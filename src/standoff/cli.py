@@ -69,6 +69,17 @@ def _fmt_day(start: dt.date, d: float) -> str:
     return (start + dt.timedelta(days=int(round(d)))).isoformat()
 
 
+def _band_table(df: Any, keys: list[str], title: str, fmt: str) -> Table:
+    """A table of label columns plus median and p10 - p90 (as made by Results._band)."""
+    t = Table(title=title)
+    for c in [*keys, "median", "p10 - p90"]:
+        t.add_column(c)
+    for _, r in df.iterrows():
+        t.add_row(*[str(r[k]) for k in keys], format(r["median"], fmt),
+                  f"{format(r['p10'], fmt)} - {format(r['p90'], fmt)}")
+    return t
+
+
 def print_summary(res: Any, regions: list[str] | None = None) -> None:
     """Readable tables: stockouts and losses, prices, pain, trade."""
     sc = res.scenario
@@ -101,21 +112,10 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
         console.print(f"[dim]{len(quiet)} region-sector pairs had no stockout and no loss in any member.[/]")
 
     pr = res.prices()
-    pr = pr[pr["product"].isin(["MAGNET", "HREO"])]
-    t2 = Table(title="Peak price multiple (x baseline)")
-    for c in ["region", "product", "median", "p10 - p90"]:
-        t2.add_column(c)
-    for _, r in pr.iterrows():
-        t2.add_row(r["region"], r["product"], f"{r['median']:.2f}", f"{r['p10']:.2f} - {r['p90']:.2f}")
-    console.print(t2)
-
-    pa = res.pain()
-    t3 = Table(title="Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)")
-    for c in ["side", "kind", "median", "p10 - p90"]:
-        t3.add_column(c)
-    for _, r in pa.iterrows():
-        t3.add_row(r["side"], r["pain_kind"], f"{r['median']:.1f}", f"{r['p10']:.1f} - {r['p90']:.1f}")
-    console.print(t3)
+    console.print(_band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
+                              "Peak price multiple (x baseline)", ".2f"))
+    console.print(_band_table(res.pain(), ["side", "pain_kind"],
+                              "Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)", ".1f"))
 
     tr = res.trade()
     tr = tr[(tr["product"] == "MAGNET") & (tr["median"] > 0)]
@@ -465,7 +465,6 @@ def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML 
                 inputs: Optional[list[str]] = typer.Option(None, "--input", help="Inputs to vary (default all)."),
                 list_inputs: bool = typer.Option(False, "--list", help="List the scenario's uncertain inputs.")) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a scenario's uncertain inputs, ranked."""
-    from .analysis import outcome_values  # noqa: F401 - validates the outcome early below
     from .analysis import sensitivity as do_sens
     from .ensemble import plan
     from .scenario import load_scenario

@@ -24,18 +24,6 @@ LEAK_EXTRA_DAYS = 30.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def approved_fraction(mode: int, approval: float, quota_frac: float) -> float:
-    """Share of a requested export that is licensed under the control."""
-    if mode == MODE_NONE:
-        return 1.0
-    if mode == MODE_LICENCE:
-        return approval
-    if mode == MODE_QUOTA:
-        return quota_frac
-    return 0.0
-
-
-@njit(cache=True, error_model="numpy", inline="always")
 def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: float, lead: float) -> None:
     """Put ``qty`` into the arrival ring ``lead`` days ahead."""
     D = ring.shape[0]  # a power of two, so the modulo is a mask

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, approved_fraction,
-                       process_licences, schedule)
+from .controls import LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, process_licences, schedule
 from .markets import substitution_step, target_price
+from .network import PAIN_KINDS
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, O_FC_CN, O_FC_US, S_ACTIVE, S_TRUST_CN, S_TRUST_US, init_state,
                           negotiate_day)
 from .politics import update_pressure
@@ -45,7 +45,6 @@ COHORT_SIGMA = 0.5
 _z = np.array([-1.1503, -0.3186, 0.3186, 1.1503])
 COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
 K_COHORTS = COHORT_MULT.shape[0]
-from .network import PAIN_KINDS  # noqa: E402  (pain components booked per side)
 READINESS_WINDOW = 30
 
 
@@ -422,7 +421,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     unmet[p, i] += need_firm[i, p] * share0[p, e, i]
                     continue
                 else:
-                    af = approved_fraction(c_mode[p, e, i], c_appr[p, e, i], quota_frac)
+                    af = quota_frac if c_mode[p, e, i] == MODE_QUOTA else 0.0  # a ban ships nothing
                     ok = q * af
                     leak = (q - ok) * c_leak[p, e, i]
                     schedule(ring, pipe, t, p, i, ok, lead[e, i])
