@@ -45,6 +45,7 @@ COHORT_SIGMA = 0.5
 _z = np.array([-1.1503, -0.3186, 0.3186, 1.1503])
 COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
 K_COHORTS = COHORT_MULT.shape[0]
+INV_KC = 1.0 / K_COHORTS
 READINESS_WINDOW = 30
 
 
@@ -96,6 +97,13 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     stock = np.zeros((R, P)); stock_tgt = np.zeros((R, P)); recv = np.zeros((R, P)); cap = np.zeros((R, P))
     KC = K_COHORTS
     cmult = COHORT_MULT
+    cmult_k = COHORT_MULT / K_COHORTS
+    units_per_t = 1000.0 / kg_unit
+    inv_coef = np.zeros_like(coef)
+    for p in range(P):
+        for q in range(P):
+            if coef[p, q] > 0.0:
+                inv_coef[p, q] = 1.0 / coef[p, q]
     sinv = np.zeros((R, S, KC)); cpull = np.zeros((R, S, KC)); sub = np.zeros((R, S)); spile = np.zeros((R, P)); release = np.zeros((R, P))
     ring = np.zeros((D, P, R)); pipe = np.zeros((P, R)); pipe0 = np.zeros((P, R))
     price = np.ones((R, P)); signal = np.ones((R, P)); shipped_prev = np.zeros((R, P))
@@ -126,6 +134,9 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     tot_pe = np.zeros((P, R)); ctl_pe = np.zeros((P, R)); frac_pe = np.zeros((P, R))
     ctrl_in = np.zeros((P, R), dtype=np.int64)  # licence controls on routes into (product, importer)
     pe_mult = np.ones((R, P)); sinv_p = np.zeros((R, P))
+    is_crit = np.zeros(P, dtype=np.bool_)
+    for s in range(S):
+        is_crit[crit[s]] = True
     pain_today = np.zeros((2, len(PAIN_KINDS)))
     pressure = np.zeros((2, len(PAIN_KINDS)))
     nst = np.zeros(N_STATE)
@@ -146,6 +157,14 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     for k in range(n):
         g = glob[k]
         order_adj = g[I_ORDADJ]
+        # Reciprocals of the per-member time constants: a division costs several multiplies
+        # and these are used for every sector, route and day.
+        inv_adj = 1.0 / order_adj
+        inv_presp = 1.0 / g[I_PRESP]
+        inv_sig = 1.0 / g[I_INVDAYS]
+        inv_tadj = 1.0 / g[I_TRADE_ADJ]
+        sub_rate = g[I_SUBRATE] / 365.0
+        cap_grow = g[I_CAPGROW] / 365.0
         eps = g[I_EPS]
         # ---- initial steady state ----
         for r in range(R):
@@ -322,7 +341,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
 
             # ---- production ----
             input_used[:] = 0.0
-            produce(stage_order, coef, cap, stock, stock_tgt, recv, shipped_prev, order_adj, prod_today, input_used)
+            produce(stage_order, coef, cap, stock, stock_tgt, recv, shipped_prev, inv_adj, prod_today, input_used, inv_coef)
             for p in range(P):
                 for r in range(R):
                     produced[p] += prod_today[r, p]
@@ -341,7 +360,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     sect_tgt[r, s] = sector_days[k, s] * base
                     tot_pull = 0.0
                     for c in range(KC):
-                        cp = req[r, s] / KC + max(sect_tgt[r, s] * cmult[c] / KC - sinv[r, s, c], 0.0) / order_adj
+                        cp = req[r, s] * INV_KC + max(sect_tgt[r, s] * cmult_k[c] - sinv[r, s, c], 0.0) * inv_adj
                         cpull[r, s, c] = cp
                         tot_pull += cp
                     pull[r, s] = tot_pull
@@ -373,7 +392,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     pos_tgt[i, p] = target
                     # Buyers cannot order (or apply for licences for) far more than they use.
                     cap_o = g[I_MAXORD] * max(use_now, use0[i, p])
-                    need[i, p] = min(max(use_now + (target - position) / order_adj, 0.0), cap_o)
+                    need[i, p] = min(max(use_now + (target - position) * inv_adj, 0.0), cap_o)
                     # What a buyer seeks elsewhere while its licences are pending ignores them: it
                     # hedges, so a stricter control never makes it look elsewhere less.
                     if ctrl_in[p, i] > 0:
@@ -381,7 +400,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                             if crit[s] == p:
                                 position_firm += _csum(sinv, i, s)
                                 target_firm += sect_tgt[i, s]
-                        need_firm[i, p] = min(max(use_now + (target_firm - position_firm) / order_adj, 0.0), cap_o)
+                        need_firm[i, p] = min(max(use_now + (target_firm - position_firm) * inv_adj, 0.0), cap_o)
                     else:
                         need_firm[i, p] = need[i, p]
 
@@ -480,7 +499,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         continue
                     c = 0.0
                     for j in range(KC):
-                        cj = min(req[r, s] / KC, sinv[r, s, j])
+                        cj = min(req[r, s] * INV_KC, sinv[r, s, j])
                         sinv[r, s, j] -= cj
                         c += cj
                     consumed[crit[s]] += c
@@ -489,7 +508,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     short = req[r, s] - c
                     loss = (1.0 - frac) * value_day[r, s]
                     out_loss[k, r, s] += loss * 1e-9
-                    out_units[k, r, s] += short * 1000.0 / kg_unit[s]
+                    out_units[k, r, s] += short * units_per_t[s]
                     if frac < g[I_STOCKOUT] and np.isnan(out_stockout[k, r, s]):
                         out_stockout[k, r, s] = t
                     sd = side[r]
@@ -515,21 +534,24 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     if denom > 0.0:
                         have = recv[r, p] + pipe[p, r] + stock[r, p] + sinv_p[r, p]
                         m_star = target_price(have / denom, g[I_FLEX], g[I_PFLOOR], g[I_PCAP])
-                        price[r, p] += (m_star - price[r, p]) / g[I_PRESP]
-                    signal[r, p] += (price[r, p] - signal[r, p]) / g[I_INVDAYS]
-                    pe_mult[r, p] = 1.0 if price[r, p] == 1.0 else price[r, p] ** (-eps)
+                        price[r, p] += (m_star - price[r, p]) * inv_presp
+                    signal[r, p] += (price[r, p] - signal[r, p]) * inv_sig
+                    if is_crit[p] and price[r, p] != 1.0:  # only a sector's own input moves its demand
+                        pe_mult[r, p] = price[r, p] ** (-eps)
+                    else:
+                        pe_mult[r, p] = 1.0
                     if price[r, p] > out_peak[k, r, p]:
                         out_peak[k, r, p] = price[r, p]
                     if keep:
                         tr_price[k, t, r, p] = price[r, p]
                 for s in range(S):
-                    sub[r, s] = substitution_step(sub[r, s], price[r, crit[s]], g[I_SUBMAX], g[I_SUBRATE] / 365.0)
+                    sub[r, s] = substitution_step(sub[r, s], price[r, crit[s]], g[I_SUBMAX], sub_rate)
             for p in range(P):
                 if outside[p] <= 0.0:
                     continue
                 for r in range(R):
                     if side[r] != 1 and prod0[r, p] > 0.0 and signal[r, p] > 1.5:
-                        grow = g[I_CAPGROW] / 365.0 * world_prod0[p] * prod0[r, p] / outside[p]
+                        grow = cap_grow * world_prod0[p] * prod0[r, p] / outside[p]
                         cap[r, p] += grow * min(signal[r, p] - 1.5, 1.0)
 
             # ---- rare-earth trade lost and export revenue lost ----
@@ -560,7 +582,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 for c in range(C):
                     if cm_on[c] > 0.0 and cm_imposer[c] == e and cm_target[c] == i and cm_group[c] == gg:
                         vstar = max(vstar - cm_blocked[c], 0.0)
-                tv[e, i, gg] += (vstar - tv[e, i, gg]) / g[I_TRADE_ADJ]
+                tv[e, i, gg] += (vstar - tv[e, i, gg]) * inv_tadj
                 lost = v0 - tv[e, i, gg]
                 cost = gt_cs[j] + g[I_PREM] * g[I_DIV] * max(lost, 0.0)
                 if side[i] >= 0:

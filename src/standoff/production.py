@@ -13,9 +13,13 @@ from numba import njit
 
 @njit(cache=True, error_model="numpy")
 def produce(stage_order: np.ndarray, coef: np.ndarray, cap: np.ndarray, stock: np.ndarray,
-            stock_tgt: np.ndarray, recv: np.ndarray, shipped_prev: np.ndarray, adjust_days: float,
-            prod_today: np.ndarray, input_used: np.ndarray) -> None:
-    """One day of production at every stage, upstream first."""
+            stock_tgt: np.ndarray, recv: np.ndarray, shipped_prev: np.ndarray, inv_adjust: float,
+            prod_today: np.ndarray, input_used: np.ndarray, inv_coef: np.ndarray) -> None:
+    """One day of production at every stage, upstream first.
+
+    ``inv_adjust`` is one over the days over which a stage closes its stock gap, and
+    ``inv_coef`` holds ``1 / coef`` where ``coef > 0`` (multiplying beats dividing here).
+    """
     R = stock.shape[0]
     P = stock.shape[1]
     for k in range(stage_order.shape[0]):
@@ -24,11 +28,11 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, cap: np.ndarray, stock: n
             prod_today[r, p] = 0.0
             if cap[r, p] <= 0.0:
                 continue
-            q = shipped_prev[r, p] + (stock_tgt[r, p] - stock[r, p]) / adjust_days
+            q = shipped_prev[r, p] + (stock_tgt[r, p] - stock[r, p]) * inv_adjust
             q = min(max(q, 0.0), cap[r, p])
             for j in range(P):
                 if coef[p, j] > 0.0:
-                    q = min(q, recv[r, j] / coef[p, j])
+                    q = min(q, recv[r, j] * inv_coef[p, j])
             if q <= 0.0:
                 continue
             for j in range(P):
@@ -77,5 +81,6 @@ def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, s
 def _to_cohorts(sinv: np.ndarray, cpull: np.ndarray, r: int, s: int, give: float, total: float) -> None:
     if total <= 0.0:
         return
+    f = give / total
     for c in range(sinv.shape[2]):
-        sinv[r, s, c] += give * cpull[r, s, c] / total
+        sinv[r, s, c] += cpull[r, s, c] * f
