@@ -303,8 +303,12 @@ def dim_sizes(net: Network) -> dict[str, int]:
             "neg_output": len(NEG_OUTPUTS)}
 
 
-def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
-    """Run members ``start .. start + n - 1`` in this process."""
+def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chunk:
+    """Run members ``start .. start + n - 1`` in this process.
+
+    Per-member outputs are returned as float32 unless ``full_precision`` (float64, as the
+    kernel computes them; used to compare with :mod:`standoff.reference` bit for bit).
+    """
     net = pl.net
     sizes = dim_sizes(net)
     T = pl.scenario.horizon_days
@@ -341,8 +345,9 @@ def run_chunk(pl: Plan, start: int, n: int) -> Chunk:
             trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
             trs["requirement_fraction"])
     # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.
-    out = {k: v.astype(np.float32) for k, v in out.items()}
-    out.update({f"traj:{k}": v.astype(np.float32) for k, v in tr.items()})
+    dtype = np.float64 if full_precision else np.float32
+    out = {k: v.astype(dtype) for k, v in out.items()}
+    out.update({f"traj:{k}": v.astype(dtype) for k, v in tr.items()})
     out["inputs"] = np.column_stack([pl._sample(u, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))
     return Chunk(start, n, out)

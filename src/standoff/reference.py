@@ -1,0 +1,643 @@
+"""An independent, object-per-node implementation of the model, for checking and benchmarking.
+
+This is how a per-agent simulator would write standoff: one Python object per node of the
+network (a region's holding of a product, a region's sector with its firm cohorts, a trade
+route with its export control and licence queue, a goods-trade link, a side's politics), a
+dictionary of arrivals per holding instead of a ring buffer, and one member stepped at a
+time.  It shares no code with the compiled kernel (:mod:`standoff.engine`) beyond the
+scalar formulas of :mod:`standoff.markets` and :mod:`standoff.trade` called in plain
+Python, and follows the same order of operations, so on the same inputs it gives the same
+numbers to the last bit.  That makes it
+
+* the oracle the kernel is tested against (``tests/test_reference.py``), and
+* the straightforward baseline the benchmark (``bench/bench_engine.py``) measures the
+  kernel's speed against.
+
+It covers the whole model except the negotiation game (scenarios run without
+``--negotiate``); the game is a per-member state machine that the kernel already runs one
+member at a time, tested on its own in ``tests/test_negotiation.py``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import engine as E
+from .controls import LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .errors import StandoffError
+from .markets import substitution_step, target_price
+from .negotiation import NEG_OUTPUTS, N_RES_CN, N_RES_US, O_FC_CN, O_FC_US
+from .trade import buyer_loss, import_target
+
+_py = {f: getattr(f, "py_func", f) for f in (target_price, substitution_step, import_target, buyer_loss)}
+_target_price = _py[target_price]
+_substitution_step = _py[substitution_step]
+_import_target = _py[import_target]
+_buyer_loss = _py[buyer_loss]
+
+
+class Holding:
+    """A region's holding of one product: producer stock, receiving stock, stockpile, price."""
+
+    __slots__ = ("r", "p", "stock", "stock_tgt", "recv", "cap", "spile", "release", "price", "signal",
+                 "shipped_prev", "prod_today", "input_used", "need", "need_firm", "pos_tgt", "pipe", "pipe0",
+                 "arrivals", "arrived", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
+                 "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "shipped_out", "re_lost",
+                 "re_diverted")
+
+    def __init__(self, r: int, p: int) -> None:
+        self.r, self.p = r, p
+        self.arrivals: dict[int, float] = {}
+
+
+class Sector:
+    """A region's sector: its requirement, its firm cohorts' inventories, its losses."""
+
+    __slots__ = ("r", "s", "crit", "demand0", "days", "value_day", "units_per_t", "cohorts", "cpull", "sub", "req",
+                 "pull", "sect_tgt", "stockout", "loss", "units")
+
+
+class Route:
+    """One product's trade from an exporter to an importer, with the control in force on it."""
+
+    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "appr", "delay", "leak", "queue", "shipped")
+
+    def __init__(self, p: int, e: int, i: int) -> None:
+        self.p, self.e, self.i = p, e, i
+        self.mode, self.appr, self.delay, self.leak = MODE_NONE, 1.0, 0.0, 0.0
+        self.queue = [0.0] * LICENCE_STAGES
+        self.shipped = 0.0
+
+
+class GoodsLink:
+    """Trade in one group of goods from an exporter to an importer, under a tariff."""
+
+    __slots__ = ("e", "i", "g", "v0", "tau0", "tau", "tv", "cached_tau", "vstar", "cs")
+
+
+class Member:
+    """One ensemble member: the network's nodes with this member's drawn inputs."""
+
+    def __init__(self, pl: Any, inputs: dict[str, np.ndarray], k: int) -> None:
+        net = pl.net
+        self.net, self.k = net, k
+        self.g = [float(x) for x in inputs["glob"][k]]
+        g = self.g
+        self.R, self.P, self.S = len(net.regions), len(net.products), len(net.sectors)
+        self.G, self.C = len(net.groups), net.cm_blocked.shape[0]
+        R, P, S = self.R, self.P, self.S
+        self.inv_adj = 1.0 / g[E.I_ORDADJ]
+        self.inv_presp = 1.0 / g[E.I_PRESP]
+        self.inv_sig = 1.0 / g[E.I_INVDAYS]
+        self.inv_tadj = 1.0 / g[E.I_TRADE_ADJ]
+        self.sub_rate = g[E.I_SUBRATE] / 365.0
+        self.cap_grow = g[E.I_CAPGROW] / 365.0
+        self.defense = net.sectors.index("defense") if "defense" in net.sectors else -1
+        self.side = [int(x) for x in net.side]
+        crit = [int(x) for x in net.critical]
+        self.crit = crit
+        self.coef = net.coef
+        self.inv_coef = [[1.0 / net.coef[p, q] if net.coef[p, q] > 0.0 else 0.0 for q in range(P)] for p in range(P)]
+        pool_days = inputs["pool_days"][k]
+        input_use0 = net.use.copy()
+        for r in range(R):
+            for s in range(S):
+                input_use0[r, crit[s]] -= net.demand[r, s]
+        input_use0 = np.maximum(input_use0, 0.0)
+        self.pool_days = [float(x) for x in pool_days]
+
+        self.h = [[Holding(r, p) for p in range(P)] for r in range(R)]
+        for r in range(R):
+            for p in range(P):
+                h = self.h[r][p]
+                h.prod0 = float(net.production[r, p])
+                h.use0 = float(net.use[r, p])
+                h.input_use0 = float(input_use0[r, p])
+                h.stock_tgt = pool_days[p] * h.prod0
+                h.stock = h.stock_tgt
+                h.recv = pool_days[p] * h.input_use0
+                h.cap = h.prod0 * (1.0 + g[E.I_HEADROOM])
+                h.spile = float(inputs["stockpile"][k, r, p])
+                h.release = 0.0
+                h.price = h.signal = h.pe_mult = h.peak = 1.0
+                h.shipped_prev = h.prod0
+                h.prod_today = h.input_used = h.need = h.need_firm = h.pos_tgt = h.pipe = h.sinv_p = 0.0
+                h.arrived = h.quota = h.re_lost = h.re_diverted = 0.0
+                h.spile_empty = math.nan
+        self.sec = [[Sector() for _ in range(S)] for _ in range(R)]
+        cm = list(E.COHORT_MULT)
+        K = E.K_COHORTS
+        for r in range(R):
+            for s in range(S):
+                c = self.sec[r][s]
+                c.r, c.s, c.crit = r, s, crit[s]
+                c.demand0 = float(net.demand[r, s])
+                c.days = float(inputs["sector_days"][k, s])
+                c.value_day = float(net.value_per_day[r, s])
+                c.units_per_t = 1000.0 / float(net.kg_per_unit[s])
+                c.cohorts = [c.days * c.demand0 * cm[j] / K for j in range(K)]
+                c.cpull = [0.0] * K
+                c.sub = c.req = c.pull = c.sect_tgt = c.loss = c.units = 0.0
+                c.stockout = math.nan
+        # Routes for every (product, exporter, importer): controls can be put on any of them.
+        self.route = {(p, e, i): Route(p, e, i) for p in range(P) for e in range(R) for i in range(R)}
+        zone = net.zone
+        for (p, e, i), rt in self.route.items():
+            rt.share = float(net.share[p, e, i])
+            rt.flow0 = float(net.flows[p, e, i])
+            rt.lead = 1.0 if e == i else (g[E.I_TRANSIT0] if zone[e] == zone[i] else g[E.I_TRANSIT1])
+        # The routes that carry trade in the baseline, in the kernel's order.
+        self.trading = [self.route[(p, e, i)] for p in range(P) for e in range(R) for i in range(R)
+                        if net.share[p, e, i] > 0.0]
+        for p in range(P):
+            for e in range(R):
+                for i in range(R):
+                    rt = self.route[(p, e, i)]
+                    if rt.flow0 > 0.0:
+                        L = int(round(rt.lead))
+                        h = self.h[i][p]
+                        for d in range(L):  # arrivals on days 0 .. L-1, as if shipped before the start
+                            h.arrivals[d] = h.arrivals.get(d, 0.0) + rt.flow0
+                        h.pipe += rt.flow0 * L
+        for r in range(R):
+            for p in range(P):
+                self.h[r][p].pipe0 = self.h[r][p].pipe
+        self.links = []
+        for e in range(R):
+            for i in range(R):
+                for gg in range(self.G):
+                    if net.trade_value[e, i, gg] > 0.0:
+                        lk = GoodsLink()
+                        lk.e, lk.i, lk.g = e, i, gg
+                        lk.v0 = float(net.trade_value[e, i, gg])
+                        lk.tau0 = float(net.base_tariff[e, i, gg])
+                        lk.tau, lk.tv, lk.cached_tau, lk.vstar, lk.cs = lk.tau0, lk.v0, -1.0, 0.0, 0.0
+                        self.links.append(lk)
+        self.tariff = {(e, i, gg): float(net.base_tariff[e, i, gg])
+                       for e in range(R) for i in range(R) for gg in range(self.G)}
+        self.cm_on = [0.0] * self.C
+        self.pressure = [[0.0] * 4 for _ in range(2)]
+        self.pain_total = [[0.0] * 4 for _ in range(2)]
+        self.goods = [[0.0, 0.0] for _ in range(2)]
+        self.readiness = [1.0] * R
+        self.ready_buf = [[1.0] * E.READINESS_WINDOW for _ in range(R)]
+        self.ready_sum = [float(E.READINESS_WINDOW)] * R
+        self.produced, self.consumed = [0.0] * P, [0.0] * P
+        self.initial = [self._holdings(p) for p in range(P)]
+        self.ev = inputs["ev"][k]
+        self.npar = inputs["npar"][k]
+        self.neg_out = [0.0] * len(NEG_OUTPUTS)
+        for j in (0, 1, O_FC_US, O_FC_CN):
+            self.neg_out[j] = math.nan
+        self.dep_cn, self.dep_all = [0.0] * R, [0.0] * R
+
+    def _holdings(self, p: int) -> float:
+        tot = 0.0
+        for r in range(self.R):
+            h = self.h[r][p]
+            tot += h.stock + h.recv + h.spile
+            for c in self.sec[r]:
+                if c.crit == p:
+                    tot += _sum(c.cohorts)
+        for i in range(self.R):
+            tot += self.h[i][p].pipe
+        return tot
+
+    def _ship(self, t: int, rt: Route, qty: float, lead: float) -> None:
+        if qty <= 0.0:
+            return
+        d = min(max(int(lead + 0.5), 1), E.RING_DAYS - 1)
+        h = self.h[rt.i][rt.p]
+        h.arrivals[t + d] = h.arrivals.get(t + d, 0.0) + qty
+        h.pipe += qty
+
+    # ------------------------------------------------------------------ one day
+    def step(self, t: int, actions: list[tuple[int, int, int, int, int]]) -> None:
+        g, R, P = self.g, self.R, self.P
+        pain = [[0.0] * 4 for _ in range(2)]
+        for kind, a0, a1, a2, col in actions:
+            v = float(self.ev[col])
+            if kind == E.A_TARIFF:
+                self.tariff[(a0, a1, a2)] = v
+            elif kind == E.A_CTRL_MODE:
+                self.route[(a0, a1, a2)].mode = int(v)
+            elif kind == E.A_CTRL_APPR:
+                self.route[(a0, a1, a2)].appr = v
+            elif kind == E.A_CTRL_DELAY:
+                self.route[(a0, a1, a2)].delay = v
+            elif kind == E.A_CTRL_LEAK:
+                self.route[(a0, a1, a2)].leak = v
+            elif kind == E.A_CTRL_QUOTA:
+                self.h[a1][a0].quota = v
+            elif kind == E.A_CM:
+                self.cm_on[a0] = v
+            elif kind == E.A_RELEASE:
+                self.h[a0][a1].release = v
+            elif kind == E.A_CAPACITY:
+                self.h[a0][a1].cap += v
+        rho = [_sum(self.pressure[0]) / self.npar[N_RES_US], _sum(self.pressure[1]) / self.npar[N_RES_CN]]
+        if t >= self.neg_start:
+            for side, slot in ((0, O_FC_US), (1, O_FC_CN)):
+                if rho[side] >= 1.0 and math.isnan(self.neg_out[slot]):
+                    self.neg_out[slot] = t
+
+        # stockpile releases and arrivals
+        for r in range(R):
+            for p in range(P):
+                h = self.h[r][p]
+                if h.release > 0.0 and h.spile > 0.0:
+                    a = min(h.release, h.spile)
+                    h.spile -= a
+                    h.recv += a
+                    if h.spile <= 1e-12 and math.isnan(h.spile_empty):
+                        h.spile_empty = t
+        for p in range(P):
+            for i in range(R):
+                h = self.h[i][p]
+                a = h.arrivals.pop(t, 0.0)
+                h.arrived = a
+                if a != 0.0:
+                    h.recv += a
+                    h.pipe = max(h.pipe - a, 0.0)
+
+        # production, upstream first
+        for r in range(R):
+            for p in range(P):
+                self.h[r][p].input_used = 0.0
+        for p in self.net.stage_order:
+            for r in range(R):
+                h = self.h[r][p]
+                h.prod_today = 0.0
+                if h.cap <= 0.0:
+                    continue
+                q = h.shipped_prev + (h.stock_tgt - h.stock) * self.inv_adj
+                q = min(max(q, 0.0), h.cap)
+                for j in range(P):
+                    if self.coef[p, j] > 0.0:
+                        q = min(q, self.h[r][j].recv * self.inv_coef[p][j])
+                if q <= 0.0:
+                    continue
+                for j in range(P):
+                    if self.coef[p, j] > 0.0:
+                        used = q * self.coef[p, j]
+                        hj = self.h[r][j]
+                        hj.recv = max(hj.recv - used, 0.0)
+                        hj.input_used += used
+                h.stock += q
+                h.prod_today = q
+        for p in range(P):
+            for r in range(R):
+                self.produced[p] += self.h[r][p].prod_today
+                self.consumed[p] += self.h[r][p].input_used
+
+        # sector requirements and pulls
+        cmk = list(E.COHORT_MULT / E.K_COHORTS)
+        for r in range(R):
+            for c in self.sec[r]:
+                if c.demand0 <= 0.0:
+                    c.req = c.pull = c.sect_tgt = 0.0
+                    continue
+                base = c.demand0 * (1.0 - c.sub)
+                c.req = base * self.h[r][c.crit].pe_mult
+                c.sect_tgt = c.days * base
+                tot = 0.0
+                for j in range(E.K_COHORTS):
+                    cp = c.req * E.INV_KC + max(c.sect_tgt * cmk[j] - c.cohorts[j], 0.0) * self.inv_adj
+                    c.cpull[j] = cp
+                    tot += cp
+                c.pull = tot
+        # import needs: order up to a target position
+        for i in range(R):
+            for p in range(P):
+                h = self.h[i][p]
+                use_now = 0.0
+                position = h.recv + h.input_used + h.pipe
+                target = self.pool_days[p] * h.input_use0 + h.pipe0
+                position_firm, target_firm = position, target
+                licensed = False
+                for e in range(R):
+                    rt = self.route[(p, e, i)]
+                    if e != i and rt.mode == MODE_LICENCE:
+                        licensed = True
+                        position += _sum(rt.queue) * rt.appr
+                        target += rt.share * h.use0 * rt.delay
+                for c in self.sec[i]:
+                    if c.crit == p:
+                        use_now += c.req
+                        position += _sum(c.cohorts)
+                        target += c.sect_tgt
+                for q in range(P):
+                    use_now += self.h[i][q].prod_today * self.coef[q, p]
+                h.pos_tgt = target
+                cap_o = g[E.I_MAXORD] * max(use_now, h.use0)
+                h.need = min(max(use_now + (target - position) * self.inv_adj, 0.0), cap_o)
+                if licensed:
+                    for c in self.sec[i]:
+                        if c.crit == p:
+                            position_firm += _sum(c.cohorts)
+                            target_firm += c.sect_tgt
+                    h.need_firm = min(max(use_now + (target_firm - position_firm) * self.inv_adj, 0.0), cap_o)
+                else:
+                    h.need_firm = h.need
+
+        # round 1: usual suppliers, under controls
+        for row in self.h:
+            for h in row:
+                h.tot_order = h.quota_order = h.unmet = 0.0
+        for rt in self.route.values():
+            rt.shipped = 0.0
+        for rt in self.trading:
+            o = self.h[rt.i][rt.p].need * rt.share
+            he = self.h[rt.e][rt.p]
+            he.tot_order += o
+            if rt.i != rt.e and rt.mode == MODE_QUOTA:
+                he.quota_order += o
+        for row in self.h:
+            for h in row:
+                if h.tot_order > 0.0:
+                    h.frac = min(1.0, h.stock / h.tot_order)
+        for rt in self.trading:
+            hi = self.h[rt.i][rt.p]
+            he = self.h[rt.e][rt.p]
+            o = hi.need * rt.share
+            if o <= 0.0:
+                continue
+            frac = he.frac
+            quota_frac = 1.0
+            if he.quota_order > 0.0:
+                quota_frac = min(1.0, (he.quota / 365.0) / max(he.quota_order * frac, 1e-300))
+            q = o * frac
+            if rt.i == rt.e or rt.mode == MODE_NONE:
+                self._ship(t, rt, q, rt.lead)
+                sent = q
+            elif rt.mode == MODE_LICENCE:
+                rt.queue[0] += o
+                hi.unmet += hi.need_firm * rt.share
+                continue
+            else:
+                af = quota_frac if rt.mode == MODE_QUOTA else 0.0
+                ok = q * af
+                leak = (q - ok) * rt.leak
+                self._ship(t, rt, ok, rt.lead)
+                self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
+                sent = ok + leak
+            he.stock = max(he.stock - sent, 0.0)
+            rt.shipped += sent
+            hi.unmet += o - sent
+        # licence review
+        K = LICENCE_STAGES
+        for rt in self.trading:
+            if rt.e == rt.i:
+                continue
+            qu = rt.queue
+            if _sum(qu) <= 0.0:
+                continue
+            he = self.h[rt.e][rt.p]
+            if rt.mode == MODE_BAN or rt.mode == MODE_QUOTA:
+                rt.queue = [0.0] * K
+                continue
+            if rt.mode == MODE_NONE:
+                decided, a = _sum(qu), 1.0
+                rt.queue = qu = [0.0] * K
+            else:
+                rate = 1.0 if rt.delay <= 0.0 else min(1.0, K / rt.delay)
+                decided = qu[K - 1] * rate
+                for j in range(K - 1, 0, -1):
+                    move = qu[j - 1] * rate
+                    qu[j] += move
+                    qu[j - 1] -= move
+                qu[K - 1] -= decided
+                a = rt.appr
+            approved = decided * a
+            ship = min(approved, he.stock)
+            if approved > ship:
+                qu[K - 1] += approved - ship
+            refused_leak = 0.0
+            if rt.mode == MODE_LICENCE:
+                refused_leak = min(decided * (1.0 - a) * rt.leak, max(he.stock - ship, 0.0))
+            self._ship(t, rt, ship, rt.lead)
+            self._ship(t, rt, refused_leak, rt.lead + LEAK_EXTRA_DAYS)
+            he.stock = max(he.stock - ship - refused_leak, 0.0)
+            rt.shipped += ship + refused_leak
+        # round 2: diversion to any supplier with stock and no control on the route
+        for p in range(P):
+            if _sum([self.h[i][p].unmet for i in range(R)]) <= 1e-12:
+                continue
+            for e in range(R):
+                he = self.h[e][p]
+                if he.stock <= 0.0:
+                    continue
+                open_ = [self.route[(p, e, i)] for i in range(R)
+                         if i != e and self.h[i][p].unmet > 0.0 and self.route[(p, e, i)].mode == MODE_NONE]
+                want = _sum([self.h[rt.i][p].unmet for rt in open_])
+                if want <= 0.0:
+                    continue
+                f = min(1.0, he.stock / want)
+                for rt in open_:
+                    hi = self.h[rt.i][p]
+                    q = hi.unmet * f
+                    self._ship(t, rt, q, rt.lead)
+                    he.stock = max(he.stock - q, 0.0)
+                    rt.shipped += q
+                    hi.unmet -= q
+                    hi.re_diverted += q
+        for r in range(R):
+            for p in range(P):
+                self.h[r][p].shipped_prev = _sum([self.route[(p, r, i)].shipped for i in range(R)])
+
+        # sectors: supply (defense first), consumption, losses, stockouts
+        for r in range(R):
+            for p in range(P):
+                h = self.h[r][p]
+                avail = h.recv
+                if avail <= 0.0:
+                    continue
+                d = self.sec[r][self.defense] if self.defense >= 0 else None
+                if d is not None and d.crit == p and d.pull > 0.0:
+                    give = min(d.pull, avail)
+                    _to_cohorts(d, give)
+                    avail -= give
+                others = [c for c in self.sec[r] if c.s != self.defense and c.crit == p]
+                tot = _sum([c.pull for c in others])
+                if tot > 0.0 and avail > 0.0:
+                    f = min(1.0, avail / tot)
+                    for c in others:
+                        give = c.pull * f
+                        _to_cohorts(c, give)
+                        avail -= give
+                h.recv = max(avail, 0.0)
+        for r in range(R):
+            for p in range(P):
+                self.h[r][p].sinv_p = 0.0
+        for r in range(R):
+            sd = self.side[r]
+            for c in self.sec[r]:
+                if c.req <= 0.0:
+                    continue
+                got = 0.0
+                for j in range(E.K_COHORTS):
+                    cj = min(c.req * E.INV_KC, c.cohorts[j])
+                    c.cohorts[j] -= cj
+                    got += cj
+                self.consumed[c.crit] += got
+                frac = got / c.req
+                self.h[r][c.crit].sinv_p += _sum(c.cohorts)
+                short = c.req - got
+                loss = (1.0 - frac) * c.value_day
+                c.loss += loss * 1e-9
+                c.units += short * c.units_per_t
+                if frac < g[E.I_STOCKOUT] and math.isnan(c.stockout):
+                    c.stockout = t
+                if sd >= 0:
+                    if c.s == self.defense:
+                        pain[sd][3] += loss * g[E.I_DEFW] * 1e-9
+                    else:
+                        pain[sd][0] += loss * 1e-9
+                if c.s == self.defense:
+                    w = t % E.READINESS_WINDOW
+                    self.ready_sum[r] += frac - self.ready_buf[r][w]
+                    self.ready_buf[r][w] = frac
+                    self.readiness[r] = min(self.readiness[r], self.ready_sum[r] / E.READINESS_WINDOW)
+
+        # markets: prices, substitution, new capacity
+        eps = g[E.I_EPS]
+        used = set(self.crit)
+        for r in range(R):
+            for p in range(P):
+                h = self.h[r][p]
+                denom = h.pos_tgt + h.stock_tgt
+                if denom > 0.0:
+                    have = h.recv + h.pipe + h.stock + h.sinv_p
+                    m_star = _target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
+                    h.price += (m_star - h.price) * self.inv_presp
+                h.signal += (h.price - h.signal) * self.inv_sig
+                h.pe_mult = h.price ** (-eps) if (p in used and h.price != 1.0) else 1.0
+                h.peak = max(h.peak, h.price)
+            for c in self.sec[r]:
+                c.sub = _substitution_step(c.sub, self.h[r][c.crit].price, g[E.I_SUBMAX], self.sub_rate)
+        world = [_sum([self.h[r][p].prod0 for r in range(R)]) for p in range(P)]
+        for p in range(P):
+            outside = _sum([self.h[r][p].prod0 for r in range(R) if self.side[r] != 1])
+            if outside <= 0.0:
+                continue
+            for r in range(R):
+                h = self.h[r][p]
+                if self.side[r] != 1 and h.prod0 > 0.0 and h.signal > 1.5:
+                    grow = self.cap_grow * world[p] * h.prod0 / outside
+                    h.cap += grow * min(h.signal - 1.5, 1.0)
+
+        # rare-earth trade lost
+        price_t = self.net.price_usd_per_t
+        for rt in self.trading:
+            if rt.e == rt.i:
+                continue
+            gap = rt.flow0 - rt.shipped
+            if gap > 0.0:
+                self.h[rt.i][rt.p].re_lost += gap
+                if self.side[rt.e] >= 0:
+                    pain[self.side[rt.e]][1] += gap * price_t[rt.p] * 1e-9
+        # goods trade: tariffs and counter-measures
+        net = self.net
+        for lk in self.links:
+            tau = self.tariff[(lk.e, lk.i, lk.g)]
+            if tau != lk.cached_tau:
+                lk.cached_tau = tau
+                lk.vstar = _import_target(lk.v0, tau, lk.tau0, g[E.I_PT], g[E.I_SIGMA])
+                lk.cs = _buyer_loss(lk.v0, tau, lk.tau0, g[E.I_PT], g[E.I_SIGMA], g[E.I_DIV], 0.0, 0.0)
+            vstar = lk.vstar
+            for c in range(self.C):
+                if self.cm_on[c] > 0.0 and net.cm_imposer[c] == lk.e and net.cm_target[c] == lk.i \
+                        and net.cm_group[c] == lk.g:
+                    vstar = max(vstar - net.cm_blocked[c], 0.0)
+            lk.tv += (vstar - lk.tv) * self.inv_tadj
+            lost = lk.v0 - lk.tv
+            cost = lk.cs + g[E.I_PREM] * g[E.I_DIV] * max(lost, 0.0)
+            si, se = self.side[lk.i], self.side[lk.e]
+            if si >= 0:
+                pain[si][2] += cost * 1e-9
+                self.goods[si][0] += lost * 1e-9
+            if se >= 0 and lost > 0.0:
+                pain[se][1] += lost * (1.0 - g[E.I_REDIR]) * 1e-9
+                self.goods[se][1] += lost * 1e-9
+        for c in range(self.C):
+            st = self.side[net.cm_target[c]]
+            if self.cm_on[c] > 0.0 and st >= 0:
+                pain[st][3] += net.cm_blocked[c] * net.cm_multiplier[c] * 1e-9
+        # politics: pain becomes pressure
+        for sd in range(2):
+            for kk in range(4):
+                self.pain_total[sd][kk] += pain[sd][kk]
+                a = 1.0 / net.decay_days[sd, kk]
+                self.pressure[sd][kk] += a * (net.salience[sd, kk] * pain[sd][kk] - self.pressure[sd][kk])
+        # dependence on China at the end of the run
+        if t >= self.tail_start and self.magnet >= 0:
+            for i in range(R):
+                self.dep_cn[i] += self.route[(self.magnet, self.cn, i)].shipped
+                for e in range(R):
+                    self.dep_all[i] += self.route[(self.magnet, e, i)].shipped
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        R, P = self.R, self.P
+        bal = [self._holdings(p) - self.initial[p] - self.produced[p] + self.consumed[p] for p in range(P)]
+        return {
+            "first_stockout_day": np.array([[c.stockout for c in row] for row in self.sec]),
+            "output_loss_usd_bn": np.array([[c.loss for c in row] for row in self.sec]),
+            "units_lost": np.array([[c.units for c in row] for row in self.sec]),
+            "peak_price_multiple": np.array([[h.peak for h in row] for row in self.h]),
+            "defense_readiness_min": np.array(self.readiness),
+            "pain_usd_bn": np.array(self.pain_total),
+            "re_trade_t": np.array([[[self.h[i][p].re_lost, self.h[i][p].re_diverted] for i in range(R)]
+                                    for p in range(P)]),
+            "goods_trade_usd_bn": np.array(self.goods),
+            "material_balance_t": np.array(bal),
+            "negotiation": np.array(self.neg_out),
+            "china_share_end": np.array([self.dep_cn[i] / self.dep_all[i] if self.dep_all[i] > 0.0 else math.nan
+                                         for i in range(R)]),
+            "stockpile_empty_day": np.array([[h.spile_empty for h in row] for row in self.h]),
+        }
+
+
+def _sum(xs: list[float]) -> float:
+    tot = 0.0  # left to right from zero, as the kernel adds
+    for x in xs:
+        tot += x
+    return tot
+
+
+def _to_cohorts(c: Sector, give: float) -> None:
+    if c.pull <= 0.0:
+        return
+    f = give / c.pull
+    for j in range(len(c.cohorts)):
+        c.cohorts[j] += c.cpull[j] * f
+
+
+def run_reference(pl: Any, start: int, n: int) -> dict[str, np.ndarray]:
+    """Run members ``start .. start + n - 1`` of plan ``pl`` one at a time with node objects.
+
+    Returns the per-member outputs the kernel also writes (``ensemble.OUTPUT_SHAPES``,
+    without ``rebuild_days``, which needs the game), each with the member as first axis.
+    """
+    if pl.neg_on:
+        raise StandoffError("the reference implementation does not play the negotiation game; run without it")
+    inputs = pl.draw(start, n)
+    a = pl.actions
+    T = pl.scenario.horizon_days
+    by_day: dict[int, list[tuple[int, int, int, int, int]]] = {}
+    for j in range(len(a["day"])):
+        by_day.setdefault(max(int(a["day"][j]), 0), []).append(
+            (int(a["kind"][j]), int(a["a0"][j]), int(a["a1"][j]), int(a["a2"][j]), int(a["col"][j])))
+    net = pl.net
+    outs: list[dict[str, np.ndarray]] = []
+    for k in range(n):
+        m = Member(pl, inputs, k)
+        m.neg_start = pl.neg_start
+        m.tail_start = max(T - 30, 0)
+        m.magnet = net.products.index("MAGNET") if "MAGNET" in net.products else -1
+        m.cn = net.regions.index("CHN")
+        for t in range(T):
+            m.step(t, by_day.get(t, []))
+        outs.append(m.outputs())
+    return {key: np.stack([o[key] for o in outs]) for key in outs[0]}
