@@ -41,6 +41,8 @@ def _run(tmp_path: Path, text: str, *extra: str):
     (GOOD + "inventory_days: {autoz: 30}\n", ["inventory_days.autoz", "autoz"]),
     (GOOD + "parameters: {price_cap: {dist: uniform, low: 5, high: 2}}\n", ["parameters.price_cap", "low"]),
     (GOOD + "colour: blue\n", ["colour", "not permitted"]),
+    (GOOD + "parameters: {transit_days_cross_zone: 120}\n", ["parameters.transit_days_cross_zone", "120",
+                                                            "not supported"]),
     (GOOD.replace("type: tariff", "type: tarif"), ["events[0]", "tarif"]),
     ("- just\n- a list\n", ["mapping"]),
 ])

@@ -23,68 +23,92 @@ LICENCE_STAGES = 3
 LEAK_EXTRA_DAYS = 30.0
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: float, lead: float) -> None:
-    """Put ``qty`` into the arrival ring ``lead`` days ahead."""
+@njit(cache=True, error_model="numpy")
+def lead_days(lead: float, ring_days: int) -> int:
+    """Whole days from shipment to arrival, at least one and within the arrival ring."""
+    return min(max(int(lead + 0.5), 1), ring_days - 1)
+
+
+@njit(cache=True, error_model="numpy")
+def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np.ndarray,
+             days: np.ndarray) -> None:
+    """Put each member's ``qty`` into the arrival ring ``days`` ahead (both per member)."""
     D = ring.shape[0]  # a power of two, so the modulo is a mask
-    if qty <= 0.0:
-        return
-    d = min(max(int(lead + 0.5), 1), D - 1)
-    ring[(t + d) & (D - 1), p, i] += qty
-    pipe[p, i] += qty
+    for m in range(qty.shape[0]):
+        q = qty[m]
+        if q > 0.0:
+            ring[(t + days[m]) & (D - 1), p, i, m] += q
+            pipe[p, i, m] += q
 
 
 @njit(cache=True, error_model="numpy")
 def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: np.ndarray, leak: np.ndarray,
                      stock: np.ndarray, ring: np.ndarray, pipe: np.ndarray, shipped: np.ndarray,
-                     lead: np.ndarray, t: int, rt_p: np.ndarray, rt_e: np.ndarray, rt_i: np.ndarray) -> None:
-    """One day of licence review on every route.
+                     dl: np.ndarray, dleak: np.ndarray, t: int, rt_p: np.ndarray, rt_e: np.ndarray,
+                     rt_i: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> None:
+    """One day of licence review on every route, for a block of members.
 
-    Applications move through the review stages; those decided today are approved at the
-    route's approval share and shipped from the exporter's stock (what the stock cannot
-    cover waits, approved, in the last stage).  A share ``leak`` of the refused quantity
-    reaches the buyer through third countries.  When a control is lifted, everything
-    pending is approved; under a ban everything pending is refused.
+    Applications (``lq[route, stage, member]``) move through the review stages; those
+    decided today are approved at the route's approval share and shipped from the
+    exporter's stock (what the stock cannot cover waits, approved, in the last stage).  A
+    share ``leak`` of the refused quantity reaches the buyer through third countries.
+    When a control is lifted, everything pending is approved; under a ban or a quota
+    everything pending is refused.  ``q1`` and ``q2`` are scratch of one value per member.
     """
-    K = lq.shape[3]
+    K = lq.shape[1]
+    M = lq.shape[2]
     for j in range(rt_p.shape[0]):  # applications only exist on routes that carry trade
         p = rt_p[j]
         e = rt_e[j]
         i = rt_i[j]
         if e == i:
             continue
-        pending = 0.0
-        for k in range(K):
-            pending += lq[p, e, i, k]
-        if pending <= 0.0:
+        live = False
+        for m in range(M):
+            if lq[j, 0, m] + lq[j, 1, m] + lq[j, 2, m] > 0.0:
+                live = True
+                break
+        if not live:
             continue
-        m = mode[p, e, i]
-        if m == MODE_BAN or m == MODE_QUOTA:
+        for m in range(M):
+            q1[m] = 0.0
+            q2[m] = 0.0
+            pending = 0.0
             for k in range(K):
-                lq[p, e, i, k] = 0.0
-            continue
-        if m == MODE_NONE:
-            decided = pending
-            a = 1.0
-            for k in range(K):
-                lq[p, e, i, k] = 0.0
-        else:
-            rate = 1.0 if delay[p, e, i] <= 0.0 else min(1.0, K / delay[p, e, i])
-            decided = lq[p, e, i, K - 1] * rate
-            for k in range(K - 1, 0, -1):
-                move = lq[p, e, i, k - 1] * rate
-                lq[p, e, i, k] += move
-                lq[p, e, i, k - 1] -= move
-            lq[p, e, i, K - 1] -= decided
-            a = appr[p, e, i]
-        approved = decided * a
-        ship = min(approved, stock[e, p])
-        if approved > ship:
-            lq[p, e, i, K - 1] += approved - ship
-        refused_leak = 0.0
-        if m == MODE_LICENCE:
-            refused_leak = min(decided * (1.0 - a) * leak[p, e, i], max(stock[e, p] - ship, 0.0))
-        schedule(ring, pipe, t, p, i, ship, lead[e, i])
-        schedule(ring, pipe, t, p, i, refused_leak, lead[e, i] + LEAK_EXTRA_DAYS)
-        stock[e, p] = max(stock[e, p] - ship - refused_leak, 0.0)
-        shipped[p, e, i] += ship + refused_leak
+                pending += lq[j, k, m]
+            if pending <= 0.0:
+                continue
+            md = mode[p, e, i, m]
+            if md == MODE_BAN or md == MODE_QUOTA:
+                for k in range(K):
+                    lq[j, k, m] = 0.0
+                continue
+            if md == MODE_NONE:
+                decided = pending
+                a = 1.0
+                for k in range(K):
+                    lq[j, k, m] = 0.0
+            else:
+                dd = delay[p, e, i, m]
+                rate = 1.0 if dd <= 0.0 else min(1.0, K / dd)
+                decided = lq[j, K - 1, m] * rate
+                for k in range(K - 1, 0, -1):
+                    move = lq[j, k - 1, m] * rate
+                    lq[j, k, m] += move
+                    lq[j, k - 1, m] -= move
+                lq[j, K - 1, m] -= decided
+                a = appr[p, e, i, m]
+            approved = decided * a
+            st = stock[e, p, m]
+            ship = min(approved, st)
+            if approved > ship:
+                lq[j, K - 1, m] += approved - ship
+            refused_leak = 0.0
+            if md == MODE_LICENCE:
+                refused_leak = min(decided * (1.0 - a) * leak[p, e, i, m], max(st - ship, 0.0))
+            q1[m] = ship
+            q2[m] = refused_leak
+            stock[e, p, m] = max(st - ship - refused_leak, 0.0)
+            shipped[p, e, i, m] += ship + refused_leak
+        schedule(ring, pipe, t, p, i, q1, dl[e, i])
+        schedule(ring, pipe, t, p, i, q2, dleak[e, i])

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .controls import LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, process_licences, schedule
+from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, lead_days, process_licences,
+                       schedule)
 from .markets import substitution_step, target_price
 from .network import PAIN_KINDS
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, O_FC_CN, O_FC_US, S_ACTIVE, S_TRUST_CN, S_TRUST_US, init_state,
@@ -36,7 +37,8 @@ PARAMS = (
 A_TARIFF, A_CTRL_MODE, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, \
     A_TALKS = range(10)
 
-RING_DAYS = 512
+#: Days the arrival ring looks ahead (a power of two): longer than any transit plus leakage.
+RING_DAYS = 128
 #: Firms in a sector differ in how much inventory they hold.  Each sector is split into
 #: equal cohorts whose days of cover are the quartile midpoints of a lognormal with this
 #: log-sd, scaled to the sector's mean (assumption: the best-stocked quarter holds about
@@ -47,22 +49,6 @@ COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
 K_COHORTS = COHORT_MULT.shape[0]
 INV_KC = 1.0 / K_COHORTS
 READINESS_WINDOW = 30
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _csum(sinv: np.ndarray, r: int, s: int) -> float:
-    tot = 0.0
-    for c in range(sinv.shape[2]):
-        tot += sinv[r, s, c]
-    return tot
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _lsum(lq: np.ndarray, p: int, e: int, i: int) -> float:
-    tot = 0.0
-    for c in range(lq.shape[3]):
-        tot += lq[p, e, i, c]
-    return tot
 
 
 @njit(cache=True, error_model="numpy")
@@ -84,18 +70,40 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
               tr_cover: np.ndarray, tr_output: np.ndarray, tr_price: np.ndarray, tr_imports: np.ndarray,
               tr_pain: np.ndarray, tr_trust: np.ndarray, tr_pressure: np.ndarray, tr_agreement: np.ndarray,
               tr_requirement: np.ndarray) -> None:
-    """Simulate members ``first .. first + n - 1`` (``n = glob.shape[0]``), writing outputs in place."""
-    n = glob.shape[0]
+    """Simulate members ``first .. first + M - 1`` (``M = glob.shape[0]``) together, writing outputs in place.
+
+    State arrays carry the member on their last axis and every loop over members is
+    innermost, so the members of a block advance through each day side by side and the
+    compiler can vectorise across them.  The order of floating-point operations for each
+    member is the one :mod:`standoff.reference` follows, so results match it bit for bit.
+    """
+    M = glob.shape[0]
     R, S = demand0.shape
     P = prod0.shape[1]
     G = trade_v0.shape[2]
     C = cm_blocked.shape[0]
     D = RING_DAYS
-    n_act = act_day.shape[0]
-
-    # Per-member state, allocated once and reset for each member.
-    stock = np.zeros((R, P)); stock_tgt = np.zeros((R, P)); recv = np.zeros((R, P)); cap = np.zeros((R, P))
     KC = K_COHORTS
+    LS = LICENCE_STAGES
+    W = READINESS_WINDOW
+    NK = len(PAIN_KINDS)
+    n_act = act_day.shape[0]
+    n_keep_here = max(0, min(M, n_keep - first))
+
+    # ---- per-member inputs, member last ----
+    gp = np.ascontiguousarray(glob.T)
+    evT = np.ascontiguousarray(ev.T)
+    inv_adj = 1.0 / gp[I_ORDADJ]
+    inv_presp = 1.0 / gp[I_PRESP]
+    inv_sig = 1.0 / gp[I_INVDAYS]
+    inv_tadj = 1.0 / gp[I_TRADE_ADJ]
+    sub_rate = gp[I_SUBRATE] / 365.0
+    cap_grow = gp[I_CAPGROW] / 365.0
+    neg_eps = np.empty(M)
+    for m in range(M):
+        neg_eps[m] = -gp[I_EPS, m]
+
+    # ---- constants of the network ----
     cmult = COHORT_MULT
     cmult_k = COHORT_MULT / K_COHORTS
     units_per_t = 1000.0 / kg_unit
@@ -104,46 +112,23 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
         for q in range(P):
             if coef[p, q] > 0.0:
                 inv_coef[p, q] = 1.0 / coef[p, q]
-    sinv = np.zeros((R, S, KC)); cpull = np.zeros((R, S, KC)); sub = np.zeros((R, S)); spile = np.zeros((R, P)); release = np.zeros((R, P))
-    ring = np.zeros((D, P, R)); pipe = np.zeros((P, R)); pipe0 = np.zeros((P, R))
-    price = np.ones((R, P)); signal = np.ones((R, P)); shipped_prev = np.zeros((R, P))
-    prod_today = np.zeros((R, P)); input_used = np.zeros((R, P)); req = np.zeros((R, S)); pull = np.zeros((R, S))
-    sect_tgt = np.zeros((R, S)); need = np.zeros((R, P)); pos_tgt = np.zeros((R, P)); unmet = np.zeros((P, R))
-    shipped = np.zeros((P, R, R)); lead = np.zeros((R, R)); arrivals = np.zeros((P, R))
-    tariff = np.zeros((R, R, G)); tv = np.zeros((R, R, G)); cm_on = np.zeros(C)
-    c_mode = np.zeros((P, R, R), dtype=np.int64); c_appr = np.ones((P, R, R)); c_delay = np.zeros((P, R, R))
-    c_leak = np.zeros((P, R, R)); c_quota = np.zeros((P, R))
-    lq = np.zeros((P, R, R, LICENCE_STAGES))  # licence applications pending, t, by review stage
-    ready_buf = np.ones((R, READINESS_WINDOW)); ready_sum = np.zeros(R)
-    produced = np.zeros(P); consumed = np.zeros(P); initial = np.zeros(P)
-    world_prod0 = np.zeros(P)
-    for p in range(P):
-        world_prod0[p] = prod0[:, p].sum()
-    # Sparse lists: the routes that carry trade in the baseline, and the goods-trade entries.
-    rt_p, rt_e, rt_i = np.nonzero(share0 > 0.0)
-    n_rt = rt_p.shape[0]
-    gt_e, gt_i, gt_g = np.nonzero(trade_v0 > 0.0)
-    n_gt = gt_e.shape[0]
-    gt_tau = np.zeros(n_gt); gt_vstar = np.zeros(n_gt); gt_cs = np.zeros(n_gt)
-    outside = np.zeros(P)
-    for p in range(P):
-        for r in range(R):
-            if side[r] != 1:
-                outside[p] += prod0[r, p]
-    need_firm = np.zeros((R, P))
-    tot_pe = np.zeros((P, R)); ctl_pe = np.zeros((P, R)); frac_pe = np.zeros((P, R))
-    ctrl_in = np.zeros((P, R), dtype=np.int64)  # licence controls on routes into (product, importer)
-    pe_mult = np.ones((R, P)); sinv_p = np.zeros((R, P))
     is_crit = np.zeros(P, dtype=np.bool_)
     for s in range(S):
         is_crit[crit[s]] = True
-    pain_today = np.zeros((2, len(PAIN_KINDS)))
-    pressure = np.zeros((2, len(PAIN_KINDS)))
-    nst = np.zeros(N_STATE)
-    dep_cn = np.zeros(R)
-    dep_all = np.zeros(R)
-    dipped = np.zeros(R)
-    tail_start = max(horizon - 30, 0)
+    world_prod0 = np.zeros(P)
+    outside = np.zeros(P)
+    for p in range(P):
+        for r in range(R):
+            world_prod0[p] += prod0[r, p]
+            if side[r] != 1:
+                outside[p] += prod0[r, p]
+    rt_p, rt_e, rt_i = np.nonzero(share0 > 0.0)
+    n_rt = rt_p.shape[0]
+    route_of = np.full((P, R, R), -1, dtype=np.int64)
+    for j in range(n_rt):
+        route_of[rt_p[j], rt_e[j], rt_i[j]] = j
+    gt_e, gt_i, gt_g = np.nonzero(trade_v0 > 0.0)
+    n_gt = gt_e.shape[0]
     # Receiving stocks hold inputs of production stages only; sectors hold their own
     # inventories (counting a distributor stock on top would count the same days twice).
     input_use0 = use0.copy()
@@ -154,488 +139,639 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
         for p in range(P):
             input_use0[r, p] = max(input_use0[r, p], 0.0)
 
-    for k in range(n):
-        g = glob[k]
-        order_adj = g[I_ORDADJ]
-        # Reciprocals of the per-member time constants: a division costs several multiplies
-        # and these are used for every sector, route and day.
-        inv_adj = 1.0 / order_adj
-        inv_presp = 1.0 / g[I_PRESP]
-        inv_sig = 1.0 / g[I_INVDAYS]
-        inv_tadj = 1.0 / g[I_TRADE_ADJ]
-        sub_rate = g[I_SUBRATE] / 365.0
-        cap_grow = g[I_CAPGROW] / 365.0
-        eps = g[I_EPS]
-        # ---- initial steady state ----
-        for r in range(R):
-            for p in range(P):
-                stock_tgt[r, p] = pool_days[k, p] * prod0[r, p]
-                stock[r, p] = stock_tgt[r, p]
-                recv[r, p] = pool_days[k, p] * input_use0[r, p]
-                cap[r, p] = prod0[r, p] * (1.0 + g[I_HEADROOM])
-                spile[r, p] = stockpile0[k, r, p]
-                release[r, p] = 0.0
-                price[r, p] = 1.0
-                signal[r, p] = 1.0
-                shipped_prev[r, p] = prod0[r, p]
-            for s in range(S):
-                for c in range(KC):
-                    sinv[r, s, c] = sector_days[k, s] * demand0[r, s] * cmult[c] / KC
-                sub[r, s] = 0.0
-            ready_sum[r] = READINESS_WINDOW
-            for w in range(READINESS_WINDOW):
-                ready_buf[r, w] = 1.0
-        for j in range(n_gt):
-            gt_tau[j] = -1.0  # forces the first computation
-        pe_mult[:] = 1.0
-        ctrl_in[:] = 0
-        ctrl_dirty = True
+    # ---- state, member last ----
+    stock = np.zeros((R, P, M)); stock_tgt = np.zeros((R, P, M)); recv = np.zeros((R, P, M)); cap = np.zeros((R, P, M))
+    spile = np.zeros((R, P, M)); release = np.zeros((R, P, M)); price = np.ones((R, P, M)); signal = np.ones((R, P, M))
+    shipped_prev = np.zeros((R, P, M)); prod_today = np.zeros((R, P, M)); input_used = np.zeros((R, P, M))
+    need = np.zeros((R, P, M)); need_firm = np.zeros((R, P, M)); pos_tgt = np.zeros((R, P, M))
+    pe_mult = np.ones((R, P, M)); sinv_p = np.zeros((R, P, M))
+    sinv = np.zeros((R, S, KC, M)); cpull = np.zeros((R, S, KC, M))
+    sub = np.zeros((R, S, M)); req = np.zeros((R, S, M)); pull = np.zeros((R, S, M)); sect_tgt = np.zeros((R, S, M))
+    ring = np.zeros((D, P, R, M)); pipe = np.zeros((P, R, M)); pipe0 = np.zeros((P, R, M))
+    unmet = np.zeros((P, R, M)); arrivals = np.zeros((P, R, M))
+    tot_pe = np.zeros((P, R, M)); ctl_pe = np.zeros((P, R, M)); frac_pe = np.zeros((P, R, M))
+    shipped = np.zeros((P, R, R, M))
+    lead = np.zeros((R, R, M)); dl = np.zeros((R, R, M), dtype=np.int64); dleak = np.zeros((R, R, M), dtype=np.int64)
+    tariff = np.zeros((R, R, G, M)); tv = np.zeros((R, R, G, M)); cm_on = np.zeros((C, M))
+    c_mode = np.zeros((P, R, R, M), dtype=np.int64); c_appr = np.ones((P, R, R, M)); c_delay = np.zeros((P, R, R, M))
+    c_leak = np.zeros((P, R, R, M)); c_quota = np.zeros((P, R, M))
+    lq = np.zeros((max(n_rt, 1), LS, M))  # licence applications pending, t, by route and review stage
+    ready_buf = np.ones((R, W, M)); ready_sum = np.full((R, M), float(W)); readiness = np.ones((R, M))
+    produced = np.zeros((P, M)); consumed = np.zeros((P, M)); initial = np.zeros((P, M))
+    pain_today = np.zeros((2, NK, M)); pain_tot = np.zeros((2, NK, M)); pressure = np.zeros((2, NK, M))
+    o_stockout = np.full((R, S, M), np.nan); o_loss = np.zeros((R, S, M)); o_units = np.zeros((R, S, M))
+    o_peak = np.ones((R, P, M)); o_spile_empty = np.full((R, P, M), np.nan)
+    o_re = np.zeros((P, R, 2, M)); o_goods = np.zeros((2, 2, M))
+    gt_tau = np.full((max(n_gt, 1), M), -1.0)  # -1 forces the first computation
+    gt_vstar = np.zeros((max(n_gt, 1), M)); gt_cs = np.zeros((max(n_gt, 1), M))
+    dep_cn = np.zeros((R, M)); dep_all = np.zeros((R, M)); dipped = np.zeros((R, M))
+    rho_us = np.zeros(M); rho_cn = np.zeros(M)
+    nst = np.zeros((M, N_STATE))
+    # scratch, one value per member
+    x1 = np.zeros(M); x2 = np.zeros(M); x3 = np.zeros(M); x4 = np.zeros(M); x5 = np.zeros(M); x6 = np.zeros(M)
+    scratch = np.zeros((4, M))
+    tail_start = max(horizon - 30, 0)
+
+    # ---- initial steady state ----
+    for r in range(R):
+        for p in range(P):
+            for m in range(M):
+                stock_tgt[r, p, m] = pool_days[m, p] * prod0[r, p]
+                stock[r, p, m] = stock_tgt[r, p, m]
+                recv[r, p, m] = pool_days[m, p] * input_use0[r, p]
+                cap[r, p, m] = prod0[r, p] * (1.0 + gp[I_HEADROOM, m])
+                spile[r, p, m] = stockpile0[m, r, p]
+                shipped_prev[r, p, m] = prod0[r, p]
+        for s in range(S):
+            for c in range(KC):
+                for m in range(M):
+                    sinv[r, s, c, m] = sector_days[m, s] * demand0[r, s] * cmult[c] / KC
+    for e in range(R):
+        for i in range(R):
+            for m in range(M):
+                if e == i:
+                    lead[e, i, m] = 1.0
+                elif zone[e] == zone[i]:
+                    lead[e, i, m] = gp[I_TRANSIT0, m]
+                else:
+                    lead[e, i, m] = gp[I_TRANSIT1, m]
+                dl[e, i, m] = lead_days(lead[e, i, m], D)
+                dleak[e, i, m] = lead_days(lead[e, i, m] + LEAK_EXTRA_DAYS, D)
+            for gg in range(G):
+                for m in range(M):
+                    tariff[e, i, gg, m] = tau0[e, i, gg]
+                    tv[e, i, gg, m] = trade_v0[e, i, gg]
+    for p in range(P):
         for e in range(R):
             for i in range(R):
-                if e == i:
-                    lead[e, i] = 1.0
-                elif zone[e] == zone[i]:
-                    lead[e, i] = g[I_TRANSIT0]
-                else:
-                    lead[e, i] = g[I_TRANSIT1]
-                for gg in range(G):
-                    tariff[e, i, gg] = tau0[e, i, gg]
-                    tv[e, i, gg] = trade_v0[e, i, gg]
-        ring[:] = 0.0
-        pipe[:] = 0.0
-        c_mode[:] = MODE_NONE
-        c_appr[:] = 1.0
-        c_delay[:] = 0.0
-        c_leak[:] = 0.0
-        c_quota[:] = 0.0
-        cm_on[:] = 0.0
-        lq[:] = 0.0
-        for p in range(P):
-            for e in range(R):
-                for i in range(R):
-                    f = flow0[p, e, i]
-                    if f > 0.0:
-                        L = int(round(lead[e, i]))
+                f = flow0[p, e, i]
+                if f > 0.0:
+                    for m in range(M):
+                        L = int(round(lead[e, i, m]))
                         for d in range(L):  # arrivals on days 0 .. L-1, as if shipped before the start
-                            ring[d % D, p, i] += f
-                        pipe[p, i] += f * L
-            for i in range(R):
-                pipe0[p, i] = pipe[p, i]
-        for p in range(P):
-            produced[p] = 0.0
-            consumed[p] = 0.0
+                            ring[d % D, p, i, m] += f
+                        pipe[p, i, m] += f * L
+        for i in range(R):
+            for m in range(M):
+                pipe0[p, i, m] = pipe[p, i, m]
+    for p in range(P):
+        for m in range(M):
             tot = 0.0
             for r in range(R):
-                tot += stock[r, p] + recv[r, p] + spile[r, p]
+                tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m]
                 for s in range(S):
                     if crit[s] == p:
-                        tot += _csum(sinv, r, s)
+                        tot += _cohort_sum(sinv, r, s, m)
             for i in range(R):
-                tot += pipe[p, i]
-            initial[p] = tot
+                tot += pipe[p, i, m]
+            initial[p, m] = tot
+    for m in range(M):
+        init_state(nst[m], npar[m])
+        out_neg[m] = 0.0
+        out_neg[m, 0] = np.nan
+        out_neg[m, 1] = np.nan
+        out_neg[m, O_FC_US] = np.nan
+        out_neg[m, O_FC_CN] = np.nan
+        for r in range(R):
+            out_rebuild[m, r] = np.nan
+    ctrl_dirty = True
+    lic_in = np.zeros((P, R), dtype=np.bool_)  # some member has a licence control on a route into (p, i)
+    any_quota = False
+
+    ap = 0
+    for t in range(horizon):
+        talks_today = False
+        pain_today[:] = 0.0
+        # ---- timeline ----
+        while ap < n_act and act_day[ap] <= t:
+            kind = act_kind[ap]
+            a0 = act_a0[ap]
+            a1 = act_a1[ap]
+            a2 = act_a2[ap]
+            v = evT[act_col[ap]]
+            if kind == A_TARIFF:
+                tariff[a0, a1, a2, :] = v
+            elif kind == A_CTRL_MODE:
+                for m in range(M):
+                    c_mode[a0, a1, a2, m] = int(v[m])
+                ctrl_dirty = True
+            elif kind == A_CTRL_APPR:
+                c_appr[a0, a1, a2, :] = v
+            elif kind == A_CTRL_DELAY:
+                c_delay[a0, a1, a2, :] = v
+            elif kind == A_CTRL_LEAK:
+                c_leak[a0, a1, a2, :] = v
+            elif kind == A_CTRL_QUOTA:
+                c_quota[a0, a1, :] = v
+            elif kind == A_CM:
+                cm_on[a0, :] = v
+            elif kind == A_RELEASE:
+                release[a0, a1, :] = v
+            elif kind == A_CAPACITY:
+                for m in range(M):
+                    cap[a0, a1, m] += v[m]
+            elif kind == A_TALKS:
+                talks_today = True
+            ap += 1
+
+        # ---- the political game (yesterday's pressure, today's rounds and compliance) ----
+        for m in range(M):
+            su = 0.0
+            sc = 0.0
+            for kk in range(NK):
+                su += pressure[0, kk, m]
+                sc += pressure[1, kk, m]
+            rho_us[m] = su / npar[m, N_RES_US]
+            rho_cn[m] = sc / npar[m, N_RES_CN]
+        if t >= neg_start:
+            for m in range(M):
+                if rho_us[m] >= 1.0 and np.isnan(out_neg[m, O_FC_US]):
+                    out_neg[m, O_FC_US] = t
+                if rho_cn[m] >= 1.0 and np.isnan(out_neg[m, O_FC_CN]):
+                    out_neg[m, O_FC_CN] = t
+        if neg_on and t >= neg_start:
+            for m in range(M):
+                negotiate_day(t, first + m, seed, talks_today, npar[m], nst[m], pressure[:, :, m],
+                              tariff[:, :, :, m], c_appr[:, :, :, m], c_delay[:, :, :, m], c_mode[:, :, :, m],
+                              cm_on[:, m], cm_imposer, us_idx, cn_idx, out_neg[m])
+        for m in range(n_keep_here):
+            tr_trust[m, t, 0] = nst[m, S_TRUST_US]
+            tr_trust[m, t, 1] = nst[m, S_TRUST_CN]
+            tr_pressure[m, t, 0] = rho_us[m]
+            tr_pressure[m, t, 1] = rho_cn[m]
+            tr_agreement[m, t] = nst[m, S_ACTIVE]
+
+        if ctrl_dirty:
+            lic_in[:] = False
+            any_quota = False
+            for p in range(P):
+                for e in range(R):
+                    for i in range(R):
+                        for m in range(M):
+                            md = c_mode[p, e, i, m]
+                            if e != i and md == MODE_LICENCE:
+                                lic_in[p, i] = True
+                            if e != i and md == MODE_QUOTA:
+                                any_quota = True
+            ctrl_dirty = False
+
+        # ---- stockpile releases and arrivals ----
+        for r in range(R):
+            for p in range(P):
+                for m in range(M):
+                    if release[r, p, m] > 0.0 and spile[r, p, m] > 0.0:
+                        a = min(release[r, p, m], spile[r, p, m])
+                        spile[r, p, m] -= a
+                        recv[r, p, m] += a
+                        if spile[r, p, m] <= 1e-12 and np.isnan(o_spile_empty[r, p, m]):
+                            o_spile_empty[r, p, m] = t  # how long the stockpile lasted
+        slot = t & (D - 1)
+        for p in range(P):
+            for i in range(R):
+                for m in range(M):
+                    a = ring[slot, p, i, m]
+                    arrivals[p, i, m] = a
+                    recv[i, p, m] += a
+                    pipe[p, i, m] = max(pipe[p, i, m] - a, 0.0)
+                    ring[slot, p, i, m] = 0.0
+
+        # ---- production ----
+        input_used[:] = 0.0
+        produce(stage_order, coef, inv_coef, cap, stock, stock_tgt, recv, shipped_prev, inv_adj, prod_today,
+                input_used, x1)
+        for p in range(P):
+            for r in range(R):
+                for m in range(M):
+                    produced[p, m] += prod_today[r, p, m]
+                    consumed[p, m] += input_used[r, p, m]
+
+        # ---- requirements and sector pulls ----
         for r in range(R):
             for s in range(S):
-                out_stockout[k, r, s] = np.nan
-                out_loss[k, r, s] = 0.0
-                out_units[k, r, s] = 0.0
-            out_readiness[k, r] = 1.0
+                if demand0[r, s] <= 0.0:
+                    continue  # req, pull and target stay zero
+                d0 = demand0[r, s]
+                pc = crit[s]
+                for m in range(M):
+                    base = d0 * (1.0 - sub[r, s, m])
+                    req[r, s, m] = base * pe_mult[r, pc, m]
+                    sect_tgt[r, s, m] = sector_days[m, s] * base
+                    pull[r, s, m] = 0.0
+                for c in range(KC):
+                    ck = cmult_k[c]
+                    for m in range(M):
+                        cp = req[r, s, m] * INV_KC + max(sect_tgt[r, s, m] * ck - sinv[r, s, c, m], 0.0) * inv_adj[m]
+                        cpull[r, s, c, m] = cp
+                        pull[r, s, m] += cp
+        # ---- import needs: order up to a target position ----
+        for i in range(R):
             for p in range(P):
-                out_peak[k, r, p] = 1.0
-                out_spile_empty[k, r, p] = np.nan
-        out_pain[k] = 0.0
-        out_re_trade[k] = 0.0
-        out_goods[k] = 0.0
-        pressure[:] = 0.0
-        init_state(nst, npar[k])
-        out_neg[k] = 0.0
-        out_neg[k, 0] = np.nan
-        out_neg[k, 1] = np.nan
-        out_neg[k, O_FC_US] = np.nan
-        out_neg[k, O_FC_CN] = np.nan
-        dep_cn[:] = 0.0
-        dep_all[:] = 0.0
-        dipped[:] = 0.0
-        for r in range(R):
-            out_rebuild[k, r] = np.nan
-        keep = first + k < n_keep
-
-        ap = 0
-        for t in range(horizon):
-            talks_today = False
-            pain_today[:] = 0.0
-            # ---- timeline ----
-            while ap < n_act and act_day[ap] <= t:
-                kind = act_kind[ap]
-                a0 = act_a0[ap]
-                a1 = act_a1[ap]
-                a2 = act_a2[ap]
-                v = ev[k, act_col[ap]]
-                if kind == A_TARIFF:
-                    tariff[a0, a1, a2] = v
-                elif kind == A_CTRL_MODE:
-                    c_mode[a0, a1, a2] = int(v)
-                    ctrl_dirty = True
-                elif kind == A_CTRL_APPR:
-                    c_appr[a0, a1, a2] = v
-                elif kind == A_CTRL_DELAY:
-                    c_delay[a0, a1, a2] = v
-                elif kind == A_CTRL_LEAK:
-                    c_leak[a0, a1, a2] = v
-                elif kind == A_CTRL_QUOTA:
-                    c_quota[a0, a1] = v
-                elif kind == A_CM:
-                    cm_on[a0] = v
-                elif kind == A_RELEASE:
-                    release[a0, a1] = v
-                elif kind == A_CAPACITY:
-                    cap[a0, a1] += v
-                elif kind == A_TALKS:
-                    talks_today = True
-                ap += 1
-
-            # ---- the political game (yesterday's pressure, today's rounds and compliance) ----
-            rho_us = pressure[0].sum() / npar[k, N_RES_US]
-            rho_cn = pressure[1].sum() / npar[k, N_RES_CN]
-            if t >= neg_start:
-                if rho_us >= 1.0 and np.isnan(out_neg[k, O_FC_US]):
-                    out_neg[k, O_FC_US] = t
-                if rho_cn >= 1.0 and np.isnan(out_neg[k, O_FC_CN]):
-                    out_neg[k, O_FC_CN] = t
-            if neg_on and t >= neg_start:
-                negotiate_day(t, first + k, seed, talks_today, npar[k], nst, pressure, tariff, c_appr, c_delay,
-                              c_mode, cm_on, cm_imposer, us_idx, cn_idx, out_neg[k])
-            if keep:
-                tr_trust[k, t, 0] = nst[S_TRUST_US]
-                tr_trust[k, t, 1] = nst[S_TRUST_CN]
-                tr_pressure[k, t, 0] = rho_us
-                tr_pressure[k, t, 1] = rho_cn
-                tr_agreement[k, t] = nst[S_ACTIVE]
-
-            if ctrl_dirty:
-                ctrl_in[:] = 0
-                for p in range(P):
+                use_now = x1
+                position = x2
+                target = x3
+                for m in range(M):
+                    use_now[m] = 0.0
+                    position[m] = recv[i, p, m] + input_used[i, p, m] + pipe[p, i, m]
+                    target[m] = pool_days[m, p] * input_use0[i, p] + pipe0[p, i, m]
+                lic = lic_in[p, i]
+                if lic:
+                    position_firm = x4
+                    target_firm = x5
+                    for m in range(M):
+                        position_firm[m] = position[m]
+                        target_firm[m] = target[m]
+                    # Pending licence applications count at the approval share in force (what
+                    # the buyer expects to receive), and the target position grows by the
+                    # expected licence pipeline (use from that supplier times the review time),
+                    # as an order-up-to policy does for any longer lead time.
                     for e in range(R):
-                        for i in range(R):
-                            if e != i and c_mode[p, e, i] == MODE_LICENCE:
-                                ctrl_in[p, i] += 1
-                ctrl_dirty = False
-
-            # ---- stockpile releases and arrivals ----
-            for r in range(R):
-                for p in range(P):
-                    if release[r, p] > 0.0 and spile[r, p] > 0.0:
-                        a = min(release[r, p], spile[r, p])
-                        spile[r, p] -= a
-                        recv[r, p] += a
-                        if spile[r, p] <= 1e-12 and np.isnan(out_spile_empty[k, r, p]):
-                            out_spile_empty[k, r, p] = t  # how long the stockpile lasted
-            slot = t % D
-            for p in range(P):
-                for i in range(R):
-                    a = ring[slot, p, i]
-                    arrivals[p, i] = a
-                    if a != 0.0:
-                        recv[i, p] += a
-                        pipe[p, i] = max(pipe[p, i] - a, 0.0)
-                        ring[slot, p, i] = 0.0
-
-            # ---- production ----
-            input_used[:] = 0.0
-            produce(stage_order, coef, cap, stock, stock_tgt, recv, shipped_prev, inv_adj, prod_today, input_used, inv_coef)
-            for p in range(P):
-                for r in range(R):
-                    produced[p] += prod_today[r, p]
-                    consumed[p] += input_used[r, p]
-
-            # ---- requirements, sector pulls and import needs ----
-            for r in range(R):
+                        if e == i:
+                            continue
+                        j = route_of[p, e, i]
+                        sh = share0[p, e, i]
+                        u0 = use0[i, p]
+                        for m in range(M):
+                            if c_mode[p, e, i, m] == MODE_LICENCE:
+                                pend = 0.0
+                                if j >= 0:
+                                    for k in range(LS):
+                                        pend += lq[j, k, m]
+                                position[m] += pend * c_appr[p, e, i, m]
+                                target[m] += sh * u0 * c_delay[p, e, i, m]
                 for s in range(S):
-                    if demand0[r, s] <= 0.0:
-                        req[r, s] = 0.0
-                        pull[r, s] = 0.0
-                        sect_tgt[r, s] = 0.0
-                        continue
-                    base = demand0[r, s] * (1.0 - sub[r, s])
-                    req[r, s] = base * pe_mult[r, crit[s]]
-                    sect_tgt[r, s] = sector_days[k, s] * base
-                    tot_pull = 0.0
-                    for c in range(KC):
-                        cp = req[r, s] * INV_KC + max(sect_tgt[r, s] * cmult_k[c] - sinv[r, s, c], 0.0) * inv_adj
-                        cpull[r, s, c] = cp
-                        tot_pull += cp
-                    pull[r, s] = tot_pull
-            for i in range(R):
-                for p in range(P):
-                    use_now = 0.0
-                    # Today's input use is added back so that production and sectors (which pull
-                    # after ordering) are treated alike; the steady state is then exact.
-                    position = recv[i, p] + input_used[i, p] + pipe[p, i]
-                    target = pool_days[k, p] * input_use0[i, p] + pipe0[p, i]
-                    # Pending licence applications count at the approval share in force (what the
-                    # buyer expects to receive), and the target position grows by the expected
-                    # licence pipeline (use from that supplier times the review time), as an
-                    # order-up-to policy does for any longer lead time.
-                    position_firm = position
-                    target_firm = target
-                    if ctrl_in[p, i] > 0:
-                        for e in range(R):
-                            if e != i and c_mode[p, e, i] == MODE_LICENCE:
-                                position += _lsum(lq, p, e, i) * c_appr[p, e, i]
-                                target += share0[p, e, i] * use0[i, p] * c_delay[p, e, i]
+                    if crit[s] == p:
+                        for m in range(M):
+                            use_now[m] += req[i, s, m]
+                            position[m] += _cohort_sum(sinv, i, s, m)
+                            target[m] += sect_tgt[i, s, m]
+                for q in range(P):
+                    cf = coef[q, p]
+                    if cf != 0.0:
+                        for m in range(M):
+                            use_now[m] += prod_today[i, q, m] * cf
+                u0 = use0[i, p]
+                for m in range(M):
+                    pos_tgt[i, p, m] = target[m]
+                    # Buyers cannot order (or apply for licences for) far more than they use.
+                    cap_o = gp[I_MAXORD, m] * max(use_now[m], u0)
+                    need[i, p, m] = min(max(use_now[m] + (target[m] - position[m]) * inv_adj[m], 0.0), cap_o)
+                    need_firm[i, p, m] = need[i, p, m]
+                if lic:
+                    # What a buyer seeks elsewhere while its licences are pending ignores them:
+                    # it hedges, so a stricter control never makes it look elsewhere less.
                     for s in range(S):
                         if crit[s] == p:
-                            use_now += req[i, s]
-                            position += _csum(sinv, i, s)
-                            target += sect_tgt[i, s]
-                    for q in range(P):
-                        use_now += prod_today[i, q] * coef[q, p]
-                    pos_tgt[i, p] = target
-                    # Buyers cannot order (or apply for licences for) far more than they use.
-                    cap_o = g[I_MAXORD] * max(use_now, use0[i, p])
-                    need[i, p] = min(max(use_now + (target - position) * inv_adj, 0.0), cap_o)
-                    # What a buyer seeks elsewhere while its licences are pending ignores them: it
-                    # hedges, so a stricter control never makes it look elsewhere less.
-                    if ctrl_in[p, i] > 0:
-                        for s in range(S):
-                            if crit[s] == p:
-                                position_firm += _csum(sinv, i, s)
-                                target_firm += sect_tgt[i, s]
-                        need_firm[i, p] = min(max(use_now + (target_firm - position_firm) * inv_adj, 0.0), cap_o)
-                    else:
-                        need_firm[i, p] = need[i, p]
+                            for m in range(M):
+                                position_firm[m] += _cohort_sum(sinv, i, s, m)
+                                target_firm[m] += sect_tgt[i, s, m]
+                    for m in range(M):
+                        cap_o = gp[I_MAXORD, m] * max(use_now[m], u0)
+                        need_firm[i, p, m] = min(max(use_now[m] + (target_firm[m] - position_firm[m]) * inv_adj[m],
+                                                     0.0), cap_o)
 
-            # ---- shipments under controls (round 1: usual suppliers) ----
-            shipped[:] = 0.0
-            unmet[:] = 0.0
-            tot_pe[:] = 0.0
-            ctl_pe[:] = 0.0
-            for j in range(n_rt):
-                p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
-                o = need[i, p] * share0[p, e, i]
-                tot_pe[p, e] += o
-                if i != e and c_mode[p, e, i] == MODE_QUOTA:
-                    ctl_pe[p, e] += o
-            # Every buyer of an exporter gets the same share of its order (pro rata to stock).
-            for p in range(P):
-                for e in range(R):
-                    if tot_pe[p, e] > 0.0:
-                        frac_pe[p, e] = min(1.0, stock[e, p] / tot_pe[p, e])
-            for j in range(n_rt):
-                p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
-                o = need[i, p] * share0[p, e, i]
-                if o <= 0.0:
-                    continue
-                frac = frac_pe[p, e]
+        # ---- shipments under controls (round 1: usual suppliers) ----
+        shipped[:] = 0.0
+        unmet[:] = 0.0
+        tot_pe[:] = 0.0
+        ctl_pe[:] = 0.0
+        for j in range(n_rt):
+            p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+            sh = share0[p, e, i]
+            for m in range(M):
+                o = need[i, p, m] * sh
+                tot_pe[p, e, m] += o
+                if i != e and c_mode[p, e, i, m] == MODE_QUOTA:
+                    ctl_pe[p, e, m] += o
+        # Every buyer of an exporter gets the same share of its order (pro rata to stock).
+        for p in range(P):
+            for e in range(R):
+                for m in range(M):
+                    tp = tot_pe[p, e, m]
+                    if tp > 0.0:
+                        frac_pe[p, e, m] = min(1.0, stock[e, p, m] / tp)
+        for j in range(n_rt):
+            p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+            sh = share0[p, e, i]
+            sched_a = x1
+            sched_b = x2
+            for m in range(M):
+                o = need[i, p, m] * sh
+                frac = frac_pe[p, e, m]
                 quota_frac = 1.0
-                if ctl_pe[p, e] > 0.0:
-                    quota_frac = min(1.0, (c_quota[p, e] / 365.0) / max(ctl_pe[p, e] * frac, 1e-300))
+                if any_quota and ctl_pe[p, e, m] > 0.0:
+                    quota_frac = min(1.0, (c_quota[p, e, m] / 365.0) / max(ctl_pe[p, e, m] * frac, 1e-300))
                 q = o * frac
-                if i == e or c_mode[p, e, i] == MODE_NONE:
-                    schedule(ring, pipe, t, p, i, q, lead[e, i])
-                    sent = q
-                elif c_mode[p, e, i] == MODE_LICENCE:
-                    # An application joins the review queue; what the buyer lacks today
-                    # (without counting on the licence) it tries to buy elsewhere (round 2).
-                    lq[p, e, i, 0] += o
-                    unmet[p, i] += need_firm[i, p] * share0[p, e, i]
-                    continue
-                else:
-                    af = quota_frac if c_mode[p, e, i] == MODE_QUOTA else 0.0  # a ban ships nothing
-                    ok = q * af
-                    leak = (q - ok) * c_leak[p, e, i]
-                    schedule(ring, pipe, t, p, i, ok, lead[e, i])
-                    schedule(ring, pipe, t, p, i, leak, lead[e, i] + LEAK_EXTRA_DAYS)
-                    sent = ok + leak
-                stock[e, p] = max(stock[e, p] - sent, 0.0)
-                shipped[p, e, i] += sent
-                unmet[p, i] += o - sent
-            # ---- licence review: decided applications ship if approved, from what the
-            # exporter has left after its domestic and uncontrolled customers ----
-            process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, lead, t,
-                             rt_p, rt_e, rt_i)
+                md = c_mode[p, e, i, m]
+                free = i == e or md == MODE_NONE
+                licensed = (not free) and md == MODE_LICENCE
+                af = quota_frac if md == MODE_QUOTA else 0.0  # a ban ships nothing
+                ok = q * af
+                leak = (q - ok) * c_leak[p, e, i, m]
+                live = o > 0.0
+                sent = q if free else (0.0 if licensed else ok + leak)
+                sent = sent if live else 0.0
+                sched_a[m] = sent if free else (0.0 if licensed else ok)
+                sched_b[m] = leak if not (free or licensed) else 0.0
+                if not live:
+                    sched_a[m] = 0.0
+                    sched_b[m] = 0.0
+                # An application joins the review queue; what the buyer lacks today (without
+                # counting on the licence) it tries to buy elsewhere (round 2).
+                lq[j, 0, m] += o if (licensed and live) else 0.0
+                stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
+                shipped[p, e, i, m] += sent
+                if live:
+                    unmet[p, i, m] += need_firm[i, p, m] * sh if licensed else o - sent
+            _schedule_pair(ring, pipe, t, p, i, sched_a, dl[e, i], sched_b, dleak[e, i])
+        # ---- licence review: decided applications ship if approved, from what the
+        # exporter has left after its domestic and uncontrolled customers ----
+        process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, dl, dleak, t,
+                         rt_p, rt_e, rt_i, x1, x2)
 
-            # ---- round 2: diversion to any supplier with stock and no control on the route ----
-            for p in range(P):
-                short_p = 0.0
+        # ---- round 2: diversion to any supplier with stock and no control on the route ----
+        for p in range(P):
+            active = x3
+            any_active = False
+            for m in range(M):
+                sp = 0.0
                 for i in range(R):
-                    short_p += unmet[p, i]
-                if short_p <= 1e-12:
+                    sp += unmet[p, i, m]
+                active[m] = 1.0 if sp > 1e-12 else 0.0
+                any_active = any_active or sp > 1e-12
+            if not any_active:
+                continue
+            for e in range(R):
+                want = x4
+                fr = x5
+                for m in range(M):
+                    want[m] = 0.0
+                for i in range(R):
+                    if i == e:
+                        continue
+                    for m in range(M):
+                        if unmet[p, i, m] > 0.0 and c_mode[p, e, i, m] == MODE_NONE:
+                            want[m] += unmet[p, i, m]
+                any_f = False
+                for m in range(M):
+                    go = active[m] > 0.0 and stock[e, p, m] > 0.0 and want[m] > 0.0
+                    fr[m] = min(1.0, stock[e, p, m] / want[m]) if go else 0.0
+                    any_f = any_f or go
+                if not any_f:
                     continue
-                for e in range(R):
-                    if stock[e, p] <= 0.0:
+                for i in range(R):
+                    if i == e:
                         continue
-                    want = 0.0
-                    for i in range(R):
-                        if i != e and unmet[p, i] > 0.0 and c_mode[p, e, i] == MODE_NONE:
-                            want += unmet[p, i]
-                    if want <= 0.0:
-                        continue
-                    f = min(1.0, stock[e, p] / want)
-                    for i in range(R):
-                        if i != e and unmet[p, i] > 0.0 and c_mode[p, e, i] == MODE_NONE:
-                            q = unmet[p, i] * f
-                            schedule(ring, pipe, t, p, i, q, lead[e, i])
-                            stock[e, p] = max(stock[e, p] - q, 0.0)
-                            shipped[p, e, i] += q
-                            unmet[p, i] -= q
-                            out_re_trade[k, p, i, 1] += q
-            for r in range(R):
-                for p in range(P):
-                    s_ = 0.0
-                    for i in range(R):
-                        s_ += shipped[p, r, i]
-                    shipped_prev[r, p] = s_
+                    qv = x6
+                    for m in range(M):
+                        qq = 0.0
+                        if fr[m] > 0.0 and unmet[p, i, m] > 0.0 and c_mode[p, e, i, m] == MODE_NONE:
+                            qq = unmet[p, i, m] * fr[m]
+                            stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
+                            shipped[p, e, i, m] += qq
+                            unmet[p, i, m] -= qq
+                            o_re[p, i, 1, m] += qq
+                        qv[m] = qq
+                    schedule(ring, pipe, t, p, i, qv, dl[e, i])
+        for r in range(R):
+            for p in range(P):
+                for m in range(M):
+                    shipped_prev[r, p, m] = 0.0
+                for i in range(R):
+                    for m in range(M):
+                        shipped_prev[r, p, m] += shipped[p, r, i, m]
 
-            # ---- sectors: supply, consumption, losses, stockouts ----
-            allocate_to_sectors(recv, pull, cpull, sinv, crit, defense)
-            sinv_p[:] = 0.0
-            for r in range(R):
-                for s in range(S):
-                    if req[r, s] <= 0.0:
-                        if keep:
-                            tr_output[k, t, r, s] = 1.0
-                            tr_cover[k, t, r, s] = 0.0
-                            tr_requirement[k, t, r, s] = 1.0
-                        continue
-                    c = 0.0
-                    for j in range(KC):
-                        cj = min(req[r, s] * INV_KC, sinv[r, s, j])
-                        sinv[r, s, j] -= cj
-                        c += cj
-                    consumed[crit[s]] += c
-                    frac = c / req[r, s]
-                    sinv_p[r, crit[s]] += _csum(sinv, r, s)
-                    short = req[r, s] - c
-                    loss = (1.0 - frac) * value_day[r, s]
-                    out_loss[k, r, s] += loss * 1e-9
-                    out_units[k, r, s] += short * units_per_t[s]
-                    if frac < g[I_STOCKOUT] and np.isnan(out_stockout[k, r, s]):
-                        out_stockout[k, r, s] = t
-                    sd = side[r]
+        # ---- sectors: supply, consumption, losses, stockouts ----
+        allocate_to_sectors(recv, pull, cpull, sinv, crit, defense, scratch)
+        sinv_p[:] = 0.0
+        for r in range(R):
+            sd = side[r]
+            for s in range(S):
+                if demand0[r, s] <= 0.0:
+                    for m in range(n_keep_here):
+                        tr_output[m, t, r, s] = 1.0
+                        tr_cover[m, t, r, s] = 0.0
+                        tr_requirement[m, t, r, s] = 1.0
+                    continue
+                pc = crit[s]
+                got = x1
+                for m in range(M):
+                    got[m] = 0.0
+                for c in range(KC):
+                    for m in range(M):
+                        cj = min(req[r, s, m] * INV_KC, sinv[r, s, c, m])
+                        sinv[r, s, c, m] -= cj
+                        got[m] += cj
+                vd = value_day[r, s]
+                upt = units_per_t[s]
+                for m in range(M):
+                    rq = req[r, s, m]
+                    consumed[pc, m] += got[m]
+                    frac = got[m] / rq
+                    sinv_p[r, pc, m] += _cohort_sum(sinv, r, s, m)
+                    short = rq - got[m]
+                    loss = (1.0 - frac) * vd
+                    o_loss[r, s, m] += loss * 1e-9
+                    o_units[r, s, m] += short * upt
+                    if frac < gp[I_STOCKOUT, m] and np.isnan(o_stockout[r, s, m]):
+                        o_stockout[r, s, m] = t
                     if sd >= 0:
                         if s == defense:
-                            pain_today[sd, 3] += loss * g[I_DEFW] * 1e-9
+                            pain_today[sd, 3, m] += loss * gp[I_DEFW, m] * 1e-9
                         else:
-                            pain_today[sd, 0] += loss * 1e-9
+                            pain_today[sd, 0, m] += loss * 1e-9
                     if s == defense:
-                        w = t % READINESS_WINDOW
-                        ready_sum[r] += frac - ready_buf[r, w]
-                        ready_buf[r, w] = frac
-                        out_readiness[k, r] = min(out_readiness[k, r], ready_sum[r] / READINESS_WINDOW)
-                    if keep:
-                        tr_requirement[k, t, r, s] = req[r, s] / demand0[r, s]
-                        tr_output[k, t, r, s] = frac
-                        tr_cover[k, t, r, s] = _csum(sinv, r, s) / (demand0[r, s] * (1.0 - sub[r, s]))
+                        w = t % W
+                        ready_sum[r, m] += frac - ready_buf[r, w, m]
+                        ready_buf[r, w, m] = frac
+                        readiness[r, m] = min(readiness[r, m], ready_sum[r, m] / W)
+                    x2[m] = frac
+                for m in range(n_keep_here):
+                    tr_requirement[m, t, r, s] = req[r, s, m] / demand0[r, s]
+                    tr_output[m, t, r, s] = x2[m]
+                    tr_cover[m, t, r, s] = _cohort_sum(sinv, r, s, m) / (demand0[r, s] * (1.0 - sub[r, s, m]))
 
-            # ---- markets: prices, substitution, new capacity ----
-            for r in range(R):
-                for p in range(P):
-                    denom = pos_tgt[r, p] + stock_tgt[r, p]
-                    if denom > 0.0:
-                        have = recv[r, p] + pipe[p, r] + stock[r, p] + sinv_p[r, p]
-                        m_star = target_price(have / denom, g[I_FLEX], g[I_PFLOOR], g[I_PCAP])
-                        price[r, p] += (m_star - price[r, p]) * inv_presp
-                    signal[r, p] += (price[r, p] - signal[r, p]) * inv_sig
-                    if is_crit[p] and price[r, p] != 1.0:  # only a sector's own input moves its demand
-                        pe_mult[r, p] = price[r, p] ** (-eps)
-                    else:
-                        pe_mult[r, p] = 1.0
-                    if price[r, p] > out_peak[k, r, p]:
-                        out_peak[k, r, p] = price[r, p]
-                    if keep:
-                        tr_price[k, t, r, p] = price[r, p]
-                for s in range(S):
-                    sub[r, s] = substitution_step(sub[r, s], price[r, crit[s]], g[I_SUBMAX], sub_rate)
+        # ---- markets: prices, substitution, new capacity ----
+        for r in range(R):
             for p in range(P):
-                if outside[p] <= 0.0:
-                    continue
-                for r in range(R):
-                    if side[r] != 1 and prod0[r, p] > 0.0 and signal[r, p] > 1.5:
-                        grow = cap_grow * world_prod0[p] * prod0[r, p] / outside[p]
-                        cap[r, p] += grow * min(signal[r, p] - 1.5, 1.0)
+                for m in range(M):
+                    denom = pos_tgt[r, p, m] + stock_tgt[r, p, m]
+                    if denom > 0.0:
+                        have = recv[r, p, m] + pipe[p, r, m] + stock[r, p, m] + sinv_p[r, p, m]
+                        m_star = target_price(have / denom, gp[I_FLEX, m], gp[I_PFLOOR, m], gp[I_PCAP, m])
+                        price[r, p, m] += (m_star - price[r, p, m]) * inv_presp[m]
+                    signal[r, p, m] += (price[r, p, m] - signal[r, p, m]) * inv_sig[m]
+                    if price[r, p, m] > o_peak[r, p, m]:
+                        o_peak[r, p, m] = price[r, p, m]
+                if is_crit[p]:  # only a sector's own input moves its demand
+                    for m in range(M):
+                        pr = price[r, p, m]
+                        pe_mult[r, p, m] = pr ** neg_eps[m] if pr != 1.0 else 1.0
+                for m in range(n_keep_here):
+                    tr_price[m, t, r, p] = price[r, p, m]
+            for s in range(S):
+                pc = crit[s]
+                for m in range(M):
+                    sub[r, s, m] = substitution_step(sub[r, s, m], price[r, pc, m], gp[I_SUBMAX, m], sub_rate[m])
+        for p in range(P):
+            if outside[p] <= 0.0:
+                continue
+            for r in range(R):
+                if side[r] != 1 and prod0[r, p] > 0.0:
+                    for m in range(M):
+                        if signal[r, p, m] > 1.5:
+                            grow = cap_grow[m] * world_prod0[p] * prod0[r, p] / outside[p]
+                            cap[r, p, m] += grow * min(signal[r, p, m] - 1.5, 1.0)
 
-            # ---- rare-earth trade lost and export revenue lost ----
-            for j in range(n_rt):
-                p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
-                if e == i:
-                    continue
-                gap = flow0[p, e, i] - shipped[p, e, i]
+        # ---- rare-earth trade lost and export revenue lost ----
+        for j in range(n_rt):
+            p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+            if e == i:
+                continue
+            f0 = flow0[p, e, i]
+            se = side[e]
+            pt = price_t[p]
+            for m in range(M):
+                gap = f0 - shipped[p, e, i, m]
                 if gap > 0.0:
-                    out_re_trade[k, p, i, 0] += gap
-                    if side[e] >= 0:
-                        pain_today[side[e], 1] += gap * price_t[p] * 1e-9
-            if keep:
-                for p in range(P):
-                    for i in range(R):
-                        tr_imports[k, t, p, i] = arrivals[p, i]
+                    o_re[p, i, 0, m] += gap
+                    if se >= 0:
+                        pain_today[se, 1, m] += gap * pt * 1e-9
+        for p in range(P):
+            for i in range(R):
+                for m in range(n_keep_here):
+                    tr_imports[m, t, p, i] = arrivals[p, i, m]
 
-            # ---- goods trade: tariffs and counter-measures ----
-            for j in range(n_gt):
-                e = gt_e[j]; i = gt_i[j]; gg = gt_g[j]
-                v0 = trade_v0[e, i, gg]
-                tau = tariff[e, i, gg]
-                if tau != gt_tau[j]:  # the powers only change with the tariff
-                    gt_tau[j] = tau
-                    gt_vstar[j] = import_target(v0, tau, tau0[e, i, gg], g[I_PT], g[I_SIGMA])
-                    gt_cs[j] = buyer_loss(v0, tau, tau0[e, i, gg], g[I_PT], g[I_SIGMA], g[I_DIV], 0.0, 0.0)
-                vstar = gt_vstar[j]
-                for c in range(C):
-                    if cm_on[c] > 0.0 and cm_imposer[c] == e and cm_target[c] == i and cm_group[c] == gg:
-                        vstar = max(vstar - cm_blocked[c], 0.0)
-                tv[e, i, gg] += (vstar - tv[e, i, gg]) * inv_tadj
-                lost = v0 - tv[e, i, gg]
-                cost = gt_cs[j] + g[I_PREM] * g[I_DIV] * max(lost, 0.0)
-                if side[i] >= 0:
-                    pain_today[side[i], 2] += cost * 1e-9
-                    out_goods[k, side[i], 0] += lost * 1e-9
-                if side[e] >= 0 and lost > 0.0:
-                    pain_today[side[e], 1] += lost * (1.0 - g[I_REDIR]) * 1e-9
-                    out_goods[k, side[e], 1] += lost * 1e-9
+        # ---- goods trade: tariffs and counter-measures ----
+        for j in range(n_gt):
+            e = gt_e[j]; i = gt_i[j]; gg = gt_g[j]
+            v0 = trade_v0[e, i, gg]
+            t0 = tau0[e, i, gg]
+            for m in range(M):
+                tau = tariff[e, i, gg, m]
+                if tau != gt_tau[j, m]:  # the powers only change with the tariff
+                    gt_tau[j, m] = tau
+                    gt_vstar[j, m] = import_target(v0, tau, t0, gp[I_PT, m], gp[I_SIGMA, m])
+                    gt_cs[j, m] = buyer_loss(v0, tau, t0, gp[I_PT, m], gp[I_SIGMA, m], gp[I_DIV, m], 0.0, 0.0)
+            vstar = x1
+            for m in range(M):
+                vstar[m] = gt_vstar[j, m]
             for c in range(C):
-                if cm_on[c] > 0.0 and side[cm_target[c]] >= 0:
-                    pain_today[side[cm_target[c]], 3] += cm_blocked[c] * cm_mult[c] * 1e-9
-            for sd in range(2):
-                for kk in range(len(PAIN_KINDS)):
-                    out_pain[k, sd, kk] += pain_today[sd, kk]
-            update_pressure(pressure, pain_today, salience, decay_days)
+                if cm_imposer[c] == e and cm_target[c] == i and cm_group[c] == gg:
+                    b = cm_blocked[c]
+                    for m in range(M):
+                        if cm_on[c, m] > 0.0:
+                            vstar[m] = max(vstar[m] - b, 0.0)
+            si = side[i]
+            se = side[e]
+            for m in range(M):
+                tv[e, i, gg, m] += (vstar[m] - tv[e, i, gg, m]) * inv_tadj[m]
+                lost = v0 - tv[e, i, gg, m]
+                cost = gt_cs[j, m] + gp[I_PREM, m] * gp[I_DIV, m] * max(lost, 0.0)
+                if si >= 0:
+                    pain_today[si, 2, m] += cost * 1e-9
+                    o_goods[si, 0, m] += lost * 1e-9
+                if se >= 0 and lost > 0.0:
+                    pain_today[se, 1, m] += lost * (1.0 - gp[I_REDIR, m]) * 1e-9
+                    o_goods[se, 1, m] += lost * 1e-9
+        for c in range(C):
+            st = side[cm_target[c]]
+            if st >= 0:
+                hit = cm_blocked[c] * cm_mult[c] * 1e-9
+                for m in range(M):
+                    if cm_on[c, m] > 0.0:
+                        pain_today[st, 3, m] += hit
+        for sd in range(2):
+            for kk in range(NK):
+                a = 1.0 / decay_days[sd, kk]
+                sal = salience[sd, kk]
+                for m in range(M):
+                    pain_tot[sd, kk, m] += pain_today[sd, kk, m]
+                    pressure[sd, kk, m] += a * (sal * pain_today[sd, kk, m] - pressure[sd, kk, m])
 
-            # ---- after an agreement: dependence and inventory rebuild ----
-            if t >= tail_start and magnet >= 0:
-                for i in range(R):
-                    dep_cn[i] += shipped[magnet, cn_idx, i]
-                    for e2 in range(R):
-                        dep_all[i] += shipped[magnet, e2, i]
-            # Rebuild time: from the first agreement until autos hold 90% of their target again,
-            # counting any further fall after the deal (licences and shipping lag); 0 if they never
-            # fell below 90% after it.
-            a_day = out_neg[k, 0]
-            if autos >= 0 and not np.isnan(a_day) and t > a_day:
+        # ---- after an agreement: dependence and inventory rebuild ----
+        if t >= tail_start and magnet >= 0:
+            for i in range(R):
+                for m in range(M):
+                    dep_cn[i, m] += shipped[magnet, cn_idx, i, m]
+                for e2 in range(R):
+                    for m in range(M):
+                        dep_all[i, m] += shipped[magnet, e2, i, m]
+        if neg_on and autos >= 0:
+            # Rebuild time: from the first agreement until autos hold 90% of their target
+            # again, counting any further fall after the deal (licences and shipping lag);
+            # 0 if they never fell below 90% after it.
+            for m in range(M):
+                a_day = out_neg[m, 0]
+                if np.isnan(a_day) or t <= a_day:
+                    continue
                 for r in range(R):
-                    if np.isnan(out_rebuild[k, r]) and demand0[r, autos] > 0.0:
-                        tgt = sect_tgt[r, autos]
-                        low = _csum(sinv, r, autos) < 0.9 * tgt
+                    if np.isnan(out_rebuild[m, r]) and demand0[r, autos] > 0.0:
+                        low = _cohort_sum(sinv, r, autos, m) < 0.9 * sect_tgt[r, autos, m]
                         if low:
-                            dipped[r] = 1.0
-                        elif dipped[r] > 0.0:
-                            out_rebuild[k, r] = t - a_day
+                            dipped[r, m] = 1.0
+                        elif dipped[r, m] > 0.0:
+                            out_rebuild[m, r] = t - a_day
                 if t == horizon - 1:
                     for r in range(R):
-                        if np.isnan(out_rebuild[k, r]) and dipped[r] == 0.0 and demand0[r, autos] > 0.0:
-                            out_rebuild[k, r] = 0.0
-            if keep:
-                for sd in range(2):
-                    tr_pain[k, t, sd] = out_pain[k, sd].sum()
+                        if np.isnan(out_rebuild[m, r]) and dipped[r, m] == 0.0 and demand0[r, autos] > 0.0:
+                            out_rebuild[m, r] = 0.0
+        for m in range(n_keep_here):
+            for sd in range(2):
+                tot = 0.0
+                for kk in range(NK):
+                    tot += pain_tot[sd, kk, m]
+                tr_pain[m, t, sd] = tot
 
-        # ---- material balance: final holdings - initial - produced + consumed (should be ~0) ----
+    # ---- outputs, member first; material balance: final - initial - produced + consumed (~0) ----
+    for m in range(M):
         for p in range(P):
             tot = 0.0
             for r in range(R):
-                tot += stock[r, p] + recv[r, p] + spile[r, p]
+                tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m]
                 for s in range(S):
                     if crit[s] == p:
-                        tot += _csum(sinv, r, s)
+                        tot += _cohort_sum(sinv, r, s, m)
             for i in range(R):
-                tot += pipe[p, i]
-            out_balance[k, p] = tot - initial[p] - produced[p] + consumed[p]
-        for i in range(R):
-            out_dependence[k, i] = dep_cn[i] / dep_all[i] if dep_all[i] > 0.0 else np.nan
+                tot += pipe[p, i, m]
+            out_balance[m, p] = tot - initial[p, m] - produced[p, m] + consumed[p, m]
+        for r in range(R):
+            for s in range(S):
+                out_stockout[m, r, s] = o_stockout[r, s, m]
+                out_loss[m, r, s] = o_loss[r, s, m]
+                out_units[m, r, s] = o_units[r, s, m]
+            out_readiness[m, r] = readiness[r, m]
+            for p in range(P):
+                out_peak[m, r, p] = o_peak[r, p, m]
+                out_spile_empty[m, r, p] = o_spile_empty[r, p, m]
+            out_dependence[m, r] = dep_cn[r, m] / dep_all[r, m] if dep_all[r, m] > 0.0 else np.nan
+        for sd in range(2):
+            for kk in range(NK):
+                out_pain[m, sd, kk] = pain_tot[sd, kk, m]
+            for gk in range(2):
+                out_goods[m, sd, gk] = o_goods[sd, gk, m]
+        for p in range(P):
+            for i in range(R):
+                for fk in range(2):
+                    out_re_trade[m, p, i, fk] = o_re[p, i, fk, m]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
+    tot = 0.0
+    for c in range(sinv.shape[2]):
+        tot += sinv[r, s, c, m]
+    return tot
+
+
+@njit(cache=True, error_model="numpy")
+def _schedule_pair(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qa: np.ndarray, da: np.ndarray,
+                   qb: np.ndarray, db: np.ndarray) -> None:
+    """Two shipments per member on one route (on time and leaked), in that order."""
+    D = ring.shape[0]
+    for m in range(qa.shape[0]):
+        if qa[m] > 0.0:
+            ring[(t + da[m]) & (D - 1), p, i, m] += qa[m]
+            pipe[p, i, m] += qa[m]
+        if qb[m] > 0.0:
+            ring[(t + db[m]) & (D - 1), p, i, m] += qb[m]
+            pipe[p, i, m] += qb[m]

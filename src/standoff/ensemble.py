@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from . import engine
-from .controls import MODES
+from .controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
 from .negotiation import NEG_OUTPUTS, NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
@@ -154,6 +154,13 @@ def plan(sc: Scenario) -> Plan:
     if missing:
         raise StandoffError(f"dataset {net.name} lacks parameters {missing}")
     params = [_param_spec(sc, net, p) for p in engine.PARAMS]
+    for name in ("transit_days_same_zone", "transit_days_cross_zone"):
+        # Arrivals are booked in a ring of RING_DAYS days; a leaked shipment adds LEAK_EXTRA_DAYS.
+        u = params[engine.PARAMS.index(name)]
+        worst = float(u.transform(np.array([1.0 - 1e-9]))[0])
+        if worst + LEAK_EXTRA_DAYS >= engine.RING_DAYS - 1:
+            raise StandoffError(f"transit times of {engine.RING_DAYS - 2 - LEAK_EXTRA_DAYS:.0f} days or more are not "
+                                "supported (an unbounded distribution reaches them too)", field=u.key, value=u.spec)
 
     def days(holder: str, row: object) -> Uncertain:
         key = f"inventory_days.{holder}"
