@@ -682,11 +682,9 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         pain_today[st, 3, m] += hit
         for sd in range(2):
             for kk in range(NK):
-                a = 1.0 / decay_days[sd, kk]
-                sal = salience[sd, kk]
                 for m in range(M):
                     pain_tot[sd, kk, m] += pain_today[sd, kk, m]
-                    pressure[sd, kk, m] += a * (sal * pain_today[sd, kk, m] - pressure[sd, kk, m])
+        update_pressure(pressure, pain_today, salience, decay_days)
 
         # ---- after an agreement: dependence and inventory rebuild ----
         if t >= tail_start and magnet >= 0:

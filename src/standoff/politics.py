@@ -20,8 +20,13 @@ GDP_BN_PER_DAY = np.array([29000.0 / 365.0, 18700.0 / 365.0])
 @njit(cache=True, error_model="numpy")
 def update_pressure(pressure: np.ndarray, pain_today: np.ndarray, salience: np.ndarray,
                     decay_days: np.ndarray) -> None:
-    """Exponential memory of salience-weighted daily pain, per side and group (US$ bn/day)."""
+    """Exponential memory of salience-weighted daily pain (US$ bn/day).
+
+    ``pressure`` and ``pain_today`` are indexed ``[side, kind, member]``.
+    """
     for s in range(pressure.shape[0]):
         for k in range(pressure.shape[1]):
             a = 1.0 / decay_days[s, k]
-            pressure[s, k] += a * (salience[s, k] * pain_today[s, k] - pressure[s, k])
+            sal = salience[s, k]
+            for m in range(pressure.shape[2]):
+                pressure[s, k, m] += a * (sal * pain_today[s, k, m] - pressure[s, k, m])
