@@ -146,6 +146,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     need = np.zeros((R, P, M)); need_firm = np.zeros((R, P, M)); pos_tgt = np.zeros((R, P, M))
     pe_mult = np.ones((R, P, M)); sinv_p = np.zeros((R, P, M))
     sinv = np.zeros((R, S, KC, M)); cpull = np.zeros((R, S, KC, M))
+    ssum = np.zeros((R, S, M))  # each sector's inventory (its cohorts summed), as of the end of yesterday
     sub = np.zeros((R, S, M)); req = np.zeros((R, S, M)); pull = np.zeros((R, S, M)); sect_tgt = np.zeros((R, S, M))
     ring = np.zeros((D, P, R, M)); pipe = np.zeros((P, R, M)); pipe0 = np.zeros((P, R, M))
     unmet = np.zeros((P, R, M)); arrivals = np.zeros((P, R, M))
@@ -156,6 +157,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     c_mode = np.zeros((P, R, R, M), dtype=np.int64); c_appr = np.ones((P, R, R, M)); c_delay = np.zeros((P, R, R, M))
     c_leak = np.zeros((P, R, R, M)); c_quota = np.zeros((P, R, M))
     lq = np.zeros((max(n_rt, 1), LS, M))  # licence applications pending, t, by route and review stage
+    lpend = np.zeros((max(n_rt, 1), M))  # ... summed over the stages
     ready_buf = np.ones((R, W, M)); ready_sum = np.full((R, M), float(W)); readiness = np.ones((R, M))
     produced = np.zeros((P, M)); consumed = np.zeros((P, M)); initial = np.zeros((P, M))
     pain_today = np.zeros((2, NK, M)); pain_tot = np.zeros((2, NK, M)); pressure = np.zeros((2, NK, M))
@@ -186,6 +188,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             for c in range(KC):
                 for m in range(M):
                     sinv[r, s, c, m] = sector_days[m, s] * demand0[r, s] * cmult[c] / KC
+            for m in range(M):
+                ssum[r, s, m] = _cohort_sum(sinv, r, s, m)
     for e in range(R):
         for i in range(R):
             for m in range(M):
@@ -236,6 +240,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             out_rebuild[m, r] = np.nan
     ctrl_dirty = True
     lic_in = np.zeros((P, R), dtype=np.bool_)  # some member has a licence control on a route into (p, i)
+    lic_route = np.zeros((P, R, R), dtype=np.bool_)  # ... on route (p, e, i)
     any_quota = False
 
     ap = 0
@@ -303,6 +308,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
 
         if ctrl_dirty:
             lic_in[:] = False
+            lic_route[:] = False
             any_quota = False
             for p in range(P):
                 for e in range(R):
@@ -311,6 +317,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                             md = c_mode[p, e, i, m]
                             if e != i and md == MODE_LICENCE:
                                 lic_in[p, i] = True
+                                lic_route[p, e, i] = True
                             if e != i and md == MODE_QUOTA:
                                 any_quota = True
             ctrl_dirty = False
@@ -364,19 +371,25 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         cpull[r, s, c, m] = cp
                         pull[r, s, m] += cp
         # ---- import needs: order up to a target position ----
+        for j in range(n_rt):
+            for m in range(M):
+                lpend[j, m] = 0.0
+            for k in range(LS):
+                for m in range(M):
+                    lpend[j, m] += lq[j, k, m]
+        use_now = x1
+        position = x2
+        target = x3
+        position_firm = x4
+        target_firm = x5
         for i in range(R):
             for p in range(P):
-                use_now = x1
-                position = x2
-                target = x3
                 for m in range(M):
                     use_now[m] = 0.0
                     position[m] = recv[i, p, m] + input_used[i, p, m] + pipe[p, i, m]
                     target[m] = pool_days[m, p] * input_use0[i, p] + pipe0[p, i, m]
                 lic = lic_in[p, i]
                 if lic:
-                    position_firm = x4
-                    target_firm = x5
                     for m in range(M):
                         position_firm[m] = position[m]
                         target_firm[m] = target[m]
@@ -385,24 +398,21 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     # expected licence pipeline (use from that supplier times the review time),
                     # as an order-up-to policy does for any longer lead time.
                     for e in range(R):
-                        if e == i:
+                        if e == i or not lic_route[p, e, i]:
                             continue
                         j = route_of[p, e, i]
-                        sh = share0[p, e, i]
-                        u0 = use0[i, p]
+                        jj = max(j, 0)
+                        has_q = 1.0 if j >= 0 else 0.0
+                        shu = share0[p, e, i] * use0[i, p]
                         for m in range(M):
-                            if c_mode[p, e, i, m] == MODE_LICENCE:
-                                pend = 0.0
-                                if j >= 0:
-                                    for k in range(LS):
-                                        pend += lq[j, k, m]
-                                position[m] += pend * c_appr[p, e, i, m]
-                                target[m] += sh * u0 * c_delay[p, e, i, m]
+                            on = c_mode[p, e, i, m] == MODE_LICENCE
+                            position[m] += lpend[jj, m] * has_q * c_appr[p, e, i, m] if on else 0.0
+                            target[m] += shu * c_delay[p, e, i, m] if on else 0.0
                 for s in range(S):
                     if crit[s] == p:
                         for m in range(M):
                             use_now[m] += req[i, s, m]
-                            position[m] += _cohort_sum(sinv, i, s, m)
+                            position[m] += ssum[i, s, m]
                             target[m] += sect_tgt[i, s, m]
                 for q in range(P):
                     cf = coef[q, p]
@@ -415,19 +425,21 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     # Buyers cannot order (or apply for licences for) far more than they use.
                     cap_o = gp[I_MAXORD, m] * max(use_now[m], u0)
                     need[i, p, m] = min(max(use_now[m] + (target[m] - position[m]) * inv_adj[m], 0.0), cap_o)
-                    need_firm[i, p, m] = need[i, p, m]
                 if lic:
                     # What a buyer seeks elsewhere while its licences are pending ignores them:
                     # it hedges, so a stricter control never makes it look elsewhere less.
                     for s in range(S):
                         if crit[s] == p:
                             for m in range(M):
-                                position_firm[m] += _cohort_sum(sinv, i, s, m)
+                                position_firm[m] += ssum[i, s, m]
                                 target_firm[m] += sect_tgt[i, s, m]
                     for m in range(M):
                         cap_o = gp[I_MAXORD, m] * max(use_now[m], u0)
                         need_firm[i, p, m] = min(max(use_now[m] + (target_firm[m] - position_firm[m]) * inv_adj[m],
                                                      0.0), cap_o)
+                else:
+                    for m in range(M):
+                        need_firm[i, p, m] = need[i, p, m]
 
         # ---- shipments under controls (round 1: usual suppliers) ----
         shipped[:] = 0.0
@@ -440,48 +452,44 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             for m in range(M):
                 o = need[i, p, m] * sh
                 tot_pe[p, e, m] += o
-                if i != e and c_mode[p, e, i, m] == MODE_QUOTA:
-                    ctl_pe[p, e, m] += o
+            if any_quota and i != e:
+                for m in range(M):
+                    ctl_pe[p, e, m] += need[i, p, m] * sh if c_mode[p, e, i, m] == MODE_QUOTA else 0.0
         # Every buyer of an exporter gets the same share of its order (pro rata to stock).
         for p in range(P):
             for e in range(R):
                 for m in range(M):
                     tp = tot_pe[p, e, m]
-                    if tp > 0.0:
-                        frac_pe[p, e, m] = min(1.0, stock[e, p, m] / tp)
+                    frac_pe[p, e, m] = min(1.0, stock[e, p, m] / tp) if tp > 0.0 else frac_pe[p, e, m]
         for j in range(n_rt):
             p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
             sh = share0[p, e, i]
             sched_a = x1
             sched_b = x2
+            own = i == e
+            if any_quota:
+                for m in range(M):
+                    cp = ctl_pe[p, e, m]
+                    x3[m] = min(1.0, (c_quota[p, e, m] / 365.0) / max(cp * frac_pe[p, e, m], 1e-300)) if cp > 0.0 else 1.0
             for m in range(M):
                 o = need[i, p, m] * sh
-                frac = frac_pe[p, e, m]
-                quota_frac = 1.0
-                if any_quota and ctl_pe[p, e, m] > 0.0:
-                    quota_frac = min(1.0, (c_quota[p, e, m] / 365.0) / max(ctl_pe[p, e, m] * frac, 1e-300))
-                q = o * frac
+                q = o * frac_pe[p, e, m]
                 md = c_mode[p, e, i, m]
-                free = i == e or md == MODE_NONE
+                free = own or md == MODE_NONE
                 licensed = (not free) and md == MODE_LICENCE
-                af = quota_frac if md == MODE_QUOTA else 0.0  # a ban ships nothing
+                af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
                 ok = q * af
                 leak = (q - ok) * c_leak[p, e, i, m]
                 live = o > 0.0
-                sent = q if free else (0.0 if licensed else ok + leak)
-                sent = sent if live else 0.0
-                sched_a[m] = sent if free else (0.0 if licensed else ok)
-                sched_b[m] = leak if not (free or licensed) else 0.0
-                if not live:
-                    sched_a[m] = 0.0
-                    sched_b[m] = 0.0
+                sent = (q if free else (0.0 if licensed else ok + leak)) if live else 0.0
+                sched_a[m] = (q if free else (0.0 if licensed else ok)) if live else 0.0
+                sched_b[m] = leak if (live and not free and not licensed) else 0.0
                 # An application joins the review queue; what the buyer lacks today (without
                 # counting on the licence) it tries to buy elsewhere (round 2).
                 lq[j, 0, m] += o if (licensed and live) else 0.0
                 stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
                 shipped[p, e, i, m] += sent
-                if live:
-                    unmet[p, i, m] += need_firm[i, p, m] * sh if licensed else o - sent
+                unmet[p, i, m] += ((need_firm[i, p, m] * sh) if licensed else o - sent) if live else 0.0
             _schedule_pair(ring, pipe, t, p, i, sched_a, dl[e, i], sched_b, dleak[e, i])
         # ---- licence review: decided applications ship if approved, from what the
         # exporter has left after its domestic and uncontrolled customers ----
@@ -509,8 +517,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     if i == e:
                         continue
                     for m in range(M):
-                        if unmet[p, i, m] > 0.0 and c_mode[p, e, i, m] == MODE_NONE:
-                            want[m] += unmet[p, i, m]
+                        u = unmet[p, i, m]
+                        want[m] += u if (u > 0.0 and c_mode[p, e, i, m] == MODE_NONE) else 0.0
                 any_f = False
                 for m in range(M):
                     go = active[m] > 0.0 and stock[e, p, m] > 0.0 and want[m] > 0.0
@@ -523,13 +531,12 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         continue
                     qv = x6
                     for m in range(M):
-                        qq = 0.0
-                        if fr[m] > 0.0 and unmet[p, i, m] > 0.0 and c_mode[p, e, i, m] == MODE_NONE:
-                            qq = unmet[p, i, m] * fr[m]
-                            stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
-                            shipped[p, e, i, m] += qq
-                            unmet[p, i, m] -= qq
-                            o_re[p, i, 1, m] += qq
+                        u = unmet[p, i, m]
+                        qq = u * fr[m] if (fr[m] > 0.0 and u > 0.0 and c_mode[p, e, i, m] == MODE_NONE) else 0.0
+                        stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
+                        shipped[p, e, i, m] += qq
+                        unmet[p, i, m] = u - qq
+                        o_re[p, i, 1, m] += qq
                         qv[m] = qq
                     schedule(ring, pipe, t, p, i, qv, dl[e, i])
         for r in range(R):
@@ -563,32 +570,41 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                         got[m] += cj
                 vd = value_day[r, s]
                 upt = units_per_t[s]
+                loss_v = x3
+                frac_v = x2
+                t_f = float(t)
                 for m in range(M):
                     rq = req[r, s, m]
                     consumed[pc, m] += got[m]
                     frac = got[m] / rq
-                    sinv_p[r, pc, m] += _cohort_sum(sinv, r, s, m)
+                    cs = _cohort_sum(sinv, r, s, m)
+                    ssum[r, s, m] = cs
+                    sinv_p[r, pc, m] += cs
                     short = rq - got[m]
                     loss = (1.0 - frac) * vd
                     o_loss[r, s, m] += loss * 1e-9
                     o_units[r, s, m] += short * upt
-                    if frac < gp[I_STOCKOUT, m] and np.isnan(o_stockout[r, s, m]):
-                        o_stockout[r, s, m] = t
-                    if sd >= 0:
-                        if s == defense:
-                            pain_today[sd, 3, m] += loss * gp[I_DEFW, m] * 1e-9
-                        else:
-                            pain_today[sd, 0, m] += loss * 1e-9
+                    so = o_stockout[r, s, m]
+                    o_stockout[r, s, m] = t_f if (frac < gp[I_STOCKOUT, m] and so != so) else so
+                    loss_v[m] = loss
+                    frac_v[m] = frac
+                if sd >= 0:
                     if s == defense:
-                        w = t % W
-                        ready_sum[r, m] += frac - ready_buf[r, w, m]
-                        ready_buf[r, w, m] = frac
+                        for m in range(M):
+                            pain_today[sd, 3, m] += loss_v[m] * gp[I_DEFW, m] * 1e-9
+                    else:
+                        for m in range(M):
+                            pain_today[sd, 0, m] += loss_v[m] * 1e-9
+                if s == defense:
+                    w = t % W
+                    for m in range(M):
+                        ready_sum[r, m] += frac_v[m] - ready_buf[r, w, m]
+                        ready_buf[r, w, m] = frac_v[m]
                         readiness[r, m] = min(readiness[r, m], ready_sum[r, m] / W)
-                    x2[m] = frac
                 for m in range(n_keep_here):
                     tr_requirement[m, t, r, s] = req[r, s, m] / demand0[r, s]
                     tr_output[m, t, r, s] = x2[m]
-                    tr_cover[m, t, r, s] = _cohort_sum(sinv, r, s, m) / (demand0[r, s] * (1.0 - sub[r, s, m]))
+                    tr_cover[m, t, r, s] = ssum[r, s, m] / (demand0[r, s] * (1.0 - sub[r, s, m]))
 
         # ---- markets: prices, substitution, new capacity ----
         for r in range(R):
@@ -704,7 +720,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     continue
                 for r in range(R):
                     if np.isnan(out_rebuild[m, r]) and demand0[r, autos] > 0.0:
-                        low = _cohort_sum(sinv, r, autos, m) < 0.9 * sect_tgt[r, autos, m]
+                        low = ssum[r, autos, m] < 0.9 * sect_tgt[r, autos, m]
                         if low:
                             dipped[r, m] = 1.0
                         elif dipped[r, m] > 0.0:
@@ -756,7 +772,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
 @njit(cache=True, error_model="numpy", inline="always")
 def _cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
     tot = 0.0
-    for c in range(sinv.shape[2]):
+    for c in range(K_COHORTS):
         tot += sinv[r, s, c, m]
     return tot
 
