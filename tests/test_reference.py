@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 import standoff
 from standoff.ensemble import plan, run_chunk
-from standoff.errors import StandoffError
 from standoff.reference import run_reference
 
 from .conftest import control, make
@@ -50,8 +47,18 @@ def test_crisis_2010_bit_identical():
     _assert_identical(standoff.load_scenario("crisis-2010").with_(horizon_days=200, members=2, trajectories=0), n=2)
 
 
-def test_reference_refuses_the_game():
-    sc = standoff.load_scenario("truce-2018").with_(members=1, horizon_days=10)
-    assert plan(sc).neg_on
-    with pytest.raises(StandoffError, match="negotiation"):
-        run_reference(plan(sc), 0, 1)
+def test_negotiated_truce_2018_bit_identical():
+    """The game's rounds, trust, compliance and collapses, through the kernel's per-member plumbing."""
+    sc = standoff.load_scenario("truce-2018").with_(horizon_days=300, members=3, trajectories=0)
+    pl = plan(sc)
+    assert pl.neg_on
+    out = run_chunk(pl, 0, 3, full_precision=True).arrays
+    assert np.nansum(out["negotiation"][:, 2]) > 0  # rounds were held, so the game was exercised
+    _assert_identical(sc)
+
+
+def test_negotiated_london_2025_bit_identical():
+    sc = standoff.load_scenario("london-2025")
+    neg = sc.negotiation.model_dump()
+    neg["enabled"] = True
+    _assert_identical(sc.with_(horizon_days=300, members=3, trajectories=0, negotiation=neg))

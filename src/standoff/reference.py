@@ -13,9 +13,9 @@ numbers to the last bit.  That makes it
 * the straightforward baseline the benchmark (``bench/bench_engine.py``) measures the
   kernel's speed against.
 
-It covers the whole model except the negotiation game (scenarios run without
-``--negotiate``); the game is a per-member state machine that the kernel already runs one
-member at a time, tested on its own in ``tests/test_negotiation.py``.
+The negotiation game is a per-member state machine (:mod:`standoff.negotiation`); the
+reference plays it by calling the same function, in plain Python, on arrays it assembles
+from its route and goods-link objects each day, and writes the resulting policies back.
 """
 from __future__ import annotations
 
@@ -26,9 +26,8 @@ import numpy as np
 
 from . import engine as E
 from .controls import LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
-from .errors import StandoffError
 from .markets import substitution_step, target_price
-from .negotiation import NEG_OUTPUTS, N_RES_CN, N_RES_US, O_FC_CN, O_FC_US
+from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
 from .trade import buyer_loss, import_target
 
 _py = {f: getattr(f, "py_func", f) for f in (target_price, substitution_step, import_target, buyer_loss)}
@@ -36,6 +35,8 @@ _target_price = _py[target_price]
 _substitution_step = _py[substitution_step]
 _import_target = _py[import_target]
 _buyer_loss = _py[buyer_loss]
+_negotiate_day = getattr(negotiate_day, "py_func", negotiate_day)
+_init_state = getattr(init_state, "py_func", init_state)
 
 
 class Holding:
@@ -237,11 +238,14 @@ class Member:
                 self.h[a0][a1].release = v
             elif kind == E.A_CAPACITY:
                 self.h[a0][a1].cap += v
+        talks_today = any(kind == E.A_TALKS for kind, *_ in actions)
         rho = [_sum(self.pressure[0]) / self.npar[N_RES_US], _sum(self.pressure[1]) / self.npar[N_RES_CN]]
         if t >= self.neg_start:
             for side, slot in ((0, O_FC_US), (1, O_FC_CN)):
                 if rho[side] >= 1.0 and math.isnan(self.neg_out[slot]):
                     self.neg_out[slot] = t
+        if self.neg_on and t >= self.neg_start:
+            self._play(t, talks_today)
 
         # stockpile releases and arrivals
         for r in range(R):
@@ -578,6 +582,44 @@ class Member:
                 for e in range(R):
                     self.dep_all[i] += self.route[(self.magnet, e, i)].shipped
 
+    def _play(self, t: int, talks_today: bool) -> None:
+        """One day of the negotiation game on this member's policies."""
+        R, P, G = self.R, self.P, self.G
+        tariff = np.array([[[self.tariff[(e, i, gg)] for gg in range(G)] for i in range(R)] for e in range(R)])
+        appr = np.array([[[self.route[(p, e, i)].appr for i in range(R)] for e in range(R)] for p in range(P)])
+        delay = np.array([[[self.route[(p, e, i)].delay for i in range(R)] for e in range(R)] for p in range(P)])
+        mode = np.array([[[self.route[(p, e, i)].mode for i in range(R)] for e in range(R)] for p in range(P)],
+                        dtype=np.int64)
+        cm_on = np.array(self.cm_on)
+        out = np.array(self.neg_out)
+        with np.errstate(over="ignore"):  # the counter-based generator wraps its 64-bit products
+            _negotiate_day(t, self.member, self.seed, talks_today, self.npar, self.nst, np.array(self.pressure),
+                           tariff, appr, delay, mode, cm_on, self.net.cm_imposer, self.us, self.cn, out)
+        for (e, i, gg) in self.tariff:
+            self.tariff[(e, i, gg)] = float(tariff[e, i, gg])
+        for (p, e, i), rt in self.route.items():
+            rt.appr, rt.delay = float(appr[p, e, i]), float(delay[p, e, i])
+        self.cm_on = [float(x) for x in cm_on]
+        self.neg_out = [float(x) for x in out]
+
+    def _rebuild(self, t: int, horizon: int) -> None:
+        """Days from the first agreement until autos hold 90% of their target again."""
+        a_day = self.neg_out[0]
+        if self.autos < 0 or math.isnan(a_day) or t <= a_day:
+            return
+        for r in range(self.R):
+            c = self.sec[r][self.autos]
+            if math.isnan(self.rebuild[r]) and c.demand0 > 0.0:
+                if _sum(c.cohorts) < 0.9 * c.sect_tgt:
+                    self.dipped[r] = True
+                elif self.dipped[r]:
+                    self.rebuild[r] = t - a_day
+        if t == horizon - 1:
+            for r in range(self.R):
+                c = self.sec[r][self.autos]
+                if math.isnan(self.rebuild[r]) and not self.dipped[r] and c.demand0 > 0.0:
+                    self.rebuild[r] = 0.0
+
     def outputs(self) -> dict[str, np.ndarray]:
         R, P = self.R, self.P
         bal = [self._holdings(p) - self.initial[p] - self.produced[p] + self.consumed[p] for p in range(P)]
@@ -596,6 +638,7 @@ class Member:
             "china_share_end": np.array([self.dep_cn[i] / self.dep_all[i] if self.dep_all[i] > 0.0 else math.nan
                                          for i in range(R)]),
             "stockpile_empty_day": np.array([[h.spile_empty for h in row] for row in self.h]),
+            "rebuild_days": np.array(self.rebuild),
         }
 
 
@@ -617,11 +660,9 @@ def _to_cohorts(c: Sector, give: float) -> None:
 def run_reference(pl: Any, start: int, n: int) -> dict[str, np.ndarray]:
     """Run members ``start .. start + n - 1`` of plan ``pl`` one at a time with node objects.
 
-    Returns the per-member outputs the kernel also writes (``ensemble.OUTPUT_SHAPES``,
-    without ``rebuild_days``, which needs the game), each with the member as first axis.
+    Returns the per-member outputs the kernel also writes (``ensemble.OUTPUT_SHAPES``),
+    each with the member as first axis.
     """
-    if pl.neg_on:
-        raise StandoffError("the reference implementation does not play the negotiation game; run without it")
     inputs = pl.draw(start, n)
     a = pl.actions
     T = pl.scenario.horizon_days
@@ -637,7 +678,15 @@ def run_reference(pl: Any, start: int, n: int) -> dict[str, np.ndarray]:
         m.tail_start = max(T - 30, 0)
         m.magnet = net.products.index("MAGNET") if "MAGNET" in net.products else -1
         m.cn = net.regions.index("CHN")
+        m.us = net.regions.index("USA")
+        m.autos = net.sectors.index("autos") if "autos" in net.sectors else -1
+        m.neg_on, m.member, m.seed = pl.neg_on, start + k, np.uint64(pl.scenario.seed)
+        m.nst = np.zeros(N_STATE)
+        _init_state(m.nst, inputs["npar"][k])
+        m.rebuild, m.dipped = [math.nan] * m.R, [False] * m.R
         for t in range(T):
             m.step(t, by_day.get(t, []))
+            if m.neg_on:
+                m._rebuild(t, T)
         outs.append(m.outputs())
     return {key: np.stack([o[key] for o in outs]) for key in outs[0]}
