@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import standoff
 from standoff.ensemble import plan, run_chunk
+from standoff.markets import pow_pos
 from standoff.reference import run_reference
 
 from .conftest import control, make
+from .test_properties import control_st, tariff_st
 
 EVERY_LEVER = [
     {"date": "2025-01-20", "type": "tariff", "importer": "USA", "exporter": "CHN", "rate": {"dist": "uniform",
@@ -62,3 +66,21 @@ def test_negotiated_london_2025_bit_identical():
     neg = sc.negotiation.model_dump()
     neg["enabled"] = True
     _assert_identical(sc.with_(horizon_days=300, members=3, trajectories=0, negotiation=neg))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(controls=st.lists(control_st, min_size=1, max_size=3), tariffs=st.lists(tariff_st, max_size=2),
+       seed=st.integers(0, 10_000))
+def test_random_scenarios_bit_identical(controls, tariffs, seed):
+    """Any mix of controls (every mode, any destinations) and tariffs: kernel and reference agree exactly."""
+    _assert_identical(make(events=controls + tariffs, horizon_days=150, seed=seed), n=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(1e-9, 1e9), y=st.floats(-10.0, 10.0))
+def test_pow_pos_matches_the_c_library(x, y):
+    """The vectorisable power function is within a few ulp of libm's pow (relative error < 1e-13)."""
+    out = np.empty(1)
+    pow_pos(np.array([x]), np.array([y]), out, np.empty((2, 1)))
+    want = x ** y
+    assert abs(out[0] / want - 1.0) < 1e-13 * max(1.0, abs(y * np.log(x)))

@@ -13,7 +13,7 @@ from numba import njit
 
 from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, lead_days, process_licences,
                        schedule)
-from .markets import substitution_step, target_price
+from .markets import pow_pos, substitution_step
 from .network import PAIN_KINDS
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, O_FC_CN, O_FC_US, S_ACTIVE, S_TRUST_CN, S_TRUST_US, init_state,
                           negotiate_day)
@@ -100,8 +100,10 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     sub_rate = gp[I_SUBRATE] / 365.0
     cap_grow = gp[I_CAPGROW] / 365.0
     neg_eps = np.empty(M)
+    neg_inv_flex = np.empty(M)
     for m in range(M):
         neg_eps[m] = -gp[I_EPS, m]
+        neg_inv_flex[m] = -1.0 / gp[I_FLEX, m]
 
     # ---- constants of the network ----
     cmult = COHORT_MULT
@@ -607,21 +609,31 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     tr_cover[m, t, r, s] = ssum[r, s, m] / (demand0[r, s] * (1.0 - sub[r, s, m]))
 
         # ---- markets: prices, substitution, new capacity ----
+        cover = x1
+        m_star = x2
+        pscr = scratch[:2]
         for r in range(R):
             for p in range(P):
                 for m in range(M):
                     denom = pos_tgt[r, p, m] + stock_tgt[r, p, m]
-                    if denom > 0.0:
-                        have = recv[r, p, m] + pipe[p, r, m] + stock[r, p, m] + sinv_p[r, p, m]
-                        m_star = target_price(have / denom, gp[I_FLEX, m], gp[I_PFLOOR, m], gp[I_PCAP, m])
-                        price[r, p, m] += (m_star - price[r, p, m]) * inv_presp[m]
-                    signal[r, p, m] += (price[r, p, m] - signal[r, p, m]) * inv_sig[m]
-                    if price[r, p, m] > o_peak[r, p, m]:
-                        o_peak[r, p, m] = price[r, p, m]
+                    c = (recv[r, p, m] + pipe[p, r, m] + stock[r, p, m] + sinv_p[r, p, m]) / denom if denom > 0.0 \
+                        else 1.0
+                    x3[m] = c
+                    cover[m] = c if c > 1e-9 else 1.0  # a harmless stand-in where the price is set otherwise
+                pow_pos(cover, neg_inv_flex, m_star, pscr)
+                for m in range(M):
+                    c = x3[m]
+                    ms = min(max(m_star[m], gp[I_PFLOOR, m]), gp[I_PCAP, m]) if c > 1e-9 else gp[I_PCAP, m]
+                    pr = price[r, p, m]
+                    ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
+                    pr = pr + (ms - pr) * inv_presp[m] if ok else pr
+                    price[r, p, m] = pr
+                    signal[r, p, m] += (pr - signal[r, p, m]) * inv_sig[m]
+                    o_peak[r, p, m] = pr if pr > o_peak[r, p, m] else o_peak[r, p, m]
                 if is_crit[p]:  # only a sector's own input moves its demand
+                    pow_pos(price[r, p], neg_eps, x4, pscr)
                     for m in range(M):
-                        pr = price[r, p, m]
-                        pe_mult[r, p, m] = pr ** neg_eps[m] if pr != 1.0 else 1.0
+                        pe_mult[r, p, m] = x4[m] if price[r, p, m] != 1.0 else 1.0
                 for m in range(n_keep_here):
                     tr_price[m, t, r, p] = price[r, p, m]
             for s in range(S):

@@ -26,12 +26,11 @@ import numpy as np
 
 from . import engine as E
 from .controls import LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
-from .markets import substitution_step, target_price
+from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
 from .trade import buyer_loss, import_target
 
-_py = {f: getattr(f, "py_func", f) for f in (target_price, substitution_step, import_target, buyer_loss)}
-_target_price = _py[target_price]
+_py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss)}
 _substitution_step = _py[substitution_step]
 _import_target = _py[import_target]
 _buyer_loss = _py[buyer_loss]
@@ -514,10 +513,10 @@ class Member:
                 denom = h.pos_tgt + h.stock_tgt
                 if denom > 0.0:
                     have = h.recv + h.pipe + h.stock + h.sinv_p
-                    m_star = _target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
+                    m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
                     h.price += (m_star - h.price) * self.inv_presp
                 h.signal += (h.price - h.signal) * self.inv_sig
-                h.pe_mult = h.price ** (-eps) if (p in used and h.price != 1.0) else 1.0
+                h.pe_mult = power(h.price, -eps) if (p in used and h.price != 1.0) else 1.0
                 h.peak = max(h.peak, h.price)
             for c in self.sec[r]:
                 c.sub = _substitution_step(c.sub, self.h[r][c.crit].price, g[E.I_SUBMAX], self.sub_rate)
