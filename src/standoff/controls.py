@@ -34,7 +34,22 @@ def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np
              days: np.ndarray) -> None:
     """Put each member's ``qty`` into the arrival ring ``days`` ahead (both per member)."""
     D = ring.shape[0]  # a power of two, so the modulo is a mask
-    for m in range(qty.shape[0]):
+    M = qty.shape[0]
+    d0 = days[0]
+    same = True
+    for m in range(M):
+        if days[m] != d0:
+            same = False
+            break
+    if same:  # every member has the same lead time on this route: one slot, a vector add
+        sl = (t + d0) & (D - 1)
+        for m in range(M):
+            q = qty[m]
+            q = q if q > 0.0 else 0.0
+            ring[sl, p, i, m] += q
+            pipe[p, i, m] += q
+        return
+    for m in range(M):
         q = qty[m]
         if q > 0.0:
             ring[(t + days[m]) & (D - 1), p, i, m] += q

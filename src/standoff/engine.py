@@ -1,10 +1,14 @@
-"""The compiled step kernel: one member's whole horizon per call, members in a loop.
+"""The compiled step kernel: a block of members advanced side by side through the whole horizon.
 
-State lives in small per-member arrays; each day applies the timeline, releases
-stockpiles, lands arrivals, produces, orders, ships under controls, diverts, supplies
-sectors, updates prices, substitution, capacity and goods trade, and books pain.  Only
-per-member summaries and the daily paths of the first ``trajectories`` members are
-written out, so memory does not grow with the member count beyond the summaries.
+State lives in arrays with the ensemble member on the last axis; each day applies the
+timeline, plays the negotiation game, releases stockpiles, lands arrivals, produces,
+orders, ships under controls, reviews licences, diverts, supplies sectors, updates prices,
+substitution, capacity and goods trade, and books pain and pressure.  Every loop over
+members is innermost and (almost) free of branches, so the compiler vectorises across
+members; per member, the floating-point operations come in the same order as in the
+object-per-node :mod:`standoff.reference`, and the two agree bit for bit (tested).  Only
+per-member summaries and the daily paths of the first ``trajectories`` members are written
+out, so memory does not grow with the member count beyond the summaries.
 """
 from __future__ import annotations
 
@@ -492,7 +496,9 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
                 shipped[p, e, i, m] += sent
                 unmet[p, i, m] += ((need_firm[i, p, m] * sh) if licensed else o - sent) if live else 0.0
-            _schedule_pair(ring, pipe, t, p, i, sched_a, dl[e, i], sched_b, dleak[e, i])
+            schedule(ring, pipe, t, p, i, sched_a, dl[e, i])
+            if not own:
+                schedule(ring, pipe, t, p, i, sched_b, dleak[e, i])
         # ---- licence review: decided applications ship if approved, from what the
         # exporter has left after its domestic and uncontrolled customers ----
         process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, dl, dleak, t,
@@ -787,17 +793,3 @@ def _cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
     for c in range(K_COHORTS):
         tot += sinv[r, s, c, m]
     return tot
-
-
-@njit(cache=True, error_model="numpy")
-def _schedule_pair(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qa: np.ndarray, da: np.ndarray,
-                   qb: np.ndarray, db: np.ndarray) -> None:
-    """Two shipments per member on one route (on time and leaked), in that order."""
-    D = ring.shape[0]
-    for m in range(qa.shape[0]):
-        if qa[m] > 0.0:
-            ring[(t + da[m]) & (D - 1), p, i, m] += qa[m]
-            pipe[p, i, m] += qa[m]
-        if qb[m] > 0.0:
-            ring[(t + db[m]) & (D - 1), p, i, m] += qb[m]
-            pipe[p, i, m] += qb[m]
