@@ -244,6 +244,16 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
         out_neg[m, O_FC_CN] = np.nan
         for r in range(R):
             out_rebuild[m, r] = np.nan
+    # A regional market exists where the product is made, used as an input, received or used
+    # by a sector; elsewhere its position target is zero and its price never moves.
+    market = np.zeros((R, P), dtype=np.bool_)
+    for r in range(R):
+        for p in range(P):
+            market[r, p] = prod0[r, p] > 0.0 or input_use0[r, p] > 0.0 or use0[r, p] > 0.0
+            for e in range(R):
+                market[r, p] = market[r, p] or flow0[p, e, r] > 0.0
+            for s in range(S):
+                market[r, p] = market[r, p] or (crit[s] == p and demand0[r, s] > 0.0)
     ctrl_dirty = True
     lic_in = np.zeros((P, R), dtype=np.bool_)  # some member has a licence control on a route into (p, i)
     lic_route = np.zeros((P, R, R), dtype=np.bool_)  # ... on route (p, e, i)
@@ -620,6 +630,10 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
         pscr = scratch[:2]
         for r in range(R):
             for p in range(P):
+                if not market[r, p]:  # nothing held, used or made here: the price stays at 1
+                    for m in range(n_keep_here):
+                        tr_price[m, t, r, p] = price[r, p, m]
+                    continue
                 for m in range(M):
                     denom = pos_tgt[r, p, m] + stock_tgt[r, p, m]
                     c = (recv[r, p, m] + pipe[p, r, m] + stock[r, p, m] + sinv_p[r, p, m]) / denom if denom > 0.0 \
