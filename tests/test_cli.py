@@ -54,4 +54,7 @@ def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path):
     assert (so["p_stockout"] - full["p_stockout"]).abs().max() < 1e-9
     assert (so["median_day"].fillna(-1) == full["median_day"].replace(float("inf"), float("nan")).fillna(-1)).all() \
         or (so["median_day"] == full["median_day"]).all()
-    assert {"output_loss_usd_bn.csv", "pain_usd_bn.csv", "scenario.yaml", "run.json"} <= {p.name for p in out.iterdir()}
+    assert {"output_loss_usd_bn.csv", "pain_usd_bn.csv", "scenario.yaml", "run.json", "paths.nc",
+            "bands_price_multiple.csv"} <= {p.name for p in out.iterdir()}
+    bands = pd.read_csv(out / "bands_price_multiple.csv")
+    assert len(bands) == 546 * 7 * 4 and (bands["p10"] <= bands["median"]).all() and (bands["median"] <= bands["p90"]).all()

@@ -122,6 +122,13 @@ def test_streaming_summary_matches_the_full_results():
     band = acc.band("output_loss_usd_bn")[..., 1]
     ok = med > 1e-3
     assert np.all(np.abs(band[ok] - med[ok]) / med[ok] < 0.05)
+    # the sampled members' daily paths are kept, identical to the full run's, in any chunking
+    paths = acc.paths()
+    assert paths.sizes["traj_member"] == sc.trajectories
+    np.testing.assert_array_equal(paths["price_multiple"].values, full.ds["price_multiple"].values)
+    bands = acc.path_bands("cover_days").set_index(["time", "region", "sector"])
+    want = full.ds["cover_days"].quantile(0.5, dim="traj_member").to_series()
+    np.testing.assert_allclose(bands["median"].values, want.reindex(bands.index).values, rtol=1e-6)
 
 
 def test_stockpile_lasts_its_size_over_its_release_rate():

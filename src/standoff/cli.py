@@ -277,7 +277,7 @@ def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], work
     from .ensemble import SerialExecutor, plan
     from .results import StreamingSummary
 
-    pl = plan(sc.with_(trajectories=0))
+    pl = plan(sc)  # the first ``trajectories`` members keep their daily paths: a bounded sample
     ex: Any = SerialExecutor(chunk_members=4096)
     if dask is not None:
         from .parallel import DaskExecutor
@@ -314,9 +314,15 @@ def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], work
                      "median": band[i, j, 1], "p90": band[i, j, 2]}
                     for i in range(band.shape[0]) for j in range(band.shape[1])]
             pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
+        paths = acc.paths()
+        if paths.sizes["traj_member"] > 0:
+            paths.to_netcdf(tmp / "paths.nc", engine="h5netcdf")
+            for name in ("cover_days", "price_multiple", "output_fraction"):
+                acc.path_bands(name).to_csv(tmp / f"bands_{name}.csv", index=False)
         (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
         (tmp / "run.json").write_text(json.dumps({"scenario": sc.name, "seed": sc.seed, "members": acc.members,
-                                                  "streamed": True, "scenario_digest": sc.digest()}, indent=2))
+                                                  "streamed": True, "sampled_paths": int(paths.sizes["traj_member"]),
+                                                  "scenario_digest": sc.digest()}, indent=2))
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)

@@ -392,6 +392,8 @@ class StreamingSummary:
         self.hists = {"output_loss_usd_bn": np.zeros((R, S, nb), dtype=np.int64),
                       "peak_price_multiple": np.zeros((R, P, nb), dtype=np.int64),
                       "pain_usd_bn": np.zeros((2, len(engine.PAIN_KINDS), nb), dtype=np.int64)}
+        # The daily paths of the sampled members (the first ``scenario.trajectories``), as they arrive.
+        self._paths: dict[str, list[tuple[int, np.ndarray]]] = {name: [] for name in TRAJ_SHAPES}
 
     def add(self, chunk: Chunk) -> None:
         """Fold one chunk's members into the summaries (then the chunk can be dropped)."""
@@ -409,6 +411,10 @@ class StreamingSummary:
             hf = h.reshape(-1, h.shape[-1])
             for j in range(flat.shape[1]):
                 hf[j] += np.bincount(flat[:, j], minlength=h.shape[-1])
+        for name in TRAJ_SHAPES:
+            tr = a.get(f"traj:{name}")
+            if tr is not None and tr.shape[0] > 0:
+                self._paths[name].append((chunk.start, tr))
         self.members += chunk.n
 
     @staticmethod
@@ -430,6 +436,33 @@ class StreamingSummary:
                 rows.append({"region": reg, "sector": sec, "p_stockout": 1 - cnt[self.T] / self.members,
                              "p10_day": qs[0], "median_day": qs[1], "p90_day": qs[2]})
         return pd.DataFrame(rows)
+
+    def paths(self) -> xr.Dataset:
+        """The daily paths of the sampled members, labelled as in :class:`Results` (``traj_member``, ``time``)."""
+        net, sc = self.plan.net, self.plan.scenario
+        labels = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"]}
+        data = {}
+        for name, dims in TRAJ_SHAPES.items():
+            parts = [arr for _, arr in sorted(self._paths[name], key=lambda x: x[0])]
+            shape = (0, self.T, *[len(labels[d]) for d in dims])
+            arr = np.concatenate(parts) if parts else np.zeros(shape, dtype=np.float32)
+            data[name] = (("traj_member", "time", *dims), arr, {"units": UNITS[name]})
+        n = data["cover_days"][1].shape[0]
+        return xr.Dataset(data, coords={**labels, "time": pd.date_range(sc.start, periods=self.T, freq="D"),
+                                        "traj_member": np.arange(n)},
+                          attrs={"scenario": sc.name, "seed": sc.seed, "members": self.members,
+                                 "sampled_members": n})
+
+    def path_bands(self, name: str) -> pd.DataFrame:
+        """p10, median and p90 by day of a sampled daily path (``cover_days``, ``price_multiple``, ...)."""
+        da = self.paths()[name]
+        if da.sizes["traj_member"] == 0:
+            raise StandoffError("no member's daily path was kept (the scenario's trajectories is 0)",
+                                field="trajectories", value=0)
+        q = da.quantile([0.1, 0.5, 0.9], dim="traj_member")
+        df = q.to_dataframe(name).reset_index().pivot_table(index=[c for c in q.dims if c != "quantile"],
+                                                            columns="quantile", values=name).reset_index()
+        return df.rename(columns={0.1: "p10", 0.5: "median", 0.9: "p90"})
 
     def band(self, name: str) -> np.ndarray:
         """p10, median and p90 of an accumulated output, by its dims (bin lower edges)."""
