@@ -9,6 +9,7 @@ Usage::
 
     python bench/bench_engine.py                 # london-2025, 20,000 members
     python bench/bench_engine.py --members 1000000 --stream   # bounded-memory run
+    python bench/bench_engine.py --members 1000000 --stream --horizon 730   # two years
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=20000)
     ap.add_argument("--ref-members", type=int, default=4)
     ap.add_argument("--ref-horizon", type=int, default=240)
+    ap.add_argument("--horizon", type=int, default=None, help="override the scenario's horizon (days)")
     ap.add_argument("--stream", action="store_true", help="bounded memory: reduce chunks as they finish")
     ap.add_argument("--dask", type=int, default=0, help="also run on a local Dask cluster with N workers")
     args = ap.parse_args()
@@ -53,6 +55,8 @@ def main() -> None:
 
     # 2. compiled engine, one core
     sc = sc0.with_(members=args.members, trajectories=min(200, args.members))
+    if args.horizon:
+        sc = sc.with_(horizon_days=args.horizon)
     pl = plan(sc)
     T = sc.horizon_days
     t = time.perf_counter()
