@@ -18,7 +18,7 @@ MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban":
 #: (assumption: shared data give only the 45-working-day limit and ">= 6 weeks").
 #: When the delay or approval share changes, the queue already waiting feels it at once,
 #: so a backlog clears quickly after a political deal.
-LICENCE_STAGES = 3
+LICENCE_STAGES = 3  # process_licences writes the three stages out; change both together
 #: Extra days a leaked shipment spends passing through a third country (assumption).
 LEAK_EXTRA_DAYS = 30.0
 
@@ -70,7 +70,7 @@ def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: 
     When a control is lifted, everything pending is approved; under a ban or a quota
     everything pending is refused.  ``q1`` and ``q2`` are scratch of one value per member.
     """
-    K = lq.shape[1]
+    K = lq.shape[1]  # LICENCE_STAGES: the loop below is written out for three stages
     M = lq.shape[2]
     for j in range(rt_p.shape[0]):  # applications only exist on routes that carry trade
         p = rt_p[j]
@@ -86,44 +86,42 @@ def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: 
         if not live:
             continue
         for m in range(M):
-            q1[m] = 0.0
-            q2[m] = 0.0
-            pending = 0.0
-            for k in range(K):
-                pending += lq[j, k, m]
-            if pending <= 0.0:
-                continue
+            l0 = lq[j, 0, m]
+            l1 = lq[j, 1, m]
+            l2 = lq[j, 2, m]
+            pending = ((0.0 + l0) + l1) + l2
             md = mode[p, e, i, m]
-            if md == MODE_BAN or md == MODE_QUOTA:
-                for k in range(K):
-                    lq[j, k, m] = 0.0
-                continue
-            if md == MODE_NONE:
-                decided = pending
-                a = 1.0
-                for k in range(K):
-                    lq[j, k, m] = 0.0
-            else:
-                dd = delay[p, e, i, m]
-                rate = 1.0 if dd <= 0.0 else min(1.0, K / dd)
-                decided = lq[j, K - 1, m] * rate
-                for k in range(K - 1, 0, -1):
-                    move = lq[j, k - 1, m] * rate
-                    lq[j, k, m] += move
-                    lq[j, k - 1, m] -= move
-                lq[j, K - 1, m] -= decided
-                a = appr[p, e, i, m]
+            act = pending > 0.0
+            cleared = md == MODE_BAN or md == MODE_QUOTA  # everything pending is refused
+            lifted = md == MODE_NONE                       # everything pending is approved
+            review = md == MODE_LICENCE
+            dd = delay[p, e, i, m]
+            rate = 1.0 if dd <= 0.0 else min(1.0, K / dd)
+            # review: the last stage is decided, the others move one stage on
+            dec_r = l2 * rate
+            mv2 = l1 * rate
+            n2 = l2 + mv2
+            n1 = l1 - mv2
+            mv1 = l0 * rate
+            n1 = n1 + mv1
+            n0 = l0 - mv1
+            n2 = n2 - dec_r
+            decided = pending if lifted else dec_r
+            a = 1.0 if lifted else appr[p, e, i, m]
             approved = decided * a
             st = stock[e, p, m]
             ship = min(approved, st)
-            if approved > ship:
-                lq[j, K - 1, m] += approved - ship
-            refused_leak = 0.0
-            if md == MODE_LICENCE:
-                refused_leak = min(decided * (1.0 - a) * leak[p, e, i, m], max(st - ship, 0.0))
-            q1[m] = ship
-            q2[m] = refused_leak
-            stock[e, p, m] = max(st - ship - refused_leak, 0.0)
-            shipped[p, e, i, m] += ship + refused_leak
+            back = approved - ship   # approved but not in stock: waits in the last stage
+            last = (0.0 if lifted else n2)
+            last = last + back if approved > ship else last
+            refused_leak = min(decided * (1.0 - a) * leak[p, e, i, m], max(st - ship, 0.0)) if review else 0.0
+            moves = act and (lifted or review)
+            lq[j, 0, m] = l0 if not act else (0.0 if (cleared or lifted) else n0)
+            lq[j, 1, m] = l1 if not act else (0.0 if (cleared or lifted) else n1)
+            lq[j, 2, m] = l2 if not act else (0.0 if cleared else last)
+            q1[m] = ship if moves else 0.0
+            q2[m] = refused_leak if moves else 0.0
+            stock[e, p, m] = max(st - ship - refused_leak, 0.0) if moves else st
+            shipped[p, e, i, m] += (ship + refused_leak) if moves else 0.0
         schedule(ring, pipe, t, p, i, q1, dl[e, i])
         schedule(ring, pipe, t, p, i, q2, dleak[e, i])
