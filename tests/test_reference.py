@@ -84,3 +84,16 @@ def test_pow_pos_matches_the_c_library(x, y):
     pow_pos(np.array([x]), np.array([y]), out, np.empty((2, 1)))
     want = x ** y
     assert abs(out[0] / want - 1.0) < 1e-13 * max(1.0, abs(y * np.log(x)))
+
+
+def test_a_member_does_not_depend_on_its_block():
+    """Members advance side by side; skipping work no member of a block needs must not change anyone's numbers."""
+    sc = standoff.load_scenario("london-2025")
+    neg = sc.negotiation.model_dump()
+    neg["enabled"] = True
+    pl = plan(sc.with_(horizon_days=300, members=40, trajectories=0, negotiation=neg))
+    block = run_chunk(pl, 0, 40, full_precision=True).arrays
+    for k in (0, 7, 39):
+        alone = run_chunk(pl, k, 1, full_precision=True).arrays
+        for key in ("output_loss_usd_bn", "first_stockout_day", "negotiation", "pain_usd_bn", "re_trade_t"):
+            np.testing.assert_array_equal(block[key][k], alone[key][0], err_msg=f"{key}, member {k}")
