@@ -418,7 +418,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                             continue
                         j = route_of[p, e, i]
                         jj = max(j, 0)
-                        has_q = 1.0 if j >= 0 else 0.0
+                        has_q = 1.0 if j >= 0 else 0.0  # a route without baseline trade has no applications
                         shu = share0[p, e, i] * use0[i, p]
                         for m in range(M):
                             on = c_mode[p, e, i, m] == MODE_LICENCE
