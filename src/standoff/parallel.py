@@ -27,7 +27,7 @@ class DaskExecutor:
         Chunks per worker, for load balance and a smooth progress bar.
     """
 
-    def __init__(self, address: str | None = None, n_workers: int = 2, chunks_per_worker: int = 4) -> None:
+    def __init__(self, address: str | None = None, n_workers: int = 2, chunks_per_worker: int = 8) -> None:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - depends on the extra
