@@ -22,6 +22,12 @@ import time
 import numpy as np
 
 
+def _timed(fn, *args) -> float:
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenario", default="london-2025")
@@ -76,6 +82,11 @@ def main() -> None:
     print(f"engine ({args.scenario}, {args.members:,} members x {T} days, one core): {rate:,.0f} member-days/s "
           f"in {dt:.1f} s; peak RSS {peak:,.0f} MiB; {res_desc}")
     print(f"ratio to the reference: {rate / ref_rate:,.0f}x")
+    # the kernel alone: no daily paths, no result assembly (best of three on up to 4,096 members)
+    n_k = min(args.members, 4096)
+    pl_k = plan(sc.with_(members=n_k, trajectories=0))
+    best = min(_timed(run_chunk, pl_k, 0, n_k) for _ in range(3))
+    print(f"kernel alone ({n_k:,} members, no daily paths, best of 3): {n_k * T / best:,.0f} member-days/s")
 
     if args.dask:
         from standoff.parallel import DaskExecutor
