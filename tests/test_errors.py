@@ -41,6 +41,8 @@ def _run(tmp_path: Path, text: str, *extra: str):
     (GOOD + "inventory_days: {autoz: 30}\n", ["inventory_days.autoz", "autoz"]),
     (GOOD + "parameters: {price_cap: {dist: uniform, low: 5, high: 2}}\n", ["parameters.price_cap", "low"]),
     (GOOD + "colour: blue\n", ["colour", "not permitted"]),
+    (GOOD + "parameters: {price_cap: {dist: lognormal, median: 5, sigma: 0.3}}\n", ["parameters.price_cap",
+                                                                                  "unbounded distribution"]),
     (GOOD + "parameters: {transit_days_cross_zone: 120}\n", ["parameters.transit_days_cross_zone", "120",
                                                             "not supported"]),
     (GOOD.replace("type: tariff", "type: tarif"), ["events[0]", "tarif"]),
@@ -83,3 +85,17 @@ def test_existing_output_is_not_overwritten(tmp_path):
 def test_unknown_data_table():
     res = runner.invoke(app, ["data", "magnets"])
     assert res.exit_code == 2 and "unknown table" in res.output
+
+
+def test_errors_found_when_planning_name_the_scenario_file(tmp_path):
+    """The file travels with the scenario (also through with_), so any command's plan-time error names it."""
+    from standoff import simulate
+    from standoff.errors import StandoffError
+    from standoff.scenario import load_scenario
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD + "parameters: {transit_days_same_zone: {dist: uniform, low: 10, high: 120}}\n")
+    sc = load_scenario(f).with_(members=2)
+    assert sc.source == str(f)
+    with pytest.raises(StandoffError) as err:
+        simulate(sc)
+    assert str(f) in str(err.value) and "parameters.transit_days_same_zone" in str(err.value)

@@ -211,6 +211,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
                                                           "'none' to skip).")) -> None:
     """Run an ensemble, print a summary and write results (NetCDF, CSV, the resolved scenario)."""
     from .api import simulate
+    from .ensemble import plan
     from .scenario import load_scenario
 
     sc = load_scenario(scenario)
@@ -225,7 +226,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         changes["negotiation"] = neg
     if changes:
         sc = sc.with_(**changes)
-    _check_plan(sc, scenario)
+    plan(sc)  # compile against the dataset before any work; its errors name the scenario file
     if out is None:
         out = Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}"
     if out.exists() and out.is_dir() and any(out.iterdir()) and not overwrite:
@@ -255,17 +256,6 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         from .catalogue import Catalogue
         run_id = Catalogue(catalogue_path or None).register(res, path)
         console.print(f"registered as run [bold]{run_id}[/] in {Catalogue(catalogue_path or None).path}")
-
-
-def _check_plan(sc: Any, source: str) -> None:
-    """Compile the scenario against its dataset before any work, naming the file if a field is at fault."""
-    from .ensemble import plan
-    try:
-        plan(sc)
-    except StandoffError as exc:
-        if exc.file is None and exc.field is not None:
-            raise StandoffError(exc.message, file=source, field=exc.field, value=exc.value) from None
-        raise
 
 
 def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], workers: int) -> None:

@@ -160,7 +160,8 @@ def plan(sc: Scenario) -> Plan:
         worst = float(u.transform(np.array([1.0 - 1e-9]))[0])
         if worst + LEAK_EXTRA_DAYS >= engine.RING_DAYS - 1:
             raise StandoffError(f"transit times of {engine.RING_DAYS - 2 - LEAK_EXTRA_DAYS:.0f} days or more are not "
-                                "supported (an unbounded distribution reaches them too)", field=u.key, value=u.spec)
+                                "supported (an unbounded distribution reaches them too)", file=sc.source, field=u.key,
+                                value=u.spec)
 
     def days(holder: str, row: object) -> Uncertain:
         key = f"inventory_days.{holder}"

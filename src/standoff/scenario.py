@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError,
+                      field_validator, model_validator)
 
 from .errors import StandoffError
 from .network import Network, load_network
@@ -187,6 +187,13 @@ class Scenario(_Strict):
     stockpiles: dict[str, dict[str, Number]] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     negotiation: NegotiationSettings = Field(default_factory=NegotiationSettings)
+    #: The YAML file the scenario came from (if any), so later errors can name it.
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was read from, or ``None``."""
+        return self._source
 
     @field_validator("events")
     @classmethod
@@ -217,11 +224,13 @@ class Scenario(_Strict):
         data = self.model_dump()
         data.update(changes)
         try:
-            return Scenario.model_validate(data)
+            new = Scenario.model_validate(data)
         except ValidationError as exc:
             err = _best_error(exc)
-            raise StandoffError(err["msg"].removeprefix("Value error, "), field=_fmt_loc(tuple(err["loc"])),
-                                value=err.get("input")) from None
+            raise StandoffError(err["msg"].removeprefix("Value error, "), file=self._source,
+                                field=_fmt_loc(tuple(err["loc"])), value=err.get("input")) from None
+        new._source = self._source
+        return new
 
 
 def _best_error(exc: ValidationError) -> Any:
@@ -348,7 +357,8 @@ def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
                 raise StandoffError(f"must lie in [{lo:g}, {hi:g}]", file=file, field=f"events[{k}].{fld}", value=shown)
     for name, val in sc.parameters.items():
         if not _in_bounds(val, 0.0, 1e6):
-            raise StandoffError("must be non-negative", file=file, field=f"parameters.{name}", value=val if isinstance(
+            raise StandoffError("must lie in [0, 1e6], so an unbounded distribution (lognormal, normal without "
+                                "low/high) cannot be used", file=file, field=f"parameters.{name}", value=val if isinstance(
                 val, (int, float)) else val.model_dump(exclude_none=True))
     for name, val in sc.inventory_days.items():
         if not _in_bounds(val, 0.0, 3650.0):
@@ -374,6 +384,7 @@ def scenario_from_dict(data: Any, file: str | None = None) -> Scenario:
         raise StandoffError(msg, file=file, field=_fmt_loc(tuple(err["loc"])) or None,
                             value=err.get("input") if not isinstance(err.get("input"), dict) else None) from None
     _check_names(sc, sc.network(), file)
+    sc._source = file
     return sc
 
 
