@@ -226,15 +226,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 pipe0[p, i, m] = pipe[p, i, m]
     for p in range(P):
         for m in range(M):
-            tot = 0.0
-            for r in range(R):
-                tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m]
-                for s in range(S):
-                    if crit[s] == p:
-                        tot += _cohort_sum(sinv, r, s, m)
-            for i in range(R):
-                tot += pipe[p, i, m]
-            initial[p, m] = tot
+            initial[p, m] = _held(stock, recv, spile, ssum, pipe, crit, p, m)
     for m in range(M):
         init_state(nst[m], npar[m])
         out_neg[m] = 0.0
@@ -771,15 +763,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     # ---- outputs, member first; material balance: final - initial - produced + consumed (~0) ----
     for m in range(M):
         for p in range(P):
-            tot = 0.0
-            for r in range(R):
-                tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m]
-                for s in range(S):
-                    if crit[s] == p:
-                        tot += _cohort_sum(sinv, r, s, m)
-            for i in range(R):
-                tot += pipe[p, i, m]
-            out_balance[m, p] = tot - initial[p, m] - produced[p, m] + consumed[p, m]
+            held = _held(stock, recv, spile, ssum, pipe, crit, p, m)
+            out_balance[m, p] = held - initial[p, m] - produced[p, m] + consumed[p, m]
         for r in range(R):
             for s in range(S):
                 out_stockout[m, r, s] = o_stockout[r, s, m]
@@ -806,4 +791,19 @@ def _cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
     tot = 0.0
     for c in range(K_COHORTS):
         tot += sinv[r, s, c, m]
+    return tot
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _held(stock: np.ndarray, recv: np.ndarray, spile: np.ndarray, ssum: np.ndarray, pipe: np.ndarray,
+          crit: np.ndarray, p: int, m: int) -> float:
+    """All of product ``p`` that member ``m`` holds anywhere: stocks, stockpiles, sectors, in transit."""
+    tot = 0.0
+    for r in range(stock.shape[0]):
+        tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m]
+        for s in range(crit.shape[0]):
+            if crit[s] == p:
+                tot += ssum[r, s, m]
+    for i in range(pipe.shape[1]):
+        tot += pipe[p, i, m]
     return tot

@@ -39,8 +39,6 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap
                     ic = inv_coef[p, j]
                     for m in range(M):
                         q[m] = min(q[m], recv[r, j, m] * ic)
-            for m in range(M):
-                q[m] = max(q[m], 0.0)
             for j in range(P):
                 if coef[p, j] > 0.0:
                     cf = coef[p, j]

@@ -43,8 +43,8 @@ class Holding:
 
     __slots__ = ("r", "p", "stock", "stock_tgt", "recv", "cap", "spile", "release", "price", "signal",
                  "shipped_prev", "prod_today", "input_used", "need", "need_firm", "pos_tgt", "pipe", "pipe0",
-                 "arrivals", "arrived", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
-                 "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "shipped_out", "re_lost",
+                 "arrivals", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
+                 "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "re_lost",
                  "re_diverted")
 
     def __init__(self, r: int, p: int) -> None:
@@ -124,8 +124,11 @@ class Member:
                 h.price = h.signal = h.pe_mult = h.peak = 1.0
                 h.shipped_prev = h.prod0
                 h.prod_today = h.input_used = h.need = h.need_firm = h.pos_tgt = h.pipe = h.sinv_p = 0.0
-                h.arrived = h.quota = h.re_lost = h.re_diverted = 0.0
+                h.quota = h.re_lost = h.re_diverted = 0.0
                 h.spile_empty = math.nan
+        # World production and production outside China, by product (new capacity is shared by these).
+        self.world = [_sum([self.h[r][p].prod0 for r in range(R)]) for p in range(P)]
+        self.outside = [_sum([self.h[r][p].prod0 for r in range(R) if self.side[r] != 1]) for p in range(P)]
         self.sec = [[Sector() for _ in range(S)] for _ in range(R)]
         cm = list(E.COHORT_MULT)
         K = E.K_COHORTS
@@ -260,7 +263,6 @@ class Member:
             for i in range(R):
                 h = self.h[i][p]
                 a = h.arrivals.pop(t, 0.0)
-                h.arrived = a
                 if a != 0.0:
                     h.recv += a
                     h.pipe = max(h.pipe - a, 0.0)
@@ -520,15 +522,13 @@ class Member:
                 h.peak = max(h.peak, h.price)
             for c in self.sec[r]:
                 c.sub = _substitution_step(c.sub, self.h[r][c.crit].price, g[E.I_SUBMAX], self.sub_rate)
-        world = [_sum([self.h[r][p].prod0 for r in range(R)]) for p in range(P)]
         for p in range(P):
-            outside = _sum([self.h[r][p].prod0 for r in range(R) if self.side[r] != 1])
-            if outside <= 0.0:
+            if self.outside[p] <= 0.0:
                 continue
             for r in range(R):
                 h = self.h[r][p]
                 if self.side[r] != 1 and h.prod0 > 0.0 and h.signal > 1.5:
-                    grow = self.cap_grow * world[p] * h.prod0 / outside
+                    grow = self.cap_grow * self.world[p] * h.prod0 / self.outside[p]
                     h.cap += grow * min(h.signal - 1.5, 1.0)
 
         # rare-earth trade lost
