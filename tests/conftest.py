@@ -21,6 +21,12 @@ BASE: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _catalogue_in_tmp(tmp_path, monkeypatch):
+    """Runs that a test does not point at a catalogue register in its own temporary one, not in ./runs."""
+    monkeypatch.setattr("standoff.catalogue.DEFAULT_PATH", tmp_path / "default-catalogue.duckdb")
+
+
 def control(day: str = "2025-02-01", approval: Any = 0.25, delay: Any = 50.0, mode: str = "licence",
             products: list[str] | None = None, **kw: Any) -> dict[str, Any]:
     ev = {"date": day, "type": "export_control", "exporter": "CHN", "products": products or ["HREO", "METAL", "MAGNET"],

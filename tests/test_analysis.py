@@ -154,3 +154,22 @@ def test_bad_sensitivity_outcome_is_named_before_any_run(spec, needle, monkeypat
     monkeypatch.setattr(standoff.api, "simulate", lambda *a, **k: pytest.fail("ran before checking the outcome"))
     res = runner.invoke(app, ["sensitivity", "london-2025", "--outcome", spec, "--n", "4"])
     assert res.exit_code == 2 and needle in res.output and spec in res.output
+
+
+def test_a_catalogue_from_before_streamed_runs_is_upgraded_in_place(run_dir, tmp_path):
+    """A catalogue written before the ``streamed`` column existed still opens, lists and takes new runs."""
+    import duckdb
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE runs (id VARCHAR PRIMARY KEY, created TIMESTAMP, scenario VARCHAR, scenario_digest VARCHAR, "
+                "seed BIGINT, members BIGINT, negotiate BOOLEAN, version VARCHAR, path VARCHAR, "
+                "p_stockout_usa_autos DOUBLE, median_stockout_day_usa_autos DOUBLE, median_loss_usa_autos_bn DOUBLE, "
+                "median_pain_us_bn DOUBLE, median_pain_cn_bn DOUBLE, p_truce_survives_90d DOUBLE, metrics JSON)")
+    con.execute("INSERT INTO runs VALUES ('old0000001', now(), 'london-2025', 'x', 1, 60, false, '0.1', ?, "
+                "0.5, 100, 1, 1, 1, NULL, '{}')", [str(run_dir)])
+    con.close()
+    new_id = Catalogue(path).register(Results.load(run_dir), run_dir)
+    df = Catalogue(path).list().set_index("id")
+    assert set(df.index) == {"old0000001", new_id}
+    assert not df["streamed"].any()
+    assert Catalogue(path).load("old0000001").ds.sizes["member"] == 60

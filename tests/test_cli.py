@@ -43,10 +43,12 @@ def test_scenarios_lists_builtins():
     assert res.exit_code == 0 and "london-2025" in res.output and "baseline" in res.output
 
 
-def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path):
+def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path, monkeypatch):
     from standoff import simulate
     out = tmp_path / "s"
-    res = runner.invoke(app, ["run", "london-2025", "-n", "300", "--seed", "5", "--stream", "--out", str(out)])
+    cat = tmp_path / "cat.duckdb"
+    res = runner.invoke(app, ["run", "london-2025", "-n", "300", "--seed", "5", "--stream", "--out", str(out),
+                              "--catalogue", str(cat)])
     assert res.exit_code == 0, res.output
     assert "streamed" in res.output
     so = pd.read_csv(out / "stockouts.csv").set_index(["region", "sector"])
@@ -58,3 +60,19 @@ def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path):
             "bands_price_multiple.csv"} <= {p.name for p in out.iterdir()}
     bands = pd.read_csv(out / "bands_price_multiple.csv")
     assert len(bands) == 546 * 7 * 4 and (bands["p10"] <= bands["median"]).all() and (bands["median"] <= bands["p90"]).all()
+    # registered in the catalogue with the same headline numbers as a full run (money to within a ~2% bin)
+    from standoff.catalogue import Catalogue
+    row = Catalogue(cat).list().iloc[0]
+    assert bool(row["streamed"]) and row["members"] == 300 and row["path"] == str(out.resolve())
+    want = simulate("london-2025", members=300, seed=5).headline_metrics()
+    assert row["p_stockout_usa_autos"] == want["p_stockout_usa_autos"]
+    assert row["median_stockout_day_usa_autos"] == want["median_stockout_day_usa_autos"]
+    for k in ("median_loss_usa_autos_bn", "median_pain_us_bn", "median_pain_cn_bn"):
+        assert abs(row[k] / want[k] - 1) < 0.025, k
+    listed = runner.invoke(app, ["runs", "list", "--catalogue", str(cat)])
+    assert listed.exit_code == 0 and "True" in listed.output
+    # commands that need per-member results say why they cannot use it, by id or by folder
+    monkeypatch.setattr("standoff.catalogue.DEFAULT_PATH", cat)
+    for ref in (row["id"], str(out)):
+        res = runner.invoke(app, ["report", ref])
+        assert res.exit_code == 2 and "streamed" in res.output and "Traceback" not in res.output, res.output

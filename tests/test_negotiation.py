@@ -1,5 +1,6 @@
 """Game behaviour of the bargaining model."""
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -141,3 +142,20 @@ def test_bad_negotiation_input(tmp_path, extra, needles):
     for n in needles:
         assert n in res.output, (n, res.output)
     assert not (tmp_path / "o").exists()
+
+
+def test_streamed_truce_survival_matches_the_full_run():
+    """A streamed run counts truce survival exactly as the full results do, whatever the chunking."""
+    from standoff.ensemble import SerialExecutor, plan
+    from standoff.results import StreamingSummary
+    res = negotiated(noise_us=0.25, noise_cn=0.25, members=300)
+    pl = plan(res.scenario)
+    acc = StreamingSummary(pl)
+    ex = SerialExecutor(chunk_members=256)
+    for ch in ex.map(pl, ex.split(res.scenario.members)):
+        acc.add(ch)
+    want = res.truce_survival()
+    got = acc.truce_survival()
+    assert want["members_with_agreement"].iloc[0] > 100  # enough agreements for the comparison to mean something
+    pd.testing.assert_frame_equal(got, want)
+    assert acc.headline_metrics()["p_truce_survives_90d"] == res.headline_metrics()["p_truce_survives_90d"]

@@ -1,7 +1,8 @@
 """The run catalogue: an embedded DuckDB file registering every run.
 
 Each run is a row with its id, time, scenario name and digest, seed, members, standoff
-version, folder and headline metrics.  DuckDB lets one process write at a time, so a writer
+version, folder and headline metrics; ``streamed`` marks runs that kept summaries only (no
+per-member results to load back).  DuckDB lets one process write at a time, so a writer
 that finds the file locked waits and retries: concurrent runs all get registered.
 """
 from __future__ import annotations
@@ -13,11 +14,10 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .errors import StandoffError
-from .results import Results
+from .results import Results, StreamingSummary, package_version
 
 DEFAULT_PATH = Path(os.environ.get("STANDOFF_CATALOGUE", "runs/catalogue.duckdb"))
 
@@ -39,23 +39,12 @@ CREATE TABLE IF NOT EXISTS runs (
     median_pain_cn_bn DOUBLE,
     p_truce_survives_90d DOUBLE,
     metrics JSON
-)
+);
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS streamed BOOLEAN DEFAULT false;
 """
-
-
-def _metrics(res: Results) -> dict:
-    so = res.stockouts().set_index(["region", "sector"])
-    pain = res.ds["pain_usd_bn"].sum("pain_kind")
-    m = {"p_stockout_usa_autos": float(so.loc[("USA", "autos"), "p_stockout"]),
-         "median_stockout_day_usa_autos": float(so.loc[("USA", "autos"), "median_day"]),
-         "median_loss_usa_autos_bn": float(np.median(res.ds["output_loss_usd_bn"].sel(region="USA", sector="autos"))),
-         "median_pain_us_bn": float(np.median(pain.sel(side="US"))),
-         "median_pain_cn_bn": float(np.median(pain.sel(side="CN"))),
-         "p_truce_survives_90d": None}
-    if res.scenario.negotiation.enabled:
-        ts = res.truce_survival().set_index("days")
-        m["p_truce_survives_90d"] = float(ts.loc[90, "p_survive"])
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
+_COLUMNS = ("id", "created", "scenario", "scenario_digest", "seed", "members", "negotiate", "version", "path",
+            "p_stockout_usa_autos", "median_stockout_day_usa_autos", "median_loss_usa_autos_bn", "median_pain_us_bn",
+            "median_pain_cn_bn", "p_truce_survives_90d", "metrics", "streamed")
 
 
 class Catalogue:
@@ -86,19 +75,22 @@ class Catalogue:
             except duckdb.Error as exc:
                 raise StandoffError(f"cannot open the run catalogue: {exc}", file=str(self.path)) from None
 
-    def register(self, res: Results, folder: str | Path) -> str:
-        """Add a saved run; returns its id."""
+    def register(self, res: Results | StreamingSummary, folder: str | Path) -> str:
+        """Add a saved run (full results, or the summaries of a streamed run); returns its id."""
         run_id = uuid.uuid4().hex[:10]
-        m = _metrics(res)
+        m = res.headline_metrics()
         sc = res.scenario
+        streamed = isinstance(res, StreamingSummary)
+        version = package_version() if streamed else str(res.ds.attrs.get("standoff_version"))
+        members = res.members if streamed else sc.members
         con = self._connect()
         try:
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, dt.datetime.now(), sc.name, sc.digest(), sc.seed, sc.members, sc.negotiation.enabled,
-                 str(res.ds.attrs.get("standoff_version")), str(Path(folder).resolve()),
+                f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [run_id, dt.datetime.now(), sc.name, sc.digest(), sc.seed, members, sc.negotiation.enabled,
+                 version, str(Path(folder).resolve()),
                  m["p_stockout_usa_autos"], m["median_stockout_day_usa_autos"], m["median_loss_usa_autos_bn"],
-                 m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m)])
+                 m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m), streamed])
         finally:
             con.close()
         return run_id
@@ -126,7 +118,12 @@ class Catalogue:
 
     def load(self, run_id: str) -> Results:
         """The run's results (pandas / xarray), read from its folder."""
-        return Results.load(self.get(run_id)["path"])
+        row = self.get(run_id)
+        if bool(row.get("streamed", False)):
+            raise StandoffError("this run was streamed and kept summaries only (stockouts.csv, the bands and "
+                                "paths.nc in its folder); report, compare and discover need a full run",
+                                file=str(self.path), value=row["id"])
+        return Results.load(row["path"])
 
 
 def resolve_run(ref: str, catalogue: Catalogue | None = None) -> Results:

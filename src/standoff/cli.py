@@ -234,7 +234,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
     if out.exists() and not out.is_dir():
         raise StandoffError("output path exists and is not a folder", file=str(out))
     if stream:
-        _run_streamed(sc, out, overwrite, dask, workers)
+        _run_streamed(sc, out, overwrite, dask, workers, catalogue_path)
         return
     executor = None
     if dask is not None:
@@ -258,14 +258,15 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         console.print(f"registered as run [bold]{run_id}[/] in {Catalogue(catalogue_path or None).path}")
 
 
-def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], workers: int) -> None:
+def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], workers: int,
+                  catalogue_path: Optional[str]) -> None:
     """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically."""
     import json
     import shutil
     import tempfile
 
     from .ensemble import SerialExecutor, plan
-    from .results import StreamingSummary
+    from .results import StreamingSummary, package_version
 
     pl = plan(sc)  # the first ``trajectories`` members keep their daily paths: a bounded sample
     ex: Any = SerialExecutor(chunk_members=4096)
@@ -312,14 +313,20 @@ def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], work
         (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
         (tmp / "run.json").write_text(json.dumps({"scenario": sc.name, "seed": sc.seed, "members": acc.members,
                                                   "streamed": True, "sampled_paths": int(paths.sizes["traj_member"]),
-                                                  "scenario_digest": sc.digest()}, indent=2))
+                                                  "scenario_digest": sc.digest(),
+                                                  "standoff_version": package_version()}, indent=2))
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    console.print(f"streamed summaries written to [bold]{out}[/] (not registered in the catalogue: no per-member results)")
+    console.print(f"streamed summaries written to [bold]{out}[/]")
+    if catalogue_path != "none":
+        from .catalogue import Catalogue
+        cat = Catalogue(catalogue_path or None)
+        run_id = cat.register(acc, out)
+        console.print(f"registered as run [bold]{run_id}[/] (streamed: summaries only) in {cat.path}")
 
 
 @app.command()
@@ -563,7 +570,7 @@ def runs_list(catalogue_path: Optional[str] = typer.Option(None, "--catalogue"))
     from .catalogue import Catalogue
 
     df = Catalogue(catalogue_path).list()
-    cols = ["id", "created", "scenario", "seed", "members", "negotiate", "p_stockout_usa_autos",
+    cols = ["id", "created", "scenario", "seed", "members", "negotiate", "streamed", "p_stockout_usa_autos",
             "median_loss_usa_autos_bn", "path"]
     console.print(_df_table(df[cols], f"runs in {Catalogue(catalogue_path).path}"))
 

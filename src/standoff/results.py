@@ -20,6 +20,7 @@ import xarray as xr
 from . import engine
 from .ensemble import OUTPUT_SHAPES, TRAJ_SHAPES, Chunk, Plan
 from .errors import StandoffError
+from .negotiation import NEG_OUTPUTS
 from .scenario import Scenario, scenario_from_dict
 
 UNITS = {
@@ -73,11 +74,11 @@ def assemble(pl: Plan, parts: list[Chunk]) -> xr.Dataset:
                                   "input": [u.key for u in inputs]})
     ds["demand_t_per_day"] = (("region", "sector"), net.demand, {"units": "t/day baseline requirement"})
     ds.attrs.update({"scenario": sc.name, "seed": sc.seed, "members": sc.members, "start": str(sc.start),
-                     "horizon_days": T, "scenario_digest": sc.digest(), "standoff_version": _version()})
+                     "horizon_days": T, "scenario_digest": sc.digest(), "standoff_version": package_version()})
     return ds
 
 
-def _version() -> str:
+def package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
         return version("standoff")
@@ -187,16 +188,27 @@ class Results:
         """
         agree = self._neg("first_agreement_day")
         collapse = self._neg("first_collapse_day")
-        T = self.scenario.horizon_days
-        has = ~np.isnan(agree)
         rows = []
         for d in days:
-            lived = np.where(np.isnan(collapse), np.inf, collapse) - agree
-            known = has & ((lived >= d) | ~np.isnan(collapse)) & ~(np.isnan(collapse) & (T - agree < d))
-            survived = known & (lived >= d)
-            rows.append({"days": d, "p_survive": float(survived.sum() / known.sum()) if known.sum() else float("nan"),
-                         "members_with_agreement": int(has.sum()), "censored": int((has & ~known).sum())})
+            has, known, survived = truce_counts(agree, collapse, self.scenario.horizon_days, d)
+            rows.append({"days": d, "p_survive": survived / known if known else float("nan"),
+                         "members_with_agreement": has, "censored": has - known})
         return pd.DataFrame(rows)
+
+    def headline_metrics(self) -> dict:
+        """The catalogue's headline numbers (US autos, pain medians, truce survival at 90 days)."""
+        so = self.stockouts().set_index(["region", "sector"])
+        pain = self.ds["pain_usd_bn"].sum("pain_kind")
+        m = {"p_stockout_usa_autos": float(so.loc[("USA", "autos"), "p_stockout"]),
+             "median_stockout_day_usa_autos": float(so.loc[("USA", "autos"), "median_day"]),
+             "median_loss_usa_autos_bn": float(np.median(self.ds["output_loss_usd_bn"].sel(region="USA", sector="autos"))),
+             "median_pain_us_bn": float(np.median(pain.sel(side="US"))),
+             "median_pain_cn_bn": float(np.median(pain.sel(side="CN"))),
+             "p_truce_survives_90d": None}
+        if self.scenario.negotiation.enabled:
+            ts = self.truce_survival().set_index("days")
+            m["p_truce_survives_90d"] = float(ts.loc[90, "p_survive"])
+        return _finite_or_none(m)
 
     def concessions(self) -> pd.DataFrame:
         """When each side's pressure first reaches its resolve (it would concede), and how much it gave."""
@@ -354,6 +366,14 @@ class Results:
         """Read a run folder written by :meth:`save`."""
         import yaml
         folder = Path(folder)
+        if (folder / "run.json").exists() and not (folder / "results.nc").exists():
+            try:
+                streamed = json.loads((folder / "run.json").read_text()).get("streamed", False)
+            except (ValueError, OSError, AttributeError):
+                streamed = False
+            if streamed:
+                raise StandoffError("this run was streamed and kept summaries only (stockouts.csv, the bands and "
+                                    "paths.nc); report, compare and discover need a full run", file=str(folder))
         need = ["results.nc", "scenario.yaml", "run.json"]
         for n in need:
             if not (folder / n).exists():
@@ -364,6 +384,28 @@ class Results:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
         sc = scenario_from_dict(yaml.safe_load((folder / "scenario.yaml").read_text()), str(folder / "scenario.yaml"))
         return cls(ds, sc)
+
+
+_NEG_AGREE = NEG_OUTPUTS.index("first_agreement_day")
+_NEG_COLLAPSE = NEG_OUTPUTS.index("first_collapse_day")
+
+
+def truce_counts(agree: np.ndarray, collapse: np.ndarray, horizon: int, days: int) -> tuple[int, int, int]:
+    """Members with a first agreement, those whose fate at ``days`` is known, and those it survived.
+
+    ``agree`` and ``collapse`` are each member's first agreement and first collapse days (NaN
+    for never).  An agreement still in force at the horizon's end that began fewer than
+    ``days`` before it is censored (not known).
+    """
+    has = ~np.isnan(agree)
+    lived = np.where(np.isnan(collapse), np.inf, collapse) - agree
+    known = has & ((lived >= days) | ~np.isnan(collapse)) & ~(np.isnan(collapse) & (horizon - agree < days))
+    survived = known & (lived >= days)
+    return int(has.sum()), int(known.sum()), int(survived.sum())
+
+
+def _finite_or_none(m: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
 
 
 class StreamingSummary:
@@ -380,6 +422,7 @@ class StreamingSummary:
     """
 
     EDGES = np.concatenate([[0.0], np.geomspace(1e-6, 1e6, 1201)])  # ~2.3% wide bins, 0 to 1e6
+    TRUCE_DAYS = (30, 90, 365)
 
     def __init__(self, pl: Plan) -> None:
         self.plan = pl
@@ -391,7 +434,9 @@ class StreamingSummary:
         nb = len(self.EDGES)
         self.hists = {"output_loss_usd_bn": np.zeros((R, S, nb), dtype=np.int64),
                       "peak_price_multiple": np.zeros((R, P, nb), dtype=np.int64),
-                      "pain_usd_bn": np.zeros((2, len(engine.PAIN_KINDS), nb), dtype=np.int64)}
+                      "pain_usd_bn": np.zeros((2, len(engine.PAIN_KINDS), nb), dtype=np.int64),
+                      "pain_total_usd_bn": np.zeros((2, nb), dtype=np.int64)}
+        self.truce = np.zeros((len(self.TRUCE_DAYS), 3), dtype=np.int64)  # with agreement, known, survived
         # The daily paths of the sampled members (the first ``scenario.trajectories``), as they arrive.
         self._paths: dict[str, list[tuple[int, np.ndarray]]] = {name: [] for name in TRAJ_SHAPES}
 
@@ -405,7 +450,7 @@ class StreamingSummary:
             for s in range(S):
                 self.stockout_counts[r, s] += np.bincount(idx[:, r, s], minlength=self.T + 1)
         for name, h in self.hists.items():
-            x = a[name]
+            x = a[name] if name != "pain_total_usd_bn" else a["pain_usd_bn"].sum(axis=2)
             b = np.clip(np.searchsorted(self.EDGES, x, side="right") - 1, 0, len(self.EDGES) - 1)
             flat = b.reshape(b.shape[0], -1)
             hf = h.reshape(-1, h.shape[-1])
@@ -415,6 +460,11 @@ class StreamingSummary:
             tr = a.get(f"traj:{name}")
             if tr is not None and tr.shape[0] > 0:
                 self._paths[name].append((chunk.start, tr))
+        if self.plan.neg_on:
+            neg = a["negotiation"]
+            for k, d in enumerate(self.TRUCE_DAYS):
+                self.truce[k] += truce_counts(neg[:, _NEG_AGREE].astype(np.float64), neg[:, _NEG_COLLAPSE].astype(np.float64),
+                                              self.T, d)
         self.members += chunk.n
 
     @staticmethod
@@ -463,6 +513,31 @@ class StreamingSummary:
         df = q.to_dataframe(name).reset_index().pivot_table(index=[c for c in q.dims if c != "quantile"],
                                                             columns="quantile", values=name).reset_index()
         return df.rename(columns={0.1: "p10", 0.5: "median", 0.9: "p90"})
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.plan.scenario
+
+    def truce_survival(self) -> pd.DataFrame:
+        """As :meth:`Results.truce_survival` (for 30, 90 and 365 days), from the streamed counts."""
+        return pd.DataFrame([{"days": d, "p_survive": kn_sv[2] / kn_sv[1] if kn_sv[1] else float("nan"),
+                              "members_with_agreement": int(kn_sv[0]), "censored": int(kn_sv[0] - kn_sv[1])}
+                             for d, kn_sv in zip(self.TRUCE_DAYS, self.truce)])
+
+    def headline_metrics(self) -> dict:
+        """As :meth:`Results.headline_metrics`; stockout figures exact, money medians to within a bin (~2%)."""
+        net = self.plan.net
+        so = self.stockouts().set_index(["region", "sector"])
+        r, s = net.regions.index("USA"), net.sectors.index("autos")
+        pain = self.band("pain_total_usd_bn")
+        m = {"p_stockout_usa_autos": float(so.loc[("USA", "autos"), "p_stockout"]),
+             "median_stockout_day_usa_autos": float(so.loc[("USA", "autos"), "median_day"]),
+             "median_loss_usa_autos_bn": float(self.band("output_loss_usd_bn")[r, s, 1]),
+             "median_pain_us_bn": float(pain[0, 1]), "median_pain_cn_bn": float(pain[1, 1]),
+             "p_truce_survives_90d": None}
+        if self.plan.neg_on:
+            m["p_truce_survives_90d"] = float(self.truce_survival().set_index("days").loc[90, "p_survive"])
+        return _finite_or_none(m)
 
     def band(self, name: str) -> np.ndarray:
         """p10, median and p90 of an accumulated output, by its dims (bin lower edges)."""
