@@ -89,15 +89,18 @@ def main() -> None:
     print(f"kernel alone ({n_k:,} members, no daily paths, best of 3): {n_k * T / best:,.0f} member-days/s")
 
     if args.dask:
+        # Against one Dask worker (the "one-worker throughput") and against the in-process run above.
         from standoff.parallel import DaskExecutor
-        with DaskExecutor(n_workers=args.dask) as ex:
-            standoff.simulate(sc.with_(members=min(args.members, 4096)), executor=ex)  # warm the workers
-            t = time.perf_counter()
-            standoff.simulate(sc, executor=ex)
-            ddt = time.perf_counter() - t
-        print(f"dask, {args.dask} workers: {args.members * T / ddt:,.0f} member-days/s "
-              f"({dt / ddt:.2f}x one core)")
-
+        rates = {}
+        for n_workers in sorted({1, args.dask}):
+            with DaskExecutor(n_workers=n_workers) as ex:
+                standoff.simulate(sc.with_(members=min(args.members, 4096)), executor=ex)  # warm the workers
+                t = time.perf_counter()
+                standoff.simulate(sc, executor=ex)
+                rates[n_workers] = args.members * T / (time.perf_counter() - t)
+        print(f"dask, 1 worker: {rates[1]:,.0f} member-days/s")
+        print(f"dask, {args.dask} workers: {rates[args.dask]:,.0f} member-days/s ({rates[args.dask] / rates[1]:.2f}x one "
+              f"worker; {rates[args.dask] / rate:.2f}x the one-core run above)")
 
 if __name__ == "__main__":
     main()
