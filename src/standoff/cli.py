@@ -234,7 +234,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
     if out.exists() and not out.is_dir():
         raise StandoffError("output path exists and is not a folder", file=str(out))
     if stream:
-        _run_streamed(sc, out, overwrite, dask, workers, catalogue_path)
+        _run_streamed(sc, out, overwrite, dask, workers, catalogue_path, quiet)
         return
     executor = None
     if dask is not None:
@@ -259,7 +259,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
 
 
 def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], workers: int,
-                  catalogue_path: Optional[str]) -> None:
+                  catalogue_path: Optional[str], quiet: bool = False) -> None:
     """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically."""
     import json
     import shutil
@@ -290,7 +290,8 @@ def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], work
     for _, r in so[so.p_stockout > 0].iterrows():
         t.add_row(r["region"], r["sector"], f"{r['p_stockout']:.0%}", _fmt_day(sc.start, r["median_day"]),
                   f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}")
-    console.print(t)
+    if not quiet:
+        console.print(t)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
