@@ -102,6 +102,18 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     inv_sig = 1.0 / gp[I_INVDAYS]
     inv_tadj = 1.0 / gp[I_TRADE_ADJ]
     sub_rate = gp[I_SUBRATE] / 365.0
+    # Rows of the parameter matrix as 1-d arrays: LLVM vectorises a member loop that reads
+    # ``g_pcap[m]`` but not one that reads ``gp[I_PCAP, m]`` next to other 2-d reads (it
+    # cannot rule out a dependence between them).
+    g_pfloor = gp[I_PFLOOR]
+    g_pcap = gp[I_PCAP]
+    g_maxord = gp[I_MAXORD]
+    g_stockout = gp[I_STOCKOUT]
+    g_defw = gp[I_DEFW]
+    g_submax = gp[I_SUBMAX]
+    g_prem = gp[I_PREM]
+    g_div = gp[I_DIV]
+    g_redir = gp[I_REDIR]
     cap_grow = gp[I_CAPGROW] / 365.0
     neg_eps = np.empty(M)
     neg_inv_flex = np.empty(M)
@@ -431,7 +443,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 for m in range(M):
                     pos_tgt[i, p, m] = target[m]
                     # Buyers cannot order (or apply for licences for) far more than they use.
-                    cap_o = gp[I_MAXORD, m] * max(use_now[m], u0)
+                    cap_o = g_maxord[m] * max(use_now[m], u0)
                     need[i, p, m] = min(max(use_now[m] + (target[m] - position[m]) * inv_adj[m], 0.0), cap_o)
                 if lic:
                     # What a buyer seeks elsewhere while its licences are pending ignores them:
@@ -442,7 +454,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                                 position_firm[m] += ssum[i, s, m]
                                 target_firm[m] += sect_tgt[i, s, m]
                     for m in range(M):
-                        cap_o = gp[I_MAXORD, m] * max(use_now[m], u0)
+                        cap_o = g_maxord[m] * max(use_now[m], u0)
                         need_firm[i, p, m] = min(max(use_now[m] + (target_firm[m] - position_firm[m]) * inv_adj[m],
                                                      0.0), cap_o)
                 else:
@@ -595,13 +607,13 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     o_loss[r, s, m] += loss * 1e-9
                     o_units[r, s, m] += short * upt
                     so = o_stockout[r, s, m]
-                    o_stockout[r, s, m] = t_f if (frac < gp[I_STOCKOUT, m] and so != so) else so
+                    o_stockout[r, s, m] = t_f if (frac < g_stockout[m] and so != so) else so
                     loss_v[m] = loss
                     frac_v[m] = frac
                 if sd >= 0:
                     if s == defense:
                         for m in range(M):
-                            pain_today[sd, 3, m] += loss_v[m] * gp[I_DEFW, m] * 1e-9
+                            pain_today[sd, 3, m] += loss_v[m] * g_defw[m] * 1e-9
                     else:
                         for m in range(M):
                             pain_today[sd, 0, m] += loss_v[m] * 1e-9
@@ -635,7 +647,8 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 pow_pos(cover, neg_inv_flex, m_star, pscr)
                 for m in range(M):
                     c = x3[m]
-                    ms = min(max(m_star[m], gp[I_PFLOOR, m]), gp[I_PCAP, m]) if c > 1e-9 else gp[I_PCAP, m]
+                    ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
+                    ms = ms if c > 1e-9 else g_pcap[m]
                     pr = price[r, p, m]
                     ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
                     pr = pr + (ms - pr) * inv_presp[m] if ok else pr
@@ -651,7 +664,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             for s in range(S):
                 pc = crit[s]
                 for m in range(M):
-                    sub[r, s, m] = substitution_step(sub[r, s, m], price[r, pc, m], gp[I_SUBMAX, m], sub_rate[m])
+                    sub[r, s, m] = substitution_step(sub[r, s, m], price[r, pc, m], g_submax[m], sub_rate[m])
         for p in range(P):
             if outside[p] <= 0.0:
                 continue
@@ -706,12 +719,12 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             for m in range(M):
                 tv[e, i, gg, m] += (vstar[m] - tv[e, i, gg, m]) * inv_tadj[m]
                 lost = v0 - tv[e, i, gg, m]
-                cost = gt_cs[j, m] + gp[I_PREM, m] * gp[I_DIV, m] * max(lost, 0.0)
+                cost = gt_cs[j, m] + g_prem[m] * g_div[m] * max(lost, 0.0)
                 if si >= 0:
                     pain_today[si, 2, m] += cost * 1e-9
                     o_goods[si, 0, m] += lost * 1e-9
                 if se >= 0 and lost > 0.0:
-                    pain_today[se, 1, m] += lost * (1.0 - gp[I_REDIR, m]) * 1e-9
+                    pain_today[se, 1, m] += lost * (1.0 - g_redir[m]) * 1e-9
                     o_goods[se, 1, m] += lost * 1e-9
         for c in range(C):
             st = side[cm_target[c]]
