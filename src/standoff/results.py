@@ -7,6 +7,7 @@ medians and the p10-p90 range across members.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 import json
 import os
 import shutil
@@ -188,27 +189,15 @@ class Results:
         """
         agree = self._neg("first_agreement_day")
         collapse = self._neg("first_collapse_day")
-        rows = []
-        for d in days:
-            has, known, survived = truce_counts(agree, collapse, self.scenario.horizon_days, d)
-            rows.append({"days": d, "p_survive": survived / known if known else float("nan"),
-                         "members_with_agreement": has, "censored": has - known})
-        return pd.DataFrame(rows)
+        return truce_table(days, [truce_counts(agree, collapse, self.scenario.horizon_days, d) for d in days])
 
     def headline_metrics(self) -> dict:
         """The catalogue's headline numbers (US autos, pain medians, truce survival at 90 days)."""
-        so = self.stockouts().set_index(["region", "sector"])
         pain = self.ds["pain_usd_bn"].sum("pain_kind")
-        m = {"p_stockout_usa_autos": float(so.loc[("USA", "autos"), "p_stockout"]),
-             "median_stockout_day_usa_autos": float(so.loc[("USA", "autos"), "median_day"]),
-             "median_loss_usa_autos_bn": float(np.median(self.ds["output_loss_usd_bn"].sel(region="USA", sector="autos"))),
-             "median_pain_us_bn": float(np.median(pain.sel(side="US"))),
-             "median_pain_cn_bn": float(np.median(pain.sel(side="CN"))),
-             "p_truce_survives_90d": None}
-        if self.scenario.negotiation.enabled:
-            ts = self.truce_survival().set_index("days")
-            m["p_truce_survives_90d"] = float(ts.loc[90, "p_survive"])
-        return _finite_or_none(m)
+        return headline(self.stockouts(),
+                        float(np.median(self.ds["output_loss_usd_bn"].sel(region="USA", sector="autos"))),
+                        float(np.median(pain.sel(side="US"))), float(np.median(pain.sel(side="CN"))),
+                        self.truce_survival() if self.scenario.negotiation.enabled else None)
 
     def concessions(self) -> pd.DataFrame:
         """When each side's pressure first reaches its resolve (it would concede), and how much it gave."""
@@ -404,7 +393,19 @@ def truce_counts(agree: np.ndarray, collapse: np.ndarray, horizon: int, days: in
     return int(has.sum()), int(known.sum()), int(survived.sum())
 
 
-def _finite_or_none(m: dict) -> dict:
+def truce_table(days: Sequence[int], counts: Sequence[Sequence[int]]) -> pd.DataFrame:
+    """The truce-survival table from :func:`truce_counts` for each of ``days``."""
+    return pd.DataFrame([{"days": d, "p_survive": sv / kn if kn else float("nan"), "members_with_agreement": int(has),
+                          "censored": int(has - kn)} for d, (has, kn, sv) in zip(days, counts)])
+
+
+def headline(stockouts: pd.DataFrame, loss_usa_autos: float, pain_us: float, pain_cn: float,
+             truce: pd.DataFrame | None) -> dict:
+    """The catalogue's headline numbers, from a run's stockout table, medians and truce table (None if no talks)."""
+    so = stockouts.set_index(["region", "sector"]).loc[("USA", "autos")]
+    m = {"p_stockout_usa_autos": float(so["p_stockout"]), "median_stockout_day_usa_autos": float(so["median_day"]),
+         "median_loss_usa_autos_bn": loss_usa_autos, "median_pain_us_bn": pain_us, "median_pain_cn_bn": pain_cn,
+         "p_truce_survives_90d": None if truce is None else float(truce.set_index("days").loc[90, "p_survive"])}
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
 
 
@@ -461,10 +462,10 @@ class StreamingSummary:
             if tr is not None and tr.shape[0] > 0:
                 self._paths[name].append((chunk.start, tr))
         if self.plan.neg_on:
-            neg = a["negotiation"]
+            agree = a["negotiation"][:, _NEG_AGREE].astype(np.float64)
+            collapse = a["negotiation"][:, _NEG_COLLAPSE].astype(np.float64)
             for k, d in enumerate(self.TRUCE_DAYS):
-                self.truce[k] += truce_counts(neg[:, _NEG_AGREE].astype(np.float64), neg[:, _NEG_COLLAPSE].astype(np.float64),
-                                              self.T, d)
+                self.truce[k] += truce_counts(agree, collapse, self.T, d)
         self.members += chunk.n
 
     @staticmethod
@@ -520,24 +521,15 @@ class StreamingSummary:
 
     def truce_survival(self) -> pd.DataFrame:
         """As :meth:`Results.truce_survival` (for 30, 90 and 365 days), from the streamed counts."""
-        return pd.DataFrame([{"days": d, "p_survive": kn_sv[2] / kn_sv[1] if kn_sv[1] else float("nan"),
-                              "members_with_agreement": int(kn_sv[0]), "censored": int(kn_sv[0] - kn_sv[1])}
-                             for d, kn_sv in zip(self.TRUCE_DAYS, self.truce)])
+        return truce_table(self.TRUCE_DAYS, self.truce)
 
     def headline_metrics(self) -> dict:
         """As :meth:`Results.headline_metrics`; stockout figures exact, money medians to within a bin (~2%)."""
         net = self.plan.net
-        so = self.stockouts().set_index(["region", "sector"])
-        r, s = net.regions.index("USA"), net.sectors.index("autos")
         pain = self.band("pain_total_usd_bn")
-        m = {"p_stockout_usa_autos": float(so.loc[("USA", "autos"), "p_stockout"]),
-             "median_stockout_day_usa_autos": float(so.loc[("USA", "autos"), "median_day"]),
-             "median_loss_usa_autos_bn": float(self.band("output_loss_usd_bn")[r, s, 1]),
-             "median_pain_us_bn": float(pain[0, 1]), "median_pain_cn_bn": float(pain[1, 1]),
-             "p_truce_survives_90d": None}
-        if self.plan.neg_on:
-            m["p_truce_survives_90d"] = float(self.truce_survival().set_index("days").loc[90, "p_survive"])
-        return _finite_or_none(m)
+        loss = self.band("output_loss_usd_bn")[net.regions.index("USA"), net.sectors.index("autos"), 1]
+        return headline(self.stockouts(), float(loss), float(pain[0, 1]), float(pain[1, 1]),
+                        self.truce_survival() if self.plan.neg_on else None)
 
     def band(self, name: str) -> np.ndarray:
         """p10, median and p90 of an accumulated output, by its dims (bin lower edges)."""
