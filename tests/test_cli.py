@@ -76,3 +76,13 @@ def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path, monkeypat
     for ref in (row["id"], str(out)):
         res = runner.invoke(app, ["report", ref])
         assert res.exit_code == 2 and "streamed" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_quiet_streamed_run_prints_no_tables(tmp_path):
+    out = tmp_path / "q"
+    args = ["run", "london-2025", "-n", "40", "--stream", "--out", str(out), "--catalogue", "none"]
+    loud = runner.invoke(app, args + ["--overwrite"])
+    quiet = runner.invoke(app, args + ["--overwrite", "--quiet"])
+    assert loud.exit_code == 0 and quiet.exit_code == 0, quiet.output
+    assert "when each sector runs out" in loud.output
+    assert "when each sector runs out" not in quiet.output and "streamed summaries written" in quiet.output
