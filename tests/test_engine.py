@@ -17,6 +17,10 @@ def test_baseline_stays_at_steady_state():
     assert float(abs(ds.price_multiple - 1).max()) < 1e-9
     assert float(abs(ds.cover_days.diff("time")).max()) < 1e-9
     assert float(abs(ds.pain_usd_bn).max()) < 1e-9
+    # every region keeps shipping abroad what it shipped in the baseline year
+    net = res.scenario.network()
+    abroad = net.flows.sum(axis=2) - np.einsum("pee->pe", net.flows)  # [product, exporter]
+    assert np.allclose(ds.exports_t.values, abroad[None, None], rtol=1e-6)  # paths are kept in float32
     assert_conserved(res)
 
 
@@ -28,6 +32,7 @@ def test_stocks_and_prices_stay_in_bounds(london):
     ds = london.ds
     assert float(ds.cover_days.min()) >= 0
     assert float(ds.imports_t.min()) >= 0
+    assert float(ds.exports_t.min()) >= 0
     assert float(ds.output_fraction.min()) >= 0 and float(ds.output_fraction.max()) <= 1 + 1e-12
     assert float(ds.price_multiple.min()) >= 0.4 - 1e-9 and float(ds.price_multiple.max()) <= 20 + 1e-9
 
@@ -41,6 +46,15 @@ def test_london_2025_runs_out_in_importing_regions_not_in_china(london):
     assert so.loc[("CHN", "autos"), "p_stockout"] < 0.1
     # defense draws first and holds longer stocks
     assert so.loc[("USA", "defense"), "p_stockout"] < so.loc[("USA", "autos"), "p_stockout"]
+
+
+def test_china_magnet_exports_fall_when_licensing_starts(london):
+    net = london.scenario.network()
+    c, p = net.index("region", "CHN"), net.index("product", "MAGNET")
+    base = net.flows[p, c].sum() - net.flows[p, c, c]
+    x = london.ds.exports_t.sel(region="CHN", product="MAGNET").values  # [member, day]
+    assert np.allclose(x[:, :93], base, rtol=1e-6)  # before 4 April (day 93) trade is as in 2024
+    assert x[:, 93:120].mean() < 0.5 * base  # applications wait for review
 
 
 def test_tariffs_cost_both_sides(london):

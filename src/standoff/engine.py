@@ -73,7 +73,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
               out_spile_empty: np.ndarray,
               tr_cover: np.ndarray, tr_output: np.ndarray, tr_price: np.ndarray, tr_imports: np.ndarray,
               tr_pain: np.ndarray, tr_trust: np.ndarray, tr_pressure: np.ndarray, tr_agreement: np.ndarray,
-              tr_requirement: np.ndarray) -> None:
+              tr_requirement: np.ndarray, tr_exports: np.ndarray) -> None:
     """Simulate members ``first .. first + M - 1`` (``M = glob.shape[0]``) together, writing outputs in place.
 
     State arrays carry the member on their last axis and every loop over members is
@@ -693,6 +693,14 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
             for i in range(R):
                 for m in range(n_keep_here):
                     tr_imports[m, t, p, i] = arrivals[p, i, m]
+            # What each region ships abroad today (usual buyers, licences, leakage, diversion):
+            # the series customs offices publish, so it can be set beside them.
+            for e in range(R):
+                for m in range(n_keep_here):
+                    xs = 0.0
+                    for i in range(R):
+                        xs += shipped[p, e, i, m] if i != e else 0.0
+                    tr_exports[m, t, p, e] = xs
 
         # ---- goods trade: tariffs and counter-measures ----
         for j in range(n_gt):

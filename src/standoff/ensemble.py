@@ -297,6 +297,7 @@ TRAJ_SHAPES = {
     "output_fraction": ("region", "sector"),
     "price_multiple": ("region", "product"),
     "imports_t": ("product", "region"),
+    "exports_t": ("product", "region"),
     "pain_cum_usd_bn": ("side",),
     "trust": ("side",),
     "pressure_ratio": ("side",),
@@ -351,7 +352,7 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
             out["stockpile_empty_day"][sl],
             trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
             trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
-            trs["requirement_fraction"])
+            trs["requirement_fraction"], trs["exports_t"])
     # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.
     dtype = np.float64 if full_precision else np.float32
     out = {k: v.astype(dtype) for k, v in out.items()}

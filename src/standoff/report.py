@@ -105,6 +105,8 @@ def build_charts(res: Results) -> list[dict]:
         [(r, {"region": r, "product": "HREO"}) for r in ("JPN", "OAS", "CHN")], "x baseline")
     fan("imports_magnet", "Magnet imports arriving", ds["imports_t"],
         [(r, {"region": r, "product": "MAGNET"}) for r in IMPORTERS], "t/day")
+    fan("exports_magnet", "Magnet exports shipped abroad (the series customs offices publish)", ds["exports_t"],
+        [(r, {"region": r, "product": "MAGNET"}) for r in ("CHN", "JPN")], "t/day")
     if res.scenario.negotiation.enabled:
         fan("trust", "Trust in the other side's compliance", ds["trust"],
             [(s, {"side": s}) for s in ("US", "CN")], "trust (0-1)")

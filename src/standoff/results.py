@@ -38,6 +38,7 @@ UNITS = {
     "output_fraction": "share of requirement met",
     "price_multiple": "x baseline price",
     "imports_t": "t/day arriving",
+    "exports_t": "t/day shipped abroad (usual buyers, licensed, leaked and diverted)",
     "pain_cum_usd_bn": "US$ bn, cumulative",
     "negotiation": "per-member outcomes of the political game (see neg_output)",
     "china_share_end": "China's share of magnets shipped to the region in the last 30 days",

@@ -111,6 +111,19 @@ def _exports_to_us_change(res: Results) -> np.ndarray:
     return -lost / base
 
 
+def _china_magnet_exports_april(res: Results) -> np.ndarray:
+    """China's magnet exports in April 2025 (all destinations) against the baseline's daily pace.
+
+    The baseline is the dataset's 2024 flows (China's 2024 magnet exports, AD customs data), so
+    the ratio is April 2025 against an average 2024 month, as customs reports compare.
+    """
+    net = res.scenario.network()
+    c, p = net.index("region", "CHN"), net.index("product", "MAGNET")
+    base = net.flows[p, c].sum() - net.flows[p, c, c]
+    x = res.ds["exports_t"].sel(product="MAGNET", region="CHN").values  # [member, time]
+    return x[:, _day(res, "2025-04-01"):_day(res, "2025-05-01")].mean(axis=1) / base
+
+
 @dataclass(frozen=True)
 class Observation:
     """One observed fact of a past episode, with its source and tolerance."""
@@ -168,6 +181,9 @@ OBSERVATIONS: list[Observation] = [
                 "trade data section 5: China customs via Sputnik, 14 Jan 2026", -0.40, -0.10, "change",
                 _exports_to_us_change, "within a factor of 2 of the observed fall (calendar 2025: the run's "
                 "first 365 days)", horizon_days=365),
+    Observation("london-2025", "China's magnet exports in April 2025 (x normal)", "~0.5 (fell about 50% in April)",
+                "trade data: automakers' letter, Reuters via Japan Times, 31 May 2025 (AAI)", 0.25, 1.0, "ratio",
+                _china_magnet_exports_april, "what still ships within a factor of 2 of the observed half"),
 ]
 
 

@@ -17,6 +17,9 @@ KNOWN_FAILURES = {
     "heavy-oxide price end-2012 / end-2011": "no 2011 bubble, so no 2012 fall",
     "Japan's rare-earth requirement 2012 vs baseline":
         "substitution reaches ~10% (rate capped at 10%/yr, SPR) against a 31% fall observed",
+    "China's magnet exports in April 2025 (x normal)":
+        "the scenario licenses every magnet from 4 April; Announcement 18 covers magnets containing the seven "
+        "elements, and the data give no share of exports that contain them",
     "Buenos Aires truce lifespan":
         "2018 tariffs create too little pressure for a deal at Buenos Aires; truces that form break in ~40 days",
 }
