@@ -48,6 +48,23 @@ def test_london_2025_runs_out_in_importing_regions_not_in_china(london):
     assert so.loc[("USA", "defense"), "p_stockout"] < so.loc[("USA", "autos"), "p_stockout"]
 
 
+def test_exporters_that_sell_elsewhere_feel_less_export_pain():
+    def export_pain(cn_share):
+        res = run(horizon_days=200, events=[
+            {"date": "2025-01-10", "type": "tariff", "importer": "USA", "exporter": "CHN", "rate": 1.0},
+            {"date": "2025-01-10", "type": "tariff", "importer": "CHN", "exporter": "USA", "rate": 1.0}],
+            parameters={"china_export_redirect_share": cn_share})
+        p = res.ds.pain_usd_bn.sel(pain_kind="exports")
+        return p.sel(side="CN").values, p.sel(side="US").values, res.ds.goods_trade_usd_bn.values
+
+    cn_lo, us_lo, trade_lo = export_pain(0.2)
+    cn_hi, us_hi, trade_hi = export_pain(0.8)
+    assert (cn_hi < cn_lo).all() and (cn_hi > 0).all()
+    np.testing.assert_allclose(cn_hi / cn_lo, 0.2 / 0.8, rtol=1e-4)  # pain is the unsold share of lost sales
+    np.testing.assert_array_equal(us_hi, us_lo)  # the US exporters' own share is unchanged
+    np.testing.assert_array_equal(trade_hi, trade_lo)  # trade itself is the same; only who feels it changes
+
+
 def test_china_magnet_exports_fall_when_licensing_starts(london):
     net = london.scenario.network()
     c, p = net.index("region", "CHN"), net.index("product", "MAGNET")

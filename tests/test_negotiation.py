@@ -72,7 +72,10 @@ def test_generous_reciprocity_forgives_some_breaches():
 
 @pytest.mark.parametrize("us_rate,cn_rate,first", [(1.45, 0.3, "CN"), (0.3, 1.45, "US")])
 def test_side_whose_pain_grows_faster_concedes_earlier(us_rate, cn_rate, first):
+    # Both sides sell elsewhere the same share of what they lose, so the tariffs set whose pain grows faster.
+    same_redirect = {"exporter_redirect_share": 0.3, "china_export_redirect_share": 0.3}
     sc = make(members=100, horizon_days=300, trajectories=0, events=standoff_events(us_rate, cn_rate),
+              parameters=same_redirect,
               negotiation={"enabled": True, "start": "2025-01-20",
                            "parameters": {"resolve_us": 0.3, "resolve_cn": 0.3}})
     res = simulate(sc)

@@ -18,7 +18,7 @@ from numba import njit
 from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, lead_days, process_licences,
                        schedule)
 from .markets import pow_pos, substitution_step
-from .network import PAIN_KINDS
+from .network import PAIN_KINDS, SIDES
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, O_FC_CN, O_FC_US, S_ACTIVE, S_TRUST_CN, S_TRUST_US, init_state,
                           negotiate_day)
 from .politics import update_pressure
@@ -32,10 +32,13 @@ PARAMS = (
     "price_floor", "price_response_days", "substitution_max_share", "substitution_rate_per_year",
     "capacity_growth_per_year", "investment_signal_days", "order_adjust_days", "capacity_headroom",
     "transit_days_same_zone", "transit_days_cross_zone", "stockout_threshold", "defense_strategic_weight",
-    "max_order_multiple",
+    "max_order_multiple", "china_export_redirect_share",
 )
 (I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
- I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD) = range(len(PARAMS))
+ I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD, I_REDIR_CN) = range(len(PARAMS))
+#: Side index of China in pain and pressure arrays (``network.SIDES``): China's exporters
+#: redirect lost US sales at their own, sourced share (``china_export_redirect_share``).
+CN_SIDE = SIDES.index("CN")
 
 # Action kinds compiled from the timeline.
 A_TARIFF, A_CTRL_MODE, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, \
@@ -114,6 +117,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     g_prem = gp[I_PREM]
     g_div = gp[I_DIV]
     g_redir = gp[I_REDIR]
+    g_redir_cn = gp[I_REDIR_CN]
     cap_grow = gp[I_CAPGROW] / 365.0
     neg_eps = np.empty(M)
     neg_inv_flex = np.empty(M)
@@ -724,6 +728,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                             vstar[m] = max(vstar[m] - b, 0.0)
             si = side[i]
             se = side[e]
+            redir = g_redir_cn if se == CN_SIDE else g_redir
             for m in range(M):
                 tv[e, i, gg, m] += (vstar[m] - tv[e, i, gg, m]) * inv_tadj[m]
                 lost = v0 - tv[e, i, gg, m]
@@ -732,7 +737,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     pain_today[si, 2, m] += cost * 1e-9
                     o_goods[si, 0, m] += lost * 1e-9
                 if se >= 0 and lost > 0.0:
-                    pain_today[se, 1, m] += lost * (1.0 - g_redir[m]) * 1e-9
+                    pain_today[se, 1, m] += lost * (1.0 - redir[m]) * 1e-9
                     o_goods[se, 1, m] += lost * 1e-9
         for c in range(C):
             st = side[cm_target[c]]

@@ -562,7 +562,8 @@ class Member:
                 pain[si][2] += cost * 1e-9
                 self.goods[si][0] += lost * 1e-9
             if se >= 0 and lost > 0.0:
-                pain[se][1] += lost * (1.0 - g[E.I_REDIR]) * 1e-9
+                redir = g[E.I_REDIR_CN] if se == E.CN_SIDE else g[E.I_REDIR]
+                pain[se][1] += lost * (1.0 - redir) * 1e-9
                 self.goods[se][1] += lost * 1e-9
         for c in range(self.C):
             st = self.side[net.cm_target[c]]
