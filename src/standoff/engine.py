@@ -188,6 +188,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     o_re = np.zeros((P, R, 2, M)); o_goods = np.zeros((2, 2, M))
     gt_tau = np.full((max(n_gt, 1), M), -1.0)  # -1 forces the first computation
     gt_vstar = np.zeros((max(n_gt, 1), M)); gt_cs = np.zeros((max(n_gt, 1), M))
+    gt_red = np.zeros((max(n_gt, 1), M))  # lost sales the exporter has found other buyers for, $/day
     dep_cn = np.zeros((R, M)); dep_all = np.zeros((R, M)); dipped = np.zeros((R, M))
     rho_us = np.zeros(M); rho_cn = np.zeros(M)
     nst = np.zeros((M, N_STATE))
@@ -736,8 +737,14 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                 if si >= 0:
                     pain_today[si, 2, m] += cost * 1e-9
                     o_goods[si, 0, m] += lost * 1e-9
+                # Exporters find other buyers for a share of what they lose, over the time
+                # trade takes to follow a tariff (goods made for one market are not sold in
+                # another overnight); what they have not placed is their pain.
+                red = gt_red[j, m]
+                red += (max(lost, 0.0) * redir[m] - red) * inv_tadj[m]
+                gt_red[j, m] = red
                 if se >= 0 and lost > 0.0:
-                    pain_today[se, 1, m] += lost * (1.0 - redir[m]) * 1e-9
+                    pain_today[se, 1, m] += max(lost - red, 0.0) * 1e-9
                     o_goods[se, 1, m] += lost * 1e-9
         for c in range(C):
             st = side[cm_target[c]]

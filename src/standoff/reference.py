@@ -74,7 +74,7 @@ class Route:
 class GoodsLink:
     """Trade in one group of goods from an exporter to an importer, under a tariff."""
 
-    __slots__ = ("e", "i", "g", "v0", "tau0", "tau", "tv", "cached_tau", "vstar", "cs")
+    __slots__ = ("e", "i", "g", "v0", "tau0", "tau", "tv", "cached_tau", "vstar", "cs", "redirected")
 
 
 class Member:
@@ -177,6 +177,7 @@ class Member:
                         lk.v0 = float(net.trade_value[e, i, gg])
                         lk.tau0 = float(net.base_tariff[e, i, gg])
                         lk.tau, lk.tv, lk.cached_tau, lk.vstar, lk.cs = lk.tau0, lk.v0, -1.0, 0.0, 0.0
+                        lk.redirected = 0.0
                         self.links.append(lk)
         self.tariff = {(e, i, gg): float(net.base_tariff[e, i, gg])
                        for e in range(R) for i in range(R) for gg in range(self.G)}
@@ -561,9 +562,11 @@ class Member:
             if si >= 0:
                 pain[si][2] += cost * 1e-9
                 self.goods[si][0] += lost * 1e-9
+            # the exporter places a share of its lost sales elsewhere, over the trade adjustment time
+            redir = g[E.I_REDIR_CN] if se == E.CN_SIDE else g[E.I_REDIR]
+            lk.redirected += (max(lost, 0.0) * redir - lk.redirected) * self.inv_tadj
             if se >= 0 and lost > 0.0:
-                redir = g[E.I_REDIR_CN] if se == E.CN_SIDE else g[E.I_REDIR]
-                pain[se][1] += lost * (1.0 - redir) * 1e-9
+                pain[se][1] += max(lost - lk.redirected, 0.0) * 1e-9
                 self.goods[se][1] += lost * 1e-9
         for c in range(self.C):
             st = self.side[net.cm_target[c]]
