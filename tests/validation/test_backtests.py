@@ -21,7 +21,7 @@ KNOWN_FAILURES = {
         "the scenario licenses every magnet from 4 April; Announcement 18 covers magnets containing the seven "
         "elements, and the data give no share of exports that contain them",
     "Buenos Aires truce lifespan":
-        "2018 tariffs create too little pressure for a deal at Buenos Aires; truces that form break in ~40 days",
+        "2018 tariffs create too little pressure for a deal at Buenos Aires; truces that form break in ~30 days",
 }
 
 
