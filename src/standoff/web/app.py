@@ -109,6 +109,8 @@ def _charts(res: Any) -> dict[str, bytes]:
          "US automakers' magnet inventory"),
         ("price_usa_magnet", res.ds["price_multiple"], {"region": "USA", "product": "MAGNET"}, "x baseline",
          "US magnet price"),
+        ("exports_chn_magnet", res.ds["exports_t"], {"region": "CHN", "product": "MAGNET"}, "t/day",
+         "China's magnet exports, all destinations (what its customs report)"),
     ]:
         df = fan_data(da, sel)
         fig, ax = plt.subplots(figsize=(6, 2.8))
