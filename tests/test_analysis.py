@@ -76,6 +76,23 @@ def test_sensitivity_on_the_scenario_finds_the_approval_share():
     assert df["input"].iloc[0] == "events.0.approval_share"
 
 
+def test_who_blinks_first_depends_on_how_much_china_sells_elsewhere():
+    from standoff.analysis import outcome_values, sensitivity
+    war = [{"date": "2025-01-10", "type": "tariff", "importer": "USA", "exporter": "CHN", "rate": 1.45},
+           {"date": "2025-01-10", "type": "tariff", "importer": "CHN", "exporter": "USA", "rate": 1.25}]
+    # resolve high enough that China holds out past the first weeks, when it has not yet
+    # placed lost sales elsewhere and every share of them hurts alike
+    sc = make(members=8, horizon_days=400, events=war,
+              negotiation={"enabled": False, "parameters": {"resolve_cn": 0.5, "resolve_us": 0.5}})
+    days = outcome_values(simulate(sc), "concede:CN")
+    assert (days < 400).all()  # China's pressure passes its resolve within the horizon
+    df = sensitivity(sc, "concede:CN", "morris", n=8,
+                     inputs=["parameters.china_export_redirect_share", "parameters.price_floor",
+                             "parameters.exporter_redirect_share"]).set_index("input")["mu_star"]
+    assert df.index[0] == "parameters.china_export_redirect_share"
+    assert df.iloc[0] > 0 and df.iloc[1:].max() < df.iloc[0]
+
+
 def test_prim_finds_a_planted_box():
     rng = np.random.default_rng(1)
     x = pd.DataFrame(rng.uniform(size=(3000, 5)), columns=list("abcde"))
@@ -148,7 +165,7 @@ def test_report_does_not_overwrite(run_dir, tmp_path):
 
 
 @pytest.mark.parametrize("spec,needle", [("loss:USA:autoz", "unknown sector"), ("loss:USA", "outcome must be"),
-                                         ("pain:EU", "unknown side")])
+                                         ("pain:EU", "unknown side"), ("concede:EU", "unknown side")])
 def test_bad_sensitivity_outcome_is_named_before_any_run(spec, needle, monkeypatch):
     import standoff.api
     monkeypatch.setattr(standoff.api, "simulate", lambda *a, **k: pytest.fail("ran before checking the outcome"))

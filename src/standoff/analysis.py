@@ -2,7 +2,8 @@
 from EMA Workbench) and the search for the smallest resilience measure that meets a target.
 
 Outcomes are named by short specs: ``loss:USA:autos`` (US$ bn), ``stockout:USA:defense`` (first
-stockout day, the horizon if none), ``pain:US`` (US$ bn), ``price:EU:MAGNET`` (peak multiple).
+stockout day, the horizon if none), ``pain:US`` (US$ bn), ``price:EU:MAGNET`` (peak multiple),
+``concede:CN`` (first day a side's pressure passes its resolve, the horizon if never: who blinks).
 """
 from __future__ import annotations
 
@@ -21,14 +22,17 @@ DEFAULT_OUTCOMES = ("loss:USA:autos", "loss:EU:autos", "loss:JPN:autos", "stocko
                     "stockout:USA:defense", "pain:US", "pain:CN")
 
 
+OUTCOME_FORMS = "loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE, price:REGION:PRODUCT or concede:SIDE"
+_OUTCOME_DIMS = {"loss": ("region", "sector"), "stockout": ("region", "sector"), "pain": ("side",),
+                 "price": ("region", "product"), "concede": ("side",)}
+
+
 def check_outcome(spec: str, net: Any) -> None:
     """Raise a clear error for a malformed outcome spec or an unknown name, before any run."""
     parts = spec.split(":")
-    dims = {"loss": ("region", "sector"), "stockout": ("region", "sector"), "pain": ("side",),
-            "price": ("region", "product")}.get(parts[0])
+    dims = _OUTCOME_DIMS.get(parts[0])
     if dims is None or len(parts) != len(dims) + 1:
-        raise StandoffError("outcome must be loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE or "
-                            "price:REGION:PRODUCT", field="outcome", value=spec)
+        raise StandoffError("outcome must be " + OUTCOME_FORMS, field="outcome", value=spec)
     for dim, name in zip(dims, parts[1:], strict=True):
         known = ["US", "CN"] if dim == "side" else getattr(net, dim + "s")
         if name not in known:
@@ -49,10 +53,12 @@ def outcome_values(res: Results, spec: str) -> np.ndarray:
             return ds["pain_usd_bn"].sel(side=parts[1]).sum("pain_kind").values
         if parts[0] == "price" and len(parts) == 3:
             return ds["peak_price_multiple"].sel(region=parts[1], product=parts[2]).values
+        if parts[0] == "concede" and len(parts) == 2 and parts[1] in ("US", "CN"):
+            d = ds["negotiation"].sel(neg_output=f"first_concession_day_{parts[1].lower()}").values
+            return np.where(np.isnan(d), res.scenario.horizon_days, d)
     except KeyError as exc:
         raise StandoffError(f"unknown name in outcome: {exc}", field="outcome", value=spec) from None
-    raise StandoffError("outcome must be loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE or "
-                        "price:REGION:PRODUCT", field="outcome", value=spec)
+    raise StandoffError("outcome must be " + OUTCOME_FORMS, field="outcome", value=spec)
 
 
 def compare(a: Results, b: Results, outcomes: Sequence[str] = DEFAULT_OUTCOMES) -> pd.DataFrame:
