@@ -93,6 +93,22 @@ def test_who_blinks_first_depends_on_how_much_china_sells_elsewhere():
     assert df.iloc[0] > 0 and df.iloc[1:].max() < df.iloc[0]
 
 
+@pytest.mark.parametrize("flag", [[], ["--negotiate"]])
+def test_sensitivity_can_simulate_the_talks(flag, monkeypatch):
+    import standoff.analysis
+    seen = {}
+
+    def fake(sc, outcome, **kw):
+        seen["negotiating"] = sc.negotiation.enabled
+        df = pd.DataFrame({"input": ["x"], "mu_star": [0.0]})
+        df.attrs["evaluations"] = 1
+        return df
+    monkeypatch.setattr(standoff.analysis, "sensitivity", fake)
+    res = runner.invoke(app, ["sensitivity", "london-2025", "--outcome", "concede:CN", "--method", "morris", *flag])
+    assert res.exit_code == 0, res.output
+    assert seen["negotiating"] is bool(flag)
+
+
 def test_prim_finds_a_planted_box():
     rng = np.random.default_rng(1)
     x = pd.DataFrame(rng.uniform(size=(3000, 5)), columns=list("abcde"))

@@ -221,9 +221,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
     if seed is not None:
         changes["seed"] = seed
     if negotiate:
-        neg = sc.negotiation.model_dump()
-        neg["enabled"] = True
-        changes["negotiation"] = neg
+        changes["negotiation"] = _negotiating(sc)
     if changes:
         sc = sc.with_(**changes)
     plan(sc)  # compile against the dataset before any work; its errors name the scenario file
@@ -472,6 +470,13 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
         console.print("[yellow]Runs differ in seed or members: no pairing, only the unpaired interval is valid.[/]")
 
 
+def _negotiating(sc: Any) -> dict[str, Any]:
+    """The scenario's negotiation settings with the talks simulated (``--negotiate``)."""
+    neg = sc.negotiation.model_dump()
+    neg["enabled"] = True
+    return neg
+
+
 @app.command()
 @guarded
 def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
@@ -479,13 +484,17 @@ def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML 
                 method: str = typer.Option("sobol", "--method", help="sobol or morris."),
                 n: int = typer.Option(32, "--n", help="Base sample size (Sobol: n*(k+2) runs; Morris: n*(k+1))."),
                 inputs: Optional[list[str]] = typer.Option(None, "--input", help="Inputs to vary (default all)."),
-                list_inputs: bool = typer.Option(False, "--list", help="List the scenario's uncertain inputs.")) -> None:
+                list_inputs: bool = typer.Option(False, "--list", help="List the scenario's uncertain inputs."),
+                negotiate: bool = typer.Option(False, "--negotiate",
+                                               help="Simulate the talks instead of scripting their outcomes.")) -> None:
     """Sobol or Morris sensitivity indices (SALib) of a scenario's uncertain inputs, ranked."""
     from .analysis import sensitivity as do_sens
     from .ensemble import plan
     from .scenario import load_scenario
 
     sc = load_scenario(scenario)
+    if negotiate:
+        sc = sc.with_(negotiation=_negotiating(sc))
     if list_inputs:
         for u in plan(sc).uncertain_inputs():
             console.print(u.key)
