@@ -220,10 +220,10 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         changes["members"] = members
     if seed is not None:
         changes["seed"] = seed
-    if negotiate:
-        changes["negotiation"] = _negotiating(sc)
     if changes:
         sc = sc.with_(**changes)
+    if negotiate:
+        sc = sc.negotiating()
     plan(sc)  # compile against the dataset before any work; its errors name the scenario file
     if out is None:
         out = Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}"
@@ -470,13 +470,6 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
         console.print("[yellow]Runs differ in seed or members: no pairing, only the unpaired interval is valid.[/]")
 
 
-def _negotiating(sc: Any) -> dict[str, Any]:
-    """The scenario's negotiation settings with the talks simulated (``--negotiate``)."""
-    neg = sc.negotiation.model_dump()
-    neg["enabled"] = True
-    return neg
-
-
 @app.command()
 @guarded
 def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
@@ -494,7 +487,7 @@ def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML 
 
     sc = load_scenario(scenario)
     if negotiate:
-        sc = sc.with_(negotiation=_negotiating(sc))
+        sc = sc.negotiating()
     if list_inputs:
         for u in plan(sc).uncertain_inputs():
             console.print(u.key)

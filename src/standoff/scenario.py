@@ -232,6 +232,12 @@ class Scenario(_Strict):
         new._source = self._source
         return new
 
+    def negotiating(self) -> "Scenario":
+        """A copy in which the bargaining model decides the talks (``negotiation.enabled``)."""
+        neg = self.negotiation.model_dump()
+        neg["enabled"] = True
+        return self.with_(negotiation=neg)
+
 
 def _best_error(exc: ValidationError) -> Any:
     """The most telling of pydantic's errors: a failed check beats a type mismatch, and for a

@@ -20,6 +20,8 @@ KNOWN_FAILURES = {
     "China's magnet exports in April 2025 (x normal)":
         "the scenario licenses every magnet from 4 April; Announcement 18 covers magnets containing the seven "
         "elements, and the data give no share of exports that contain them",
+    "Geneva truce lifespan (talks simulated)":
+        "truces break too soon: ~73 days against ~150 (the tolerance starts at 75); the spread is wide (p10-p90 15-394)",
     "Buenos Aires truce lifespan":
         "2018 tariffs create too little pressure for a deal at Buenos Aires; truces that form break in ~30 days",
 }
@@ -27,7 +29,7 @@ KNOWN_FAILURES = {
 
 @pytest.fixture(scope="module")
 def table():
-    return run_validation(members=80).set_index("observation")
+    return run_validation(members=200).set_index("observation")  # as the README's table
 
 
 @pytest.mark.parametrize("name", [o.name for o in OBSERVATIONS])
