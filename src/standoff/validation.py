@@ -183,7 +183,7 @@ OBSERVATIONS: list[Observation] = [
                 _exports_to_us_change, "within a factor of 2 of the observed fall (calendar 2025: the run's "
                 "first 365 days)", horizon_days=365),
     Observation("london-2025", "first agreement of 2025 (talks simulated)", "12 May 2025 (Geneva)",
-                "GVA (trade data section 3)", float(dt.date(2025, 5, 1).toordinal()),
+                "GVA (trade data section 2)", float(dt.date(2025, 5, 1).toordinal()),
                 float(dt.date(2025, 6, 30).toordinal()), "date",
                 lambda res: res.ds["negotiation"].sel(neg_output="first_agreement_day").values
                 + res.scenario.start.toordinal(),
@@ -195,7 +195,7 @@ OBSERVATIONS: list[Observation] = [
                 "trade data section 4 (derived from the section 2 timeline)", 75.0, 300.0, "days", _truce_lifespan,
                 "within a factor of 2 of 150 days, among members that reach a truce", negotiate=True),
     Observation("london-2025", "China's magnet exports in April 2025 (x normal)", "~0.5 (fell about 50% in April)",
-                "trade data: automakers' letter, Reuters via Japan Times, 31 May 2025 (AAI)", 0.25, 1.0, "ratio",
+                "trade data section 5: automakers' letter, Reuters via Japan Times, 31 May 2025 (AAI)", 0.25, 1.0, "ratio",
                 _china_magnet_exports_april, "what still ships within a factor of 2 of the observed half"),
 ]
 
