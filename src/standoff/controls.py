@@ -18,7 +18,7 @@ MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban":
 #: (assumption: shared data give only the 45-working-day limit and ">= 6 weeks").
 #: When the delay or approval share changes, the queue already waiting feels it at once,
 #: so a backlog clears quickly after a political deal.
-LICENCE_STAGES = 3  # process_licences writes the three stages out; change both together
+LICENCE_STAGES = 3
 #: Extra days a leaked shipment spends passing through a third country (assumption).
 LEAK_EXTRA_DAYS = 30.0
 
@@ -60,17 +60,18 @@ def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np
 def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: np.ndarray, leak: np.ndarray,
                      stock: np.ndarray, ring: np.ndarray, pipe: np.ndarray, shipped: np.ndarray,
                      dl: np.ndarray, dleak: np.ndarray, t: int, rt_p: np.ndarray, rt_e: np.ndarray,
-                     rt_i: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> None:
+                     rt_i: np.ndarray, q1: np.ndarray, q2: np.ndarray, nq: np.ndarray) -> None:
     """One day of licence review on every route, for a block of members.
 
-    Applications (``lq[route, stage, member]``) move through the review stages; those
-    decided today are approved at the route's approval share and shipped from the
-    exporter's stock (what the stock cannot cover waits, approved, in the last stage).  A
-    share ``leak`` of the refused quantity reaches the buyer through third countries.
-    When a control is lifted, everything pending is approved; under a ban or a quota
-    everything pending is refused.  ``q1`` and ``q2`` are scratch of one value per member.
+    Applications (``lq[route, stage, member]``, any number of stages) move through the review
+    stages; those decided today are approved at the route's approval share and shipped from
+    the exporter's stock (what the stock cannot cover waits, approved, in the last stage).  A
+    share ``leak`` of the refused quantity reaches the buyer through third countries.  When a
+    control is lifted, everything pending is approved; under a ban or a quota everything
+    pending is refused.  ``q1`` and ``q2`` are scratch of one value per member, ``nq`` of one
+    value per stage and member.
     """
-    K = lq.shape[1]  # LICENCE_STAGES: the loop below is written out for three stages
+    K = lq.shape[1]
     M = lq.shape[2]
     for j in range(rt_p.shape[0]):  # applications only exist on routes that carry trade
         p = rt_p[j]
@@ -80,45 +81,49 @@ def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: 
             continue
         live = False
         for m in range(M):
-            if lq[j, 0, m] + lq[j, 1, m] + lq[j, 2, m] > 0.0:
+            tot = 0.0
+            for k in range(K):
+                tot += lq[j, k, m]
+            if tot > 0.0:
                 live = True
                 break
         if not live:
             continue
+        # The review moves each stage on at the same rate, last stage first; nq holds the
+        # new queue before the control in force decides what happens to it.
         for m in range(M):
-            l0 = lq[j, 0, m]
-            l1 = lq[j, 1, m]
-            l2 = lq[j, 2, m]
-            pending = ((0.0 + l0) + l1) + l2
+            dd = delay[p, e, i, m]
+            q1[m] = 1.0 if dd <= 0.0 else min(1.0, K / dd)  # the rate
+            nq[K - 1, m] = lq[j, K - 1, m]
+        for k in range(K - 1, 0, -1):
+            for m in range(M):
+                mv = lq[j, k - 1, m] * q1[m]
+                nq[k, m] = nq[k, m] + mv
+                nq[k - 1, m] = lq[j, k - 1, m] - mv
+        for m in range(M):
+            pending = 0.0
+            for k in range(K):
+                pending += lq[j, k, m]
             md = mode[p, e, i, m]
             act = pending > 0.0
             cleared = md == MODE_BAN or md == MODE_QUOTA  # everything pending is refused
             lifted = md == MODE_NONE                       # everything pending is approved
             review = md == MODE_LICENCE
-            dd = delay[p, e, i, m]
-            rate = 1.0 if dd <= 0.0 else min(1.0, K / dd)
-            # review: the last stage is decided, the others move one stage on
-            dec_r = l2 * rate
-            mv2 = l1 * rate
-            n2 = l2 + mv2
-            n1 = l1 - mv2
-            mv1 = l0 * rate
-            n1 = n1 + mv1
-            n0 = l0 - mv1
-            n2 = n2 - dec_r
+            dec_r = lq[j, K - 1, m] * q1[m]
+            n_last = nq[K - 1, m] - dec_r
             decided = pending if lifted else dec_r
             a = 1.0 if lifted else appr[p, e, i, m]
             approved = decided * a
             st = stock[e, p, m]
             ship = min(approved, st)
             back = approved - ship   # approved but not in stock: waits in the last stage
-            last = (0.0 if lifted else n2)
+            last = (0.0 if lifted else n_last)
             last = last + back if approved > ship else last
             refused_leak = min(decided * (1.0 - a) * leak[p, e, i, m], max(st - ship, 0.0)) if review else 0.0
             moves = act and (lifted or review)
-            lq[j, 0, m] = l0 if not act else (0.0 if (cleared or lifted) else n0)
-            lq[j, 1, m] = l1 if not act else (0.0 if (cleared or lifted) else n1)
-            lq[j, 2, m] = l2 if not act else (0.0 if cleared else last)
+            for k in range(K - 1):
+                lq[j, k, m] = lq[j, k, m] if not act else (0.0 if (cleared or lifted) else nq[k, m])
+            lq[j, K - 1, m] = lq[j, K - 1, m] if not act else (0.0 if cleared else last)
             q1[m] = ship if moves else 0.0
             q2[m] = refused_leak if moves else 0.0
             stock[e, p, m] = max(st - ship - refused_leak, 0.0) if moves else st

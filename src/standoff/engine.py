@@ -180,6 +180,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
     c_leak = np.zeros((P, R, R, M)); c_quota = np.zeros((P, R, M))
     lq = np.zeros((max(n_rt, 1), LS, M))  # licence applications pending, t, by route and review stage
     lpend = np.zeros((max(n_rt, 1), M))  # ... summed over the stages
+    lq_new = np.zeros((LS, M))  # scratch for the licence review: the queue after today's moves
     ready_buf = np.ones((R, W, M)); ready_sum = np.full((R, M), float(W)); readiness = np.ones((R, M))
     produced = np.zeros((P, M)); consumed = np.zeros((P, M)); initial = np.zeros((P, M))
     pain_today = np.zeros((2, NK, M)); pain_tot = np.zeros((2, NK, M)); pressure = np.zeros((2, NK, M))
@@ -521,7 +522,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
         # ---- licence review: decided applications ship if approved, from what the
         # exporter has left after its domestic and uncontrolled customers ----
         process_licences(lq, c_mode, c_appr, c_delay, c_leak, stock, ring, pipe, shipped, dl, dleak, t,
-                         rt_p, rt_e, rt_i, x1, x2)
+                         rt_p, rt_e, rt_i, x1, x2, lq_new)
 
         # ---- round 2: diversion to any supplier with stock and no control on the route ----
         for p in range(P):
