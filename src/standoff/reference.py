@@ -393,36 +393,11 @@ class Member:
             rt.shipped += sent
             hi.unmet += o - sent
         # licence review
-        K = LICENCE_STAGES
         for rt in self.trading:
-            if rt.e == rt.i:
-                continue
-            qu = rt.queue
-            if _sum(qu) <= 0.0:
+            if rt.e == rt.i or _sum(rt.queue) <= 0.0:
                 continue
             he = self.h[rt.e][rt.p]
-            if rt.mode == MODE_BAN or rt.mode == MODE_QUOTA:
-                rt.queue = [0.0] * K
-                continue
-            if rt.mode == MODE_NONE:
-                decided, a = _sum(qu), 1.0
-                rt.queue = qu = [0.0] * K
-            else:
-                rate = 1.0 if rt.delay <= 0.0 else min(1.0, K / rt.delay)
-                decided = qu[K - 1] * rate
-                for j in range(K - 1, 0, -1):
-                    move = qu[j - 1] * rate
-                    qu[j] += move
-                    qu[j - 1] -= move
-                qu[K - 1] -= decided
-                a = rt.appr
-            approved = decided * a
-            ship = min(approved, he.stock)
-            if approved > ship:
-                qu[K - 1] += approved - ship
-            refused_leak = 0.0
-            if rt.mode == MODE_LICENCE:
-                refused_leak = min(decided * (1.0 - a) * rt.leak, max(he.stock - ship, 0.0))
+            rt.queue, ship, refused_leak = review_licences(rt.queue, rt.mode, rt.appr, rt.delay, rt.leak, he.stock)
             self._ship(t, rt, ship, rt.lead)
             self._ship(t, rt, refused_leak, rt.lead + LEAK_EXTRA_DAYS)
             he.stock = max(he.stock - ship - refused_leak, 0.0)
@@ -643,6 +618,41 @@ class Member:
             "stockpile_empty_day": np.array([[h.spile_empty for h in row] for row in self.h]),
             "rebuild_days": np.array(self.rebuild),
         }
+
+
+def review_licences(queue: list[float], mode: int, appr: float, delay: float, leak: float,
+                    stock: float) -> tuple[list[float], float, float]:
+    """One day of licence review on one route: the new queue, what ships, what leaks.
+
+    The queue has any number of review stages; each moves on at ``stages / delay`` a day and
+    the last is decided at the approval share.  A ban or quota refuses everything pending, a
+    lifted control approves it all.  What the exporter's ``stock`` cannot cover waits,
+    approved, in the last stage.
+    """
+    K = len(queue)
+    qu = list(queue)
+    if mode == MODE_BAN or mode == MODE_QUOTA:
+        return [0.0] * K, 0.0, 0.0
+    if mode == MODE_NONE:
+        decided, a = _sum(qu), 1.0
+        qu = [0.0] * K
+    else:
+        rate = 1.0 if delay <= 0.0 else min(1.0, K / delay)
+        decided = qu[K - 1] * rate
+        for j in range(K - 1, 0, -1):
+            move = qu[j - 1] * rate
+            qu[j] += move
+            qu[j - 1] -= move
+        qu[K - 1] -= decided
+        a = appr
+    approved = decided * a
+    ship = min(approved, stock)
+    if approved > ship:
+        qu[K - 1] += approved - ship
+    refused_leak = 0.0
+    if mode == MODE_LICENCE:
+        refused_leak = min(decided * (1.0 - a) * leak, max(stock - ship, 0.0))
+    return qu, ship, refused_leak
 
 
 def _sum(xs: list[float]) -> float:
