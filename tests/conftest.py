@@ -49,3 +49,13 @@ def run(**changes: Any) -> Any:
 @pytest.fixture(scope="session")
 def london() -> Any:
     return simulate("london-2025", members=64)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest's hook signature
+    """Say loudly, at the end, when the browser test of the dashboard did not run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("chromium" in str(getattr(r, "longrepr", "")) for r in skipped):
+        terminalreporter.write_sep("!", "THE DASHBOARD'S BROWSER TEST DID NOT RUN", red=True, bold=True)
+        terminalreporter.write_line("It needs Debian's chromium and chromium-driver. Install them and run the tests again:")
+        terminalreporter.write_line("    sudo apt-get install chromium chromium-driver")
+        terminalreporter.write_line("or run `bash .ci/run`, which installs them and fails if this test is skipped.")

@@ -1,6 +1,7 @@
 """Report, comparison, sensitivity, scenario discovery, resilience search and the run catalogue."""
 import json
 import multiprocessing as mp
+import shutil
 import re
 
 import numpy as np
@@ -138,11 +139,21 @@ def _register(args):
 
 def test_catalogue_survives_concurrent_runs(run_dir, tmp_path):
     path = tmp_path / "cat.duckdb"
+    folders = []
+    for k in range(8):  # eight runs: the same results under eight ids, as eight `standoff run`s would leave
+        f = tmp_path / f"run{k}"
+        shutil.copytree(run_dir, f)
+        meta = json.loads((f / "run.json").read_text())
+        meta["run_id"] = f"{k:02d}" + meta["run_id"][2:]
+        (f / "run.json").write_text(json.dumps(meta))
+        folders.append(str(f))
     ctx = mp.get_context("spawn")
     with ctx.Pool(4) as pool:
-        ids = pool.map(_register, [(str(path), str(run_dir))] * 8)
+        ids = pool.map(_register, [(str(path), f) for f in folders])
     df = Catalogue(path).list()
     assert sorted(df["id"]) == sorted(ids) and len(set(ids)) == 8
+    # registering a folder again (a run that adopt() found first) adds no second row
+    assert _register((str(path), folders[0])) == ids[0] and len(Catalogue(path).list()) == 8
     row = Catalogue(path).get(ids[0][:6])
     assert row["members"] == 60 and row["scenario"] == "london-2025"
     again = Catalogue(path).load(ids[0])

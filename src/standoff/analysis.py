@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import StandoffError
+from .errors import StandoffError, install_hint
 from .results import Results
 from .scenario import Scenario, scenario_from_dict
 
@@ -102,7 +102,7 @@ def rank_inputs(model: Callable[[np.ndarray], np.ndarray], names: list[str], met
         from SALib.sample import morris as morris_sample
         from SALib.sample import sobol as sobol_sample
     except ImportError:  # pragma: no cover
-        raise StandoffError("sensitivity needs SALib: pip install 'standoff[analysis]'") from None
+        raise StandoffError(f"sensitivity needs SALib: {install_hint('analysis')}") from None
     if not names:
         raise StandoffError("the scenario has no uncertain inputs to analyse")
     problem = {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
@@ -181,7 +181,7 @@ def find_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.6) -> Box:
         try:
             from ema_workbench.analysis import prim
         except ImportError:  # pragma: no cover
-            raise StandoffError("scenario discovery needs ema_workbench: pip install 'standoff[analysis]'") from None
+            raise StandoffError(f"scenario discovery needs ema_workbench: {install_hint('analysis')}") from None
         logging.getLogger("EMA").setLevel(logging.ERROR)
         p = prim.Prim(x.reset_index(drop=True), y, threshold=threshold)
         box = p.find_box()
@@ -215,6 +215,10 @@ def discover(res: Results, outcome: str, below: float | None = None, above: floa
 # ---------------------------------------------------------------- resilience search
 
 LEVERS = ("stockpile", "capacity", "substitution")
+#: Per lever: the smallest and largest value it can take, and the default top of the search.
+#: Substitution is a share of demand, so it cannot pass 1; tonnages are bounded as the scenario schema bounds them.
+LEVER_RANGES: dict[str, tuple[float, float, float]] = {"stockpile": (0.0, 1e9, 5000.0), "capacity": (0.0, 1e9, 5000.0),
+                                                        "substitution": (0.0, 1.0, 1.0)}
 
 
 def apply_lever(sc: Scenario, lever: str, region: str, product: str, value: float, release_days: int = 120) -> Scenario:

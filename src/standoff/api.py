@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ensemble import ProgressFn, SerialExecutor, plan
+from .ensemble import ProgressFn, SerialExecutor, check_memory, plan
 from .results import Results, assemble
 from .scenario import Scenario, load_scenario
 
@@ -45,6 +45,7 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
     if changes:
         sc = sc.with_(**changes)
     pl = plan(sc)
+    check_memory(pl)  # refuse, naming the memory needed, rather than die of it
     if _u_override is not None:  # designed experiments (standoff.analysis.sensitivity)
         pl.u_override = _u_override
     ex = executor or SerialExecutor()

@@ -11,13 +11,13 @@ import datetime as dt
 import json
 import os
 import time
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import StandoffError
 from .results import Results, StreamingSummary, package_version
+from .runstore import new_run_id, read_run_json
 
 DEFAULT_PATH = Path(os.environ.get("STANDOFF_CATALOGUE", "runs/catalogue.duckdb"))
 
@@ -56,9 +56,14 @@ class Catalogue:
 
     def _connect(self, read_only: bool = False):
         import duckdb
+        if self.path.exists() and self.path.is_dir():
+            raise StandoffError("the run catalogue must be a file, not a folder", file=str(self.path))
         if read_only and not self.path.exists():
             raise StandoffError("no run catalogue yet (run `standoff run` first)", file=str(self.path))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StandoffError(f"cannot create the catalogue's folder: {exc.strerror}", file=str(self.path)) from None
         deadline = time.monotonic() + self.timeout_s
         delay = 0.05
         while True:
@@ -67,33 +72,85 @@ class Catalogue:
                 if not read_only:
                     con.execute(_SCHEMA)
                 return con
-            except duckdb.IOException as exc:  # locked by another writer: wait and retry
+            except duckdb.IOException as exc:
+                # Only another process's lock is worth waiting for; a file that is not a
+                # database, or a folder we may not write, will not get better.
+                if "lock" not in str(exc).lower():
+                    raise StandoffError(f"cannot open the run catalogue: {exc}", file=str(self.path)) from None
                 if time.monotonic() > deadline:
-                    raise StandoffError(f"catalogue is locked: {exc}", file=str(self.path)) from None
+                    raise StandoffError(f"catalogue is locked by another process: {exc}", file=str(self.path)) from None
                 time.sleep(delay)
                 delay = min(delay * 1.5, 1.0)
             except duckdb.Error as exc:
                 raise StandoffError(f"cannot open the run catalogue: {exc}", file=str(self.path)) from None
 
     def register(self, res: Results | StreamingSummary, folder: str | Path) -> str:
-        """Add a saved run (full results, or the summaries of a streamed run); returns its id."""
-        run_id = uuid.uuid4().hex[:10]
-        m = res.headline_metrics()
-        sc = res.scenario
+        """Add a saved run (full results, or the summaries of a streamed run); returns its id.
+
+        The id is the one the run folder's ``run.json`` records, so registering a folder
+        twice (a run that registers itself after :meth:`adopt` found it) adds one row.
+        """
+        meta = read_run_json(folder) or {}
         streamed = isinstance(res, StreamingSummary)
-        version = package_version() if streamed else str(res.ds.attrs.get("standoff_version"))
-        members = res.members if streamed else sc.members
+        sc = res.scenario
+        row = {"run_id": meta.get("run_id") or getattr(res, "run_id", None) or new_run_id(),
+               "scenario": sc.name, "scenario_digest": sc.digest(), "seed": sc.seed,
+               "members": res.members if streamed else sc.members, "negotiate": sc.negotiation.enabled,
+               "standoff_version": package_version() if streamed else str(res.ds.attrs.get("standoff_version")),
+               "headline": meta.get("headline") or res.headline_metrics(), "streamed": streamed}
+        return self._insert(row, folder)
+
+    def _insert(self, meta: dict, folder: str | Path) -> str:
+        m = meta["headline"]
+        run_id = str(meta["run_id"])
         con = self._connect()
         try:
             con.execute(
-                f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                [run_id, dt.datetime.now(), sc.name, sc.digest(), sc.seed, members, sc.negotiation.enabled,
-                 version, str(Path(folder).resolve()),
+                f"INSERT OR IGNORE INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [run_id, dt.datetime.now(), meta["scenario"], meta["scenario_digest"], int(meta["seed"]),
+                 int(meta["members"]), bool(meta.get("negotiate", False)), str(meta.get("standoff_version")),
+                 str(Path(folder).resolve()),
                  m["p_stockout_usa_autos"], m["median_stockout_day_usa_autos"], m["median_loss_usa_autos_bn"],
-                 m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m), streamed])
+                 m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m),
+                 bool(meta.get("streamed", False))])
         finally:
             con.close()
         return run_id
+
+    def adopt(self, root: str | Path) -> list[tuple[str, Path]]:
+        """Register the complete run folders directly under ``root`` that the catalogue lacks.
+
+        A run killed between writing its folder and registering it leaves such a folder.
+        Only folders whose ``run.json`` carries an id and headline numbers (written by this
+        version) are adopted; returns (id, folder) for each.
+        """
+        root = Path(root)
+        if not root.is_dir():
+            return []
+        if self.path.exists():
+            con = self._connect(read_only=True)
+            try:
+                known = {r[0] for r in con.execute("SELECT id FROM runs").fetchall()}
+            finally:
+                con.close()
+        else:
+            known = set()
+        adopted = []
+        for p in sorted(root.iterdir()):
+            if p.name.startswith(".") or not p.is_dir():
+                continue
+            meta = read_run_json(p)
+            if not meta or not meta.get("run_id") or not isinstance(meta.get("headline"), dict):
+                continue
+            if meta["run_id"] in known:
+                continue
+            if not ((p / "results.nc").exists() or meta.get("streamed")):
+                continue
+            try:
+                adopted.append((self._insert(meta, p), p))
+            except (KeyError, TypeError, ValueError):
+                continue  # a run.json someone edited: leave the folder as it is
+        return adopted
 
     def list(self) -> pd.DataFrame:
         """All runs, newest first."""
@@ -106,8 +163,13 @@ class Catalogue:
     def get(self, run_id: str) -> pd.Series:
         """One run's row; ids may be abbreviated to a unique prefix."""
         con = self._connect(read_only=True)
+        # Matched as a literal prefix (starts_with, not LIKE): "%" or "_" in an id are no wildcards.
+        if not (run_id and run_id.isascii() and run_id.isalnum()):
+            con.close()
+            raise StandoffError("run ids are letters and digits (see `standoff runs list`)", file=str(self.path),
+                                value=run_id)
         try:
-            df = con.execute("SELECT * FROM runs WHERE id LIKE ?", [run_id + "%"]).df()
+            df = con.execute("SELECT * FROM runs WHERE starts_with(id, ?)", [run_id]).df()
         finally:
             con.close()
         if len(df) == 0:

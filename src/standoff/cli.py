@@ -5,10 +5,12 @@ code 2; anything unexpected becomes one line too (``--debug`` shows the tracebac
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -16,22 +18,32 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import StandoffError
+from .errors import StandoffError, install_hint
 from .network import PAIN_KINDS as PAIN_KINDS_CLI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="standoff: simulate trade standoffs over supply-chain chokepoints.")
-console = Console(width=None if sys.stdout.isatty() else 150)
-err_console = Console(stderr=True, soft_wrap=True)
+# Markup is off: names, paths and messages come from users' files, and "[red]x" or "a[b]" in
+# them must print as written.  Our own emphasis goes through :func:`say`, which escapes values.
+console = Console(width=None if sys.stdout.isatty() else 150, markup=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False)
 _DEBUG = {"on": False}
 
 
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors.")) -> None:
     _DEBUG["on"] = debug
+
+
+def say(template: str, *values: Any, err: bool = False) -> None:
+    """Print ``template`` (rich markup) with ``values`` filled in as plain text, never as markup."""
+    line = Text.from_markup(template.format(*(escape(str(v)) for v in values)))
+    (err_console if err else console).print(line, highlight=False)
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,23 +53,24 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except StandoffError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            say("[bold red]error:[/] {}", exc, err=True)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            err_console.print("[bold red]interrupted[/]; nothing was written")
+            say("[bold red]interrupted[/]; nothing was written", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence for a user
             if _DEBUG["on"]:
                 raise
-            err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-                              "(run with --debug for the traceback; please report it)", highlight=False)
+            say("[bold red]internal error:[/] {}: {} (run with --debug for the traceback; please report it)",
+                type(exc).__name__, exc, err=True)
             raise typer.Exit(3) from None
     return wrapper
 
 
 def _progress() -> Progress:
+    # Task descriptions are markup: the callers escape the scenario names they put there.
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("members"), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
                     transient=False)
@@ -109,7 +122,7 @@ def print_summary(res: Any, regions: list[str] | None = None) -> None:
     console.print(t)
     quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]
     if len(quiet):
-        console.print(f"[dim]{len(quiet)} region-sector pairs had no stockout and no loss in any member.[/]")
+        console.print(f"{len(quiet)} region-sector pairs had no stockout and no loss in any member.", style="dim")
 
     pr = res.prices()
     console.print(_band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
@@ -195,10 +208,10 @@ def print_negotiation(res: Any) -> None:
 
 @app.command()
 @guarded
-def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, baseline) or a YAML file."),
+def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff scenarios`) or a YAML file."),
         members: Optional[int] = typer.Option(None, "--members", "-n", help="Ensemble members."),
         seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Random seed."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/NAME-TIME)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/NAME-TIME-sSEED)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
         dask: Optional[str] = typer.Option(None, "--dask", help="Run on Dask: a scheduler address, or 'local'."),
         workers: int = typer.Option(2, "--workers", help="Workers of a local Dask cluster."),
@@ -211,28 +224,27 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
                                                           "'none' to skip).")) -> None:
     """Run an ensemble, print a summary and write results (NetCDF, CSV, the resolved scenario)."""
     from .api import simulate
-    from .ensemble import plan
+    from .ensemble import check_memory, plan
     from .scenario import load_scenario
 
-    sc = load_scenario(scenario)
-    changes: dict[str, Any] = {}
-    if members is not None:
-        changes["members"] = members
-    if seed is not None:
-        changes["seed"] = seed
-    if changes:
-        sc = sc.with_(**changes)
+    sc = with_options(load_scenario(scenario), members=members, seed=seed)
     if negotiate:
         sc = sc.negotiating()
-    plan(sc)  # compile against the dataset before any work; its errors name the scenario file
-    if out is None:
-        out = Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}"
-    if out.exists() and out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", file=str(out))
-    if out.exists() and not out.is_dir():
-        raise StandoffError("output path exists and is not a folder", file=str(out))
+    pl = plan(sc)  # compile against the dataset before any work; its errors name the scenario file
+    if not stream:
+        try:
+            check_memory(pl)
+        except StandoffError as exc:
+            if members is None:
+                raise
+            raise StandoffError(exc.message, field="--members", value=members) from None
+    if out is not None:
+        _check_out(out, overwrite)
+    cat = None if catalogue_path == "none" else _catalogue(catalogue_path)
+    if dask is None:
+        _warm_up(pl)
     if stream:
-        _run_streamed(sc, out, overwrite, dask, workers, catalogue_path, quiet)
+        _run_streamed(sc, out, overwrite, dask, workers, cat, quiet)
         return
     executor = None
     if dask is not None:
@@ -240,7 +252,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
         executor = DaskExecutor(None if dask == "local" else dask, n_workers=workers)
     try:
         with _progress() as bar:
-            task = bar.add_task(f"{sc.name}", total=sc.members)
+            task = bar.add_task(escape(sc.name), total=sc.members)
             res = simulate(sc, executor=executor,
                            progress=lambda done, total: bar.update(task, completed=done))
     finally:
@@ -248,23 +260,95 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (london-2025, ba
             executor.close()
     if not quiet:
         print_summary(res)
-    path = res.save(out, overwrite=overwrite)
-    console.print(f"results written to [bold]{path}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)")
-    if catalogue_path != "none":
-        from .catalogue import Catalogue
-        run_id = Catalogue(catalogue_path or None).register(res, path)
-        console.print(f"registered as run [bold]{run_id}[/] in {Catalogue(catalogue_path or None).path}")
+    path = _publish(out, sc, overwrite, lambda folder: res.save(folder, overwrite=overwrite))
+    say("results written to [bold]{}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)", path)
+    if cat is not None:
+        run_id = cat.register(res, path)
+        say("registered as run [bold]{}[/] in {}", run_id, cat.path)
+        _tidy(path.parent, cat)
 
 
-def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], workers: int,
-                  catalogue_path: Optional[str], quiet: bool = False) -> None:
+def with_options(sc: Any, **options: Any) -> Any:
+    """The scenario with command-line options applied; an error names the option, not the file."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        try:
+            sc = sc.with_(**{name: value})
+        except StandoffError as exc:
+            raise StandoffError(exc.message, field=f"--{name}", value=value) from None
+    return sc
+
+
+def _catalogue(path: Optional[str]) -> Any:
+    from .catalogue import Catalogue
+    return Catalogue(path or None)
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise StandoffError("output path exists and is not a folder", field="--out", value=str(out))
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)",
+                            field="--out", value=str(out))
+
+
+def _publish(out: Optional[Path], sc: Any, overwrite: bool, write: Callable[[Path], Any]) -> Path:
+    """Write a run into ``out``, or into a new unique folder under runs/ (removed again if writing fails)."""
+    from .runstore import new_run_folder
+    from .scenario import safe_name
+
+    if out is not None:
+        write(out)
+        return out
+    folder = new_run_folder(Path("runs"), safe_name(sc.name), sc.seed)
+    try:
+        write(folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if still the empty folder we reserved
+        raise
+    return folder
+
+
+def _tidy(root: Path, cat: Any) -> None:
+    """Remove what killed runs left under ``root`` and adopt unregistered run folders; say what was done."""
+    from .runstore import sweep_orphans
+
+    swept = sweep_orphans(root)
+    if swept.removed:
+        say("[yellow]removed {} unfinished temporary folder(s) left by killed runs ({} MB): {}[/]",
+            len(swept.removed), f"{swept.bytes_freed / 1e6:.1f}", ", ".join(swept.removed))
+    for run_id, folder in cat.adopt(root):
+        say("[yellow]adopted {} (written by a run that stopped before registering it) as run {}[/]", folder, run_id)
+
+
+def _warm_up(pl: Any) -> None:
+    """Compile (or load) the engine before the progress bar starts, saying which, so the bar does not sit at 0."""
+    from .ensemble import engine_cached, engine_ready, warm_up
+
+    if engine_ready():
+        return
+    cached = engine_cached()
+    msg = ("loading the compiled engine ..." if cached else
+           "compiling the engine: once per install, about 40-90 s; later runs start in seconds ...")
+    t0 = time.monotonic()
+    if not cached or not err_console.is_terminal:
+        err_console.print(msg, style="dim")  # a line in logs too, where the spinner below does not show
+    with err_console.status(msg) if err_console.is_terminal else contextlib.nullcontext():
+        warm_up(pl)
+    if time.monotonic() - t0 > 2.0:
+        err_console.print(f"engine ready in {time.monotonic() - t0:.0f} s", style="dim")
+
+
+def _run_streamed(sc: Any, out: Optional[Path], overwrite: bool, dask: Optional[str], workers: int,
+                  cat: Any, quiet: bool = False) -> None:
     """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically."""
     import json
-    import shutil
-    import tempfile
 
     from .ensemble import SerialExecutor, plan
     from .results import StreamingSummary, package_version
+    from .runstore import atomic_folder, new_run_id
 
     pl = plan(sc)  # the first ``trajectories`` members keep their daily paths: a bounded sample
     ex: Any = SerialExecutor(chunk_members=4096)
@@ -274,7 +358,7 @@ def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], work
     acc = StreamingSummary(pl)
     try:
         with _progress() as bar:
-            task = bar.add_task(f"{sc.name} (streamed)", total=sc.members)
+            task = bar.add_task(f"{escape(sc.name)} (streamed)", total=sc.members)
             for chunk in ex.map(pl, ex.split(sc.members)):
                 acc.add(chunk)
                 bar.update(task, completed=acc.members)
@@ -290,42 +374,39 @@ def _run_streamed(sc: Any, out: Path, overwrite: bool, dask: Optional[str], work
                   f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}")
     if not quiet:
         console.print(t)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        so.to_csv(tmp / "stockouts.csv", index=False)
-        net = pl.net
-        for name, dims in (("output_loss_usd_bn", ("region", "sector")), ("peak_price_multiple", ("region", "product")),
-                           ("pain_usd_bn", ("side", "pain_kind"))):
-            band = acc.band(name)
-            labels = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
-                      "pain_kind": list(PAIN_KINDS_CLI)}
-            rows = [{dims[0]: labels[dims[0]][i], dims[1]: labels[dims[1]][j], "p10": band[i, j, 0],
-                     "median": band[i, j, 1], "p90": band[i, j, 2]}
-                    for i in range(band.shape[0]) for j in range(band.shape[1])]
-            pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
-        paths = acc.paths()
-        if paths.sizes["traj_member"] > 0:
-            paths.to_netcdf(tmp / "paths.nc", engine="h5netcdf")
-            for name in ("cover_days", "price_multiple", "output_fraction"):
-                acc.path_bands(name).to_csv(tmp / f"bands_{name}.csv", index=False)
-        (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
-        (tmp / "run.json").write_text(json.dumps({"scenario": sc.name, "seed": sc.seed, "members": acc.members,
-                                                  "streamed": True, "sampled_paths": int(paths.sizes["traj_member"]),
-                                                  "scenario_digest": sc.digest(),
-                                                  "standoff_version": package_version()}, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    console.print(f"streamed summaries written to [bold]{out}[/]")
-    if catalogue_path != "none":
-        from .catalogue import Catalogue
-        cat = Catalogue(catalogue_path or None)
-        run_id = cat.register(acc, out)
-        console.print(f"registered as run [bold]{run_id}[/] (streamed: summaries only) in {cat.path}")
+    run_id = new_run_id()
+
+    def write(folder: Path) -> None:
+        with atomic_folder(folder, overwrite=overwrite) as tmp:
+            so.to_csv(tmp / "stockouts.csv", index=False)
+            net = pl.net
+            for name, dims in (("output_loss_usd_bn", ("region", "sector")),
+                               ("peak_price_multiple", ("region", "product")), ("pain_usd_bn", ("side", "pain_kind"))):
+                band = acc.band(name)
+                labels = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
+                          "pain_kind": list(PAIN_KINDS_CLI)}
+                rows = [{dims[0]: labels[dims[0]][i], dims[1]: labels[dims[1]][j], "p10": band[i, j, 0],
+                         "median": band[i, j, 1], "p90": band[i, j, 2]}
+                        for i in range(band.shape[0]) for j in range(band.shape[1])]
+                pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
+            paths = acc.paths()
+            if paths.sizes["traj_member"] > 0:
+                paths.to_netcdf(tmp / "paths.nc", engine="h5netcdf")
+                for name in ("cover_days", "price_multiple", "output_fraction"):
+                    acc.path_bands(name).to_csv(tmp / f"bands_{name}.csv", index=False)
+            (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
+            (tmp / "run.json").write_text(json.dumps({
+                "run_id": run_id, "scenario": sc.name, "seed": sc.seed, "members": acc.members, "streamed": True,
+                "negotiate": bool(sc.negotiation.enabled), "sampled_paths": int(paths.sizes["traj_member"]),
+                "scenario_digest": sc.digest(), "standoff_version": package_version(),
+                "headline": acc.headline_metrics()}, indent=2))
+
+    path = _publish(out, sc, overwrite, write)
+    say("streamed summaries written to [bold]{}[/]", path)
+    if cat is not None:
+        run_id = cat.register(acc, path)
+        say("registered as run [bold]{}[/] (streamed: summaries only) in {}", run_id, cat.path)
+        _tidy(path.parent, cat)
 
 
 @app.command()
@@ -393,7 +474,7 @@ def check(scenario: str = typer.Argument(..., help="Built-in name or YAML file."
 
     sc = load_scenario(scenario)
     console.print(sc.to_yaml(), highlight=False, markup=False)
-    console.print(f"[green]ok[/]: {sc.name}, {len(sc.events)} events, {sc.members} members, seed {sc.seed}")
+    say("[green]ok[/]: {}, {} events, {} members, seed {}", sc.name, len(sc.events), sc.members, sc.seed)
 
 
 @app.command()
@@ -412,7 +493,7 @@ def validate(members: int = typer.Option(200, "--members", "-n", help="Members p
         t.add_column(c, overflow="fold")
     for _, r in df.iterrows():
         t.add_row(r["scenario"], r["observation"], f"{r['observed']} ({r['source']})", r["simulated_median"],
-                  r["p10_p90"], r["tolerance"], "[green]yes[/]" if r["holds"] else "[red]no[/]")
+                  r["p10_p90"], r["tolerance"], Text("yes", style="green") if r["holds"] else Text("no", style="red"))
     console.print(t)
     console.print(f"{int(df['holds'].sum())} of {len(df)} observations within tolerance. {KNOWN_FAILURES_NOTE}")
     if out is not None:
@@ -448,7 +529,7 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or
         folder = Path(Catalogue().get(run_ref)["path"]) / "report"
     with err_console.status("drawing charts ..."):
         page = write_report(res, folder, overwrite=overwrite)
-    console.print(f"report written to [bold]{page}[/] (charts in {page.parent / 'charts'})")
+    say("report written to [bold]{}[/] (charts in {})", page, page.parent / "charts")
 
 
 @app.command()
@@ -467,7 +548,7 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
     if df.attrs["paired"]:
         console.print("Paired by member (same seed and members: common random numbers); read paired_95ci.")
     else:
-        console.print("[yellow]Runs differ in seed or members: no pairing, only the unpaired interval is valid.[/]")
+        console.print("Runs differ in seed or members: no pairing, only the unpaired interval is valid.", style="yellow")
 
 
 @app.command()
@@ -525,31 +606,53 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
                product: str = typer.Option("MAGNET", "--product"),
                within: int = typer.Option(365, "--within", help="Horizon of the stockout probability, days."),
                target: float = typer.Option(0.05, "--target", help="Largest acceptable stockout probability."),
-               low: float = typer.Option(0.0, "--low"), high: float = typer.Option(5000.0, "--high"),
+               low: Optional[float] = typer.Option(None, "--low", help="Smallest value searched (default 0)."),
+               high: Optional[float] = typer.Option(None, "--high", help="Largest value searched (default: 5000 t for "
+                                                    "stockpile, 5000 t/yr for capacity, 1 for the substitution share)."),
                members: Optional[int] = typer.Option(None, "--members", "-n")) -> None:
     """Smallest stockpile, capacity or substitution share that brings P(stockout) below a target."""
+    from .analysis import LEVER_RANGES
     from .analysis import resilience as do_res
     from .scenario import load_scenario
 
-    sc = load_scenario(scenario)
-    if members:
-        sc = sc.with_(members=members)
+    sc = with_options(load_scenario(scenario), members=members)
+    if lever not in LEVER_RANGES:
+        raise StandoffError(f"unknown lever; one of {', '.join(LEVER_RANGES)}", field="--lever", value=lever)
+    net = sc.network()
+    for opt, value, known in (("--region", region, net.regions), ("--sector", sector, net.sectors),
+                              ("--product", product, net.products)):
+        if value not in known:
+            raise StandoffError(f"unknown {opt[2:]}; known: {', '.join(known)}", field=opt, value=value)
+    lo_bound, hi_bound, default_high = LEVER_RANGES[lever]
+    low = lo_bound if low is None else low
+    high = default_high if high is None else high
+    for opt, value in (("--low", low), ("--high", high)):
+        if not (math.isfinite(value) and lo_bound <= value <= hi_bound):
+            raise StandoffError(f"the {lever} lever takes values in [{lo_bound:g}, {hi_bound:g}]", field=opt, value=value)
+    if not low < high:
+        raise StandoffError("--low must be below --high", field="--low", value=low)
     if not 0 <= target <= 1:
         raise StandoffError("target must be a probability", field="--target", value=target)
+    if within < 1:
+        raise StandoffError("must be at least one day", field="--within", value=within)
     with err_console.status("searching ..."):
         value, evals = do_res(sc, lever, region, sector, within, target, low, high, product=product)
     console.print(_df_table(evals, f"P({region} {sector} stockout within {within} days) by {lever}"))
     if value is None:
-        console.print(f"[red]Even {lever} = {high:g} leaves the probability above {target:.0%}.[/]")
+        console.print(f"Even {lever} = {high:g} leaves the probability above {target:.0%}.", style="red")
     else:
-        console.print(f"Smallest {lever} meeting the target: [bold]{value:,.4g}[/] (common random numbers).")
+        say("Smallest {} meeting the target: [bold]{}[/] (common random numbers).", lever, f"{value:,.4g}")
 
 
 @app.command()
 @guarded
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
           port: int = typer.Option(8765, "--port"),
-          workdir: Path = typer.Option(Path("runs/dashboard"), "--workdir", help="Where runs and the catalogue go."),
+          workdir: Path = typer.Option(Path("runs/dashboard"), "--workdir", help="Where the page's run folders go."),
+          catalogue_path: Optional[str] = typer.Option(None, "--catalogue", help="Run catalogue file (default: the "
+                                                       "command line's, runs/catalogue.duckdb), so both list the same runs."),
+          dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="A dataset folder that pasted scenarios may "
+                                                       "name as baseline (repeatable); built-in datasets always may."),
           max_members: int = typer.Option(2000, "--max-members", help="Largest ensemble a page may ask for.")) -> None:
     """Start the local web dashboard (open the printed address in a browser)."""
     try:
@@ -557,9 +660,14 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Interface to lis
 
         from .web.app import create_app
     except ImportError:
-        raise StandoffError("the dashboard needs its extra: pip install 'standoff[web]'") from None
-    console.print(f"standoff dashboard on [bold]http://{host}:{port}/[/] (Ctrl-C to stop)")
-    uvicorn.run(create_app(workdir, max_members=max_members), host=host, port=port, log_level="warning")
+        raise StandoffError(f"the dashboard needs its extra: {install_hint('web')}") from None
+    for d in dataset or []:
+        if not d.is_dir():
+            raise StandoffError("not a folder", field="--dataset", value=str(d))
+    cat = _catalogue(catalogue_path)
+    app_ = create_app(workdir, max_members=max_members, catalogue=cat.path, datasets=dataset or ())
+    say("standoff dashboard on [bold]http://{}:{}/[/] (Ctrl-C to stop); runs are registered in {}", host, port, cat.path)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 runs_app = typer.Typer(help="The run catalogue (DuckDB).", no_args_is_help=True)

@@ -397,3 +397,64 @@ class SerialExecutor:
 
 
 ProgressFn = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------- before a run: memory and compilation
+
+def memory_needed(pl: Plan) -> int:
+    """Bytes a full (not streamed) run of ``pl`` holds at its peak, roughly.
+
+    Per member: the outputs in float64 in the chunks and again when they are joined, and the
+    sampled inputs; plus the kept daily paths (``trajectories`` members) twice over.  An
+    estimate for refusing runs that cannot fit, not an accounting: it errs high by ~20%.
+    """
+    sizes = dim_sizes(pl.net)
+    per_member = sum(math.prod(sizes[d] for d in dims) for dims in OUTPUT_SHAPES.values())
+    per_member = 2 * 8 * per_member + 2 * 8 * len(pl.uncertain_inputs())
+    T = pl.scenario.horizon_days
+    keep = min(pl.scenario.trajectories, pl.members)
+    per_path = sum(math.prod(sizes[d] for d in dims) for dims in TRAJ_SHAPES.values())
+    return int(pl.members * per_member + 2 * 8 * keep * T * per_path + 300e6)
+
+
+def _memory_total() -> int:
+    try:
+        import os
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: do not guess
+        return 0
+
+
+def check_memory(pl: Plan, fraction: float = 0.8) -> None:
+    """Refuse a full run that would need more than ``fraction`` of this machine's memory.
+
+    Raises
+    ------
+    StandoffError
+        Naming ``members``, the memory the run needs and what the machine has, and pointing
+        to ``--stream`` (summaries in memory that does not grow with members).
+    """
+    total = _memory_total()
+    need = memory_needed(pl)
+    if total and need > fraction * total:
+        raise StandoffError(f"a full run of {pl.members:,} members needs about {need / 2**30:,.1f} GiB of memory and "
+                            f"this machine has {total / 2**30:,.1f} GiB; use --stream (summaries only, memory that "
+                            "does not grow with members) or fewer members", file=pl.scenario.source,
+                            field="members", value=pl.members)
+
+
+def engine_ready() -> bool:
+    """Whether the compiled kernel is already loaded in this process."""
+    return bool(engine.run_block.signatures)
+
+
+def engine_cached() -> bool:
+    """Whether numba's on-disk cache holds a compiled kernel (the first run compiles it: about a minute)."""
+    from pathlib import Path
+    folder = Path(engine.__file__).parent / "__pycache__"
+    return any(folder.glob("engine.run_block-*.nbi"))
+
+
+def warm_up(pl: Plan) -> None:
+    """Compile (or load from the cache) the kernel by running one member of ``pl`` (a few ms once compiled)."""
+    run_chunk(pl, 0, 1)

@@ -132,9 +132,14 @@ class Network:
         return pd.Series(prod / prod.sum(), index=self.regions, name=f"share of {product}")
 
 
+def builtin_datasets() -> list[str]:
+    """Names of the datasets shipped with standoff (``baseline-2024``, ...)."""
+    return sorted(p.name for p in (resources.files("standoff") / "data").iterdir() if p.is_dir())
+
+
 def _dataset_dir(name: str | Path) -> Path:
     path = Path(name)
-    if path.is_dir():
+    if path.is_dir() and str(name) not in builtin_datasets():  # a built-in name is never shadowed by a local folder
         return path
     root = resources.files("standoff") / "data" / str(name)
     if not root.is_dir():

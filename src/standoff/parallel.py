@@ -11,7 +11,7 @@ import math
 from typing import Any, Iterator
 
 from .ensemble import BLOCK, Chunk, Plan, chunks, run_chunk
-from .errors import StandoffError
+from .errors import StandoffError, install_hint
 
 
 class DaskExecutor:
@@ -31,7 +31,7 @@ class DaskExecutor:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - depends on the extra
-            raise StandoffError("Dask is not installed: pip install 'standoff[parallel]'") from None
+            raise StandoffError(f"Dask is not installed: {install_hint('parallel')}") from None
         self._cluster = None
         try:
             if address is None:

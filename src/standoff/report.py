@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import StandoffError
+from .errors import StandoffError, install_hint
 from .results import Results
 
 IMPORTERS = ("USA", "EU", "JPN")
@@ -27,7 +27,7 @@ def _plt():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - depends on the extra
-        raise StandoffError("charts need matplotlib: pip install 'standoff[report]'") from None
+        raise StandoffError(f"charts need matplotlib: {install_hint('report')}") from None
     return plt
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ from . import engine
 from .ensemble import OUTPUT_SHAPES, TRAJ_SHAPES, Chunk, Plan
 from .errors import StandoffError
 from .negotiation import NEG_OUTPUTS
-from .scenario import Scenario, scenario_from_dict
+from .scenario import Scenario, read_yaml_file, scenario_from_dict
 
 UNITS = {
     "first_stockout_day": "day of the horizon, 0 = scenario start (NaN: no stockout)",
@@ -108,9 +105,11 @@ class Results:
         The resolved scenario that was run.
     """
 
-    def __init__(self, ds: xr.Dataset, scenario: Scenario) -> None:
+    def __init__(self, ds: xr.Dataset, scenario: Scenario, run_id: str | None = None) -> None:
         self.ds = ds
         self.scenario = scenario
+        #: The catalogue id, given when the run is first saved (``None`` before).
+        self.run_id = run_id
 
     # ---- summaries ----
     def stockouts(self) -> pd.DataFrame:
@@ -320,15 +319,16 @@ class Results:
         """Write ``results.nc``, ``summary/*.csv``, ``scenario.yaml`` and ``run.json`` into ``out``.
 
         The files are written into a temporary folder beside ``out`` and moved into place in
-        one rename, so a failure never leaves a half-written run.
+        one rename (:func:`standoff.runstore.atomic_folder`), so a failure never leaves a
+        half-written run, and an existing non-empty ``out`` is never replaced unless
+        ``overwrite``.  ``run.json`` records the run's catalogue id (:attr:`run_id`, made here
+        if the run has none) and its headline numbers, so the catalogue can adopt the folder
+        even if registering it never happened.
         """
+        from .runstore import atomic_folder, new_run_id
         out = Path(out)
-        if out.exists() and any(out.iterdir()) and not overwrite:
-            raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)",
-                                file=str(out))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        self.run_id = self.run_id or new_run_id()
+        with atomic_folder(out, overwrite=overwrite) as tmp:
             self.ds.to_netcdf(tmp / "results.nc", engine="h5netcdf")
             (tmp / "summary").mkdir()
             for name, df in self.summary().items():
@@ -336,25 +336,15 @@ class Results:
             (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
             meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in self.ds.attrs.items()}
             meta["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            meta["run_id"] = self.run_id
+            meta["negotiate"] = bool(self.scenario.negotiation.enabled)
+            meta["headline"] = self.headline_metrics()
             (tmp / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            if out.exists():
-                trash = out.with_name(f".{out.name}.old")
-                if trash.exists():
-                    shutil.rmtree(trash)
-                os.replace(out, trash)
-                os.replace(tmp, out)
-                shutil.rmtree(trash)
-            else:
-                os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return out
 
     @classmethod
     def load(cls, folder: str | Path) -> "Results":
         """Read a run folder written by :meth:`save`."""
-        import yaml
         folder = Path(folder)
         if (folder / "run.json").exists() and not (folder / "results.nc").exists():
             try:
@@ -372,8 +362,9 @@ class Results:
             ds = xr.load_dataset(folder / "results.nc", engine="h5netcdf")
         except Exception as exc:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
-        sc = scenario_from_dict(yaml.safe_load((folder / "scenario.yaml").read_text()), str(folder / "scenario.yaml"))
-        return cls(ds, sc)
+        sc = scenario_from_dict(read_yaml_file(folder / "scenario.yaml"), str(folder / "scenario.yaml"))
+        from .runstore import read_run_json
+        return cls(ds, sc, run_id=(read_run_json(folder) or {}).get("run_id"))
 
 
 _NEG_AGREE = NEG_OUTPUTS.index("first_agreement_day")

@@ -19,11 +19,19 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StringConstrain
                       field_validator, model_validator)
 
 from .errors import StandoffError
-from .network import Network, load_network
+from .network import Network, builtin_datasets, load_network
+from .yamlio import load_yaml
+
+#: Longest scenario name: it becomes part of a folder name.
+MAX_NAME = 120
+#: Largest seed: random draws use 63 bits of it, and the catalogue stores it as a signed 64-bit integer.
+MAX_SEED = 2**63 - 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are never a meaningful tariff, share or tonnage; refusing them here
+    # names the field instead of letting them poison the kernel or a JSON response.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Distribution(_Strict):
@@ -86,6 +94,8 @@ class _Event(_Strict):
     outcome: bool = Field(False, description="an outcome of talks: dropped when negotiation is simulated")
     source: str | None = Field(None, description="where the event is documented")
     note: str | None = None
+    #: Position in the file as written (events are kept in date order), for error messages.
+    _at: int | None = PrivateAttr(default=None)
 
 
 class TariffEvent(_Event):
@@ -173,14 +183,15 @@ class NegotiationSettings(_Strict):
 class Scenario(_Strict):
     """A scenario: baseline, horizon, timeline, uncertainties and ensemble settings."""
 
-    name: str
-    description: str = ""
-    baseline: str = "baseline-2024"
+    name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
+    description: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    baseline: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = "baseline-2024"
     start: dt.date
     horizon_days: int = Field(..., gt=0, le=3650)
     time_step_days: Literal[1] = 1
     members: int = Field(200, gt=0)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="random draws use the seed's low 63 bits, so larger "
+                      "seeds would repeat smaller ones")
     trajectories: int = Field(200, ge=0, description="members whose daily paths are kept")
     parameters: dict[str, Number] = Field(default_factory=dict)
     inventory_days: dict[str, Number] = Field(default_factory=dict)
@@ -198,6 +209,9 @@ class Scenario(_Strict):
     @field_validator("events")
     @classmethod
     def _sorted(cls, v: list[Any]) -> list[Any]:
+        for i, ev in enumerate(v):
+            if ev._at is None:
+                ev._at = i
         return sorted(v, key=lambda e: e.date)
 
     @property
@@ -230,6 +244,9 @@ class Scenario(_Strict):
             raise StandoffError(err["msg"].removeprefix("Value error, "), file=self._source,
                                 field=_fmt_loc(tuple(err["loc"])), value=err.get("input")) from None
         new._source = self._source
+        if "events" not in changes:  # same events in the same (date) order: keep their places in the file
+            for old, ev in zip(self.events, new.events):
+                ev._at = old._at
         return new
 
     def negotiating(self) -> "Scenario":
@@ -269,6 +286,11 @@ def _fmt_loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _at(k: int, ev: Any) -> int:
+    """The event's place in the file as written (``k`` is its place in date order)."""
+    return ev._at if ev._at is not None else k
+
+
 def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
     def need(dim: str, name: str, fld: str) -> None:
         if name not in getattr(net, dim + "s"):
@@ -301,7 +323,7 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
             raise StandoffError("must be a non-negative number or distribution", file=file,
                                 field=f"negotiation.parameters.{name}", value=_shown(val))
     for k, ev in enumerate(sc.events):
-        where = f"events[{k}]"
+        where = f"events[{_at(k, ev)}]"
         day = sc.day_of(ev.date)
         if not 0 <= day < sc.horizon_days:
             raise StandoffError(f"event date outside the horizon {sc.start} to {sc.end}", file=file,
@@ -351,6 +373,7 @@ def _shown(val: Number) -> object:
 
 def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
     for k, ev in enumerate(sc.events):
+        k = _at(k, ev)
         for fld, (lo, hi) in _BOUNDS.items():
             val = getattr(ev, fld, None)
             if val is None:
@@ -362,6 +385,8 @@ def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
                 shown = val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True)
                 raise StandoffError(f"must lie in [{lo:g}, {hi:g}]", file=file, field=f"events[{k}].{fld}", value=shown)
     for name, val in sc.parameters.items():
+        if name.endswith("_share") and not _in_bounds(val, 0.0, 1.0):
+            raise StandoffError("a share must lie in [0, 1]", file=file, field=f"parameters.{name}", value=_shown(val))
         if not _in_bounds(val, 0.0, 1e6):
             raise StandoffError("must lie in [0, 1e6], so an unbounded distribution (lognormal, normal without "
                                 "low/high) cannot be used", file=file, field=f"parameters.{name}", value=val if isinstance(
@@ -377,11 +402,44 @@ def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
                                     value=val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True))
 
 
+def safe_name(name: str) -> str:
+    """``name`` as one safe folder-name component: letters, digits, ``.``, ``_`` and ``-`` only.
+
+    Scenario names come from users' files and web pages; a name such as ``../../x``,
+    ``a/b`` or ``[red]x`` must not decide where a run is written.
+
+    Examples
+    --------
+    >>> safe_name("../../escaped")
+    'escaped'
+    >>> safe_name("[bold]my run/2025")
+    'bold-my-run-2025'
+    """
+    import re
+    slug = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "-", name)
+    slug = re.sub(r"[-.]*-[-.]*", "-", slug).strip("-.")
+    return slug[:60] or "scenario"
+
+
+def resolve_baseline(baseline: str, file: str | None) -> str:
+    """A scenario's ``baseline`` as the loader should read it.
+
+    A built-in dataset name stays a name; a relative folder is taken relative to the
+    scenario file's folder (as a person reading the file would), not the working directory.
+    """
+    if baseline in builtin_datasets() or file is None or Path(baseline).is_absolute():
+        return baseline
+    beside = Path(file).parent / baseline
+    return str(beside.resolve()) if beside.is_dir() else baseline
+
+
 def scenario_from_dict(data: Any, file: str | None = None) -> Scenario:
     """Validate a parsed YAML mapping into a :class:`Scenario` (names checked against the dataset)."""
     if not isinstance(data, dict):
         raise StandoffError("a scenario must be a YAML mapping (key: value lines)", file=file,
                             value=type(data).__name__)
+    if isinstance(data.get("baseline"), str):
+        data = {**data, "baseline": resolve_baseline(data["baseline"], file)}
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -389,7 +447,13 @@ def scenario_from_dict(data: Any, file: str | None = None) -> Scenario:
         msg = err["msg"].removeprefix("Value error, ")
         raise StandoffError(msg, file=file, field=_fmt_loc(tuple(err["loc"])) or None,
                             value=err.get("input") if not isinstance(err.get("input"), dict) else None) from None
-    _check_names(sc, sc.network(), file)
+    try:
+        net = sc.network()
+    except StandoffError as exc:
+        if exc.file is not None:  # a table of the dataset is at fault: that file is the one to name
+            raise
+        raise StandoffError(exc.message, file=file, field="baseline", value=sc.baseline) from None
+    _check_names(sc, net, file)
     sc._source = file
     return sc
 
@@ -415,15 +479,18 @@ def load_scenario(ref: str | Path) -> Scenario:
         else:
             raise StandoffError(f"no such scenario file or built-in scenario; built in: {', '.join(builtin_scenarios())}",
                                 value=str(ref))
+    return scenario_from_dict(read_yaml_file(path), file=str(path))
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Parse a YAML file within :mod:`standoff.yamlio`'s bounds, checking its size before reading it."""
+    from .yamlio import MAX_BYTES
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise StandoffError(f"the file is {size / 1e6:.1f} MB; a scenario may be at most {MAX_BYTES / 1e6:g} MB",
+                                file=str(path))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise StandoffError(f"cannot read: {exc}", file=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise StandoffError(f"malformed YAML{where}: {problem}", file=str(path)) from None
-    return scenario_from_dict(data, file=str(path))
+    return load_yaml(text, str(path))

@@ -1,15 +1,25 @@
 """FastAPI app: pick or upload a scenario, move levers, run with live progress, see charts and
 numbers, compare with the baseline or an earlier run, download results.
 
-No path from the user is ever read or written: uploads are YAML text, runs are stored under
-the server's own folder with ids it generates.  Runs execute in a worker thread; a run is
-registered in the catalogue only after its folder is complete.
+No path from the user is ever read or written: uploads are YAML text whose ``baseline`` must
+name a built-in dataset (or one of the folders the person serving the page allowed), runs are
+stored under the server's own folder with ids it generates.  Runs execute in a worker
+thread; a run is registered in the catalogue only after its folder is complete.  The
+catalogue is the command line's (``runs/catalogue.duckdb`` unless ``standoff serve
+--catalogue`` says otherwise), so CLI runs and page runs can be compared with each other.
+
+Hostile input is answered with a 4xx and a message naming the field: bodies over
+:data:`MAX_BODY_BYTES`, YAML that is too large, deep or alias-expanding
+(:mod:`standoff.yamlio`), NaN or infinite numbers, unknown datasets or paths.  Nothing
+unexpected reaches the client as a traceback: the page gets one line, the log one line.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import io
+import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -19,37 +29,48 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Sequence
 
 import numpy as np
 import yaml
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import StandoffError
+from ..scenario import MAX_SEED
+from ..yamlio import MAX_BYTES
 
 MAX_MEMBERS_DEFAULT = 2000
+#: Largest request body accepted (a scenario's YAML is at most ``yamlio.MAX_BYTES``).
+MAX_BODY_BYTES = 2 * MAX_BYTES
+log = logging.getLogger("standoff.web")
 
 
-class Levers(BaseModel):
+class _Strict(BaseModel):
+    # strict: JSON true is not a member count, "5" is not a number
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+class Levers(_Strict):
     """The main levers a user can move; ``None`` leaves the scenario as written."""
 
     approval_share: Optional[float] = Field(None, ge=0, le=1)
     delay_days: Optional[float] = Field(None, ge=0, le=365)
     tariff_scale: Optional[float] = Field(None, ge=0, le=3)
-    inventory_days_autos: Optional[float] = Field(None, ge=0, le=720)
+    inventory_days_autos: Optional[float] = Field(None, ge=0, le=3650)  # the scenario schema's bound
     stockpile_usa_magnet_t: Optional[float] = Field(None, ge=0, le=1e6)
     negotiate: bool = False
     strategy_us: Optional[Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]] = None
     strategy_cn: Optional[Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]] = None
 
 
-class RunRequest(BaseModel):
-    scenario: str = "london-2025"
-    yaml_text: Optional[str] = None
+class RunRequest(_Strict):
+    scenario: str = Field("london-2025", max_length=200)
+    yaml_text: Optional[str] = Field(None, max_length=MAX_BYTES)
     members: int = Field(200, ge=1)
-    seed: Optional[int] = Field(None, ge=0)
+    seed: Optional[int] = Field(None, ge=0, le=MAX_SEED)
     levers: Levers = Field(default_factory=Levers)
 
 
@@ -127,15 +148,40 @@ def _charts(res: Any) -> dict[str, bytes]:
     return out
 
 
-def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS_DEFAULT) -> FastAPI:
-    """The dashboard app.  ``workdir`` holds run folders and the catalogue (a temp dir if None)."""
+def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS_DEFAULT,
+               catalogue: str | Path | None = None, datasets: Sequence[str | Path] = ()) -> FastAPI:
+    """The dashboard app.
+
+    Parameters
+    ----------
+    workdir
+        Where the page's run folders go (a temporary folder, removed at shutdown, if None).
+    max_members
+        The largest ensemble a page may ask for.
+    catalogue
+        The run catalogue file (``workdir/catalogue.duckdb`` if None; ``standoff serve``
+        passes the command line's, so both list the same runs).
+    datasets
+        Dataset folders, besides the built-in datasets, that a pasted scenario may name as
+        its ``baseline``.  Nothing else on the machine can be named.
+    """
     from ..api import simulate
     from ..catalogue import Catalogue
+    from ..network import builtin_datasets
     from ..scenario import builtin_scenarios, load_scenario, scenario_from_dict
+    from ..yamlio import load_yaml
 
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="standoff-serve-"))
     root.mkdir(parents=True, exist_ok=True)
-    catalogue = Catalogue(root / "catalogue.duckdb")
+    catalogue = Catalogue(Path(catalogue) if catalogue is not None else root / "catalogue.duckdb")
+    from ..runstore import sweep_orphans
+    swept = sweep_orphans(root / "runs")  # temporary folders of runs killed with an earlier server
+    if swept.removed:
+        log.warning("removed %d unfinished temporary run folder(s) (%.1f MB) left by a stopped server",
+                    len(swept.removed), swept.bytes_freed / 1e6)
+    # Allowed folders are resolved once here; a pasted path is only normalised as text, never
+    # looked up on disk, so a page cannot learn which folders exist.
+    allowed = {str(Path(d).resolve()): Path(d).resolve() for d in datasets}
     jobs: dict[str, Job] = {}
     pool = ThreadPoolExecutor(max_workers=1)  # one run at a time: the engine uses a whole core
     lock = threading.Lock()
@@ -146,23 +192,58 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
         if workdir is None:
             shutil.rmtree(root, ignore_errors=True)
 
-    app = FastAPI(title="standoff dashboard", lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here uses the network.
+    app = FastAPI(title="standoff dashboard", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body larger than {MAX_BODY_BYTES:,} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default echoes the input, which may be NaN (not JSON) or megabytes long.
+        msgs = []
+        for e in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            msgs.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(msgs)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error: %s: %s", type(exc).__name__, str(exc)[:200])
+        return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+    def check_baseline(data: dict) -> None:
+        """Only built-in datasets, or folders the server allowed, may be read for a pasted scenario."""
+        base = data.get("baseline", "baseline-2024")
+        if not isinstance(base, str):
+            raise StandoffError("baseline must be the name of a dataset", file="uploaded scenario", field="baseline")
+        if base in builtin_datasets():
+            return
+        resolved = os.path.normpath(base) if os.path.isabs(base) and "\x00" not in base else None
+        if resolved is not None and resolved in allowed:
+            data["baseline"] = resolved
+            return
+        # The same words whether or not the path exists: the page must not reveal the machine's folders.
+        raise StandoffError("the dashboard reads only these datasets: " + ", ".join([*builtin_datasets(), *allowed]),
+                            file="uploaded scenario", field="baseline", value=base[:200])
 
     def resolve(req: RunRequest) -> Any:
         if req.yaml_text is not None:
-            try:
-                data = yaml.safe_load(req.yaml_text)
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f" at line {mark.line + 1}" if mark else ""
-                raise StandoffError(f"malformed YAML{where}: {getattr(exc, 'problem', exc)}",
-                                    file="uploaded scenario") from None
+            data = load_yaml(req.yaml_text, "uploaded scenario")
             if not isinstance(data, dict):
                 raise StandoffError("a scenario must be a YAML mapping", file="uploaded scenario")
+            check_baseline(data)
             name = "uploaded scenario"
+            # Validate as written first, so levers are applied to a well-formed mapping.
+            data = scenario_from_dict(data, file=name).model_dump(mode="json", exclude_none=True)
         else:
             if req.scenario not in builtin_scenarios():
-                raise StandoffError(f"unknown scenario; built in: {', '.join(builtin_scenarios())}", value=req.scenario)
+                raise StandoffError(f"unknown scenario; built in: {', '.join(builtin_scenarios())}", field="scenario",
+                                    value=req.scenario)
             data = yaml.safe_load(load_scenario(req.scenario).to_yaml())
             name = req.scenario
         data = apply_levers(data, req.levers)
@@ -211,7 +292,8 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
 
     @app.get("/api/scenarios")
     def scenarios() -> dict:
-        return {"scenarios": builtin_scenarios(), "max_members": max_members}
+        return {"scenarios": builtin_scenarios(), "max_members": max_members, "catalogue": str(catalogue.path),
+                "datasets": [*builtin_datasets(), *allowed]}
 
     @app.post("/api/runs")
     def start(req: RunRequest) -> dict:
@@ -276,9 +358,11 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
         from ..analysis import compare
         try:
             ra, rb = catalogue.load(a), catalogue.load(b)
+            df = compare(ra, rb)
         except StandoffError as exc:
             raise HTTPException(400, str(exc)) from None
-        df = compare(ra, rb)
+        except (KeyError, ValueError) as exc:  # runs of different datasets have different labels
+            raise HTTPException(400, f"these two runs cannot be compared: {type(exc).__name__}: {str(exc)[:200]}") from None
         df = df.astype(object).where(df.notna(), None)
         return {"paired": df.attrs.get("paired", False), "rows": df.to_dict(orient="records")}
 

@@ -1,0 +1,77 @@
+"""The README's claims, checked against fresh runs so they cannot go stale."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from standoff import load_scenario, simulate
+from standoff.cli import app
+from standoff.scenario import builtin_scenarios
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+runner = CliRunner()
+
+
+def _date(text: str) -> dt.date:
+    return dt.datetime.strptime(text, "%d %B %Y").date()
+
+
+def test_readme_lists_every_builtin_scenario():
+    line = re.search(r"Built in: (.+?)\n\n", README, re.S).group(1)
+    named = set(re.findall(r"`([a-z0-9-]+)`", line)) - {"standoff"}
+    assert named == set(builtin_scenarios())
+
+
+def test_readme_discover_example_finds_cases(tmp_path):
+    """The command table's discover example runs as written on a london-2025 run."""
+    ex = re.search(r"`standoff discover RUN ([^`]+)`", README).group(1)
+    folder = tmp_path / "london"
+    simulate("london-2025", members=64, seed=3).save(folder)
+    res = runner.invoke(app, ["discover", str(folder), *ex.split()])
+    assert res.exit_code == 0, res.output
+    assert "PRIM box" in res.output
+
+
+def test_readme_negotiated_figures_match_a_fresh_run():
+    m = re.search(r"With 300 members .+?China's pressure passes its resolve\s+first in (\d+)% of members\. "
+                  r"China's passes it within the horizon in (\d+)% \(median (\d+ \w+ \d{4}),.+?the US's in (\d+)% "
+                  r"\(median (\d+ \w+ \d{4})\); the first agreement comes at\s+the Geneva round \(12 May\) in (\d+)% "
+                  r"of members and by London in (\d+)%", README, re.S)
+    assert m, "the README's negotiated paragraph changed shape; update this test with it"
+    res = simulate(load_scenario("london-2025").negotiating().with_(members=300))
+    cc = res.concessions().set_index("side")
+    ab = res.agreement_by_date().assign(date=lambda d: d["date"].astype(str)).set_index("date")["p_agreement"]
+    assert int(m.group(1)) == round(100 * cc.attrs["p_cn_first"])
+    assert int(m.group(2)) == round(100 * cc.loc["CN", "p_concedes"])
+    assert _date(m.group(3)) == cc.loc["CN", "median_date"].date()
+    assert int(m.group(4)) == round(100 * cc.loc["US", "p_concedes"])
+    assert _date(m.group(5)) == cc.loc["US", "median_date"].date()
+    assert int(m.group(6)) == round(100 * ab.loc["2025-05-12"])
+    assert int(m.group(7)) == round(100 * ab.loc["2025-06-09"])
+
+
+def test_readme_stockout_excerpt_matches_a_fresh_run():
+    block = re.search(r"\$ standoff run london-2025 --members 200\n(.+?)\n \.\.\.", README, re.S).group(1)
+    rows = [r.split() for r in block.splitlines()[1:]]
+    res = simulate("london-2025", members=200)
+    so = res.stockouts().set_index(["region", "sector"])
+    start = res.scenario.start
+    assert rows
+    for r in rows:
+        region, sector, p, median = r[0], r[1], r[2], r[3]
+        got = so.loc[(region, sector)]
+        assert p == f"{got['p_stockout']:.0%}", (region, sector)
+        assert median == (start + dt.timedelta(days=int(round(got["median_day"])))).isoformat(), (region, sector)
+
+
+@pytest.mark.parametrize("command", ["scenarios", "check london-2025", "data", "runs --help", "validate --help",
+                                     "report --help", "compare --help", "sensitivity --help", "discover --help",
+                                     "resilience --help", "serve --help"])
+def test_documented_commands_exist(command):
+    res = runner.invoke(app, command.split())
+    assert res.exit_code == 0, res.output
