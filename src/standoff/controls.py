@@ -9,18 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-MODE_NONE, MODE_LICENCE, MODE_QUOTA, MODE_BAN = 0, 1, 2, 3
-MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban": MODE_BAN}
-
-#: Licence review is a queue of this many stages, each left at rate ``stages / delay``,
-#: so the review time of an application is Erlang (gamma) distributed with the mean
-#: delay of the control in force and a coefficient of variation of 1/sqrt(3) ~ 0.58
-#: (assumption: shared data give only the 45-working-day limit and ">= 6 weeks").
-#: When the delay or approval share changes, the queue already waiting feels it at once,
-#: so a backlog clears quickly after a political deal.
-LICENCE_STAGES = 3
-#: Extra days a leaked shipment spends passing through a third country (assumption).
-LEAK_EXTRA_DAYS = 30.0
+from .layout import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE,  # noqa: F401 - re-exported
+                     MODE_QUOTA, MODES)
 
 
 @njit(cache=True, error_model="numpy")

@@ -18,44 +18,18 @@ from numba import njit
 from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, lead_days, process_licences,
                        schedule)
 from .markets import pow_pos, substitution_step
-from .network import PAIN_KINDS, SIDES
+from .layout import PAIN_KINDS
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, O_FC_CN, O_FC_US, S_ACTIVE, S_TRUST_CN, S_TRUST_US, init_state,
                           negotiate_day)
 from .politics import update_pressure
 from .production import allocate_to_sectors, produce
 from .trade import buyer_loss, import_target
 
-#: Dataset parameters the kernel reads, in the order of the per-member parameter vector.
-PARAMS = (
-    "import_demand_elasticity", "tariff_pass_through", "trade_diversion_share", "diversion_cost_premium",
-    "exporter_redirect_share", "trade_adjust_days", "re_price_elasticity", "price_flexibility", "price_cap",
-    "price_floor", "price_response_days", "substitution_max_share", "substitution_rate_per_year",
-    "capacity_growth_per_year", "investment_signal_days", "order_adjust_days", "capacity_headroom",
-    "transit_days_same_zone", "transit_days_cross_zone", "stockout_threshold", "defense_strategic_weight",
-    "max_order_multiple", "china_export_redirect_share",
-)
-(I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
- I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD, I_REDIR_CN) = range(len(PARAMS))
-#: Side index of China in pain and pressure arrays (``network.SIDES``): China's exporters
-#: redirect lost US sales at their own, sourced share (``china_export_redirect_share``).
-CN_SIDE = SIDES.index("CN")
-
-# Action kinds compiled from the timeline.
-A_TARIFF, A_CTRL_MODE, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, \
-    A_TALKS = range(10)
-
-#: Days the arrival ring looks ahead (a power of two): longer than any transit plus leakage.
-RING_DAYS = 128
-#: Firms in a sector differ in how much inventory they hold.  Each sector is split into
-#: equal cohorts whose days of cover are the quartile midpoints of a lognormal with this
-#: log-sd, scaled to the sector's mean (assumption: the best-stocked quarter holds about
-#: three times what the thinnest holds).  The thinnest cohort runs out first.
-COHORT_SIGMA = 0.5
-_z = np.array([-1.1503, -0.3186, 0.3186, 1.1503])
-COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
-K_COHORTS = COHORT_MULT.shape[0]
-INV_KC = 1.0 / K_COHORTS
-READINESS_WINDOW = 30
+from .layout import (A_CAPACITY, A_CM, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE,  # noqa: F401
+                     A_CTRL_QUOTA, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, COHORT_MULT, COHORT_SIGMA, I_CAPGROW,
+                     I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
+                     I_PREM, I_PRESP, I_PT, I_REDIR, I_REDIR_CN, I_SIGMA, I_STOCKOUT, I_SUBMAX, I_SUBRATE,
+                     I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, INV_KC, K_COHORTS, PARAMS, READINESS_WINDOW, RING_DAYS)
 
 
 @njit(cache=True, error_model="numpy")

@@ -18,7 +18,9 @@ from scipy import special
 from . import engine
 from .controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
-from .negotiation import NEG_OUTPUTS, NEG_PARAMS, STRATEGIES
+from .layout import OUTPUT_SHAPES, TRAJ_SHAPES  # noqa: F401 - re-exported
+from .layout import dim_sizes as layout_dim_sizes
+from .negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
 from .politics import GDP_BN_PER_DAY
 from .rng import uniforms
@@ -276,40 +278,9 @@ class Chunk:
     arrays: dict[str, np.ndarray]
 
 
-OUTPUT_SHAPES = {
-    # name: (dims after member, dtype)
-    "first_stockout_day": ("region", "sector"),
-    "output_loss_usd_bn": ("region", "sector"),
-    "units_lost": ("region", "sector"),
-    "peak_price_multiple": ("region", "product"),
-    "defense_readiness_min": ("region",),
-    "pain_usd_bn": ("side", "pain_kind"),
-    "re_trade_t": ("product", "region", "flow_kind"),
-    "goods_trade_usd_bn": ("side", "goods_kind"),
-    "material_balance_t": ("product",),
-    "negotiation": ("neg_output",),
-    "china_share_end": ("region",),
-    "rebuild_days": ("region",),
-    "stockpile_empty_day": ("region", "product"),
-}
-TRAJ_SHAPES = {
-    "cover_days": ("region", "sector"),
-    "output_fraction": ("region", "sector"),
-    "price_multiple": ("region", "product"),
-    "imports_t": ("product", "region"),
-    "exports_t": ("product", "region"),
-    "pain_cum_usd_bn": ("side",),
-    "trust": ("side",),
-    "pressure_ratio": ("side",),
-    "agreement_in_force": (),
-    "requirement_fraction": ("region", "sector"),
-}
-
-
 def dim_sizes(net: Network) -> dict[str, int]:
-    return {"region": len(net.regions), "sector": len(net.sectors), "product": len(net.products),
-            "side": 2, "pain_kind": len(engine.PAIN_KINDS), "flow_kind": 2, "goods_kind": 2,
-            "neg_output": len(NEG_OUTPUTS)}
+    """Size of every output dimension for ``net`` (see :mod:`standoff.layout`)."""
+    return layout_dim_sizes(len(net.regions), len(net.sectors), len(net.products))
 
 
 def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chunk:

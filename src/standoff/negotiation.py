@@ -25,37 +25,16 @@ from numba import njit
 
 from .rng import kernel_uniform
 
-STRATEGIES = {"reciprocal": 0, "generous_reciprocal": 1, "grim_trigger": 2, "pressure_threshold": 3}
-US, CN = 0, 1
-
-#: Per-member negotiation inputs, in this order.
-NEG_PARAMS = (
-    "resolve_us", "resolve_cn", "trust0_us", "trust0_cn", "noise_us", "noise_cn",
-    "compliance_mean_us", "compliance_sd_us", "compliance_mean_cn", "compliance_sd_cn",
-    "strategy_us", "strategy_cn", "threshold", "forgiveness", "agreement_days", "trust_memory_days",
-    "walkout_scale", "near_margin", "trigger_ratio", "min_days_between_rounds", "collapse_days",
-    "tariff_floor_us", "tariff_floor_cn", "approval_commit", "delay_commit", "retaliation_compliance",
-)
-(N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
- N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
- N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q) = range(len(NEG_PARAMS))
-
-# Scalar state slots.
-(S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
- S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
- S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
- S_EPISODE_CN, S_PRE_CM) = range(29)
-N_STATE = 29
-
-# Per-member outputs, in this order.
-NEG_OUTPUTS = ("first_agreement_day", "first_collapse_day", "rounds", "near_collapses", "agreements",
-               "collapses", "extensions", "first_concession_day_us", "first_concession_day_cn",
-               "concession_us", "concession_cn")
-(O_AGREE, O_COLLAPSE, O_ROUNDS, O_NEAR, O_AGREEMENTS, O_COLLAPSES, O_EXT, O_FC_US, O_FC_CN, O_CONC_US,
- O_CONC_CN) = range(11)
-
-STREAM_ROUND, STREAM_Q_US, STREAM_Q_CN, STREAM_OBS_US, STREAM_OBS_CN, STREAM_FORGIVE_US, STREAM_FORGIVE_CN = \
-    range(100, 107)
+from .layout import (CN, N_AGR_DAYS, N_APPR, N_CM_CN, N_CM_US, N_COLLAPSE, N_CSD_CN,  # noqa: F401 - re-exported
+                     N_CSD_US, N_DELAY, N_FLOOR_CN, N_FLOOR_US, N_FORGIVE, N_MINGAP, N_NEAR, N_NOISE_CN, N_NOISE_US,
+                     N_RES_CN, N_RES_US, N_RETAL_Q, N_STATE, N_STRAT_CN, N_STRAT_US, N_T0_CN, N_T0_US, N_THETA,
+                     N_TMEM, N_TRIGGER, N_WALK, NEG_OUTPUTS, NEG_PARAMS, O_AGREE, O_AGREEMENTS, O_COLLAPSE,
+                     O_COLLAPSES, O_CONC_CN, O_CONC_US, O_EXT, O_FC_CN, O_FC_US, O_NEAR, O_ROUNDS, S_ACTIVE,
+                     S_CCN, S_CUS, S_DEAL_APPR, S_DEAL_DELAY, S_DEAL_TCN, S_DEAL_TUS, S_END, S_EPISODE_CN,
+                     S_EPISODE_US, S_FORGIVE_CN, S_FORGIVE_US, S_LAST_ROUND, S_OBS_CN, S_OBS_US, S_PRE_APPR,
+                     S_PRE_CM, S_PRE_DELAY, S_PRE_TCN, S_PRE_TUS, S_Q_CN, S_Q_US, S_RETAL_CN, S_RETAL_DAYS_CN,
+                     S_RETAL_DAYS_US, S_RETAL_US, S_START, S_TRUST_CN, S_TRUST_US, STRATEGIES, STREAM_FORGIVE_CN,
+                     STREAM_FORGIVE_US, STREAM_OBS_CN, STREAM_OBS_US, STREAM_Q_CN, STREAM_Q_US, STREAM_ROUND, US)
 
 
 @njit(cache=True, error_model="numpy")

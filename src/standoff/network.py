@@ -19,8 +19,7 @@ import pandas as pd
 from .errors import StandoffError
 
 DAYS_PER_YEAR = 365.0
-SIDES = ("US", "CN")
-PAIN_KINDS = ("output", "exports", "consumers", "strategic")
+from .layout import PAIN_KINDS, SIDES  # noqa: E402,F401 - re-exported
 
 #: Columns every table must have, and which of them are numeric and non-negative.
 SCHEMA: dict[str, dict[str, list[str]]] = {

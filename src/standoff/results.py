@@ -10,16 +10,18 @@ import datetime as dt
 from collections.abc import Sequence
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import engine
-from .ensemble import OUTPUT_SHAPES, TRAJ_SHAPES, Chunk, Plan
 from .errors import StandoffError
-from .negotiation import NEG_OUTPUTS
+from .layout import FIXED_LABELS, NEG_OUTPUTS, OUTPUT_SHAPES, PAIN_KINDS, TRAJ_SHAPES
 from .scenario import Scenario, read_yaml_file, scenario_from_dict
+
+if TYPE_CHECKING:  # the ensemble imports the compiled engine; reading a saved run must not
+    from .ensemble import Chunk, Plan
 
 UNITS = {
     "first_stockout_day": "day of the horizon, 0 = scenario start (NaN: no stockout)",
@@ -52,10 +54,7 @@ def assemble(pl: Plan, parts: list[Chunk]) -> xr.Dataset:
     """Join chunk outputs (any order) into one Dataset."""
     parts = sorted(parts, key=lambda c: c.start)
     net, sc = pl.net, pl.scenario
-    from .negotiation import NEG_OUTPUTS
-    coords = {"neg_output": list(NEG_OUTPUTS), "region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
-              "pain_kind": list(engine.PAIN_KINDS), "flow_kind": ["lost", "diverted"],
-              "goods_kind": ["imports_lost", "exports_lost"]}
+    coords = {"region": net.regions, "sector": net.sectors, "product": net.products, **FIXED_LABELS}
     data: dict[str, tuple] = {}
     for name, dims in OUTPUT_SHAPES.items():
         arr = np.concatenate([c.arrays[name] for c in parts])
@@ -427,7 +426,7 @@ class StreamingSummary:
         nb = len(self.EDGES)
         self.hists = {"output_loss_usd_bn": np.zeros((R, S, nb), dtype=np.int64),
                       "peak_price_multiple": np.zeros((R, P, nb), dtype=np.int64),
-                      "pain_usd_bn": np.zeros((2, len(engine.PAIN_KINDS), nb), dtype=np.int64),
+                      "pain_usd_bn": np.zeros((2, len(PAIN_KINDS), nb), dtype=np.int64),
                       "pain_total_usd_bn": np.zeros((2, nb), dtype=np.int64)}
         self.truce = np.zeros((len(self.TRUCE_DAYS), 3), dtype=np.int64)  # with agreement, known, survived
         # The daily paths of the sampled members (the first ``scenario.trajectories``), as they arrive.

@@ -1,0 +1,150 @@
+"""The layout of the model's state and outputs: one owner for every index, code and shape.
+
+The compiled kernel, the object-per-node reference, the ensemble's sampling, the results'
+labels and the saved files all agree on which column of the per-member parameter vector is
+which parameter, which integer is which timeline action or control mode, which slot of the
+negotiation state holds what, and which dimensions each output has.  They are defined here,
+in a module that imports neither numba nor the engine, so that reading a saved run (or the
+labels of one) never compiles or loads the kernel.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# ---------------------------------------------------------------- the two sides and what hurts them
+
+#: The two sides of the standoff, in the order of every ``side`` axis.
+SIDES = ("US", "CN")
+#: Side index of China in pain and pressure arrays: China's exporters redirect lost US
+#: sales at their own, sourced share (``china_export_redirect_share``).
+CN_SIDE = SIDES.index("CN")
+#: Kinds of pain each side feels, in the order of every ``pain_kind`` axis.
+PAIN_KINDS = ("output", "exports", "consumers", "strategic")
+
+# ---------------------------------------------------------------- per-member parameters of the kernel
+
+#: Dataset parameters the kernel reads, in the order of the per-member parameter vector.
+PARAMS = (
+    "import_demand_elasticity", "tariff_pass_through", "trade_diversion_share", "diversion_cost_premium",
+    "exporter_redirect_share", "trade_adjust_days", "re_price_elasticity", "price_flexibility", "price_cap",
+    "price_floor", "price_response_days", "substitution_max_share", "substitution_rate_per_year",
+    "capacity_growth_per_year", "investment_signal_days", "order_adjust_days", "capacity_headroom",
+    "transit_days_same_zone", "transit_days_cross_zone", "stockout_threshold", "defense_strategic_weight",
+    "max_order_multiple", "china_export_redirect_share",
+)
+(I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
+ I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD,
+ I_REDIR_CN) = range(len(PARAMS))
+
+# ---------------------------------------------------------------- the timeline
+
+#: Action kinds compiled from a scenario's events (rows of ``Plan.actions``).
+A_TARIFF, A_CTRL_MODE, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, \
+    A_TALKS = range(10)
+
+# ---------------------------------------------------------------- export controls
+
+MODE_NONE, MODE_LICENCE, MODE_QUOTA, MODE_BAN = 0, 1, 2, 3
+#: A scenario's ``mode`` names and their codes.
+MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban": MODE_BAN}
+#: Licence review is a queue of this many stages, each left at rate ``stages / delay``,
+#: so the review time of an application is Erlang (gamma) distributed with the mean
+#: delay of the control in force and a coefficient of variation of 1/sqrt(3) ~ 0.58
+#: (assumption: shared data give only the 45-working-day limit and ">= 6 weeks").
+#: When the delay or approval share changes, the queue already waiting feels it at once,
+#: so a backlog clears quickly after a political deal.
+LICENCE_STAGES = 3
+#: Extra days a leaked shipment spends passing through a third country (assumption).
+LEAK_EXTRA_DAYS = 30.0
+#: Days the arrival ring looks ahead (a power of two): longer than any transit plus leakage.
+RING_DAYS = 128
+
+# ---------------------------------------------------------------- sectors
+
+#: Firms in a sector differ in how much inventory they hold.  Each sector is split into
+#: equal cohorts whose days of cover are the quartile midpoints of a lognormal with this
+#: log-sd, scaled to the sector's mean (assumption: the best-stocked quarter holds about
+#: three times what the thinnest holds).  The thinnest cohort runs out first.
+COHORT_SIGMA = 0.5
+_z = np.array([-1.1503, -0.3186, 0.3186, 1.1503])
+COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
+K_COHORTS = COHORT_MULT.shape[0]
+INV_KC = 1.0 / K_COHORTS
+#: Defense readiness is the lowest mean share of requirement met over this many days.
+READINESS_WINDOW = 30
+
+# ---------------------------------------------------------------- the negotiation game
+
+STRATEGIES = {"reciprocal": 0, "generous_reciprocal": 1, "grim_trigger": 2, "pressure_threshold": 3}
+US, CN = 0, 1
+
+#: Per-member negotiation inputs, in this order.
+NEG_PARAMS = (
+    "resolve_us", "resolve_cn", "trust0_us", "trust0_cn", "noise_us", "noise_cn",
+    "compliance_mean_us", "compliance_sd_us", "compliance_mean_cn", "compliance_sd_cn",
+    "strategy_us", "strategy_cn", "threshold", "forgiveness", "agreement_days", "trust_memory_days",
+    "walkout_scale", "near_margin", "trigger_ratio", "min_days_between_rounds", "collapse_days",
+    "tariff_floor_us", "tariff_floor_cn", "approval_commit", "delay_commit", "retaliation_compliance",
+)
+(N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
+ N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
+ N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q) = range(len(NEG_PARAMS))
+
+#: Scalar state slots of one member's game.
+(S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
+ S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
+ S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
+ S_EPISODE_CN, S_PRE_CM) = range(29)
+N_STATE = 29
+
+#: Per-member outputs of the game, in this order.
+NEG_OUTPUTS = ("first_agreement_day", "first_collapse_day", "rounds", "near_collapses", "agreements",
+               "collapses", "extensions", "first_concession_day_us", "first_concession_day_cn",
+               "concession_us", "concession_cn")
+(O_AGREE, O_COLLAPSE, O_ROUNDS, O_NEAR, O_AGREEMENTS, O_COLLAPSES, O_EXT, O_FC_US, O_FC_CN, O_CONC_US,
+ O_CONC_CN) = range(11)
+
+#: Random streams of the game (counter-based draws keyed by member, day and stream).
+STREAM_ROUND, STREAM_Q_US, STREAM_Q_CN, STREAM_OBS_US, STREAM_OBS_CN, STREAM_FORGIVE_US, STREAM_FORGIVE_CN = \
+    range(100, 107)
+
+# ---------------------------------------------------------------- outputs
+
+#: Per-member outputs: name -> dimensions after ``member``.
+OUTPUT_SHAPES = {
+    "first_stockout_day": ("region", "sector"),
+    "output_loss_usd_bn": ("region", "sector"),
+    "units_lost": ("region", "sector"),
+    "peak_price_multiple": ("region", "product"),
+    "defense_readiness_min": ("region",),
+    "pain_usd_bn": ("side", "pain_kind"),
+    "re_trade_t": ("product", "region", "flow_kind"),
+    "goods_trade_usd_bn": ("side", "goods_kind"),
+    "material_balance_t": ("product",),
+    "negotiation": ("neg_output",),
+    "china_share_end": ("region",),
+    "rebuild_days": ("region",),
+    "stockpile_empty_day": ("region", "product"),
+}
+#: Daily paths of the first ``trajectories`` members: name -> dimensions after ``traj_member, time``.
+TRAJ_SHAPES = {
+    "cover_days": ("region", "sector"),
+    "output_fraction": ("region", "sector"),
+    "price_multiple": ("region", "product"),
+    "imports_t": ("product", "region"),
+    "exports_t": ("product", "region"),
+    "pain_cum_usd_bn": ("side",),
+    "trust": ("side",),
+    "pressure_ratio": ("side",),
+    "agreement_in_force": (),
+    "requirement_fraction": ("region", "sector"),
+}
+#: Labels of the fixed dimensions (the network's regions, sectors and products come from the dataset).
+FIXED_LABELS = {"side": list(SIDES), "pain_kind": list(PAIN_KINDS), "flow_kind": ["lost", "diverted"],
+                "goods_kind": ["imports_lost", "exports_lost"], "neg_output": list(NEG_OUTPUTS)}
+
+
+def dim_sizes(regions: int, sectors: int, products: int) -> dict[str, int]:
+    """Size of every output dimension for a network of the given size."""
+    return {"region": regions, "sector": sectors, "product": products,
+            **{k: len(v) for k, v in FIXED_LABELS.items()}}

@@ -1,0 +1,48 @@
+"""One owner for the layout, and reading a saved run without the compiled engine."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from standoff import layout, simulate
+
+SRC = Path(layout.__file__).parent
+
+
+def test_layout_imports_no_compiler():
+    tree = ast.parse((SRC / "layout.py").read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "numba" not in names and "numba" not in mods and not any(m and "engine" in m for m in mods)
+
+
+def test_indices_and_codes_are_defined_once():
+    """No module but layout assigns the layout's names (they may import and re-export them)."""
+    owned = {"PARAMS", "NEG_PARAMS", "NEG_OUTPUTS", "OUTPUT_SHAPES", "TRAJ_SHAPES", "MODES", "STRATEGIES",
+             "SIDES", "PAIN_KINDS", "N_STATE", "LICENCE_STAGES", "RING_DAYS", "COHORT_MULT"}
+    for path in SRC.rglob("*.py"):
+        if path.name == "layout.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) else []
+            for tgt in targets:
+                for n in ast.walk(tgt):
+                    if isinstance(n, ast.Name):
+                        assert n.id not in owned, f"{path.name} defines {n.id}; it belongs in layout.py"
+
+
+def test_reading_a_saved_run_does_not_load_the_engine(tmp_path):
+    folder = tmp_path / "run"
+    simulate("london-2025", members=8).save(folder)
+    code = ("import sys\nfrom standoff.results import Results\nfrom standoff.report import write_report\n"
+            f"res = Results.load({str(folder)!r})\nres.stockouts(); res.summary()\n"
+            f"write_report(res, {str(tmp_path / 'report')!r})\n"
+            "bad = [m for m in sys.modules if m == 'numba' or m.startswith('numba.') or m == 'standoff.engine']\n"
+            "print('LOADED', bad)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout, out.stdout
