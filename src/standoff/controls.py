@@ -7,19 +7,19 @@ through third countries, and the rest, which stays with the exporter.  Nothing i
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 from .layout import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE,  # noqa: F401 - re-exported
                      MODE_QUOTA, MODES)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def lead_days(lead: float, ring_days: int) -> int:
     """Whole days from shipment to arrival, at least one and within the arrival ring."""
     return min(max(int(lead + 0.5), 1), ring_days - 1)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np.ndarray,
              days: np.ndarray) -> None:
     """Put each member's ``qty`` into the arrival ring ``days`` ahead (both per member)."""
@@ -46,7 +46,7 @@ def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np
             pipe[p, i, m] += q
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: np.ndarray, leak: np.ndarray,
                      stock: np.ndarray, ring: np.ndarray, pipe: np.ndarray, shipped: np.ndarray,
                      dl: np.ndarray, dleak: np.ndarray, t: int, rt_p: np.ndarray, rt_e: np.ndarray,

@@ -13,7 +13,7 @@ out, so memory does not grow with the member count beyond the summaries.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 from .controls import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_LICENCE, MODE_NONE, MODE_QUOTA, lead_days, process_licences,
                        schedule)
@@ -32,7 +32,7 @@ from .layout import (A_CAPACITY, A_CM, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A
                      I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, INV_KC, K_COHORTS, PARAMS, READINESS_WINDOW, RING_DAYS)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarray, pool_days: np.ndarray,
               stockpile0: np.ndarray, ev: np.ndarray,
               act_day: np.ndarray, act_kind: np.ndarray, act_a0: np.ndarray, act_a1: np.ndarray,
@@ -794,7 +794,7 @@ def run_block(first: int, horizon: int, glob: np.ndarray, sector_days: np.ndarra
                     out_re_trade[m, p, i, fk] = o_re[p, i, fk, m]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel_jit(error_model="numpy", inline="always")
 def _cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
     tot = 0.0
     for c in range(K_COHORTS):
@@ -802,7 +802,7 @@ def _cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
     return tot
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel_jit(error_model="numpy", inline="always")
 def _held(stock: np.ndarray, recv: np.ndarray, spile: np.ndarray, ssum: np.ndarray, pipe: np.ndarray,
           crit: np.ndarray, p: int, m: int) -> float:
     """All of product ``p`` that member ``m`` holds anywhere: stocks, stockpiles, sectors, in transit."""

@@ -9,7 +9,7 @@ signal brings new capacity outside China.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -23,7 +23,7 @@ _SHIFTER = 6755399441055744.0
 _SHIFTER_BITS = np.int64(0x4338000000000000)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@kernel_jit(error_model="numpy", fastmath={"contract"})
 def pow_pos(x: np.ndarray, y: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
     """``out = x ** y`` elementwise, for positive normal ``x``, within a few units in the last place.
 
@@ -110,7 +110,7 @@ def power(x: float, y: float) -> float:
     return float(out[0])
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel_jit(error_model="numpy", inline="always")
 def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: float) -> float:
     """Substitution share after one day: moves toward a price-driven target, never back."""
     effort = min(max((price - 1.0) / 2.0, 0.0), 1.0)  # full effort at a tripled price (assumption)

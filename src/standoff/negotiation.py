@@ -21,7 +21,7 @@ agreement and both sides revert.  Truces are extended at expiry when both sides 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 from .rng import kernel_uniform
 
@@ -37,14 +37,14 @@ from .layout import (CN, N_AGR_DAYS, N_APPR, N_CM_CN, N_CM_US, N_COLLAPSE, N_CSD
                      STREAM_FORGIVE_US, STREAM_OBS_CN, STREAM_OBS_US, STREAM_Q_CN, STREAM_Q_US, STREAM_ROUND, US)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def _normal(seed: np.uint64, member: int, day: int, stream: int) -> float:
     u1 = kernel_uniform(seed, member, day, stream)
     u2 = kernel_uniform(seed, member, day, stream + 1000)
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[:] = 0.0
     st[S_LAST_ROUND] = -1e9
@@ -56,7 +56,7 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[S_TRUST_CN] = npar[N_T0_CN]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c_appr: np.ndarray,
                  c_delay: np.ndarray, c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray,
                  us: int, cn: int, q_cn: float) -> None:
@@ -81,7 +81,7 @@ def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c
                 cm_on[c] = 0.0 if us_on else (1.0 if st[S_PRE_CM] > 0.5 else cm_on[c])
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar: np.ndarray, st: np.ndarray,
                   pressure: np.ndarray, tariff: np.ndarray, c_appr: np.ndarray, c_delay: np.ndarray,
                   c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray, us: int, cn: int,

@@ -10,14 +10,14 @@ tolerates.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 #: Daily GDP used to express resolve as a share of GDP (US$ bn/day): US ~29 tn, China ~18.7 tn
 #: a year in 2024 (assumption: IMF-order figures, not in shared data).
 GDP_BN_PER_DAY = np.array([29000.0 / 365.0, 18700.0 / 365.0])
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def update_pressure(pressure: np.ndarray, pain_today: np.ndarray, salience: np.ndarray,
                     decay_days: np.ndarray) -> None:
     """Exponential memory of salience-weighted daily pain (US$ bn/day).

@@ -11,10 +11,10 @@ block of members at once (the compiler turns those inner loops into vector instr
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap: np.ndarray, stock: np.ndarray,
             stock_tgt: np.ndarray, recv: np.ndarray, shipped_prev: np.ndarray, inv_adjust: np.ndarray,
             prod_today: np.ndarray, input_used: np.ndarray, q: np.ndarray) -> None:
@@ -51,7 +51,7 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap
                 prod_today[r, p, m] = q[m]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, sinv: np.ndarray,
                         crit: np.ndarray, defense: int, scratch: np.ndarray) -> None:
     """Share each region's receiving stock among its sectors' pulls; defense first.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from numba import njit
+from ._jit import kernel_jit
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -37,7 +37,7 @@ def uniforms(seed: int, key: str, start: int, n: int) -> np.ndarray:
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@kernel_jit(inline="always", error_model="numpy")
 def _mix(z: np.uint64) -> np.uint64:
     z = z + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -45,7 +45,7 @@ def _mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def kernel_uniform(seed: np.uint64, member: np.int64, day: np.int64, stream: np.int64) -> float:
     """A uniform in (0, 1) inside the compiled kernel, keyed by member, day and stream."""
     z = _mix(seed ^ np.uint64(member) * np.uint64(0xD1B54A32D192ED03))

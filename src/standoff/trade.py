@@ -6,16 +6,16 @@ bought from third countries at a premium; the exporter sells a share elsewhere.
 """
 from __future__ import annotations
 
-from numba import njit
+from ._jit import kernel_jit
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel_jit(error_model="numpy", inline="always")
 def import_target(v0: float, tau: float, tau0: float, pass_through: float, sigma: float) -> float:
     """Imports a tariff ``tau`` sustains, given baseline value ``v0`` at tariff ``tau0``."""
     return v0 * ((1.0 + pass_through * tau) / (1.0 + pass_through * tau0)) ** (-sigma)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel_jit(error_model="numpy")
 def buyer_loss(v0: float, tau: float, tau0: float, pass_through: float, sigma: float, diversion: float,
                premium: float, lost: float) -> float:
     """Buyers' loss per day from a tariff above its baseline level.
