@@ -46,3 +46,9 @@ def test_reading_a_saved_run_does_not_load_the_engine(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "LOADED []" in out.stdout, out.stdout
+
+
+def test_cli_holds_commands_only():
+    """Table building lives in standoff.present; the CLI module builds no table itself."""
+    cli = (SRC / "cli.py").read_text()
+    assert "Table(" not in cli and "from rich.table" not in cli

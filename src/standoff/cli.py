@@ -6,7 +6,6 @@ code 2; anything unexpected becomes one line too (``--debug`` shows the tracebac
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import math
 import sys
@@ -14,17 +13,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
+from . import present
 from .errors import StandoffError, install_hint
-from .network import PAIN_KINDS as PAIN_KINDS_CLI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="standoff: simulate trade standoffs over supply-chain chokepoints.")
@@ -74,136 +70,6 @@ def _progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("members"), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
                     transient=False)
-
-
-def _fmt_day(start: dt.date, d: float) -> str:
-    if not math.isfinite(d):
-        return "none"
-    return (start + dt.timedelta(days=int(round(d)))).isoformat()
-
-
-def _band_table(df: Any, keys: list[str], title: str, fmt: str) -> Table:
-    """A table of label columns plus median and p10 - p90 (as made by Results._band)."""
-    t = Table(title=title)
-    for c in [*keys, "median", "p10 - p90"]:
-        t.add_column(c)
-    for _, r in df.iterrows():
-        t.add_row(*[str(r[k]) for k in keys], format(r["median"], fmt),
-                  f"{format(r['p10'], fmt)} - {format(r['p90'], fmt)}")
-    return t
-
-
-def print_summary(res: Any, regions: list[str] | None = None) -> None:
-    """Readable tables: stockouts and losses, prices, pain, trade."""
-    sc = res.scenario
-    so = res.stockouts()
-    lo = res.losses()
-    df = so.merge(lo, on=["region", "sector"])
-    wk = res.weekly_losses()
-    df = df.merge(wk, on=["region", "sector"], how="left").fillna({"peak_week_bn": 0.0})
-    regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
-    t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
-              caption="first day output falls below 99% of requirement; p10-p90 across members; "
-                      "'none' = no stockout within the horizon")
-    for col, just in [("region", "left"), ("sector", "left"), ("P(stockout)", "right"), ("median date", "left"),
-                      ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("worst week, US$ bn", "right"),
-                      ("units lost (median)", "right")]:
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for reg in regions:
-        sub = df[df.region == reg]
-        for _, r in sub.iterrows():
-            if r["p_stockout"] == 0 and r["p90"] == 0:
-                continue
-            unit = res.scenario.network().tables["sectors"].set_index("sector").loc[r["sector"], "unit_name"]
-            t.add_row(reg, r["sector"], f"{r['p_stockout']:.0%}", _fmt_day(sc.start, r["median_day"]),
-                      f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}",
-                      f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['peak_week_bn']:.2f}",
-                      f"{r['units_median']:,.0f} {unit}")
-    console.print(t)
-    quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]
-    if len(quiet):
-        console.print(f"{len(quiet)} region-sector pairs had no stockout and no loss in any member.", style="dim")
-
-    pr = res.prices()
-    console.print(_band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
-                              "Peak price multiple (x baseline)", ".2f"))
-    console.print(_band_table(res.pain(), ["side", "pain_kind"],
-                              "Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)", ".1f"))
-
-    tr = res.trade()
-    tr = tr[(tr["product"] == "MAGNET") & (tr["median"] > 0)]
-    if len(tr):
-        t4 = Table(title="Magnet imports lost and diverted (t, cumulative, median)")
-        for c in ["region", "lost", "diverted"]:
-            t4.add_column(c)
-        piv = tr.pivot_table(index="region", columns="flow_kind", values="median").fillna(0)
-        for reg, r in piv.iterrows():
-            t4.add_row(str(reg), f"{r.get('lost', 0):,.0f}", f"{r.get('diverted', 0):,.0f}")
-        console.print(t4)
-    if sc.negotiation.enabled:
-        print_negotiation(res)
-    sp = res.stockpiles()
-    for _, r in sp.iterrows():
-        lasted = "beyond the horizon" if not np.isfinite(r["median_days_it_lasted"]) else \
-            f"{r['median_days_it_lasted']:.0f} days (median)"
-        console.print(f"Strategic stockpile {r['region']} {r['product']}: released from "
-                      f"{_fmt_day(sc.start, r['released_from_day'])}, lasts {lasted}; "
-                      f"exhausted within the horizon in {r['p_exhausted']:.0%} of members.")
-    rd = res.readiness()
-    low = rd[rd["p10"] < 0.999]
-    if len(low):
-        console.print("Defense readiness (lowest 30-day share of requirement met): " + ", ".join(
-            f"{r['region']} median {r['median']:.0%} (p10 {r['p10']:.0%})" for _, r in low.iterrows()))
-    else:
-        console.print("Defense readiness: requirement met throughout in every member.")
-
-
-def print_negotiation(res: Any) -> None:
-    """Agreement, truce survival, who concedes first, rounds, and the status quo ante."""
-    ab = res.agreement_by_date()
-    t = Table(title="Probability of an agreement by each round of talks")
-    t.add_column("date")
-    t.add_column("P(agreement reached)", justify="right")
-    for _, r in ab.iterrows():
-        t.add_row(str(r["date"]), f"{r['p_agreement']:.0%}")
-    console.print(t)
-    ts = res.truce_survival()
-    t = Table(title="Will the first truce hold? (among members that reached one)")
-    for c in ["survives", "probability", "members with an agreement", "censored by the horizon"]:
-        t.add_column(c, justify="right")
-    for _, r in ts.iterrows():
-        t.add_row(f"{int(r['days'])} days", f"{r['p_survive']:.0%}" if r["p_survive"] == r["p_survive"] else "n/a",
-                  str(r["members_with_agreement"]), str(r["censored"]))
-    console.print(t)
-    cc = res.concessions()
-    t = Table(title="Who blinks first: the day pressure first exceeds resolve")
-    for c in ["side", "P(within horizon)", "median date", "p10 - p90", "concession in first deal (0-1)"]:
-        t.add_column(c)
-    for _, r in cc.iterrows():
-        fmt = lambda d: "none" if pd.isna(d) else str(d.date())  # noqa: E731
-        t.add_row(r["side"], f"{r['p_concedes']:.0%}", fmt(r["median_date"]),
-                  f"{fmt(r['p10_date'])} - {fmt(r['p90_date'])}", f"{r['median_concession_in_first_deal']:.2f}")
-    console.print(t)
-    console.print(f"US concedes first in {cc.attrs['p_us_first']:.0%} of members, China in {cc.attrs['p_cn_first']:.0%}.")
-    rr = res.rounds().set_index("measure")
-    console.print("Per member (mean): " + ", ".join(f"{k} {v:.2f}" for k, v in rr["mean"].items()))
-    sq = res.status_quo_ante()
-    t = Table(title="Does an agreement fix anything? End state against the status quo ante (2024)")
-    for c in ["region", "China share of magnets: before = no conflict", "at end (median)", "P(autos rebuilt to 90%)",
-              "rebuild days (median)", "autos cover at end / no conflict (days)", "magnet price at end (x)"]:
-        t.add_column(c, justify="right")
-    for _, r in sq.iterrows():
-        t.add_row(r["region"], f"{r['china_share_ante']:.0%}", f"{r['china_share_end_median']:.0%}",
-                  f"{r['p_rebuilt']:.0%}", f"{r['rebuild_days_median']:.0f}" if r["rebuild_days_median"] == r[
-                      "rebuild_days_median"] else "never",
-                  f"{r['autos_cover_end_days']:.0f} / {r['autos_cover_no_conflict_days']:.0f}",
-                  f"{r['magnet_price_end']:.2f}")
-    console.print(t)
-    lev = res.leverage()
-    console.print("Leverage left at the end: pressure over resolve US {:.2f}, China {:.2f} (median; above 1 a side "
-                  "would concede again); China's median share of magnet supply outside China {:.0%}.".format(
-                      lev.loc[0, "pressure_ratio_end_median"], lev.loc[1, "pressure_ratio_end_median"],
-                      lev.attrs["china_share_of_magnets_outside_china_end"]))
 
 
 @app.command()
@@ -259,7 +125,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         if executor is not None:
             executor.close()
     if not quiet:
-        print_summary(res)
+        present.print_summary(res, console)
     path = _publish(out, sc, overwrite, lambda folder: res.save(folder, overwrite=overwrite))
     say("results written to [bold]{}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)", path)
     if cat is not None:
@@ -344,11 +210,8 @@ def _warm_up(pl: Any) -> None:
 def _run_streamed(sc: Any, out: Optional[Path], overwrite: bool, dask: Optional[str], workers: int,
                   cat: Any, quiet: bool = False) -> None:
     """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically."""
-    import json
-
     from .ensemble import SerialExecutor, plan
-    from .results import StreamingSummary, package_version
-    from .runstore import atomic_folder, new_run_id
+    from .results import StreamingSummary
 
     pl = plan(sc)  # the first ``trajectories`` members keep their daily paths: a bounded sample
     ex: Any = SerialExecutor(chunk_members=4096)
@@ -365,41 +228,11 @@ def _run_streamed(sc: Any, out: Optional[Path], overwrite: bool, dask: Optional[
     finally:
         if dask is not None:
             ex.close()
-    so = acc.stockouts()
-    t = Table(title=f"{sc.name}: when each sector runs out ({acc.members:,} members, streamed)")
-    for col in ["region", "sector", "P(stockout)", "median date", "p10 - p90"]:
-        t.add_column(col)
-    for _, r in so[so.p_stockout > 0].iterrows():
-        t.add_row(r["region"], r["sector"], f"{r['p_stockout']:.0%}", _fmt_day(sc.start, r["median_day"]),
-                  f"{_fmt_day(sc.start, r['p10_day'])} - {_fmt_day(sc.start, r['p90_day'])}")
     if not quiet:
-        console.print(t)
-    run_id = new_run_id()
+        console.print(present.streamed_stockout_table(acc.stockouts(), sc, acc.members))
 
     def write(folder: Path) -> None:
-        with atomic_folder(folder, overwrite=overwrite) as tmp:
-            so.to_csv(tmp / "stockouts.csv", index=False)
-            net = pl.net
-            for name, dims in (("output_loss_usd_bn", ("region", "sector")),
-                               ("peak_price_multiple", ("region", "product")), ("pain_usd_bn", ("side", "pain_kind"))):
-                band = acc.band(name)
-                labels = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"],
-                          "pain_kind": list(PAIN_KINDS_CLI)}
-                rows = [{dims[0]: labels[dims[0]][i], dims[1]: labels[dims[1]][j], "p10": band[i, j, 0],
-                         "median": band[i, j, 1], "p90": band[i, j, 2]}
-                        for i in range(band.shape[0]) for j in range(band.shape[1])]
-                pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
-            paths = acc.paths()
-            if paths.sizes["traj_member"] > 0:
-                paths.to_netcdf(tmp / "paths.nc", engine="h5netcdf")
-                for name in ("cover_days", "price_multiple", "output_fraction"):
-                    acc.path_bands(name).to_csv(tmp / f"bands_{name}.csv", index=False)
-            (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
-            (tmp / "run.json").write_text(json.dumps({
-                "run_id": run_id, "scenario": sc.name, "seed": sc.seed, "members": acc.members, "streamed": True,
-                "negotiate": bool(sc.negotiation.enabled), "sampled_paths": int(paths.sizes["traj_member"]),
-                "scenario_digest": sc.digest(), "standoff_version": package_version(),
-                "headline": acc.headline_metrics()}, indent=2))
+        acc.save(folder, overwrite=overwrite)
 
     path = _publish(out, sc, overwrite, write)
     say("streamed summaries written to [bold]{}[/]", path)
@@ -418,37 +251,12 @@ def data(table: Optional[str] = typer.Argument(None, help="A table to show (defa
 
     net = load_network(baseline)
     if table is None:
-        t = Table(title=f"dataset {net.name}: tables (show one with `standoff data TABLE`)")
-        t.add_column("table")
-        t.add_column("rows", justify="right")
-        t.add_column("sourced", justify="right")
-        t.add_column("assumptions", justify="right")
-        for name in SCHEMA:
-            df = net.tables[name]
-            if "source" in df.columns:
-                n_ass = int((df["source"] == "ASSUMPTION").sum())
-                t.add_row(name, str(len(df)), str(len(df) - n_ass), str(n_ass))
-            else:
-                t.add_row(name, str(len(df)), "-", "-")
-        console.print(t)
-        st = net.steady_state_table()
-        st = st[(st.production_t_per_year > 0) | (st.use_t_per_year > 0)]
-        t2 = Table(title="derived steady state, t/yr")
-        for c in st.columns:
-            t2.add_column(c)
-        for _, r in st.iterrows():
-            t2.add_row(*[f"{v:,.0f}" if isinstance(v, float) else str(v) for v in r])
-        console.print(t2)
+        for t in present.dataset_tables(net, SCHEMA):
+            console.print(t)
         return
     if table not in SCHEMA:
         raise StandoffError(f"unknown table; known: {', '.join(SCHEMA)}", value=table)
-    df = net.tables[table]
-    t = Table(title=f"{net.name}/{table}.csv", show_lines=True)
-    for c in df.columns:
-        t.add_column(c, overflow="fold")
-    for _, r in df.iterrows():
-        t.add_row(*[str(v) for v in r])
-    console.print(t)
+    console.print(present.data_table(net.tables[table], f"{net.name}/{table}.csv"))
 
 
 @app.command()
@@ -457,13 +265,7 @@ def scenarios() -> None:
     """List the built-in scenarios."""
     from .scenario import builtin_scenarios, load_scenario
 
-    t = Table(title="built-in scenarios")
-    for c in ["name", "start", "horizon (days)", "events", "description"]:
-        t.add_column(c, overflow="fold")
-    for name in builtin_scenarios():
-        sc = load_scenario(name)
-        t.add_row(name, str(sc.start), str(sc.horizon_days), str(len(sc.events)), sc.description.strip())
-    console.print(t)
+    console.print(present.scenarios_table([load_scenario(name) for name in builtin_scenarios()]))
 
 
 @app.command()
@@ -488,26 +290,11 @@ def validate(members: int = typer.Option(200, "--members", "-n", help="Members p
         raise StandoffError("members must be at least 1", field="--members", value=members)
     with err_console.status("running back-tests ...") as status:
         df = run_validation(members, progress=lambda name: status.update(f"running {name} ..."))
-    t = Table(title=f"Back-tests against history ({members} members each)", show_lines=True)
-    for c in ["scenario", "observation", "observed (source)", "simulated median", "p10 - p90", "tolerance", "holds"]:
-        t.add_column(c, overflow="fold")
-    for _, r in df.iterrows():
-        t.add_row(r["scenario"], r["observation"], f"{r['observed']} ({r['source']})", r["simulated_median"],
-                  r["p10_p90"], r["tolerance"], Text("yes", style="green") if r["holds"] else Text("no", style="red"))
-    console.print(t)
+    console.print(present.validation_table(df, members))
     console.print(f"{int(df['holds'].sum())} of {len(df)} observations within tolerance. {KNOWN_FAILURES_NOTE}")
     if out is not None:
         df.drop(columns=["median_value"]).to_csv(out, index=False)
         console.print(f"table written to {out}")
-
-
-def _df_table(df: Any, title: str) -> Table:
-    t = Table(title=title)
-    for col in df.columns:
-        t.add_column(str(col), overflow="fold")
-    for _, r in df.iterrows():
-        t.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
-    return t
 
 
 @app.command()
@@ -544,7 +331,7 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
 
     a, b = resolve_run(run_a), resolve_run(run_b)
     df = do_compare(a, b, outcome or DEFAULT_OUTCOMES)
-    console.print(_df_table(df, f"{b.scenario.name} minus {a.scenario.name}"))
+    console.print(present.df_table(df, f"{b.scenario.name} minus {a.scenario.name}"))
     if df.attrs["paired"]:
         console.print("Paired by member (same seed and members: common random numbers); read paired_95ci.")
     else:
@@ -577,7 +364,7 @@ def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML 
         raise StandoffError("n must be at least 2", field="--n", value=n)
     with err_console.status(f"running the {method} design ..."):
         df = do_sens(sc, outcome, method=method, n=n, inputs=inputs)
-    console.print(_df_table(df, f"{method} indices for {outcome} ({df.attrs['evaluations']} runs), most influential first"))
+    console.print(present.df_table(df, f"{method} indices for {outcome} ({df.attrs['evaluations']} runs), most influential first"))
 
 
 @app.command()
@@ -592,7 +379,7 @@ def discover(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder 
     from .catalogue import resolve_run
 
     box = do_discover(resolve_run(run_ref), outcome, below=below, above=above, threshold=threshold)
-    console.print(_df_table(box.limits, f"PRIM box for {outcome} {'<= ' + str(below) if below is not None else '>= ' + str(above)}"))
+    console.print(present.df_table(box.limits, f"PRIM box for {outcome} {'<= ' + str(below) if below is not None else '>= ' + str(above)}"))
     console.print(f"coverage {box.coverage:.0%} (of cases of interest inside), density {box.density:.0%} "
                   f"(of members inside that are cases), mass {box.mass:.0%}")
 
@@ -637,7 +424,7 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
         raise StandoffError("must be at least one day", field="--within", value=within)
     with err_console.status("searching ..."):
         value, evals = do_res(sc, lever, region, sector, within, target, low, high, product=product)
-    console.print(_df_table(evals, f"P({region} {sector} stockout within {within} days) by {lever}"))
+    console.print(present.df_table(evals, f"P({region} {sector} stockout within {within} days) by {lever}"))
     if value is None:
         console.print(f"Even {lever} = {high:g} leaves the probability above {target:.0%}.", style="red")
     else:
@@ -683,7 +470,7 @@ def runs_list(catalogue_path: Optional[str] = typer.Option(None, "--catalogue"))
     df = Catalogue(catalogue_path).list()
     cols = ["id", "created", "scenario", "seed", "members", "negotiate", "streamed", "p_stockout_usa_autos",
             "median_loss_usa_autos_bn", "path"]
-    console.print(_df_table(df[cols], f"runs in {Catalogue(catalogue_path).path}"))
+    console.print(present.df_table(df[cols], f"runs in {Catalogue(catalogue_path).path}"))
 
 
 @runs_app.command("show")
@@ -693,13 +480,7 @@ def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix
     """Show one run's record."""
     from .catalogue import Catalogue
 
-    row = Catalogue(catalogue_path).get(run_id)
-    t = Table(title=f"run {row['id']}")
-    t.add_column("field")
-    t.add_column("value", overflow="fold")
-    for k, v in row.items():
-        t.add_row(str(k), str(v))
-    console.print(t)
+    console.print(present.record_table(Catalogue(catalogue_path).get(run_id)))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m standoff`

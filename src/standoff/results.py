@@ -418,6 +418,7 @@ class StreamingSummary:
 
     def __init__(self, pl: Plan) -> None:
         self.plan = pl
+        self.run_id: str | None = None  # the catalogue id, given when first saved
         net = pl.net
         self.T = pl.scenario.horizon_days
         R, S, P = len(net.regions), len(net.sectors), len(net.products)
@@ -513,6 +514,41 @@ class StreamingSummary:
     def truce_survival(self) -> pd.DataFrame:
         """As :meth:`Results.truce_survival` (for 30, 90 and 365 days), from the streamed counts."""
         return truce_table(self.TRUCE_DAYS, self.truce)
+
+    def save(self, out: str | Path, overwrite: bool = False) -> Path:
+        """Write the streamed summaries into ``out`` atomically (as :meth:`Results.save` does).
+
+        ``stockouts.csv``; ``output_loss_usd_bn.csv``, ``peak_price_multiple.csv`` and
+        ``pain_usd_bn.csv`` (p10, median, p90 to within a 2% bin); the sampled members' daily
+        paths (``paths.nc``) and their bands by day (``bands_*.csv``); ``scenario.yaml``; and
+        ``run.json`` with ``streamed: true``, the run's catalogue id and headline numbers.
+        """
+        from .runstore import atomic_folder, new_run_id
+        out = Path(out)
+        self.run_id = self.run_id or new_run_id()
+        net, sc = self.plan.net, self.scenario
+        labels = {"region": net.regions, "sector": net.sectors, "product": net.products, **FIXED_LABELS}
+        with atomic_folder(out, overwrite=overwrite) as tmp:
+            self.stockouts().to_csv(tmp / "stockouts.csv", index=False)
+            for name, dims in (("output_loss_usd_bn", ("region", "sector")),
+                               ("peak_price_multiple", ("region", "product")), ("pain_usd_bn", ("side", "pain_kind"))):
+                band = self.band(name)
+                rows = [{dims[0]: labels[dims[0]][i], dims[1]: labels[dims[1]][j], "p10": band[i, j, 0],
+                         "median": band[i, j, 1], "p90": band[i, j, 2]}
+                        for i in range(band.shape[0]) for j in range(band.shape[1])]
+                pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
+            paths = self.paths()
+            if paths.sizes["traj_member"] > 0:
+                paths.to_netcdf(tmp / "paths.nc", engine="h5netcdf")
+                for name in ("cover_days", "price_multiple", "output_fraction"):
+                    self.path_bands(name).to_csv(tmp / f"bands_{name}.csv", index=False)
+            (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
+            (tmp / "run.json").write_text(json.dumps({
+                "run_id": self.run_id, "scenario": sc.name, "seed": sc.seed, "members": self.members,
+                "streamed": True, "negotiate": bool(sc.negotiation.enabled),
+                "sampled_paths": int(paths.sizes["traj_member"]), "scenario_digest": sc.digest(),
+                "standoff_version": package_version(), "headline": self.headline_metrics()}, indent=2))
+        return out
 
     def headline_metrics(self) -> dict:
         """As :meth:`Results.headline_metrics`; stockout figures exact, money medians to within a bin (~2%)."""

@@ -1,0 +1,233 @@
+"""What the command line shows: rich tables built from results, datasets and back-tests.
+
+The CLI (:mod:`standoff.cli`) holds commands only and prints what these functions build.
+Every table is plain text: the console is made with markup off, so names from users' files
+print as written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+def fmt_day(start: dt.date, d: float) -> str:
+    if not math.isfinite(d):
+        return "none"
+    return (start + dt.timedelta(days=int(round(d)))).isoformat()
+
+
+def band_table(df: Any, keys: list[str], title: str, fmt: str) -> Table:
+    """A table of label columns plus median and p10 - p90 (as made by Results._band)."""
+    t = Table(title=title)
+    for c in [*keys, "median", "p10 - p90"]:
+        t.add_column(c)
+    for _, r in df.iterrows():
+        t.add_row(*[str(r[k]) for k in keys], format(r["median"], fmt),
+                  f"{format(r['p10'], fmt)} - {format(r['p90'], fmt)}")
+    return t
+
+
+def print_summary(res: Any, console: Console, regions: list[str] | None = None) -> None:
+    """Readable tables: stockouts and losses, prices, pain, trade."""
+    sc = res.scenario
+    so = res.stockouts()
+    lo = res.losses()
+    df = so.merge(lo, on=["region", "sector"])
+    wk = res.weekly_losses()
+    df = df.merge(wk, on=["region", "sector"], how="left").fillna({"peak_week_bn": 0.0})
+    regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
+    t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
+              caption="first day output falls below 99% of requirement; p10-p90 across members; "
+                      "'none' = no stockout within the horizon")
+    for col, just in [("region", "left"), ("sector", "left"), ("P(stockout)", "right"), ("median date", "left"),
+                      ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("worst week, US$ bn", "right"),
+                      ("units lost (median)", "right")]:
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for reg in regions:
+        sub = df[df.region == reg]
+        for _, r in sub.iterrows():
+            if r["p_stockout"] == 0 and r["p90"] == 0:
+                continue
+            unit = res.scenario.network().tables["sectors"].set_index("sector").loc[r["sector"], "unit_name"]
+            t.add_row(reg, r["sector"], f"{r['p_stockout']:.0%}", fmt_day(sc.start, r["median_day"]),
+                      f"{fmt_day(sc.start, r['p10_day'])} - {fmt_day(sc.start, r['p90_day'])}",
+                      f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['peak_week_bn']:.2f}",
+                      f"{r['units_median']:,.0f} {unit}")
+    console.print(t)
+    quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]
+    if len(quiet):
+        console.print(f"{len(quiet)} region-sector pairs had no stockout and no loss in any member.", style="dim")
+
+    pr = res.prices()
+    console.print(band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
+                              "Peak price multiple (x baseline)", ".2f"))
+    console.print(band_table(res.pain(), ["side", "pain_kind"],
+                              "Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)", ".1f"))
+
+    tr = res.trade()
+    tr = tr[(tr["product"] == "MAGNET") & (tr["median"] > 0)]
+    if len(tr):
+        t4 = Table(title="Magnet imports lost and diverted (t, cumulative, median)")
+        for c in ["region", "lost", "diverted"]:
+            t4.add_column(c)
+        piv = tr.pivot_table(index="region", columns="flow_kind", values="median").fillna(0)
+        for reg, r in piv.iterrows():
+            t4.add_row(str(reg), f"{r.get('lost', 0):,.0f}", f"{r.get('diverted', 0):,.0f}")
+        console.print(t4)
+    if sc.negotiation.enabled:
+        print_negotiation(res, console)
+    sp = res.stockpiles()
+    for _, r in sp.iterrows():
+        lasted = "beyond the horizon" if not np.isfinite(r["median_days_it_lasted"]) else \
+            f"{r['median_days_it_lasted']:.0f} days (median)"
+        console.print(f"Strategic stockpile {r['region']} {r['product']}: released from "
+                      f"{fmt_day(sc.start, r['released_from_day'])}, lasts {lasted}; "
+                      f"exhausted within the horizon in {r['p_exhausted']:.0%} of members.")
+    rd = res.readiness()
+    low = rd[rd["p10"] < 0.999]
+    if len(low):
+        console.print("Defense readiness (lowest 30-day share of requirement met): " + ", ".join(
+            f"{r['region']} median {r['median']:.0%} (p10 {r['p10']:.0%})" for _, r in low.iterrows()))
+    else:
+        console.print("Defense readiness: requirement met throughout in every member.")
+
+
+def print_negotiation(res: Any, console: Console) -> None:
+    """Agreement, truce survival, who concedes first, rounds, and the status quo ante."""
+    ab = res.agreement_by_date()
+    t = Table(title="Probability of an agreement by each round of talks")
+    t.add_column("date")
+    t.add_column("P(agreement reached)", justify="right")
+    for _, r in ab.iterrows():
+        t.add_row(str(r["date"]), f"{r['p_agreement']:.0%}")
+    console.print(t)
+    ts = res.truce_survival()
+    t = Table(title="Will the first truce hold? (among members that reached one)")
+    for c in ["survives", "probability", "members with an agreement", "censored by the horizon"]:
+        t.add_column(c, justify="right")
+    for _, r in ts.iterrows():
+        t.add_row(f"{int(r['days'])} days", f"{r['p_survive']:.0%}" if r["p_survive"] == r["p_survive"] else "n/a",
+                  str(r["members_with_agreement"]), str(r["censored"]))
+    console.print(t)
+    cc = res.concessions()
+    t = Table(title="Who blinks first: the day pressure first exceeds resolve")
+    for c in ["side", "P(within horizon)", "median date", "p10 - p90", "concession in first deal (0-1)"]:
+        t.add_column(c)
+    for _, r in cc.iterrows():
+        fmt = lambda d: "none" if pd.isna(d) else str(d.date())  # noqa: E731
+        t.add_row(r["side"], f"{r['p_concedes']:.0%}", fmt(r["median_date"]),
+                  f"{fmt(r['p10_date'])} - {fmt(r['p90_date'])}", f"{r['median_concession_in_first_deal']:.2f}")
+    console.print(t)
+    console.print(f"US concedes first in {cc.attrs['p_us_first']:.0%} of members, China in {cc.attrs['p_cn_first']:.0%}.")
+    rr = res.rounds().set_index("measure")
+    console.print("Per member (mean): " + ", ".join(f"{k} {v:.2f}" for k, v in rr["mean"].items()))
+    sq = res.status_quo_ante()
+    t = Table(title="Does an agreement fix anything? End state against the status quo ante (2024)")
+    for c in ["region", "China share of magnets: before = no conflict", "at end (median)", "P(autos rebuilt to 90%)",
+              "rebuild days (median)", "autos cover at end / no conflict (days)", "magnet price at end (x)"]:
+        t.add_column(c, justify="right")
+    for _, r in sq.iterrows():
+        t.add_row(r["region"], f"{r['china_share_ante']:.0%}", f"{r['china_share_end_median']:.0%}",
+                  f"{r['p_rebuilt']:.0%}", f"{r['rebuild_days_median']:.0f}" if r["rebuild_days_median"] == r[
+                      "rebuild_days_median"] else "never",
+                  f"{r['autos_cover_end_days']:.0f} / {r['autos_cover_no_conflict_days']:.0f}",
+                  f"{r['magnet_price_end']:.2f}")
+    console.print(t)
+    lev = res.leverage()
+    console.print("Leverage left at the end: pressure over resolve US {:.2f}, China {:.2f} (median; above 1 a side "
+                  "would concede again); China's median share of magnet supply outside China {:.0%}.".format(
+                      lev.loc[0, "pressure_ratio_end_median"], lev.loc[1, "pressure_ratio_end_median"],
+                      lev.attrs["china_share_of_magnets_outside_china_end"]))
+
+
+def df_table(df: Any, title: str) -> Table:
+    """Any DataFrame as a table (floats to 3 significant digits)."""
+    t = Table(title=title)
+    for col in df.columns:
+        t.add_column(str(col), overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
+    return t
+
+
+def streamed_stockout_table(so: pd.DataFrame, sc: Any, members: int) -> Table:
+    """The stockout table of a streamed run (exact counts, no money)."""
+    t = Table(title=f"{sc.name}: when each sector runs out ({members:,} members, streamed)")
+    for col in ["region", "sector", "P(stockout)", "median date", "p10 - p90"]:
+        t.add_column(col)
+    for _, r in so[so.p_stockout > 0].iterrows():
+        t.add_row(r["region"], r["sector"], f"{r['p_stockout']:.0%}", fmt_day(sc.start, r["median_day"]),
+                  f"{fmt_day(sc.start, r['p10_day'])} - {fmt_day(sc.start, r['p90_day'])}")
+    return t
+
+
+def dataset_tables(net: Any, schema: Any) -> list[Table]:
+    """A dataset's tables with their counts of sourced rows and assumptions, and its steady state."""
+    t = Table(title=f"dataset {net.name}: tables (show one with `standoff data TABLE`)")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    t.add_column("sourced", justify="right")
+    t.add_column("assumptions", justify="right")
+    for name in schema:
+        df = net.tables[name]
+        if "source" in df.columns:
+            n_ass = int((df["source"] == "ASSUMPTION").sum())
+            t.add_row(name, str(len(df)), str(len(df) - n_ass), str(n_ass))
+        else:
+            t.add_row(name, str(len(df)), "-", "-")
+    st = net.steady_state_table()
+    st = st[(st.production_t_per_year > 0) | (st.use_t_per_year > 0)]
+    t2 = Table(title="derived steady state, t/yr")
+    for c in st.columns:
+        t2.add_column(c)
+    for _, r in st.iterrows():
+        t2.add_row(*[f"{v:,.0f}" if isinstance(v, float) else str(v) for v in r])
+    return [t, t2]
+
+
+def data_table(df: pd.DataFrame, title: str) -> Table:
+    """One table of a dataset, every cell as written, rows ruled."""
+    t = Table(title=title, show_lines=True)
+    for c in df.columns:
+        t.add_column(c, overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(*[str(v) for v in r])
+    return t
+
+
+def scenarios_table(scenarios: list[Any]) -> Table:
+    """The built-in scenarios with their start, horizon, events and description."""
+    t = Table(title="built-in scenarios")
+    for c in ["name", "start", "horizon (days)", "events", "description"]:
+        t.add_column(c, overflow="fold")
+    for sc in scenarios:
+        t.add_row(sc.name, str(sc.start), str(sc.horizon_days), str(len(sc.events)), sc.description.strip())
+    return t
+
+
+def validation_table(df: pd.DataFrame, members: int) -> Table:
+    """The back-test table: observed against simulated, with the verdict in colour."""
+    t = Table(title=f"Back-tests against history ({members} members each)", show_lines=True)
+    for c in ["scenario", "observation", "observed (source)", "simulated median", "p10 - p90", "tolerance", "holds"]:
+        t.add_column(c, overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(r["scenario"], r["observation"], f"{r['observed']} ({r['source']})", r["simulated_median"],
+                  r["p10_p90"], r["tolerance"], Text("yes", style="green") if r["holds"] else Text("no", style="red"))
+    return t
+
+
+def record_table(row: Any) -> Table:
+    """One catalogue record, field by field."""
+    t = Table(title=f"run {row['id']}")
+    t.add_column("field")
+    t.add_column("value", overflow="fold")
+    for k, v in row.items():
+        t.add_row(str(k), str(v))
+    return t
