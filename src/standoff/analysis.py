@@ -7,7 +7,6 @@ stockout day, the horizon if none), ``pain:US`` (US$ bn), ``price:EU:MAGNET`` (p
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -15,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import StandoffError, install_hint
+from .levers import LEVER_RANGES, LEVERS, apply_lever  # noqa: F401 - the resilience levers live there
 from .results import Results
-from .scenario import Scenario, scenario_from_dict
+from .scenario import Scenario
 
 DEFAULT_OUTCOMES = ("loss:USA:autos", "loss:EU:autos", "loss:JPN:autos", "stockout:USA:autos",
                     "stockout:USA:defense", "pain:US", "pain:CN")
@@ -213,41 +213,6 @@ def discover(res: Results, outcome: str, below: float | None = None, above: floa
 
 
 # ---------------------------------------------------------------- resilience search
-
-LEVERS = ("stockpile", "capacity", "substitution")
-#: Per lever: the smallest and largest value it can take, and the default top of the search.
-#: Substitution is a share of demand, so it cannot pass 1; tonnages are bounded as the scenario schema bounds them.
-LEVER_RANGES: dict[str, tuple[float, float, float]] = {"stockpile": (0.0, 1e9, 5000.0), "capacity": (0.0, 1e9, 5000.0),
-                                                        "substitution": (0.0, 1.0, 1.0)}
-
-
-def apply_lever(sc: Scenario, lever: str, region: str, product: str, value: float, release_days: int = 120) -> Scenario:
-    """The scenario with a resilience measure of size ``value`` added.
-
-    ``stockpile``: ``value`` tonnes of ``product`` held by ``region``, released evenly over
-    ``release_days`` from the first export control; ``capacity``: ``value`` t/yr of new
-    capacity of ``product`` in ``region`` from the start (with the metal it needs);
-    ``substitution``: the maximum substitution share, fixed at ``value``.
-    """
-    data = copy.deepcopy(sc.model_dump(mode="json"))
-    if lever == "stockpile":
-        ctrl = [e for e in sc.events if e.type == "export_control"]
-        start = str(ctrl[0].date if ctrl else sc.start)
-        data.setdefault("stockpiles", {}).setdefault(region, {})[product] = float(value)
-        data["events"].append({"date": start, "type": "stockpile_release", "region": region, "product": product,
-                               "tonnes_per_day": float(value) / release_days, "id": "resilience-release"})
-    elif lever == "capacity":
-        data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": product,
-                               "tonnes_per_year": float(value), "id": "resilience-capacity"})
-        if product == "MAGNET":
-            data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": "METAL",
-                                   "tonnes_per_year": float(value) * 0.40, "id": "resilience-metal"})
-    elif lever == "substitution":
-        data.setdefault("parameters", {})["substitution_max_share"] = float(value)
-    else:
-        raise StandoffError(f"lever must be one of {LEVERS}", field="--lever", value=lever)
-    return scenario_from_dict(data)
-
 
 def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: int, target: float,
                low: float, high: float, product: str = "MAGNET", tol: float | None = None,

@@ -398,7 +398,7 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
                                                     "stockpile, 5000 t/yr for capacity, 1 for the substitution share)."),
                members: Optional[int] = typer.Option(None, "--members", "-n")) -> None:
     """Smallest stockpile, capacity or substitution share that brings P(stockout) below a target."""
-    from .analysis import LEVER_RANGES
+    from .levers import LEVER_RANGES
     from .analysis import resilience as do_res
     from .scenario import load_scenario
 

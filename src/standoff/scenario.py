@@ -349,9 +349,15 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
     _check_ranges(sc, net, file)
 
 
-# Physical bounds of numeric fields: a distribution must stay inside them too.
-_BOUNDS = {"rate": (0.0, 10.0), "approval_share": (0.0, 1.0), "leakage": (0.0, 1.0), "delay_days": (0.0, 365.0),
-           "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9)}
+#: Physical bounds of numeric fields (a distribution must stay inside them too).  The one
+#: table of bounds: the schema checks against it, and the dashboard's levers and the
+#: resilience search take their limits from it.
+FIELD_BOUNDS = {"rate": (0.0, 10.0), "approval_share": (0.0, 1.0), "leakage": (0.0, 1.0), "delay_days": (0.0, 365.0),
+                "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9),
+                "inventory_days": (0.0, 3650.0), "stockpile": (0.0, 1e9)}
+#: Fields of events checked against :data:`FIELD_BOUNDS`.
+_EVENT_FIELDS = ("rate", "approval_share", "leakage", "delay_days", "quota_tonnes_per_year", "tonnes_per_day",
+                 "tonnes_per_year")
 
 
 def _in_bounds(val: Number, lo: float, hi: float, net: Network | None = None) -> bool:
@@ -374,7 +380,8 @@ def _shown(val: Number) -> object:
 def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
     for k, ev in enumerate(sc.events):
         k = _at(k, ev)
-        for fld, (lo, hi) in _BOUNDS.items():
+        for fld in _EVENT_FIELDS:
+            lo, hi = FIELD_BOUNDS[fld]
             val = getattr(ev, fld, None)
             if val is None:
                 continue
@@ -392,13 +399,13 @@ def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
                                 "low/high) cannot be used", file=file, field=f"parameters.{name}", value=val if isinstance(
                 val, (int, float)) else val.model_dump(exclude_none=True))
     for name, val in sc.inventory_days.items():
-        if not _in_bounds(val, 0.0, 3650.0):
+        if not _in_bounds(val, *FIELD_BOUNDS["inventory_days"]):
             raise StandoffError("days of cover must lie in [0, 3650]", file=file, field=f"inventory_days.{name}",
                                 value=val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True))
     for reg, prods in sc.stockpiles.items():
         for prod, val in prods.items():
-            if not _in_bounds(val, 0.0, 1e9):
-                raise StandoffError("stockpile must be non-negative", file=file, field=f"stockpiles.{reg}.{prod}",
+            if not _in_bounds(val, *FIELD_BOUNDS["stockpile"]):
+                raise StandoffError("stockpile must lie in [0, 1e9] t", file=file, field=f"stockpiles.{reg}.{prod}",
                                     value=val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True))
 
 

@@ -16,7 +16,6 @@ unexpected reaches the client as a traceback: the page gets one line, the log on
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import logging
 import os
@@ -39,7 +38,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import StandoffError
-from ..scenario import MAX_SEED
+from ..levers import apply_dashboard_levers
+from ..scenario import FIELD_BOUNDS, MAX_SEED
 from ..yamlio import MAX_BYTES
 
 MAX_MEMBERS_DEFAULT = 2000
@@ -56,11 +56,14 @@ class _Strict(BaseModel):
 class Levers(_Strict):
     """The main levers a user can move; ``None`` leaves the scenario as written."""
 
-    approval_share: Optional[float] = Field(None, ge=0, le=1)
-    delay_days: Optional[float] = Field(None, ge=0, le=365)
-    tariff_scale: Optional[float] = Field(None, ge=0, le=3)
-    inventory_days_autos: Optional[float] = Field(None, ge=0, le=3650)  # the scenario schema's bound
-    stockpile_usa_magnet_t: Optional[float] = Field(None, ge=0, le=1e6)
+    # Bounds from the scenario schema's one table (FIELD_BOUNDS), so the page and files agree.
+    approval_share: Optional[float] = Field(None, ge=FIELD_BOUNDS["approval_share"][0],
+                                            le=FIELD_BOUNDS["approval_share"][1])
+    delay_days: Optional[float] = Field(None, ge=FIELD_BOUNDS["delay_days"][0], le=FIELD_BOUNDS["delay_days"][1])
+    tariff_scale: Optional[float] = Field(None, ge=0, le=3)  # a multiplier: the scaled rates are checked as rates
+    inventory_days_autos: Optional[float] = Field(None, ge=FIELD_BOUNDS["inventory_days"][0],
+                                                  le=FIELD_BOUNDS["inventory_days"][1])
+    stockpile_usa_magnet_t: Optional[float] = Field(None, ge=0, le=1e6)  # the page's slider; the schema allows more
     negotiate: bool = False
     strategy_us: Optional[Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]] = None
     strategy_cn: Optional[Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]] = None
@@ -85,37 +88,6 @@ class Job:
     catalogue_id: Optional[str] = None
     summary: dict[str, Any] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
-
-
-def apply_levers(data: dict, lv: Levers) -> dict:
-    """The scenario mapping with the levers applied (a copy)."""
-    d = copy.deepcopy(data)
-    events = d.setdefault("events", [])
-    for ev in events:
-        if ev.get("type") == "export_control" and ev.get("mode", "licence") == "licence":
-            if lv.approval_share is not None:
-                ev["approval_share"] = lv.approval_share
-            if lv.delay_days is not None:
-                ev["delay_days"] = lv.delay_days
-        if ev.get("type") == "tariff" and lv.tariff_scale is not None and isinstance(ev.get("rate"), (int, float)):
-            ev["rate"] = round(float(ev["rate"]) * lv.tariff_scale, 6)
-    if lv.inventory_days_autos is not None:
-        d.setdefault("inventory_days", {})["autos"] = lv.inventory_days_autos
-    if lv.stockpile_usa_magnet_t:
-        d.setdefault("stockpiles", {}).setdefault("USA", {})["MAGNET"] = lv.stockpile_usa_magnet_t
-        ctrl = [e for e in events if e.get("type") == "export_control"]
-        date = str(ctrl[0]["date"]) if ctrl else str(d["start"])
-        events.append({"date": date, "type": "stockpile_release", "region": "USA", "product": "MAGNET",
-                       "tonnes_per_day": lv.stockpile_usa_magnet_t / 120.0, "id": "dashboard-release"})
-    neg = d.setdefault("negotiation", {})
-    if lv.negotiate:
-        neg["enabled"] = True
-    strat = neg.setdefault("strategies", {"US": "reciprocal", "CN": "reciprocal"})
-    if lv.strategy_us:
-        strat["US"] = lv.strategy_us
-    if lv.strategy_cn:
-        strat["CN"] = lv.strategy_cn
-    return d
 
 
 def _charts(res: Any) -> dict[str, bytes]:
@@ -246,7 +218,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
                                     value=req.scenario)
             data = yaml.safe_load(load_scenario(req.scenario).to_yaml())
             name = req.scenario
-        data = apply_levers(data, req.levers)
+        data = apply_dashboard_levers(data, req.levers)
         data["members"] = req.members
         if req.seed is not None:
             data["seed"] = req.seed
