@@ -10,6 +10,7 @@ Usage::
     python bench/bench_engine.py                 # london-2025, 20,000 members
     python bench/bench_engine.py --members 1000000 --stream   # bounded-memory run
     python bench/bench_engine.py --members 1000000 --stream --horizon 730   # two years
+    python bench/bench_engine.py --stages        # where a day's time goes, stage by stage
 """
 from __future__ import annotations
 
@@ -37,7 +38,11 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=None, help="override the scenario's horizon (days)")
     ap.add_argument("--stream", action="store_true", help="bounded memory: reduce chunks as they finish")
     ap.add_argument("--dask", type=int, default=0, help="also run on a local Dask cluster with N workers")
+    ap.add_argument("--stages", action="store_true", help="only: time each stage of the day on its own")
     args = ap.parse_args()
+    if args.stages:
+        stage_shares(args.scenario, min(args.members, 1024))
+        return
 
     import standoff
     from standoff.ensemble import plan, run_chunk
@@ -101,6 +106,70 @@ def main() -> None:
         print(f"dask, 1 worker: {rates[1]:,.0f} member-days/s")
         print(f"dask, {args.dask} workers: {rates[args.dask]:,.0f} member-days/s ({rates[args.dask] / rates[1]:.2f}x one "
               f"worker; {rates[args.dask] / rate:.2f}x the one-core run above)")
+
+def stage_shares(scenario: str, members: int) -> None:
+    """Time each compiled stage of the day, called from Python on one block of members.
+
+    The day's loop is written out here in the kernel's order (``engine.run_block``), with a
+    timer around each stage; the calls cross from Python into compiled code, which adds a
+    few microseconds per call, small against a stage's work on a block of ``members``.
+    """
+    from standoff import controls, engine, markets, negotiation, politics, production, trade
+    from standoff.ensemble import kernel_inputs, plan
+    from standoff.layout import OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, Outputs, PathsOut
+    from standoff.scenario import load_scenario
+
+    sc = load_scenario(scenario).with_(members=members, trajectories=0)
+    pl = plan(sc)
+    T = sc.horizon_days
+    nin, tl = kernel_inputs(pl)
+    draw = pl.draw(0, members)
+    inp = Inputs(*[np.ascontiguousarray(draw[f]) for f in Inputs._fields])
+    from standoff.ensemble import dim_sizes
+    sizes = dim_sizes(pl.net)
+    out = Outputs(*[np.zeros((members, *[sizes[d] for d in dims])) for dims in OUTPUT_SHAPES.values()])
+    tr = PathsOut(*[np.zeros((0, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()])
+    seed = np.uint64(sc.seed)
+    tail = max(T - 30, 0)
+    evT = np.ascontiguousarray(inp.ev.T)
+    times: dict[str, float] = {}
+
+    def run(name, fn, *a):
+        t0 = time.perf_counter()
+        r = fn(*a)
+        times[name] = times.get(name, 0.0) + time.perf_counter() - t0
+        return r
+
+    for _rep in range(2):  # the first pass compiles each stage for calls from Python; time the second
+        times.clear()
+        net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial = \
+            engine.init_block(0, 0, inp, nin, out, tr)
+        ap_ = 0
+        for t in range(T):
+            pol.pain_today[:] = 0.0
+            ap_, talks = run("apply_actions", engine.apply_actions, t, ap_, tl, evT, stocks, ctrl, goods)
+            run("play_negotiation", negotiation.play_negotiation, t, 0, seed, pl.neg_on, pl.neg_start, talks, net, pol,
+                goods, ctrl, acc)
+            run("refresh_control_flags", controls.refresh_control_flags, ctrl)
+            run("land_arrivals", trade.land_arrivals, t, stocks, ship, acc)
+            run("produce_day", production.produce_day, net, par, stocks, acc, scr)
+            run("sector_pulls", production.sector_pulls, net, par, market, sec)
+            run("import_needs", trade.import_needs, net, par, stocks, sec, ship, ctrl, scr)
+            run("ship_usual", trade.ship_usual, t, net, stocks, ship, ctrl, scr)
+            run("review_licences", controls.review_licences, t, net, stocks, ship, ctrl, scr)
+            run("divert", trade.divert, t, stocks, ship, ctrl, acc, scr)
+            run("supply_sectors", production.supply_sectors, t, net, par, stocks, sec, pol, acc, paths, scr)
+            run("update_markets", markets.update_markets, t, net, par, stocks, market, sec, ship, acc, paths, scr)
+            run("book_material_trade", trade.book_material_trade, t, net, ship, pol, acc, paths)
+            run("trade_goods", trade.trade_goods, net, par, goods, pol, acc, scr)
+            run("book_pain", politics.book_pain, pol)
+            run("track_after_deal", engine.track_after_deal, t, T, tail, pl.neg_on, net, sec, ship, acc)
+    total = sum(times.values())
+    print(f"{scenario}, {members:,} members x {T} days, stages called from Python: "
+          f"{members * T / total:,.0f} member-days/s")
+    for name, sec_ in sorted(times.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<22} {100 * sec_ / total:5.1f}%")
+
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ through third countries, and the rest, which stays with the exporter.  Nothing i
 from __future__ import annotations
 
 import numpy as np
+from typing import Any
 from ._jit import kernel_jit
 
 from .layout import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE,  # noqa: F401 - re-exported
@@ -120,3 +121,45 @@ def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: 
             shipped[p, e, i, m] += (ship + refused_leak) if moves else 0.0
         schedule(ring, pipe, t, p, i, q1, dl[e, i])
         schedule(ring, pipe, t, p, i, q2, dleak[e, i])
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def refresh_control_flags(ctrl: Any) -> None:
+    """Stage: after the timeline changed a control, note which routes any member licenses.
+
+    ``lic_in[p, i]``: some member has a licence control on a route into ``(p, i)``;
+    ``lic_route[p, e, i]``: on that route; ``flags[1]``: some route is under a quota.  The
+    ordering and shipping stages skip the licence and quota arithmetic where nobody needs it.
+    """
+    flags = ctrl.flags
+    if flags[0] == 0:
+        return
+    c_mode = ctrl.c_mode
+    lic_in = ctrl.lic_in
+    lic_route = ctrl.lic_route
+    P, R = c_mode.shape[0], c_mode.shape[1]
+    M = c_mode.shape[3]
+    lic_in[:] = False
+    lic_route[:] = False
+    any_quota = False
+    for p in range(P):
+        for e in range(R):
+            for i in range(R):
+                for m in range(M):
+                    md = c_mode[p, e, i, m]
+                    if e != i and md == MODE_LICENCE:
+                        lic_in[p, i] = True
+                        lic_route[p, e, i] = True
+                    if e != i and md == MODE_QUOTA:
+                        any_quota = True
+    flags[1] = 1 if any_quota else 0
+    flags[0] = 0
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def review_licences(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) -> None:
+    """Stage: licence review on every route; decided applications ship if approved, from what
+    the exporter has left after its domestic and uncontrolled customers (:func:`process_licences`)."""
+    process_licences(ctrl.lq, ctrl.c_mode, ctrl.c_appr, ctrl.c_delay, ctrl.c_leak, stocks.stock, ship.ring,
+                     ship.pipe, ship.shipped, ship.dl, ship.dleak, t, net.rt_p, net.rt_e, net.rt_i, scr.x[0],
+                     scr.x[1], ctrl.lq_new)

@@ -18,7 +18,7 @@ from scipy import special
 from . import engine
 from .controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
-from .layout import OUTPUT_SHAPES, TRAJ_SHAPES  # noqa: F401 - re-exported
+from .layout import OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, NetIn, Outputs, PathsOut, Timeline
 from .layout import dim_sizes as layout_dim_sizes
 from .negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
@@ -283,6 +283,20 @@ def dim_sizes(net: Network) -> dict[str, int]:
     return layout_dim_sizes(len(net.regions), len(net.sectors), len(net.products))
 
 
+def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:
+    """The network's arrays and the plan's timeline as the kernel takes them (:mod:`standoff.layout`)."""
+    net = pl.net
+    a = pl.actions
+    nin = NetIn(net.demand, net.critical, net.coef, net.share, net.flows, net.production, net.use, net.stage_order,
+                net.zone, net.side, net.value_per_day, net.kg_per_unit, net.price_usd_per_t, net.trade_value,
+                net.base_tariff, net.cm_group, net.cm_imposer, net.cm_target, net.cm_blocked, net.cm_multiplier,
+                net.salience, net.decay_days, net.sectors.index("defense") if "defense" in net.sectors else -1,
+                net.products.index("MAGNET") if "MAGNET" in net.products else -1,
+                net.sectors.index("autos") if "autos" in net.sectors else -1,
+                net.regions.index("CHN"), net.regions.index("USA"))
+    return nin, Timeline(a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"])
+
+
 def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chunk:
     """Run members ``start .. start + n - 1`` in this process.
 
@@ -297,33 +311,16 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
     out = {k: np.zeros((n, *[sizes[d] for d in dims])) for k, dims in OUTPUT_SHAPES.items()}
     tr = {k: np.zeros((keep_here, T, *[sizes[d] for d in dims]), dtype=np.float64) for k, dims in TRAJ_SHAPES.items()}
     inputs = pl.draw(start, n)
-    a = pl.actions
-    defense = net.sectors.index("defense") if "defense" in net.sectors else -1
+    nin, tl = kernel_inputs(pl)
     for b in range(0, n, BLOCK):
         m = min(BLOCK, n - b)
         sl = slice(b, b + m)
         kb = max(0, min(m, keep_here - b))
         trs = {k: (v[b:b + kb] if kb > 0 else np.zeros((0, *v.shape[1:]))) for k, v in tr.items()}
-        engine.run_block(
-            start + b, T, inputs["glob"][sl], inputs["sector_days"][sl], inputs["pool_days"][sl],
-            inputs["stockpile"][sl], inputs["ev"][sl],
-            a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"],
-            net.demand, net.critical, net.coef, net.share, net.flows, net.production, net.use, net.stage_order,
-            net.zone, net.side, net.value_per_day, net.kg_per_unit, net.price_usd_per_t, net.trade_value,
-            net.base_tariff, net.cm_group, net.cm_imposer, net.cm_target, net.cm_blocked, net.cm_multiplier,
-            defense, n_keep,
-            np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, inputs["npar"][sl], net.salience, net.decay_days,
-            net.products.index("MAGNET") if "MAGNET" in net.products else -1,
-            net.sectors.index("autos") if "autos" in net.sectors else -1,
-            net.regions.index("CHN"), net.regions.index("USA"),
-            out["first_stockout_day"][sl], out["output_loss_usd_bn"][sl], out["units_lost"][sl],
-            out["peak_price_multiple"][sl], out["defense_readiness_min"][sl], out["pain_usd_bn"][sl],
-            out["re_trade_t"][sl], out["goods_trade_usd_bn"][sl], out["material_balance_t"][sl],
-            out["negotiation"][sl], out["china_share_end"][sl], out["rebuild_days"][sl],
-            out["stockpile_empty_day"][sl],
-            trs["cover_days"], trs["output_fraction"], trs["price_multiple"], trs["imports_t"],
-            trs["pain_cum_usd_bn"], trs["trust"], trs["pressure_ratio"], trs["agreement_in_force"],
-            trs["requirement_fraction"], trs["exports_t"])
+        inp = Inputs(inputs["glob"][sl], inputs["sector_days"][sl], inputs["pool_days"][sl], inputs["stockpile"][sl],
+                     inputs["ev"][sl], inputs["npar"][sl])
+        engine.run_block(start + b, T, np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, n_keep, inp, tl, nin,
+                         Outputs(*[out[k][sl] for k in OUTPUT_SHAPES]), PathsOut(*[trs[k] for k in TRAJ_SHAPES]))
     # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.
     dtype = np.float64 if full_precision else np.float32
     out = {k: v.astype(dtype) for k, v in out.items()}

@@ -148,3 +148,66 @@ def dim_sizes(regions: int, sectors: int, products: int) -> dict[str, int]:
     """Size of every output dimension for a network of the given size."""
     return {"region": regions, "sector": sectors, "product": products,
             **{k: len(v) for k, v in FIXED_LABELS.items()}}
+
+
+# ---------------------------------------------------------------- the kernel's state, grouped by mechanism
+# Each daily stage of the kernel takes the few of these containers it reads and writes.  They
+# are named tuples of arrays (numba passes them to compiled functions as they are); every
+# per-member array has the member on its last axis.  The reference (standoff.reference) holds
+# the same quantities in its objects; ``tests/test_stages.py`` maps one onto the other.
+from collections import namedtuple  # noqa: E402
+
+#: The network's constants as the kernel reads them (arrays and indices; no member axis).
+Net = namedtuple("Net", [
+    "demand0", "crit", "coef", "inv_coef", "share0", "flow0", "prod0", "use0", "input_use0", "stage_order", "zone",
+    "side", "value_day", "units_per_t", "price_t", "trade_v0", "tau0", "cm_group", "cm_imposer", "cm_target",
+    "cm_blocked", "cm_mult", "market", "is_crit", "world_prod0", "outside", "rt_p", "rt_e", "rt_i", "route_of",
+    "gt_e", "gt_i", "gt_g", "cmult_k", "defense", "magnet", "autos", "cn_idx", "us_idx"])
+#: Per-member parameters: 1-d rows over members, and the member-first day tables.
+Par = namedtuple("Par", [
+    "gp", "inv_adj", "inv_presp", "inv_sig", "inv_tadj", "sub_rate", "cap_grow", "pfloor", "pcap", "maxord",
+    "stockout", "defw", "submax", "prem", "div", "redir", "redir_cn", "neg_eps", "neg_inv_flex", "sector_days",
+    "pool_days"])
+#: Regional holdings of each product (region, product, member).
+Stocks = namedtuple("Stocks", [
+    "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
+    "need_firm", "pos_tgt", "sinv_p"])
+#: Regional markets (region, product, member).
+Market = namedtuple("Market", ["price", "signal", "pe_mult"])
+#: Sectors and their firm cohorts.
+Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", "sect_tgt"])
+#: Material in transit: the arrival ring, pipelines, today's shipments and lead times.
+Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "dl", "dleak"])
+#: Export controls in force, licence queues, and the shipping round's pro-rata state.
+#: ``flags``: [controls changed since the flags were refreshed, some route is under a quota].
+Ctrl = namedtuple("Ctrl", [
+    "c_mode", "c_appr", "c_delay", "c_leak", "c_quota", "lq", "lpend", "lq_new", "tot_pe", "ctl_pe", "frac_pe",
+    "lic_in", "lic_route", "flags"])
+#: Goods trade: tariffs, trade values, counter-measures and each link's cached responses.
+Goods = namedtuple("Goods", ["tariff", "tv", "cm_on", "gt_tau", "gt_vstar", "gt_cs", "gt_red"])
+#: Politics: today's and cumulative pain, pressure, pressure ratios, the game's state and inputs.
+Pol = namedtuple("Pol", ["pain_today", "pain_tot", "pressure", "rho_us", "rho_cn", "nst", "npar", "salience",
+                         "decay_days"])
+#: What is accumulated for the outputs over the horizon.
+Acc = namedtuple("Acc", [
+    "o_stockout", "o_loss", "o_units", "o_peak", "o_spile_empty", "o_re", "o_goods", "ready_buf", "ready_sum",
+    "readiness", "produced", "consumed", "dep_cn", "dep_all", "dipped", "out_neg", "out_rebuild"])
+#: Daily paths of the kept members (member first): ``n`` is how many of the block's members are kept.
+Paths = namedtuple("Paths", ["n", "cover", "output", "price", "imports", "pain", "trust", "pressure", "agreement",
+                             "requirement", "exports"])
+#: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees).
+Scratch = namedtuple("Scratch", ["x", "y"])
+#: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...
+Inputs = namedtuple("Inputs", ["glob", "sector_days", "pool_days", "stockpile", "ev", "npar"])
+#: ... the scenario's timeline as rows of actions (see the ``A_*`` codes) ...
+Timeline = namedtuple("Timeline", ["day", "kind", "a0", "a1", "a2", "col"])
+#: ... the network's tables as arrays, and the indices of the sectors, product and regions it names ...
+NetIn = namedtuple("NetIn", [
+    "demand", "critical", "coef", "share", "flows", "production", "use", "stage_order", "zone", "side",
+    "value_per_day", "kg_per_unit", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
+    "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "defense", "magnet", "autos", "cn_idx",
+    "us_idx"])
+#: ... and the arrays it writes: the per-member outputs (member first, in ``OUTPUT_SHAPES`` order) ...
+Outputs = namedtuple("Outputs", list(OUTPUT_SHAPES))
+#: ... and the daily paths of the kept members (in ``TRAJ_SHAPES`` order).
+PathsOut = namedtuple("PathsOut", list(TRAJ_SHAPES))

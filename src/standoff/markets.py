@@ -8,7 +8,10 @@ signal brings new capacity outside China.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
 from ._jit import kernel_jit
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
@@ -118,3 +121,90 @@ def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: fl
     if target > sub:
         return sub + min(target - sub, rate_per_day)
     return sub
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, acc: Any,
+                   paths: Any, scr: Any) -> None:
+    """Stage: regional prices follow inventory cover, demand responds to a sector's own input
+    price, substitution moves toward its price-driven target, and a lasting price signal brings
+    new capacity outside China."""
+    prod0 = net.prod0
+    side = net.side
+    is_crit = net.is_crit
+    crit = net.crit
+    mk = net.market
+    world_prod0 = net.world_prod0
+    outside = net.outside
+    price = market.price
+    signal = market.signal
+    pe_mult = market.pe_mult
+    pos_tgt = stocks.pos_tgt
+    stock_tgt = stocks.stock_tgt
+    recv = stocks.recv
+    stock = stocks.stock
+    sinv_p = stocks.sinv_p
+    cap = stocks.cap
+    pipe = ship.pipe
+    sub = sec.sub
+    g_pfloor = par.pfloor
+    g_pcap = par.pcap
+    g_submax = par.submax
+    inv_presp = par.inv_presp
+    inv_sig = par.inv_sig
+    sub_rate = par.sub_rate
+    cap_grow = par.cap_grow
+    neg_inv_flex = par.neg_inv_flex
+    neg_eps = par.neg_eps
+    n_keep = paths.n
+    tr_price = paths.price
+    R, P, M = price.shape
+    S = crit.shape[0]
+    cover = scr.x[0]
+    m_star = scr.x[1]
+    x3 = scr.x[2]
+    x4 = scr.x[3]
+    pscr = scr.y[:2]
+    o_peak = acc.o_peak
+    for r in range(R):
+        for p in range(P):
+            if not mk[r, p]:  # nothing held, used or made here: the price stays at 1
+                for m in range(n_keep):
+                    tr_price[m, t, r, p] = price[r, p, m]
+                continue
+            for m in range(M):
+                denom = pos_tgt[r, p, m] + stock_tgt[r, p, m]
+                c = (recv[r, p, m] + pipe[p, r, m] + stock[r, p, m] + sinv_p[r, p, m]) / denom if denom > 0.0 \
+                    else 1.0
+                x3[m] = c
+                cover[m] = c if c > 1e-9 else 1.0  # a harmless stand-in where the price is set otherwise
+            pow_pos(cover, neg_inv_flex, m_star, pscr)
+            for m in range(M):
+                c = x3[m]
+                ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
+                ms = ms if c > 1e-9 else g_pcap[m]
+                pr = price[r, p, m]
+                ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
+                pr = pr + (ms - pr) * inv_presp[m] if ok else pr
+                price[r, p, m] = pr
+                signal[r, p, m] += (pr - signal[r, p, m]) * inv_sig[m]
+                o_peak[r, p, m] = pr if pr > o_peak[r, p, m] else o_peak[r, p, m]
+            if is_crit[p]:  # only a sector's own input moves its demand
+                pow_pos(price[r, p], neg_eps, x4, pscr)
+                for m in range(M):
+                    pe_mult[r, p, m] = x4[m] if price[r, p, m] != 1.0 else 1.0
+            for m in range(n_keep):
+                tr_price[m, t, r, p] = price[r, p, m]
+        for s in range(S):
+            pc = crit[s]
+            for m in range(M):
+                sub[r, s, m] = substitution_step(sub[r, s, m], price[r, pc, m], g_submax[m], sub_rate[m])
+    for p in range(P):
+        if outside[p] <= 0.0:
+            continue
+        for r in range(R):
+            if side[r] != 1 and prod0[r, p] > 0.0:
+                for m in range(M):
+                    if signal[r, p, m] > 1.5:
+                        grow = cap_grow[m] * world_prod0[p] * prod0[r, p] / outside[p]
+                        cap[r, p, m] += grow * min(signal[r, p, m] - 1.5, 1.0)

@@ -21,6 +21,7 @@ agreement and both sides revert.  Truces are extended at expiry when both sides 
 from __future__ import annotations
 
 import numpy as np
+from typing import Any
 from ._jit import kernel_jit
 
 from .rng import kernel_uniform
@@ -235,3 +236,43 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
         out[O_CONC_US] = c_us
         out[O_CONC_CN] = c_cn
     _apply_terms(st, True, True, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, st[S_Q_CN])
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_start: int, talks_today: bool,
+                     net: Any, pol: Any, goods: Any, ctrl: Any, acc: Any) -> None:
+    """Stage: the political game, one day, for a block of members.
+
+    Each side's pressure ratio is yesterday's pressure over its resolve; the first day it
+    reaches one is when that side would concede.  When negotiation is simulated, each member's
+    game plays today's round (if any), compliance, monitoring and retaliation, and writes the
+    resulting tariffs, licence terms and counter-measures back into the policy in force.
+    """
+    pressure = pol.pressure
+    npar = pol.npar
+    rho_us = pol.rho_us
+    rho_cn = pol.rho_cn
+    nst = pol.nst
+    out_neg = acc.out_neg
+    M = rho_us.shape[0]
+    NK = pressure.shape[1]
+    for m in range(M):
+        su = 0.0
+        sc = 0.0
+        for kk in range(NK):
+            su += pressure[0, kk, m]
+            sc += pressure[1, kk, m]
+        rho_us[m] = su / npar[m, N_RES_US]
+        rho_cn[m] = sc / npar[m, N_RES_CN]
+    if t >= neg_start:
+        for m in range(M):
+            if rho_us[m] >= 1.0 and np.isnan(out_neg[m, O_FC_US]):
+                out_neg[m, O_FC_US] = t
+            if rho_cn[m] >= 1.0 and np.isnan(out_neg[m, O_FC_CN]):
+                out_neg[m, O_FC_CN] = t
+    if neg_on and t >= neg_start:
+        for m in range(M):
+            negotiate_day(t, first + m, seed, talks_today, npar[m], nst[m], pressure[:, :, m],
+                          goods.tariff[:, :, :, m], ctrl.c_appr[:, :, :, m], ctrl.c_delay[:, :, :, m],
+                          ctrl.c_mode[:, :, :, m], goods.cm_on[:, m], net.cm_imposer, net.us_idx, net.cn_idx,
+                          out_neg[m])

@@ -9,7 +9,10 @@ tolerates.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
 from ._jit import kernel_jit
 
 #: Daily GDP used to express resolve as a share of GDP (US$ bn/day): US ~29 tn, China ~18.7 tn
@@ -30,3 +33,15 @@ def update_pressure(pressure: np.ndarray, pain_today: np.ndarray, salience: np.n
             sal = salience[s, k]
             for m in range(pressure.shape[2]):
                 pressure[s, k, m] += a * (sal * pain_today[s, k, m] - pressure[s, k, m])
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def book_pain(pol: Any) -> None:
+    """Stage: today's pain joins each side's total and its interest groups' pressure."""
+    pain_today = pol.pain_today
+    pain_tot = pol.pain_tot
+    for sd in range(pain_tot.shape[0]):
+        for kk in range(pain_tot.shape[1]):
+            for m in range(pain_tot.shape[2]):
+                pain_tot[sd, kk, m] += pain_today[sd, kk, m]
+    update_pressure(pol.pressure, pain_today, pol.salience, pol.decay_days)

@@ -10,8 +10,12 @@ block of members at once (the compiler turns those inner loops into vector instr
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
 from ._jit import kernel_jit
+from .layout import INV_KC
 
 
 @kernel_jit(error_model="numpy")
@@ -109,3 +113,166 @@ def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, s
             for m in range(M):
                 if recv[r, p, m] > 0.0:
                     recv[r, p, m] = max(avail[m], 0.0)
+
+
+# ---------------------------------------------------------------- stages of the day
+
+@kernel_jit(error_model="numpy", inline="always")
+def produce_day(net: Any, par: Any, stocks: Any, acc: Any, scr: Any) -> None:
+    """Stage: every stage of the chain produces (:func:`produce`); output and inputs used are booked
+    for the material balance."""
+    input_used = stocks.input_used
+    prod_today = stocks.prod_today
+    produced = acc.produced
+    consumed = acc.consumed
+    input_used[:] = 0.0
+    produce(net.stage_order, net.coef, net.inv_coef, stocks.cap, stocks.stock, stocks.stock_tgt, stocks.recv,
+            stocks.shipped_prev, par.inv_adj, prod_today, input_used, scr.x[0])
+    R, P, M = prod_today.shape
+    for p in range(P):
+        for r in range(R):
+            for m in range(M):
+                produced[p, m] += prod_today[r, p, m]
+                consumed[p, m] += input_used[r, p, m]
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def sector_pulls(net: Any, par: Any, market: Any, sec: Any) -> None:
+    """Stage: each sector's requirement (after substitution and the price response) and what each of
+    its firm cohorts pulls: today's use plus a share of the gap to its target inventory."""
+    demand0 = net.demand0
+    crit = net.crit
+    cmult_k = net.cmult_k
+    sector_days = par.sector_days
+    inv_adj = par.inv_adj
+    pe_mult = market.pe_mult
+    sub = sec.sub
+    req = sec.req
+    sect_tgt = sec.sect_tgt
+    pull = sec.pull
+    cpull = sec.cpull
+    sinv = sec.sinv
+    R, S, M = req.shape
+    KC = sinv.shape[2]
+    for r in range(R):
+        for s in range(S):
+            if demand0[r, s] <= 0.0:
+                continue  # req, pull and target stay zero
+            d0 = demand0[r, s]
+            pc = crit[s]
+            for m in range(M):
+                base = d0 * (1.0 - sub[r, s, m])
+                req[r, s, m] = base * pe_mult[r, pc, m]
+                sect_tgt[r, s, m] = sector_days[m, s] * base
+                pull[r, s, m] = 0.0
+            for c in range(KC):
+                ck = cmult_k[c]
+                for m in range(M):
+                    cp = req[r, s, m] * INV_KC + max(sect_tgt[r, s, m] * ck - sinv[r, s, c, m], 0.0) * inv_adj[m]
+                    cpull[r, s, c, m] = cp
+                    pull[r, s, m] += cp
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, acc: Any, paths: Any,
+                   scr: Any) -> None:
+    """Stage: sectors draw their input (:func:`allocate_to_sectors`, defense first), consume what
+    their cohorts hold up to the requirement, and book output lost, units lost, first
+    stockouts, defense readiness and the output pain of each side."""
+    demand0 = net.demand0
+    crit = net.crit
+    side = net.side
+    value_day = net.value_day
+    units_per_t = net.units_per_t
+    defense = net.defense
+    g_stockout = par.stockout
+    g_defw = par.defw
+    sinv = sec.sinv
+    req = sec.req
+    ssum = sec.ssum
+    sub = sec.sub
+    sinv_p = stocks.sinv_p
+    pain_today = pol.pain_today
+    consumed = acc.consumed
+    o_loss = acc.o_loss
+    o_units = acc.o_units
+    o_stockout = acc.o_stockout
+    ready_sum = acc.ready_sum
+    ready_buf = acc.ready_buf
+    readiness = acc.readiness
+    n_keep = paths.n
+    tr_output = paths.output
+    tr_cover = paths.cover
+    tr_requirement = paths.requirement
+    R, S, M = req.shape
+    KC = sinv.shape[2]
+    W = ready_buf.shape[1]
+    x1 = scr.x[0]
+    x2 = scr.x[1]
+    x3 = scr.x[2]
+    allocate_to_sectors(stocks.recv, sec.pull, sec.cpull, sinv, crit, defense, scr.y)
+    sinv_p[:] = 0.0
+    for r in range(R):
+        sd = side[r]
+        for s in range(S):
+            if demand0[r, s] <= 0.0:
+                for m in range(n_keep):
+                    tr_output[m, t, r, s] = 1.0
+                    tr_cover[m, t, r, s] = 0.0
+                    tr_requirement[m, t, r, s] = 1.0
+                continue
+            pc = crit[s]
+            got = x1
+            for m in range(M):
+                got[m] = 0.0
+            for c in range(KC):
+                for m in range(M):
+                    cj = min(req[r, s, m] * INV_KC, sinv[r, s, c, m])
+                    sinv[r, s, c, m] -= cj
+                    got[m] += cj
+            vd = value_day[r, s]
+            upt = units_per_t[s]
+            loss_v = x3
+            frac_v = x2
+            t_f = float(t)
+            for m in range(M):
+                rq = req[r, s, m]
+                consumed[pc, m] += got[m]
+                frac = got[m] / rq
+                cs = cohort_sum(sinv, r, s, m)
+                ssum[r, s, m] = cs
+                sinv_p[r, pc, m] += cs
+                short = rq - got[m]
+                loss = (1.0 - frac) * vd
+                o_loss[r, s, m] += loss * 1e-9
+                o_units[r, s, m] += short * upt
+                so = o_stockout[r, s, m]
+                o_stockout[r, s, m] = t_f if (frac < g_stockout[m] and so != so) else so
+                loss_v[m] = loss
+                frac_v[m] = frac
+            if sd >= 0:
+                if s == defense:
+                    for m in range(M):
+                        pain_today[sd, 3, m] += loss_v[m] * g_defw[m] * 1e-9
+                else:
+                    for m in range(M):
+                        pain_today[sd, 0, m] += loss_v[m] * 1e-9
+            if s == defense:
+                w = t % W
+                for m in range(M):
+                    ready_sum[r, m] += frac_v[m] - ready_buf[r, w, m]
+                    ready_buf[r, w, m] = frac_v[m]
+                    readiness[r, m] = min(readiness[r, m], ready_sum[r, m] / W)
+            for m in range(n_keep):
+                tr_requirement[m, t, r, s] = req[r, s, m] / demand0[r, s]
+                tr_output[m, t, r, s] = x2[m]
+                tr_cover[m, t, r, s] = ssum[r, s, m] / (demand0[r, s] * (1.0 - sub[r, s, m]))
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
+    """What the firm cohorts of sector ``s`` in region ``r`` hold together (member ``m``)."""
+    tot = 0.0
+    for c in range(sinv.shape[2]):
+        tot += sinv[r, s, c, m]
+    return tot

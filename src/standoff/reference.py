@@ -125,6 +125,7 @@ class Member:
                 h.shipped_prev = h.prod0
                 h.prod_today = h.input_used = h.need = h.need_firm = h.pos_tgt = h.pipe = h.sinv_p = 0.0
                 h.quota = h.re_lost = h.re_diverted = 0.0
+                h.unmet = h.tot_order = h.quota_order = h.frac = 0.0  # as the kernel's arrays start
                 h.spile_empty = math.nan
         # World production and production outside China, by product (new capacity is shared by these).
         self.world = [_sum([self.h[r][p].prod0 for r in range(R)]) for p in range(P)]
@@ -219,8 +220,26 @@ class Member:
 
     # ------------------------------------------------------------------ one day
     def step(self, t: int, actions: list[tuple[int, int, int, int, int]]) -> None:
-        g, R, P = self.g, self.R, self.P
-        pain = [[0.0] * 4 for _ in range(2)]
+        """One day: the kernel's stages in the kernel's order (see :mod:`standoff.engine`)."""
+        talks_today = self.apply_actions(t, actions)
+        self.play_negotiation(t, talks_today)
+        self.land_arrivals(t)
+        self.produce_day()
+        self.sector_pulls()
+        self.import_needs()
+        self.ship_usual(t)
+        self.review_licences(t)
+        self.divert(t)
+        self.supply_sectors(t)
+        self.update_markets()
+        self.book_material_trade()
+        self.trade_goods()
+        self.book_pain()
+        self.track_after_deal(t)
+
+    def apply_actions(self, t: int, actions: list[tuple[int, int, int, int, int]]) -> bool:
+        """Stage: today's actions change tariffs, controls, counter-measures, releases, capacity; True if talks are held."""
+        self.pain_today = [[0.0] * 4 for _ in range(2)]
         for kind, a0, a1, a2, col in actions:
             v = float(self.ev[col])
             if kind == E.A_TARIFF:
@@ -241,8 +260,12 @@ class Member:
                 self.h[a0][a1].release = v
             elif kind == E.A_CAPACITY:
                 self.h[a0][a1].cap += v
-        talks_today = any(kind == E.A_TALKS for kind, *_ in actions)
+        return any(kind == E.A_TALKS for kind, *_ in actions)
+
+    def play_negotiation(self, t: int, talks_today: bool) -> None:
+        """Stage: pressure ratios, the first day each passes one, and the political game."""
         rho = [_sum(self.pressure[0]) / self.npar[N_RES_US], _sum(self.pressure[1]) / self.npar[N_RES_CN]]
+        self.rho = rho
         if t >= self.neg_start:
             for side, slot in ((0, O_FC_US), (1, O_FC_CN)):
                 if rho[side] >= 1.0 and math.isnan(self.neg_out[slot]):
@@ -250,6 +273,10 @@ class Member:
         if self.neg_on and t >= self.neg_start:
             self._play(t, talks_today)
 
+
+    def land_arrivals(self, t: int) -> None:
+        """Stage: released stockpiles and today's arrivals."""
+        R, P = self.R, self.P
         # stockpile releases and arrivals
         for r in range(R):
             for p in range(P):
@@ -268,6 +295,10 @@ class Member:
                     h.recv += a
                     h.pipe = max(h.pipe - a, 0.0)
 
+
+    def produce_day(self) -> None:
+        """Stage: the chain produces, upstream first; output and inputs are booked."""
+        R, P = self.R, self.P
         # production, upstream first
         for r in range(R):
             for p in range(P):
@@ -298,6 +329,10 @@ class Member:
                 self.produced[p] += self.h[r][p].prod_today
                 self.consumed[p] += self.h[r][p].input_used
 
+
+    def sector_pulls(self) -> None:
+        """Stage: each sector's requirement and its firm cohorts' pulls."""
+        R = self.R
         # sector requirements and pulls
         cmk = list(E.COHORT_MULT / E.K_COHORTS)
         for r in range(R):
@@ -314,6 +349,10 @@ class Member:
                     c.cpull[j] = cp
                     tot += cp
                 c.pull = tot
+
+    def import_needs(self) -> None:
+        """Stage: every region orders each product up to a target position."""
+        g, R, P = self.g, self.R, self.P
         # import needs: order up to a target position
         for i in range(R):
             for p in range(P):
@@ -348,6 +387,9 @@ class Member:
                 else:
                     h.need_firm = h.need
 
+
+    def ship_usual(self, t: int) -> None:
+        """Stage: round 1 of shipping, from usual suppliers, under controls."""
         # round 1: usual suppliers, under controls
         for row in self.h:
             for h in row:
@@ -392,6 +434,9 @@ class Member:
             he.stock = max(he.stock - sent, 0.0)
             rt.shipped += sent
             hi.unmet += o - sent
+
+    def review_licences(self, t: int) -> None:
+        """Stage: licence review on every trading route."""
         # licence review
         for rt in self.trading:
             if rt.e == rt.i or _sum(rt.queue) <= 0.0:
@@ -402,6 +447,10 @@ class Member:
             self._ship(t, rt, refused_leak, rt.lead + LEAK_EXTRA_DAYS)
             he.stock = max(he.stock - ship - refused_leak, 0.0)
             rt.shipped += ship + refused_leak
+
+    def divert(self, t: int) -> None:
+        """Stage: round 2: buyers short buy from any supplier without a control."""
+        R, P = self.R, self.P
         # round 2: diversion to any supplier with stock and no control on the route
         for p in range(P):
             if _sum([self.h[i][p].unmet for i in range(R)]) <= 1e-12:
@@ -428,6 +477,10 @@ class Member:
             for p in range(P):
                 self.h[r][p].shipped_prev = _sum([self.route[(p, r, i)].shipped for i in range(R)])
 
+
+    def supply_sectors(self, t: int) -> None:
+        """Stage: sectors draw (defense first), consume, and book losses."""
+        g, R, P = self.g, self.R, self.P
         # sectors: supply (defense first), consumption, losses, stockouts
         for r in range(R):
             for p in range(P):
@@ -473,15 +526,19 @@ class Member:
                     c.stockout = t
                 if sd >= 0:
                     if c.s == self.defense:
-                        pain[sd][3] += loss * g[E.I_DEFW] * 1e-9
+                        self.pain_today[sd][3] += loss * g[E.I_DEFW] * 1e-9
                     else:
-                        pain[sd][0] += loss * 1e-9
+                        self.pain_today[sd][0] += loss * 1e-9
                 if c.s == self.defense:
                     w = t % E.READINESS_WINDOW
                     self.ready_sum[r] += frac - self.ready_buf[r][w]
                     self.ready_buf[r][w] = frac
                     self.readiness[r] = min(self.readiness[r], self.ready_sum[r] / E.READINESS_WINDOW)
 
+
+    def update_markets(self) -> None:
+        """Stage: prices, substitution and new capacity."""
+        g, R, P = self.g, self.R, self.P
         # markets: prices, substitution, new capacity
         eps = g[E.I_EPS]
         used = set(self.crit)
@@ -507,6 +564,9 @@ class Member:
                     grow = self.cap_grow * self.world[p] * h.prod0 / self.outside[p]
                     h.cap += grow * min(h.signal - 1.5, 1.0)
 
+
+    def book_material_trade(self) -> None:
+        """Stage: rare-earth trade lost and the export pain it costs."""
         # rare-earth trade lost
         price_t = self.net.price_usd_per_t
         for rt in self.trading:
@@ -516,7 +576,11 @@ class Member:
             if gap > 0.0:
                 self.h[rt.i][rt.p].re_lost += gap
                 if self.side[rt.e] >= 0:
-                    pain[self.side[rt.e]][1] += gap * price_t[rt.p] * 1e-9
+                    self.pain_today[self.side[rt.e]][1] += gap * price_t[rt.p] * 1e-9
+
+    def trade_goods(self) -> None:
+        """Stage: goods trade under tariffs and counter-measures, and its pain."""
+        g = self.g
         # goods trade: tariffs and counter-measures
         net = self.net
         for lk in self.links:
@@ -535,30 +599,40 @@ class Member:
             cost = lk.cs + g[E.I_PREM] * g[E.I_DIV] * max(lost, 0.0)
             si, se = self.side[lk.i], self.side[lk.e]
             if si >= 0:
-                pain[si][2] += cost * 1e-9
+                self.pain_today[si][2] += cost * 1e-9
                 self.goods[si][0] += lost * 1e-9
             # the exporter places a share of its lost sales elsewhere, over the trade adjustment time
             redir = g[E.I_REDIR_CN] if se == E.CN_SIDE else g[E.I_REDIR]
             lk.redirected += (max(lost, 0.0) * redir - lk.redirected) * self.inv_tadj
             if se >= 0 and lost > 0.0:
-                pain[se][1] += max(lost - lk.redirected, 0.0) * 1e-9
+                self.pain_today[se][1] += max(lost - lk.redirected, 0.0) * 1e-9
                 self.goods[se][1] += lost * 1e-9
         for c in range(self.C):
             st = self.side[net.cm_target[c]]
             if self.cm_on[c] > 0.0 and st >= 0:
-                pain[st][3] += net.cm_blocked[c] * net.cm_multiplier[c] * 1e-9
+                self.pain_today[st][3] += net.cm_blocked[c] * net.cm_multiplier[c] * 1e-9
+
+    def book_pain(self) -> None:
+        """Stage: today's pain joins the totals and the pressure."""
+        net = self.net
         # politics: pain becomes pressure
         for sd in range(2):
             for kk in range(4):
-                self.pain_total[sd][kk] += pain[sd][kk]
+                self.pain_total[sd][kk] += self.pain_today[sd][kk]
                 a = 1.0 / net.decay_days[sd, kk]
-                self.pressure[sd][kk] += a * (net.salience[sd, kk] * pain[sd][kk] - self.pressure[sd][kk])
+                self.pressure[sd][kk] += a * (net.salience[sd, kk] * self.pain_today[sd][kk] - self.pressure[sd][kk])
+
+    def track_after_deal(self, t: int) -> None:
+        """Stage: China's share of magnets over the last 30 days, and autos' rebuild after the first deal."""
+        R = self.R
         # dependence on China at the end of the run
         if t >= self.tail_start and self.magnet >= 0:
             for i in range(R):
                 self.dep_cn[i] += self.route[(self.magnet, self.cn, i)].shipped
                 for e in range(R):
                     self.dep_all[i] += self.route[(self.magnet, e, i)].shipped
+        if self.neg_on:
+            self._rebuild(t, self.horizon)
 
     def _play(self, t: int, talks_today: bool) -> None:
         """One day of the negotiation game on this member's policies."""
@@ -597,6 +671,92 @@ class Member:
                 c = self.sec[r][self.autos]
                 if math.isnan(self.rebuild[r]) and not self.dipped[r] and c.demand0 > 0.0:
                     self.rebuild[r] = 0.0
+
+    def export_state(self, t: int) -> dict[str, np.ndarray]:
+        """This member's state in the kernel's layout (:mod:`standoff.layout`'s containers, member
+        axis of length one), as it stands during day ``t``: what ``tests/test_stages.py`` loads
+        into the kernel before a stage and compares with after it.  Shares the layout, not the
+        arithmetic: every value is read from this object's nodes.
+        """
+        R, P = self.R, self.P
+        D = E.RING_DAYS
+        net = self.net
+        a = lambda x: np.asarray(x, dtype=np.float64)[..., None]  # noqa: E731 - member axis last
+        hold = lambda f: a([[getattr(self.h[r][p], f) for p in range(P)] for r in range(R)])  # noqa: E731
+        sect = lambda f: a([[getattr(c, f) for c in row] for row in self.sec])  # noqa: E731
+        by_pi = lambda f: a([[getattr(self.h[i][p], f) for i in range(R)] for p in range(P)])  # noqa: E731
+        routes = lambda f: a([[[getattr(self.route[(p, e, i)], f) for i in range(R)] for e in range(R)]  # noqa: E731
+                              for p in range(P)])
+        ring = np.zeros((D, P, R, 1))
+        for p in range(P):
+            for i in range(R):
+                for day, q in self.h[i][p].arrivals.items():
+                    if t <= day < t + D:
+                        ring[day & (D - 1), p, i, 0] = q
+        lead = lambda L: min(max(int(L + 0.5), 1), D - 1)  # noqa: E731 - controls.lead_days
+        dl = np.array([[[lead(self.route[(0, e, i)].lead)] for i in range(R)] for e in range(R)], dtype=np.int64)
+        dleak = np.array([[[lead(self.route[(0, e, i)].lead + LEAK_EXTRA_DAYS)] for i in range(R)] for e in range(R)],
+                         dtype=np.int64)
+        mode = np.array([[[[self.route[(p, e, i)].mode] for i in range(R)] for e in range(R)] for p in range(P)],
+                        dtype=np.int64)
+        lic_route = np.zeros((P, R, R), dtype=np.bool_)
+        for p in range(P):
+            for e in range(R):
+                for i in range(R):
+                    lic_route[p, e, i] = e != i and mode[p, e, i, 0] == MODE_LICENCE
+        any_quota = any(mode[p, e, i, 0] == MODE_QUOTA for p in range(P) for e in range(R) for i in range(R) if e != i)
+        nl = max(len(self.trading), 1)
+        queue = np.zeros((nl, E.LICENCE_STAGES, 1))
+        for j, rt in enumerate(self.trading):
+            queue[j, :, 0] = rt.queue
+        tv = net.trade_value.copy()
+        for lk in self.links:
+            tv[lk.e, lk.i, lk.g] = lk.tv
+        G = self.G
+        links = lambda f: a([getattr(lk, f) for lk in self.links] or [0.0])  # noqa: E731
+        return {
+            # Stocks
+            "stock": hold("stock"), "stock_tgt": hold("stock_tgt"), "recv": hold("recv"), "cap": hold("cap"),
+            "spile": hold("spile"), "release": hold("release"), "shipped_prev": hold("shipped_prev"),
+            "prod_today": hold("prod_today"), "input_used": hold("input_used"), "need": hold("need"),
+            "need_firm": hold("need_firm"), "pos_tgt": hold("pos_tgt"), "sinv_p": hold("sinv_p"),
+            # Market
+            "price": hold("price"), "signal": hold("signal"), "pe_mult": hold("pe_mult"),
+            # Sectors
+            "sinv": a([[c.cohorts for c in row] for row in self.sec]), "cpull": a([[c.cpull for c in row]
+                                                                                  for row in self.sec]),
+            "ssum": a([[_sum(c.cohorts) for c in row] for row in self.sec]), "sub": sect("sub"), "req": sect("req"),
+            "pull": sect("pull"), "sect_tgt": sect("sect_tgt"),
+            # Ship
+            "ring": ring, "pipe": by_pi("pipe"), "pipe0": by_pi("pipe0"), "unmet": by_pi("unmet"),
+            "shipped": routes("shipped"), "dl": dl, "dleak": dleak,
+            # Ctrl
+            "c_mode": mode, "c_appr": routes("appr"), "c_delay": routes("delay"), "c_leak": routes("leak"),
+            "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "lq": queue,
+            "lpend": queue.sum(axis=1), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
+                                                    for p in range(P)]),
+            "ctl_pe": a([[getattr(self.h[e][p], "quota_order", 0.0) for e in range(R)] for p in range(P)]),
+            "frac_pe": a([[getattr(self.h[e][p], "frac", 0.0) for e in range(R)] for p in range(P)]),
+            "lic_in": lic_route.any(axis=1), "lic_route": lic_route, "flags": np.array([0, int(any_quota)]),
+            # Goods
+            "tariff": a([[[self.tariff[(e, i, gg)] for gg in range(G)] for i in range(R)] for e in range(R)]),
+            "tv": tv[..., None], "cm_on": a(self.cm_on), "gt_tau": links("cached_tau"), "gt_vstar": links("vstar"),
+            "gt_cs": links("cs"), "gt_red": links("redirected"),
+            # Pol
+            "pain_today": a(getattr(self, "pain_today", [[0.0] * 4 for _ in range(2)])),
+            "pain_tot": a(self.pain_total), "pressure": a(self.pressure),
+            "rho_us": a(getattr(self, "rho", [0.0, 0.0])[0]), "rho_cn": a(getattr(self, "rho", [0.0, 0.0])[1]),
+            "nst": np.array(self.nst, dtype=np.float64)[None, :],
+            # Acc
+            "o_stockout": sect("stockout"), "o_loss": sect("loss"), "o_units": sect("units"), "o_peak": hold("peak"),
+            "o_spile_empty": hold("spile_empty"),
+            "o_re": a([[[self.h[i][p].re_lost, self.h[i][p].re_diverted] for i in range(R)] for p in range(P)]),
+            "o_goods": a(self.goods), "ready_buf": a(self.ready_buf), "ready_sum": a(self.ready_sum),
+            "readiness": a(self.readiness), "produced": a(self.produced), "consumed": a(self.consumed),
+            "dep_cn": a(self.dep_cn), "dep_all": a(self.dep_all), "dipped": a([float(x) for x in self.dipped]),
+            "out_neg": np.array(self.neg_out, dtype=np.float64)[None, :],
+            "out_rebuild": np.array(self.rebuild, dtype=np.float64)[None, :],
+        }
 
     def outputs(self) -> dict[str, np.ndarray]:
         R, P = self.R, self.P
@@ -677,29 +837,41 @@ def run_reference(pl: Any, start: int, n: int) -> dict[str, np.ndarray]:
     each with the member as first axis.
     """
     inputs = pl.draw(start, n)
-    a = pl.actions
     T = pl.scenario.horizon_days
+    by_day = actions_by_day(pl)
+    outs: list[dict[str, np.ndarray]] = []
+    for k in range(n):
+        m = new_member(pl, inputs, k, start)
+        for t in range(T):
+            m.step(t, by_day.get(t, []))
+        outs.append(m.outputs())
+    return {key: np.stack([o[key] for o in outs]) for key in outs[0]}
+
+
+def actions_by_day(pl: Any) -> dict[int, list[tuple[int, int, int, int, int]]]:
+    """The plan's timeline as each day's list of (kind, a0, a1, a2, column)."""
+    a = pl.actions
     by_day: dict[int, list[tuple[int, int, int, int, int]]] = {}
     for j in range(len(a["day"])):
         by_day.setdefault(max(int(a["day"][j]), 0), []).append(
             (int(a["kind"][j]), int(a["a0"][j]), int(a["a1"][j]), int(a["a2"][j]), int(a["col"][j])))
+    return by_day
+
+
+def new_member(pl: Any, inputs: dict[str, np.ndarray], k: int, start: int) -> Member:
+    """Member ``start + k`` of plan ``pl`` at the start of its run (``inputs`` drawn from ``start``)."""
     net = pl.net
-    outs: list[dict[str, np.ndarray]] = []
-    for k in range(n):
-        m = Member(pl, inputs, k)
-        m.neg_start = pl.neg_start
-        m.tail_start = max(T - 30, 0)
-        m.magnet = net.products.index("MAGNET") if "MAGNET" in net.products else -1
-        m.cn = net.regions.index("CHN")
-        m.us = net.regions.index("USA")
-        m.autos = net.sectors.index("autos") if "autos" in net.sectors else -1
-        m.neg_on, m.member, m.seed = pl.neg_on, start + k, np.uint64(pl.scenario.seed)
-        m.nst = np.zeros(N_STATE)
-        _init_state(m.nst, inputs["npar"][k])
-        m.rebuild, m.dipped = [math.nan] * m.R, [False] * m.R
-        for t in range(T):
-            m.step(t, by_day.get(t, []))
-            if m.neg_on:
-                m._rebuild(t, T)
-        outs.append(m.outputs())
-    return {key: np.stack([o[key] for o in outs]) for key in outs[0]}
+    T = pl.scenario.horizon_days
+    m = Member(pl, inputs, k)
+    m.neg_start = pl.neg_start
+    m.tail_start = max(T - 30, 0)
+    m.horizon = T
+    m.magnet = net.products.index("MAGNET") if "MAGNET" in net.products else -1
+    m.cn = net.regions.index("CHN")
+    m.us = net.regions.index("USA")
+    m.autos = net.sectors.index("autos") if "autos" in net.sectors else -1
+    m.neg_on, m.member, m.seed = pl.neg_on, start + k, np.uint64(pl.scenario.seed)
+    m.nst = np.zeros(N_STATE)
+    _init_state(m.nst, inputs["npar"][k])
+    m.rebuild, m.dipped = [math.nan] * m.R, [False] * m.R
+    return m

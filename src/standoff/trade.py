@@ -1,12 +1,25 @@
-"""Aggregate bilateral trade in goods: tariffs, counter-measures, diversion and who pays.
+"""Trade: the chokepoint's material moving between regions, and bilateral trade in goods.
 
-Partial equilibrium: a group's imports follow ``((1 + pt*tau) / (1 + pt*tau0)) ** -sigma``
-of their baseline value, adjusting over ``trade_adjust_days``; a share of lost imports is
-bought from third countries at a premium; the exporter sells a share elsewhere.
+Material (stages :func:`land_arrivals`, :func:`import_needs`, :func:`ship_usual`,
+:func:`divert`, :func:`book_material_trade`): each region orders up to a target inventory
+position; usual suppliers ship pro rata to their stock under the controls in force (licences
+go through :func:`standoff.controls.review_licences`); what buyers still lack they buy from
+any supplier without a control on the route; shipments arrive after a transit time.
+
+Goods (stage :func:`trade_goods`), partial equilibrium: a group's imports follow
+``((1 + pt*tau) / (1 + pt*tau0)) ** -sigma`` of their baseline value, adjusting over
+``trade_adjust_days``; a share of lost imports is bought from third countries at a premium;
+the exporter sells a share elsewhere.
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ._jit import kernel_jit
+from .controls import schedule
+from .layout import CN_SIDE, I_DIV, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -31,3 +44,429 @@ def buyer_loss(v0: float, tau: float, tau0: float, pass_through: float, sigma: f
     else:
         cs = v0 / (sigma - 1.0) * (1.0 - r ** (1.0 - sigma))
     return cs * (1.0 - diversion) + premium * diversion * max(lost, 0.0)
+
+
+# ---------------------------------------------------------------- stages of the day: material trade
+
+@kernel_jit(error_model="numpy", inline="always")
+def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
+    """Stage: released stockpiles and today's arrivals join each region's receiving stock."""
+    recv = stocks.recv
+    spile = stocks.spile
+    release = stocks.release
+    ring = ship.ring
+    pipe = ship.pipe
+    arrivals = ship.arrivals
+    o_spile_empty = acc.o_spile_empty
+    R, P, M = recv.shape
+    D = ring.shape[0]
+    for r in range(R):
+        for p in range(P):
+            for m in range(M):
+                if release[r, p, m] > 0.0 and spile[r, p, m] > 0.0:
+                    a = min(release[r, p, m], spile[r, p, m])
+                    spile[r, p, m] -= a
+                    recv[r, p, m] += a
+                    if spile[r, p, m] <= 1e-12 and np.isnan(o_spile_empty[r, p, m]):
+                        o_spile_empty[r, p, m] = t  # how long the stockpile lasted
+    slot = t & (D - 1)
+    for p in range(P):
+        for i in range(R):
+            for m in range(M):
+                a = ring[slot, p, i, m]
+                arrivals[p, i, m] = a
+                recv[i, p, m] += a
+                pipe[p, i, m] = max(pipe[p, i, m] - a, 0.0)
+                ring[slot, p, i, m] = 0.0
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any, scr: Any) -> None:
+    """Stage: every region orders each product up to a target inventory position.
+
+    The position is what is on hand, in transit and held by the sectors that use it; under a
+    licence control pending applications count at the approval share in force and the target
+    grows by the expected licence pipeline.  ``need_firm`` is the order ignoring pending
+    licences: what a buyer seeks elsewhere while it waits.
+    """
+    lq = ctrl.lq
+    lpend = ctrl.lpend
+    c_mode = ctrl.c_mode
+    c_appr = ctrl.c_appr
+    c_delay = ctrl.c_delay
+    lic_in = ctrl.lic_in
+    lic_route = ctrl.lic_route
+    recv = stocks.recv
+    input_used = stocks.input_used
+    prod_today = stocks.prod_today
+    need = stocks.need
+    need_firm = stocks.need_firm
+    pos_tgt = stocks.pos_tgt
+    pipe = ship.pipe
+    pipe0 = ship.pipe0
+    req = sec.req
+    ssum = sec.ssum
+    sect_tgt = sec.sect_tgt
+    pool_days = par.pool_days
+    inv_adj = par.inv_adj
+    g_maxord = par.maxord
+    input_use0 = net.input_use0
+    share0 = net.share0
+    use0 = net.use0
+    coef = net.coef
+    crit = net.crit
+    route_of = net.route_of
+    R, P, M = recv.shape
+    S = crit.shape[0]
+    n_rt = net.rt_p.shape[0]
+    LS = lq.shape[1]
+    for j in range(n_rt):
+        for m in range(M):
+            lpend[j, m] = 0.0
+        for k in range(LS):
+            for m in range(M):
+                lpend[j, m] += lq[j, k, m]
+    use_now = scr.x[0]
+    position = scr.x[1]
+    target = scr.x[2]
+    position_firm = scr.x[3]
+    target_firm = scr.x[4]
+    for i in range(R):
+        for p in range(P):
+            for m in range(M):
+                use_now[m] = 0.0
+                position[m] = recv[i, p, m] + input_used[i, p, m] + pipe[p, i, m]
+                target[m] = pool_days[m, p] * input_use0[i, p] + pipe0[p, i, m]
+            lic = lic_in[p, i]
+            if lic:
+                for m in range(M):
+                    position_firm[m] = position[m]
+                    target_firm[m] = target[m]
+                # Pending licence applications count at the approval share in force (what
+                # the buyer expects to receive), and the target position grows by the
+                # expected licence pipeline (use from that supplier times the review time),
+                # as an order-up-to policy does for any longer lead time.
+                for e in range(R):
+                    if e == i or not lic_route[p, e, i]:
+                        continue
+                    j = route_of[p, e, i]
+                    jj = max(j, 0)
+                    has_q = 1.0 if j >= 0 else 0.0  # a route without baseline trade has no applications
+                    shu = share0[p, e, i] * use0[i, p]
+                    for m in range(M):
+                        on = c_mode[p, e, i, m] == MODE_LICENCE
+                        position[m] += lpend[jj, m] * has_q * c_appr[p, e, i, m] if on else 0.0
+                        target[m] += shu * c_delay[p, e, i, m] if on else 0.0
+            for s in range(S):
+                if crit[s] == p:
+                    for m in range(M):
+                        use_now[m] += req[i, s, m]
+                        position[m] += ssum[i, s, m]
+                        target[m] += sect_tgt[i, s, m]
+            for q in range(P):
+                cf = coef[q, p]
+                if cf != 0.0:
+                    for m in range(M):
+                        use_now[m] += prod_today[i, q, m] * cf
+            u0 = use0[i, p]
+            for m in range(M):
+                pos_tgt[i, p, m] = target[m]
+                # Buyers cannot order (or apply for licences for) far more than they use.
+                cap_o = g_maxord[m] * max(use_now[m], u0)
+                need[i, p, m] = min(max(use_now[m] + (target[m] - position[m]) * inv_adj[m], 0.0), cap_o)
+            if lic:
+                # What a buyer seeks elsewhere while its licences are pending ignores them:
+                # it hedges, so a stricter control never makes it look elsewhere less.
+                for s in range(S):
+                    if crit[s] == p:
+                        for m in range(M):
+                            position_firm[m] += ssum[i, s, m]
+                            target_firm[m] += sect_tgt[i, s, m]
+                for m in range(M):
+                    cap_o = g_maxord[m] * max(use_now[m], u0)
+                    need_firm[i, p, m] = min(max(use_now[m] + (target_firm[m] - position_firm[m]) * inv_adj[m],
+                                                 0.0), cap_o)
+            else:
+                for m in range(M):
+                    need_firm[i, p, m] = need[i, p, m]
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) -> None:
+    """Stage: round 1 of shipping, from each buyer's usual suppliers, under the controls in force.
+
+    Every buyer of an exporter gets the same share of its order (pro rata to stock).  Free
+    trade ships at once; under a quota the allowance ships and a share of the rest leaks
+    through third countries; under a licence the order joins the review queue; a ban ships
+    nothing.  What a buyer lacks today it tries to buy elsewhere (:func:`divert`).
+    """
+    stock = stocks.stock
+    need = stocks.need
+    need_firm = stocks.need_firm
+    shipped = ship.shipped
+    unmet = ship.unmet
+    ring = ship.ring
+    pipe = ship.pipe
+    dl = ship.dl
+    dleak = ship.dleak
+    tot_pe = ctrl.tot_pe
+    ctl_pe = ctrl.ctl_pe
+    frac_pe = ctrl.frac_pe
+    c_mode = ctrl.c_mode
+    c_quota = ctrl.c_quota
+    c_leak = ctrl.c_leak
+    lq = ctrl.lq
+    any_quota = ctrl.flags[1] != 0
+    share0 = net.share0
+    rt_p = net.rt_p
+    rt_e = net.rt_e
+    rt_i = net.rt_i
+    R, P, M = stock.shape
+    n_rt = rt_p.shape[0]
+    x3 = scr.x[2]
+    shipped[:] = 0.0
+    unmet[:] = 0.0
+    tot_pe[:] = 0.0
+    ctl_pe[:] = 0.0
+    for j in range(n_rt):
+        p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+        sh = share0[p, e, i]
+        for m in range(M):
+            o = need[i, p, m] * sh
+            tot_pe[p, e, m] += o
+        if any_quota and i != e:
+            for m in range(M):
+                ctl_pe[p, e, m] += need[i, p, m] * sh if c_mode[p, e, i, m] == MODE_QUOTA else 0.0
+    for p in range(P):
+        for e in range(R):
+            for m in range(M):
+                tp = tot_pe[p, e, m]
+                frac_pe[p, e, m] = min(1.0, stock[e, p, m] / tp) if tp > 0.0 else frac_pe[p, e, m]
+    for j in range(n_rt):
+        p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+        sh = share0[p, e, i]
+        sched_a = scr.x[0]
+        sched_b = scr.x[1]
+        own = i == e
+        if any_quota:
+            for m in range(M):
+                cp = ctl_pe[p, e, m]
+                x3[m] = min(1.0, (c_quota[p, e, m] / 365.0) / max(cp * frac_pe[p, e, m], 1e-300)) if cp > 0.0 else 1.0
+        for m in range(M):
+            o = need[i, p, m] * sh
+            q = o * frac_pe[p, e, m]
+            md = c_mode[p, e, i, m]
+            free = own or md == MODE_NONE
+            licensed = (not free) and md == MODE_LICENCE
+            af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
+            ok = q * af
+            leak = (q - ok) * c_leak[p, e, i, m]
+            live = o > 0.0
+            sent = (q if free else (0.0 if licensed else ok + leak)) if live else 0.0
+            sched_a[m] = (q if free else (0.0 if licensed else ok)) if live else 0.0
+            sched_b[m] = leak if (live and not free and not licensed) else 0.0
+            # An application joins the review queue; what the buyer lacks today (without
+            # counting on the licence) it tries to buy elsewhere (round 2).
+            lq[j, 0, m] += o if (licensed and live) else 0.0
+            stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
+            shipped[p, e, i, m] += sent
+            unmet[p, i, m] += ((need_firm[i, p, m] * sh) if licensed else o - sent) if live else 0.0
+        schedule(ring, pipe, t, p, i, sched_a, dl[e, i])
+        if not own:
+            schedule(ring, pipe, t, p, i, sched_b, dleak[e, i])
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> None:
+    """Stage: round 2 of shipping: what buyers still lack they buy from any supplier with stock and
+    no control on the route; then each region's shipments of the day are totalled."""
+    stock = stocks.stock
+    shipped_prev = stocks.shipped_prev
+    shipped = ship.shipped
+    unmet = ship.unmet
+    ring = ship.ring
+    pipe = ship.pipe
+    dl = ship.dl
+    c_mode = ctrl.c_mode
+    o_re = acc.o_re
+    R, P, M = stock.shape
+    active = scr.x[2]
+    want = scr.x[3]
+    fr = scr.x[4]
+    qv = scr.x[5]
+    for p in range(P):
+        any_active = False
+        for m in range(M):
+            sp = 0.0
+            for i in range(R):
+                sp += unmet[p, i, m]
+            active[m] = 1.0 if sp > 1e-12 else 0.0
+            any_active = any_active or sp > 1e-12
+        if not any_active:
+            continue
+        for e in range(R):
+            for m in range(M):
+                want[m] = 0.0
+            for i in range(R):
+                if i == e:
+                    continue
+                for m in range(M):
+                    u = unmet[p, i, m]
+                    want[m] += u if (u > 0.0 and c_mode[p, e, i, m] == MODE_NONE) else 0.0
+            any_f = False
+            for m in range(M):
+                go = active[m] > 0.0 and stock[e, p, m] > 0.0 and want[m] > 0.0
+                fr[m] = min(1.0, stock[e, p, m] / want[m]) if go else 0.0
+                any_f = any_f or go
+            if not any_f:
+                continue
+            for i in range(R):
+                if i == e:
+                    continue
+                for m in range(M):
+                    u = unmet[p, i, m]
+                    qq = u * fr[m] if (fr[m] > 0.0 and u > 0.0 and c_mode[p, e, i, m] == MODE_NONE) else 0.0
+                    stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
+                    shipped[p, e, i, m] += qq
+                    unmet[p, i, m] = u - qq
+                    o_re[p, i, 1, m] += qq
+                    qv[m] = qq
+                schedule(ring, pipe, t, p, i, qv, dl[e, i])
+    for r in range(R):
+        for p in range(P):
+            for m in range(M):
+                shipped_prev[r, p, m] = 0.0
+            for i in range(R):
+                for m in range(M):
+                    shipped_prev[r, p, m] += shipped[p, r, i, m]
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def book_material_trade(t: int, net: Any, ship: Any, pol: Any, acc: Any, paths: Any) -> None:
+    """Stage: rare-earth trade lost against the baseline, and the export revenue it costs each side;
+    the daily imports and exports (what customs offices publish) of the kept members."""
+    shipped = ship.shipped
+    arrivals = ship.arrivals
+    pain_today = pol.pain_today
+    o_re = acc.o_re
+    flow0 = net.flow0
+    side = net.side
+    price_t = net.price_t
+    rt_p = net.rt_p
+    rt_e = net.rt_e
+    rt_i = net.rt_i
+    P = flow0.shape[0]
+    R = flow0.shape[1]
+    M = shipped.shape[3]
+    n_keep = paths.n
+    tr_imports = paths.imports
+    tr_exports = paths.exports
+    for j in range(rt_p.shape[0]):
+        p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+        if e == i:
+            continue
+        f0 = flow0[p, e, i]
+        se = side[e]
+        pt = price_t[p]
+        for m in range(M):
+            gap = f0 - shipped[p, e, i, m]
+            if gap > 0.0:
+                o_re[p, i, 0, m] += gap
+                if se >= 0:
+                    pain_today[se, 1, m] += gap * pt * 1e-9
+    for p in range(P):
+        for i in range(R):
+            for m in range(n_keep):
+                tr_imports[m, t, p, i] = arrivals[p, i, m]
+        # What each region ships abroad today (usual buyers, licences, leakage, diversion):
+        # the series customs offices publish, so it can be set beside them.
+        for e in range(R):
+            for m in range(n_keep):
+                xs = 0.0
+                for i in range(R):
+                    xs += shipped[p, e, i, m] if i != e else 0.0
+                tr_exports[m, t, p, e] = xs
+
+
+# ---------------------------------------------------------------- stages of the day: goods trade
+
+@kernel_jit(error_model="numpy", inline="always")
+def trade_goods(net: Any, par: Any, goods: Any, pol: Any, acc: Any, scr: Any) -> None:
+    """Stage: goods trade under tariffs and counter-measures, and the pain it causes each side.
+
+    Each link's imports move toward what its tariff sustains over the trade adjustment time;
+    buyers lose consumer surplus and pay a premium on what they buy elsewhere; exporters find
+    other buyers for a share of lost sales over the same time, and the rest is their pain.
+    Counter-measures block trade and cost the targeted side strategically.
+    """
+    tariff = goods.tariff
+    tv = goods.tv
+    cm_on = goods.cm_on
+    gt_tau = goods.gt_tau
+    gt_vstar = goods.gt_vstar
+    gt_cs = goods.gt_cs
+    gt_red = goods.gt_red
+    pain_today = pol.pain_today
+    o_goods = acc.o_goods
+    gp = par.gp
+    inv_tadj = par.inv_tadj
+    g_prem = par.prem
+    g_div = par.div
+    trade_v0 = net.trade_v0
+    tau0 = net.tau0
+    side = net.side
+    cm_imposer = net.cm_imposer
+    cm_target = net.cm_target
+    cm_group = net.cm_group
+    cm_blocked = net.cm_blocked
+    cm_mult = net.cm_mult
+    gt_e = net.gt_e
+    gt_i = net.gt_i
+    gt_g = net.gt_g
+    M = tv.shape[3]
+    C = cm_blocked.shape[0]
+    vstar = scr.x[0]
+    for j in range(gt_e.shape[0]):
+        e = gt_e[j]; i = gt_i[j]; gg = gt_g[j]
+        v0 = trade_v0[e, i, gg]
+        t0 = tau0[e, i, gg]
+        for m in range(M):
+            tau = tariff[e, i, gg, m]
+            if tau != gt_tau[j, m]:  # the powers only change with the tariff
+                gt_tau[j, m] = tau
+                gt_vstar[j, m] = import_target(v0, tau, t0, gp[I_PT, m], gp[I_SIGMA, m])
+                gt_cs[j, m] = buyer_loss(v0, tau, t0, gp[I_PT, m], gp[I_SIGMA, m], gp[I_DIV, m], 0.0, 0.0)
+        for m in range(M):
+            vstar[m] = gt_vstar[j, m]
+        for c in range(C):
+            if cm_imposer[c] == e and cm_target[c] == i and cm_group[c] == gg:
+                b = cm_blocked[c]
+                for m in range(M):
+                    if cm_on[c, m] > 0.0:
+                        vstar[m] = max(vstar[m] - b, 0.0)
+        si = side[i]
+        se = side[e]
+        redir = par.redir_cn if se == CN_SIDE else par.redir
+        for m in range(M):
+            tv[e, i, gg, m] += (vstar[m] - tv[e, i, gg, m]) * inv_tadj[m]
+            lost = v0 - tv[e, i, gg, m]
+            cost = gt_cs[j, m] + g_prem[m] * g_div[m] * max(lost, 0.0)
+            if si >= 0:
+                pain_today[si, 2, m] += cost * 1e-9
+                o_goods[si, 0, m] += lost * 1e-9
+            # Exporters find other buyers for a share of what they lose, over the time
+            # trade takes to follow a tariff (goods made for one market are not sold in
+            # another overnight); what they have not placed is their pain.
+            red = gt_red[j, m]
+            red += (max(lost, 0.0) * redir[m] - red) * inv_tadj[m]
+            gt_red[j, m] = red
+            if se >= 0 and lost > 0.0:
+                pain_today[se, 1, m] += max(lost - red, 0.0) * 1e-9
+                o_goods[se, 1, m] += lost * 1e-9
+    for c in range(C):
+        st = side[cm_target[c]]
+        if st >= 0:
+            hit = cm_blocked[c] * cm_mult[c] * 1e-9
+            for m in range(M):
+                if cm_on[c, m] > 0.0:
+                    pain_today[st, 3, m] += hit
