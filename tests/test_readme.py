@@ -56,22 +56,34 @@ def test_readme_negotiated_figures_match_a_fresh_run():
 
 
 def test_readme_stockout_excerpt_matches_a_fresh_run():
+    from standoff.present import fmt_day_ci, fmt_p
     block = re.search(r"\$ standoff run london-2025 --members 200\n(.+?)\n \.\.\.", README, re.S).group(1)
-    rows = [r.split() for r in block.splitlines()[1:]]
+    rows = [re.match(r"\s*(\S+)\s+(\S+)\s+(\d+% \(\d+-\d+\))\s+(\S+ ±\S+)", r) for r in block.splitlines()[1:]]
     res = simulate("london-2025", members=200)
     so = res.stockouts().set_index(["region", "sector"])
     start = res.scenario.start
-    assert rows
-    for r in rows:
-        region, sector, p, median = r[0], r[1], r[2], r[3]
+    assert rows and all(rows)
+    for m in rows:
+        region, sector, p, median = m.groups()
         got = so.loc[(region, sector)]
-        assert p == f"{got['p_stockout']:.0%}", (region, sector)
-        assert median == (start + dt.timedelta(days=int(round(got["median_day"])))).isoformat(), (region, sector)
+        assert p == fmt_p(got["p_stockout"], got["p_stockout_lo"], got["p_stockout_hi"]), (region, sector)
+        assert median == fmt_day_ci(start, got["median_day"], got["median_day_lo"], got["median_day_hi"]), (region, sector)
+
+
+def test_readme_precision_example_matches_a_fresh_run():
+    from standoff.api import simulate_until
+    m = re.search(r"--precision (stockout:USA:autos@160)=(0\.02)\n.+?\n .+?  ([\d.]+)%\s+([\d.]+)%\s+[\d.]+%\s+([\d,]+)  yes",
+                  README, re.S)
+    assert m, "the README's --precision example changed shape; update this test with it"
+    res, rep = simulate_until(load_scenario("london-2025").with_(members=200), {m.group(1): float(m.group(2))}, 20000)
+    assert f"{100 * rep[0]['estimate']:.1f}" == m.group(3)
+    assert f"{100 * rep[0]['half_width']:.1f}" == m.group(4)
+    assert f"{rep[0]['members']:,}" == m.group(5)
 
 
 @pytest.mark.parametrize("command", ["scenarios", "check london-2025", "data", "runs --help", "validate --help",
                                      "report --help", "compare --help", "sensitivity --help", "discover --help",
-                                     "resilience --help", "serve --help"])
+                                     "resilience --help", "serve --help", "rerun --help"])
 def test_documented_commands_exist(command):
     res = runner.invoke(app, command.split())
     assert res.exit_code == 0, res.output

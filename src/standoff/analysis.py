@@ -4,6 +4,9 @@ from EMA Workbench) and the search for the smallest resilience measure that meet
 Outcomes are named by short specs: ``loss:USA:autos`` (US$ bn), ``stockout:USA:defense`` (first
 stockout day, the horizon if none), ``pain:US`` (US$ bn), ``price:EU:MAGNET`` (peak multiple),
 ``concede:CN`` (first day a side's pressure passes its resolve, the horizon if never: who blinks).
+Within one run every member shares the horizon, so a time-to-event outcome with "never" at the
+horizon is the restricted time to the event; across runs, :func:`compare` restricts both to the
+shorter horizon and reports the probability of the event beside it (see :mod:`standoff.mcerror`).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import StandoffError, install_hint
+from .mcerror import mean_se, restricted
 from .levers import LEVER_RANGES, LEVERS, apply_lever  # noqa: F401 - the resilience levers live there
 from .results import Results
 from .scenario import Scenario
@@ -61,26 +65,80 @@ def outcome_values(res: Results, spec: str) -> np.ndarray:
     raise StandoffError("outcome must be " + OUTCOME_FORMS, field="outcome", value=spec)
 
 
+#: Outcomes that are days until an event, censored at the horizon when it does not happen.
+TIME_TO_EVENT = ("stockout", "concede")
+
+
+def event_days(res: Results, spec: str) -> np.ndarray:
+    """Per-member day of a time-to-event outcome (``stockout:..``, ``concede:..``), ``inf`` if never."""
+    parts = spec.split(":")
+    ds = res.ds
+    try:
+        if parts[0] == "stockout" and len(parts) == 3:
+            d = ds["first_stockout_day"].sel(region=parts[1], sector=parts[2]).values
+        elif parts[0] == "concede" and len(parts) == 2 and parts[1] in ("US", "CN"):
+            d = ds["negotiation"].sel(neg_output=f"first_concession_day_{parts[1].lower()}").values
+        else:
+            raise StandoffError("not a time-to-event outcome (stockout:REGION:SECTOR or concede:SIDE)",
+                                field="outcome", value=spec)
+    except KeyError as exc:
+        raise StandoffError(f"unknown name in outcome: {exc}", field="outcome", value=spec) from None
+    return np.where(np.isnan(d), np.inf, d.astype(float))
+
+
+def censored_share(res: Results, spec: str) -> float:
+    """Share of members in which a time-to-event outcome did not happen within the horizon (0 for others)."""
+    if spec.split(":")[0] not in TIME_TO_EVENT:
+        return 0.0
+    return float(np.mean(~np.isfinite(event_days(res, spec))))
+
+
+def _difference_row(name: str, xa: np.ndarray, xb: np.ndarray, paired: bool) -> dict:
+    n = min(len(xa), len(xb))
+    row = {"outcome": name, "mean_a": float(xa.mean()), "mean_b": float(xb.mean()),
+           "difference": float(xb.mean() - xa.mean()), "note": ""}
+    se_unpaired = float(np.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb))) if n > 1 else np.nan
+    row["unpaired_95ci"] = f"±{1.96 * se_unpaired:.3g}"
+    if paired:
+        d = xb[:n] - xa[:n]
+        row["paired_95ci"] = f"±{1.96 * mean_se(d):.3g}"
+        row["member_p10"], row["member_p90"] = (float(v) for v in np.quantile(d, [0.1, 0.9]))
+        row["share_of_members_b_higher"] = float(np.mean(d > 0))
+    return row
+
+
 def compare(a: Results, b: Results, outcomes: Sequence[str] = DEFAULT_OUTCOMES) -> pd.DataFrame:
     """Differences ``b - a`` with uncertainty.  When both runs share seed and members, members
     are paired (common random numbers) and the paired interval is the one to read; the
-    unpaired interval shows how much sampling noise the pairing removes."""
+    unpaired interval shows how much sampling noise the pairing removes.
+
+    A time-to-event outcome (``stockout:..``, ``concede:..``) is censored at each run's horizon,
+    so it gives two rows, both on the shorter of the two horizons ``tau``: the probability of
+    the event within ``tau`` days, and the restricted mean time to it (``min(day, tau)``, never
+    = ``tau``).  Two members in which nothing happened differ by zero, whatever the horizons;
+    ``censored_a``/``censored_b`` say how many members saw no event, and ``note`` warns when
+    most did (then the restricted mean says more about the horizon than about the event).
+    """
     paired = a.scenario.seed == b.scenario.seed and a.scenario.members == b.scenario.members
     rows = []
     for spec in outcomes:
-        xa, xb = outcome_values(a, spec), outcome_values(b, spec)
-        n = min(len(xa), len(xb))
-        row = {"outcome": spec, "mean_a": float(xa.mean()), "mean_b": float(xb.mean()),
-               "difference": float(xb.mean() - xa.mean())}
-        se_unpaired = float(np.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb))) if n > 1 else np.nan
-        row["unpaired_95ci"] = f"±{1.96 * se_unpaired:.3g}"
-        if paired:
-            d = xb[:n] - xa[:n]
-            se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-            row["paired_95ci"] = f"±{1.96 * se:.3g}"
-            row["member_p10"], row["member_p90"] = (float(v) for v in np.quantile(d, [0.1, 0.9]))
-            row["share_of_members_b_higher"] = float(np.mean(d > 0))
-        rows.append(row)
+        if spec.split(":")[0] in TIME_TO_EVENT:
+            tau = float(min(a.scenario.horizon_days, b.scenario.horizon_days))
+            da, db = event_days(a, spec), event_days(b, spec)
+            ea, eb = (da < tau).astype(float), (db < tau).astype(float)
+            ca, cb = float(1 - ea.mean()), float(1 - eb.mean())
+            note = ""
+            if ca > 0.5 or cb > 0.5:
+                note = (f"most members censored (no event within {tau:.0f} days: A {ca:.0%}, B {cb:.0%}); "
+                        "read the probability row")
+            for name, xa, xb in ((f"{spec} P(within {tau:.0f} days)", ea, eb),
+                                 (f"{spec} restricted mean days (to day {tau:.0f})", restricted(da, tau),
+                                  restricted(db, tau))):
+                row = _difference_row(name, xa, xb, paired)
+                row.update({"censored_a": ca, "censored_b": cb, "note": note})
+                rows.append(row)
+            continue
+        rows.append(_difference_row(spec, outcome_values(a, spec), outcome_values(b, spec), paired))
     df = pd.DataFrame(rows)
     df.attrs["paired"] = paired
     return df
@@ -151,9 +209,14 @@ def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
             override[k] = X[:, j]
         sc2 = sc.with_(members=m, trajectories=0)
         res = simulate(sc2, executor=executor, _u_override=override)
+        censored.append(censored_share(res, outcome))
         return outcome_values(res, outcome)
 
-    return rank_inputs(model, chosen, method=method, n=n, seed=sc.seed)
+    censored: list[float] = []
+    df = rank_inputs(model, chosen, method=method, n=n, seed=sc.seed)
+    # A time-to-event outcome is the restricted time (never = the horizon): say how often "never" was the answer.
+    df.attrs["censored_share"] = float(np.mean(censored)) if censored else 0.0
+    return df
 
 
 # ---------------------------------------------------------------- scenario discovery (PRIM)

@@ -58,3 +58,126 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
         if progress is not None:
             progress(done, sc.members)
     return Results(assemble(pl, parts), sc)
+
+
+def rerun(folder: str | Path) -> dict:
+    """Re-create a saved run from its folder and check that the results are bit-identical.
+
+    The run is simulated again from its resolved ``scenario.yaml`` (seed and members included)
+    and its results digested as :meth:`Results.save` digested them.  Returns ``identical``,
+    the arrays that differ (compared with the saved ``results.nc``) and, where they differ,
+    what else changed since the run: package version, dataset, platform.
+
+    Raises
+    ------
+    StandoffError
+        If the folder is not a complete run folder, is a streamed run, or records no digest
+        (saved by a version before replays were recorded).
+    """
+    import numpy as np
+
+    from .errors import StandoffError
+    from .results import platform_info, results_digest
+    from .runstore import read_run_json
+
+    folder = Path(folder)
+    old = Results.load(folder)
+    meta = read_run_json(folder) or {}
+    if "results_digest" not in meta:
+        raise StandoffError("this run records no results digest (saved by an older standoff); it cannot be replayed "
+                            "and checked", file=str(folder / "run.json"))
+    new = simulate(old.scenario)
+    now = {"standoff_version": str(new.ds.attrs.get("standoff_version")),
+           "dataset_digest": str(new.ds.attrs.get("dataset_digest")), "platform": platform_info()}
+    then = {"standoff_version": str(meta.get("standoff_version")), "dataset_digest": str(meta.get("dataset_digest")),
+            "platform": meta.get("platform", {})}
+    changed = {k: (then[k], now[k]) for k in now if then[k] != now[k]}
+    digest = results_digest(new.ds)
+    differs = []
+    if digest != meta["results_digest"]:
+        for name in sorted(set(old.ds.data_vars) | set(new.ds.data_vars)):
+            if name not in old.ds or name not in new.ds:
+                differs.append(name)
+            elif not np.array_equal(old.ds[name].values, new.ds[name].values, equal_nan=True):
+                differs.append(name)
+        if not differs:
+            differs = ["(the digest differs but every array compares equal: a change of dtype or layout)"]
+    return {"identical": digest == meta["results_digest"], "arrays_differ": differs, "changed_since": changed,
+            "members": old.scenario.members, "seed": old.scenario.seed, "scenario": old.scenario.name}
+
+
+def precision_estimate(res: Results, target: str) -> tuple[str, float, float]:
+    """A precision target's estimate and the half-width of its 95% Monte Carlo interval.
+
+    ``target`` is an outcome spec: a time-to-event outcome (``stockout:USA:autos``,
+    ``concede:CN``, optionally ``@DAYS`` for "within DAYS days", default the horizon) is a
+    probability with its Wilson interval; any other outcome (``loss:USA:autos``, ``pain:US``,
+    ``price:EU:MAGNET``) is a median with its order-statistic interval.  Returns a label, the
+    estimate and the half-width (the larger side of an asymmetric interval).
+    """
+    import numpy as np
+
+    from .analysis import TIME_TO_EVENT, event_days, outcome_values
+    from .mcerror import proportion_ci, quantile_ci
+
+    spec, _, within = target.partition("@")
+    if spec.split(":")[0] in TIME_TO_EVENT:
+        days = float(within) if within else float(res.scenario.horizon_days)
+        hit = event_days(res, spec) < days
+        k, n = int(hit.sum()), hit.size
+        lo, hi = proportion_ci(k, n)
+        p = k / n
+        return f"P({spec} within {days:.0f} days)", p, max(p - lo, hi - p)
+    x = outcome_values(res, spec)
+    med = float(np.quantile(x, 0.5, method="inverted_cdf"))
+    lo, hi = quantile_ci(x, 0.5)
+    return f"median {spec}", med, max(med - lo, hi - med)
+
+
+def simulate_until(scenario: Scenario, targets: dict[str, float], max_members: int, *,
+                   executor: object | None = None, progress: ProgressFn | None = None) -> tuple[Results, list[dict]]:
+    """Run members in growing chunks until every target's interval is as narrow as asked.
+
+    Starts with ``scenario.members`` and doubles (up to ``max_members``) while any target's
+    95% half-width exceeds the width asked (:func:`precision_estimate`).  Each member's numbers
+    depend only on the seed and its index, so the result is the same as a plain run of the
+    final member count (and chunk boundaries change nothing).
+
+    Returns the results and, per target, the estimate, half-width asked and reached, and
+    whether it was met.
+    """
+    from .analysis import check_outcome
+    from .errors import StandoffError
+
+    net = scenario.network()
+    for t, w in targets.items():
+        spec, _, within = t.partition("@")
+        check_outcome(spec, net)
+        if within and not within.isdigit():
+            raise StandoffError("'@' takes a whole number of days", field="--precision", value=t)
+        if not w > 0:
+            raise StandoffError("the half-width asked must be positive", field="--precision", value=f"{t}={w}")
+    n0 = scenario.members
+    if max_members < n0:
+        raise StandoffError(f"must be at least the starting members ({n0})", field="--max-members", value=max_members)
+    sc = scenario.with_(trajectories=min(scenario.trajectories, n0))
+    pl_cap = plan(sc.with_(members=max_members))
+    ex = executor or SerialExecutor()
+    parts: list = []
+    done = 0
+    goal = n0
+    while True:
+        for chunk in ex.map(pl_cap, [(s + done, n) for s, n in ex.split(goal - done)]):  # type: ignore[attr-defined]
+            parts.append(chunk)
+            if progress is not None:
+                progress(done + sum(c.n for c in parts if c.start >= done), max_members)
+        done = goal
+        res = Results(assemble(plan(sc.with_(members=done)), parts), sc.with_(members=done))
+        report = []
+        for t, w in targets.items():
+            label, est, half = precision_estimate(res, t)
+            report.append({"target": t, "label": label, "estimate": est, "half_width": half, "asked": w,
+                           "met": half <= w, "members": done})
+        if all(r["met"] for r in report) or done >= max_members:
+            return res, report
+        goal = min(2 * done, max_members)

@@ -85,6 +85,11 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         stream: bool = typer.Option(False, "--stream", help="Huge ensembles: keep only streamed summaries (memory does "
                                     "not grow with members); writes summary CSVs, no per-member results."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables."),
+        precision: Optional[list[str]] = typer.Option(None, "--precision", metavar="OUTCOME=WIDTH",
+                                                      help="Add members until OUTCOME's 95% interval is within ±WIDTH "
+                                                           "(repeatable), e.g. stockout:USA:autos@90=0.02 or "
+                                                           "loss:USA:autos=0.5; starts at --members, doubles."),
+        max_members: int = typer.Option(20000, "--max-members", help="Cap on members for --precision."),
         catalogue_path: Optional[str] = typer.Option(None, "--catalogue",
                                                      help="Run catalogue file (default runs/catalogue.duckdb; "
                                                           "'none' to skip).")) -> None:
@@ -110,28 +115,66 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
     if dask is None:
         _warm_up(pl)
     if stream:
+        if precision:
+            raise StandoffError("--precision needs per-member results; it cannot be combined with --stream",
+                                field="--precision")
         _run_streamed(sc, out, overwrite, dask, workers, cat, quiet)
         return
+    targets = _parse_precision(precision or [])
+    if targets:
+        check_memory(plan(sc.with_(members=max_members)))
     executor = None
     if dask is not None:
         from .parallel import DaskExecutor
         executor = DaskExecutor(None if dask == "local" else dask, n_workers=workers)
     try:
         with _progress() as bar:
-            task = bar.add_task(escape(sc.name), total=sc.members)
-            res = simulate(sc, executor=executor,
-                           progress=lambda done, total: bar.update(task, completed=done))
+            task = bar.add_task(escape(sc.name), total=max_members if targets else sc.members)
+            if targets:
+                from .api import simulate_until
+                res, reached = simulate_until(sc, targets, max_members, executor=executor,
+                                              progress=lambda done, total: bar.update(task, completed=done))
+                bar.update(task, total=res.scenario.members, completed=res.scenario.members)
+            else:
+                res = simulate(sc, executor=executor,
+                               progress=lambda done, total: bar.update(task, completed=done))
     finally:
         if executor is not None:
             executor.close()
     if not quiet:
         present.print_summary(res, console)
+    if targets:
+        console.print(present.precision_table(reached))
     path = _publish(out, sc, overwrite, lambda folder: res.save(folder, overwrite=overwrite))
     say("results written to [bold]{}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)", path)
     if cat is not None:
         run_id = cat.register(res, path)
         say("registered as run [bold]{}[/] in {}", run_id, cat.path)
         _tidy(path.parent, cat)
+
+
+def _parse_precision(items: list[str]) -> dict[str, float]:
+    """``OUTCOME=WIDTH`` options as a dict; errors name the option and the value."""
+    out = {}
+    for item in items:
+        spec, sep, width = item.rpartition("=")
+        try:
+            w = float(width)
+        except ValueError:
+            w = float("nan")
+        if not sep or not spec or not (w > 0 and math.isfinite(w)):
+            raise StandoffError("expected OUTCOME=WIDTH with a positive width, e.g. stockout:USA:autos@90=0.02",
+                                field="--precision", value=item)
+        out[spec] = w
+    return out
+
+
+def _censoring_note(outcome: str, share: float) -> None:
+    """Warn when a time-to-event outcome mostly did not happen: its values are then mostly the horizon."""
+    if share > 0.5:
+        console.print(f"note: in {share:.0%} of members {outcome} did not happen within the horizon; its value there "
+                      "is the horizon (restricted time to the event), so read the result as about P(event) as much "
+                      "as about its timing.", style="yellow")
 
 
 def with_options(sc: Any, **options: Any) -> Any:
@@ -282,19 +325,50 @@ def check(scenario: str = typer.Argument(..., help="Built-in name or YAML file."
 @app.command()
 @guarded
 def validate(members: int = typer.Option(200, "--members", "-n", help="Members per back-test scenario."),
+             decide: Optional[int] = typer.Option(None, "--decide", metavar="MAX", help="Run scenarios with undecided "
+                                                  "rows again with twice the members, up to MAX, until each is decided."),
              out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table as CSV.")) -> None:
     """Run every back-test (crisis-2010, truce-2018, london-2025) against history."""
     from .validation import KNOWN_FAILURES_NOTE, run_validation
 
     if members < 1:
         raise StandoffError("members must be at least 1", field="--members", value=members)
+    if decide is not None and decide < members:
+        raise StandoffError("must be at least --members", field="--decide", value=decide)
     with err_console.status("running back-tests ...") as status:
-        df = run_validation(members, progress=lambda name: status.update(f"running {name} ..."))
+        df = run_validation(members, progress=lambda name: status.update(f"running {name} ..."), max_members=decide)
     console.print(present.validation_table(df, members))
-    console.print(f"{int(df['holds'].sum())} of {len(df)} observations within tolerance. {KNOWN_FAILURES_NOTE}")
+    v = df["verdict"]
+    console.print(f"{int(df['holds'].sum())} of {len(df)} observations have their simulated median within tolerance; "
+                  f"given Monte Carlo error, {int((v == 'yes').sum())} hold, {int((v == 'no').sum())} do not and "
+                  f"{int(v.str.startswith('undecided').sum())} are undecided (more members, or --decide MAX, would "
+                  f"settle them). {KNOWN_FAILURES_NOTE}")
     if out is not None:
         df.drop(columns=["median_value"]).to_csv(out, index=False)
         console.print(f"table written to {out}")
+
+
+@app.command()
+@guarded
+def rerun(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or catalogue id.")) -> None:
+    """Re-create a run from its folder and check the results are bit-identical (exit 1 if not)."""
+    from .api import rerun as do_rerun
+    from .catalogue import Catalogue
+
+    folder = Path(run_ref) if Path(run_ref).exists() else Path(Catalogue().get(run_ref)["path"])
+    with err_console.status("running the scenario again ..."):
+        r = do_rerun(folder)
+    if r["identical"]:
+        say("[green]bit-identical[/]: {} re-run with seed {} and {} members gives the same results", r["scenario"],
+            r["seed"], r["members"])
+        return
+    say("[red]differs[/]: {} arrays differ: {}", len(r["arrays_differ"]), ", ".join(r["arrays_differ"]))
+    if r["changed_since"]:
+        for k, (then, now) in r["changed_since"].items():
+            say("  {} was {}, is {}", k, then, now)
+    else:
+        console.print("  same version, dataset and platform: please report this", style="yellow")
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -365,6 +439,7 @@ def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML 
     with err_console.status(f"running the {method} design ..."):
         df = do_sens(sc, outcome, method=method, n=n, inputs=inputs)
     console.print(present.df_table(df, f"{method} indices for {outcome} ({df.attrs['evaluations']} runs), most influential first"))
+    _censoring_note(outcome, df.attrs.get("censored_share", 0.0))
 
 
 @app.command()
@@ -378,7 +453,10 @@ def discover(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder 
     from .analysis import discover as do_discover
     from .catalogue import resolve_run
 
-    box = do_discover(resolve_run(run_ref), outcome, below=below, above=above, threshold=threshold)
+    from .analysis import censored_share
+    res = resolve_run(run_ref)
+    _censoring_note(outcome, censored_share(res, outcome) if outcome.split(":")[0] in ("stockout", "concede") else 0.0)
+    box = do_discover(res, outcome, below=below, above=above, threshold=threshold)
     console.print(present.df_table(box.limits, f"PRIM box for {outcome} {'<= ' + str(below) if below is not None else '>= ' + str(above)}"))
     console.print(f"coverage {box.coverage:.0%} (of cases of interest inside), density {box.density:.0%} "
                   f"(of members inside that are cases), mass {box.mass:.0%}")

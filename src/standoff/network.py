@@ -101,6 +101,8 @@ class Network:
     negotiation: pd.DataFrame = field(repr=False)   # index name: value, low, high
     salience: np.ndarray = field(repr=False)        # [side, pain kind]
     decay_days: np.ndarray = field(repr=False)      # [side, pain kind]
+    #: SHA-256 (16 hex digits) of the dataset's table files, so a run records which data it used.
+    digest: str = ""
 
     def index(self, dim: str, name: str) -> int:
         """Position of ``name`` along ``dim`` (``region``, ``product``, ``sector``, ``group``, ``measure``)."""
@@ -330,7 +332,13 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         seen.add((si, ki))
     if len(seen) != 2 * len(PAIN_KINDS):
         raise StandoffError("politics needs one row per side and pain kind", file=str(f("politics")))
+    import hashlib
+    h = hashlib.sha256()
+    for tab in sorted(SCHEMA):
+        h.update(tab.encode())
+        h.update((folder / f"{tab}.csv").read_bytes())
     return Network(
+        digest=h.hexdigest()[:16],
         name=str(name), tables=t, regions=regions, products=products, sectors=sectors, groups=groups,
         measures=measures, side=side, zone=zone, critical=critical, kg_per_unit=kg_per_unit,
         price_usd_per_t=price, coef=coef, share=share, demand=demand, use=use, flows=flows,

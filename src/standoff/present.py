@@ -23,6 +23,26 @@ def fmt_day(start: dt.date, d: float) -> str:
     return (start + dt.timedelta(days=int(round(d)))).isoformat()
 
 
+def fmt_p(p: float, lo: float, hi: float) -> str:
+    """A probability with its 95% Monte Carlo interval: ``97% (93-99)``."""
+    if p != p:
+        return "n/a"
+    return f"{p:.0%} ({lo * 100:.0f}-{hi * 100:.0f})"
+
+
+def fmt_day_ci(start: dt.date, d: float, lo: float, hi: float) -> str:
+    """A median day as a date with its 95% Monte Carlo interval in days: ``2025-06-16 ±3d``.
+
+    The interval is the order-statistic one (:func:`standoff.mcerror.quantile_ci`); ``±?``
+    when one of its ends lies beyond the horizon ("never"): too few members to pin it down.
+    """
+    if not math.isfinite(d):
+        return "none"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{fmt_day(start, d)} ±?"
+    return f"{fmt_day(start, d)} ±{max(d - lo, hi - d):.0f}d"
+
+
 def band_table(df: Any, keys: list[str], title: str, fmt: str) -> Table:
     """A table of label columns plus median and p10 - p90 (as made by Results._band)."""
     t = Table(title=title)
@@ -45,7 +65,8 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
     t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
               caption="first day output falls below 99% of requirement; p10-p90 across members; "
-                      "'none' = no stockout within the horizon")
+                      "'none' = no stockout within the horizon; in brackets and after ±: 95% Monte Carlo "
+                      "intervals (sampling noise of this many members)")
     for col, just in [("region", "left"), ("sector", "left"), ("P(stockout)", "right"), ("median date", "left"),
                       ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("worst week, US$ bn", "right"),
                       ("units lost (median)", "right")]:
@@ -56,7 +77,8 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
             if r["p_stockout"] == 0 and r["p90"] == 0:
                 continue
             unit = res.scenario.network().tables["sectors"].set_index("sector").loc[r["sector"], "unit_name"]
-            t.add_row(reg, r["sector"], f"{r['p_stockout']:.0%}", fmt_day(sc.start, r["median_day"]),
+            t.add_row(reg, r["sector"], fmt_p(r["p_stockout"], r["p_stockout_lo"], r["p_stockout_hi"]),
+                      fmt_day_ci(sc.start, r["median_day"], r["median_day_lo"], r["median_day_hi"]),
                       f"{fmt_day(sc.start, r['p10_day'])} - {fmt_day(sc.start, r['p90_day'])}",
                       f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['peak_week_bn']:.2f}",
                       f"{r['units_median']:,.0f} {unit}")
@@ -106,14 +128,14 @@ def print_negotiation(res: Any, console: Console) -> None:
     t.add_column("date")
     t.add_column("P(agreement reached)", justify="right")
     for _, r in ab.iterrows():
-        t.add_row(str(r["date"]), f"{r['p_agreement']:.0%}")
+        t.add_row(str(r["date"]), fmt_p(r["p_agreement"], r["p_agreement_lo"], r["p_agreement_hi"]))
     console.print(t)
     ts = res.truce_survival()
     t = Table(title="Will the first truce hold? (among members that reached one)")
     for c in ["survives", "probability", "members with an agreement", "censored by the horizon"]:
         t.add_column(c, justify="right")
     for _, r in ts.iterrows():
-        t.add_row(f"{int(r['days'])} days", f"{r['p_survive']:.0%}" if r["p_survive"] == r["p_survive"] else "n/a",
+        t.add_row(f"{int(r['days'])} days", fmt_p(r["p_survive"], r["p_survive_lo"], r["p_survive_hi"]),
                   str(r["members_with_agreement"]), str(r["censored"]))
     console.print(t)
     cc = res.concessions()
@@ -122,10 +144,11 @@ def print_negotiation(res: Any, console: Console) -> None:
         t.add_column(c)
     for _, r in cc.iterrows():
         fmt = lambda d: "none" if pd.isna(d) else str(d.date())  # noqa: E731
-        t.add_row(r["side"], f"{r['p_concedes']:.0%}", fmt(r["median_date"]),
+        t.add_row(r["side"], fmt_p(r["p_concedes"], r["p_concedes_lo"], r["p_concedes_hi"]), fmt(r["median_date"]),
                   f"{fmt(r['p10_date'])} - {fmt(r['p90_date'])}", f"{r['median_concession_in_first_deal']:.2f}")
     console.print(t)
-    console.print(f"US concedes first in {cc.attrs['p_us_first']:.0%} of members, China in {cc.attrs['p_cn_first']:.0%}.")
+    console.print(f"US concedes first in {fmt_p(cc.attrs['p_us_first'], *cc.attrs['p_us_first_ci'])} of members, "
+                  f"China in {fmt_p(cc.attrs['p_cn_first'], *cc.attrs['p_cn_first_ci'])} (95% Monte Carlo intervals).")
     rr = res.rounds().set_index("measure")
     console.print("Per member (mean): " + ", ".join(f"{k} {v:.2f}" for k, v in rr["mean"].items()))
     sq = res.status_quo_ante()
@@ -163,7 +186,8 @@ def streamed_stockout_table(so: pd.DataFrame, sc: Any, members: int) -> Table:
     for col in ["region", "sector", "P(stockout)", "median date", "p10 - p90"]:
         t.add_column(col)
     for _, r in so[so.p_stockout > 0].iterrows():
-        t.add_row(r["region"], r["sector"], f"{r['p_stockout']:.0%}", fmt_day(sc.start, r["median_day"]),
+        t.add_row(r["region"], r["sector"], fmt_p(r["p_stockout"], r["p_stockout_lo"], r["p_stockout_hi"]),
+                  fmt_day_ci(sc.start, r["median_day"], r["median_day_lo"], r["median_day_hi"]),
                   f"{fmt_day(sc.start, r['p10_day'])} - {fmt_day(sc.start, r['p90_day'])}")
     return t
 
@@ -215,11 +239,27 @@ def scenarios_table(scenarios: list[Any]) -> Table:
 def validation_table(df: pd.DataFrame, members: int) -> Table:
     """The back-test table: observed against simulated, with the verdict in colour."""
     t = Table(title=f"Back-tests against history ({members} members each)", show_lines=True)
-    for c in ["scenario", "observation", "observed (source)", "simulated median", "p10 - p90", "tolerance", "holds"]:
+    for c in ["scenario", "observation", "observed (source)", "simulated median", "median's 95% MC interval",
+              "p10 - p90", "tolerance", "holds (given MC error)"]:
         t.add_column(c, overflow="fold")
     for _, r in df.iterrows():
+        v = r["verdict"]
+        style = "green" if v == "yes" else "red" if v == "no" else "yellow"
         t.add_row(r["scenario"], r["observation"], f"{r['observed']} ({r['source']})", r["simulated_median"],
-                  r["p10_p90"], r["tolerance"], Text("yes", style="green") if r["holds"] else Text("no", style="red"))
+                  r["median_95ci"], r["p10_p90"], r["tolerance"], Text(v, style=style))
+    return t
+
+
+def precision_table(reached: list[dict]) -> Table:
+    """What ``--precision`` reached: each target's estimate, the 95% half-width asked and reached."""
+    t = Table(title="Monte Carlo precision (95% intervals)")
+    for c in ["estimate", "value", "± reached", "± asked", "members", "met"]:
+        t.add_column(c, justify="right" if c != "estimate" else "left")
+    for r in reached:
+        prob = r["label"].startswith("P(")
+        f = (lambda v: f"{v:.1%}") if prob else (lambda v: f"{v:.3g}")
+        t.add_row(r["label"], f(r["estimate"]), f(r["half_width"]), f(r["asked"]), f"{r['members']:,}",
+                  Text("yes", style="green") if r["met"] else Text("no: the member cap was reached", style="red"))
     return t
 
 

@@ -170,7 +170,11 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                  f"<p>{html.escape(sc.description)}</p>",
                  f"<p>{sc.members} members, seed {sc.seed}, {sc.start} to {sc.end}; scenario digest "
                  f"{sc.digest()}; standoff {html.escape(str(res.ds.attrs.get('standoff_version')))}.</p>",
-                 "<h2>When does each sector run out?</h2>", _table(res.stockouts().drop(columns="median_date").round(3)),
+                 "<h2>When does each sector run out?</h2>",
+                 "<p class='note'>Days from the scenario start; inf = no stockout. <code>_lo</code> and <code>_hi</code> "
+                 "columns are 95% Monte Carlo intervals (sampling noise of this many members: Wilson for "
+                 "probabilities, order statistics for medians), not the spread across members (p10, p90).</p>",
+                 _table(res.stockouts().drop(columns="median_date").round(3)),
                  "<h2>What is lost</h2>", _table(res.losses().round(3)),
                  "<h2>Pain per side (US$ bn, cumulative)</h2>", _table(res.pain().round(2))]
         if sc.negotiation.enabled:

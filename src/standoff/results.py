@@ -18,6 +18,7 @@ import xarray as xr
 
 from .errors import StandoffError
 from .layout import FIXED_LABELS, NEG_OUTPUTS, OUTPUT_SHAPES, PAIN_KINDS, TRAJ_SHAPES
+from .mcerror import proportion_ci, quantile_ci, quantile_ci_counts
 from .scenario import Scenario, read_yaml_file, scenario_from_dict
 
 if TYPE_CHECKING:  # the ensemble imports the compiled engine; reading a saved run must not
@@ -72,8 +73,28 @@ def assemble(pl: Plan, parts: list[Chunk]) -> xr.Dataset:
                                   "input": [u.key for u in inputs]})
     ds["demand_t_per_day"] = (("region", "sector"), net.demand, {"units": "t/day baseline requirement"})
     ds.attrs.update({"scenario": sc.name, "seed": sc.seed, "members": sc.members, "start": str(sc.start),
-                     "horizon_days": T, "scenario_digest": sc.digest(), "standoff_version": package_version()})
+                     "horizon_days": T, "scenario_digest": sc.digest(), "dataset_digest": net.digest,
+                     "standoff_version": package_version()})
     return ds
+
+
+def platform_info() -> dict[str, str]:
+    """What a bit-for-bit replay depends on besides the inputs: interpreter, numerical libraries, CPU."""
+    import platform
+
+    import numba
+    return {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+            "machine": platform.machine(), "system": platform.system(), "processor": platform.processor() or ""}
+
+
+def results_digest(ds: xr.Dataset) -> str:
+    """SHA-256 over every data variable's values, by name: equal digests mean bit-identical results."""
+    import hashlib
+    h = hashlib.sha256()
+    for name in sorted(ds.data_vars):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(ds[name].values).tobytes())
+    return h.hexdigest()
 
 
 def package_version() -> str:
@@ -115,7 +136,9 @@ class Results:
         """First-stockout day per region and sector: share of members with a stockout, median, p10, p90.
 
         Members without a stockout count as never (``inf``), so a median of ``inf`` means
-        fewer than half the members ran out within the horizon.
+        fewer than half the members ran out within the horizon.  ``p_stockout_lo``/``_hi``
+        and ``median_day_lo``/``_hi`` are 95% Monte Carlo intervals (Wilson; order
+        statistics), see :mod:`standoff.mcerror`.
         """
         rows = []
         d = self.ds["first_stockout_day"].values
@@ -125,8 +148,13 @@ class Results:
                 if dem[r, s] <= 0:
                     continue
                 x = np.where(np.isnan(d[:, r, s]), np.inf, d[:, r, s])
-                rows.append({"region": reg, "sector": sec, "p_stockout": float(np.isfinite(x).mean()),
-                             "p10_day": _q(x, 0.1), "median_day": _q(x, 0.5), "p90_day": _q(x, 0.9)})
+                k = int(np.isfinite(x).sum())
+                p_lo, p_hi = proportion_ci(k, x.size)
+                m_lo, m_hi = quantile_ci(x, 0.5)
+                rows.append({"region": reg, "sector": sec, "p_stockout": k / x.size if x.size else float("nan"),
+                             "p_stockout_lo": p_lo, "p_stockout_hi": p_hi,
+                             "p10_day": _q(x, 0.1), "median_day": _q(x, 0.5), "p90_day": _q(x, 0.9),
+                             "median_day_lo": m_lo, "median_day_hi": m_hi})
         df = pd.DataFrame(rows)
         start = pd.Timestamp(self.scenario.start)
         df["median_date"] = [start + pd.Timedelta(days=v) if np.isfinite(v) else pd.NaT for v in df["median_day"]]
@@ -177,7 +205,10 @@ class Results:
         rows = []
         for d in dates:
             day = sc.day_of(d)
-            rows.append({"date": d, "day": day, "p_agreement": float(np.mean(np.nan_to_num(first, nan=np.inf) <= day))})
+            k = int(np.sum(np.nan_to_num(first, nan=np.inf) <= day))
+            lo, hi = proportion_ci(k, first.size)
+            rows.append({"date": d, "day": day, "p_agreement": k / first.size, "p_agreement_lo": lo,
+                         "p_agreement_hi": hi})
         return pd.DataFrame(rows)
 
     def truce_survival(self, days: tuple[int, ...] = (30, 90, 365)) -> pd.DataFrame:
@@ -206,7 +237,9 @@ class Results:
         for side, x, depth in (("US", us, self._neg("concession_us")), ("CN", cn, self._neg("concession_cn"))):
             y = np.where(np.isnan(x), np.inf, x)
             got = ~np.isnan(self._neg("first_agreement_day"))
-            rows.append({"side": side, "p_concedes": float(np.isfinite(y).mean()),
+            lo, hi = proportion_ci(int(np.isfinite(y).sum()), y.size)
+            rows.append({"side": side, "p_concedes": float(np.isfinite(y).mean()), "p_concedes_lo": lo,
+                         "p_concedes_hi": hi,
                          "median_date": start + pd.Timedelta(days=_q(y, 0.5)) if np.isfinite(_q(y, 0.5)) else pd.NaT,
                          "p10_date": start + pd.Timedelta(days=_q(y, 0.1)) if np.isfinite(_q(y, 0.1)) else pd.NaT,
                          "p90_date": start + pd.Timedelta(days=_q(y, 0.9)) if np.isfinite(_q(y, 0.9)) else pd.NaT,
@@ -215,6 +248,8 @@ class Results:
         a, b = np.where(np.isnan(us), np.inf, us), np.where(np.isnan(cn), np.inf, cn)
         df.attrs["p_us_first"] = float(np.mean(a < b))
         df.attrs["p_cn_first"] = float(np.mean(b < a))
+        df.attrs["p_us_first_ci"] = proportion_ci(int(np.sum(a < b)), a.size)
+        df.attrs["p_cn_first_ci"] = proportion_ci(int(np.sum(b < a)), a.size)
         return df
 
     def rounds(self) -> pd.DataFrame:
@@ -338,6 +373,11 @@ class Results:
             meta["run_id"] = self.run_id
             meta["negotiate"] = bool(self.scenario.negotiation.enabled)
             meta["headline"] = self.headline_metrics()
+            meta["results_digest"] = results_digest(self.ds)  # what `standoff rerun` checks
+            try:
+                meta["platform"] = platform_info()
+            except ImportError:  # numba missing: a run loaded for its report, saved elsewhere
+                meta["platform"] = {}
             (tmp / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return out
 
@@ -386,8 +426,12 @@ def truce_counts(agree: np.ndarray, collapse: np.ndarray, horizon: int, days: in
 
 def truce_table(days: Sequence[int], counts: Sequence[Sequence[int]]) -> pd.DataFrame:
     """The truce-survival table from :func:`truce_counts` for each of ``days``."""
-    return pd.DataFrame([{"days": d, "p_survive": sv / kn if kn else float("nan"), "members_with_agreement": int(has),
-                          "censored": int(has - kn)} for d, (has, kn, sv) in zip(days, counts)])
+    rows = []
+    for d, (has, kn, sv) in zip(days, counts):
+        lo, hi = proportion_ci(sv, kn)
+        rows.append({"days": d, "p_survive": sv / kn if kn else float("nan"), "p_survive_lo": lo, "p_survive_hi": hi,
+                     "members_with_agreement": int(has), "censored": int(has - kn)})
+    return pd.DataFrame(rows)
 
 
 def headline(stockouts: pd.DataFrame, loss_usa_autos: float, pain_us: float, pain_cn: float,
@@ -476,8 +520,13 @@ class StreamingSummary:
                 cnt = self.stockout_counts[r, s]
                 qs = [self._quantile(cnt, q) for q in (0.1, 0.5, 0.9)]
                 qs = [float("inf") if v >= self.T else float(v) for v in qs]
+                k = int(self.members - cnt[self.T])
+                p_lo, p_hi = proportion_ci(k, self.members)
+                m_lo, m_hi = quantile_ci_counts(cnt, 0.5)
                 rows.append({"region": reg, "sector": sec, "p_stockout": 1 - cnt[self.T] / self.members,
-                             "p10_day": qs[0], "median_day": qs[1], "p90_day": qs[2]})
+                             "p_stockout_lo": p_lo, "p_stockout_hi": p_hi,
+                             "p10_day": qs[0], "median_day": qs[1], "p90_day": qs[2],
+                             "median_day_lo": m_lo, "median_day_hi": m_hi})
         return pd.DataFrame(rows)
 
     def paths(self) -> xr.Dataset:

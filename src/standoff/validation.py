@@ -200,25 +200,70 @@ OBSERVATIONS: list[Observation] = [
 ]
 
 
-def run_validation(members: int = 200, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+def verdict(low: float, high: float, ci: tuple[float, float], members: int) -> str:
+    """``yes`` if the Monte Carlo interval of the simulated median lies inside the tolerance, ``no``
+    if it lies outside, else ``undecided at N members`` (more members would narrow it)."""
+    lo, hi = ci
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        return f"undecided at {members} members"
+    if low <= lo and hi <= high:
+        return "yes"
+    if hi < low or lo > high:
+        return "no"
+    return f"undecided at {members} members"
+
+
+def run_validation(members: int = 200, progress: Callable[[str], None] | None = None,
+                   max_members: int | None = None, observations: list[Observation] | None = None) -> pd.DataFrame:
     """Run every back-test scenario once and compare with the observations.
+
+    Parameters
+    ----------
+    members
+        Members per back-test scenario.
+    max_members
+        If given, scenarios with an undecided row are run again with twice the members, until
+        every row is decided or this many members are reached.
+    observations
+        The back-tests to run (default: all of :data:`OBSERVATIONS`).
 
     Returns
     -------
     pandas.DataFrame
         One row per observation: observed value and source, simulated median and p10-p90,
-        tolerance, and whether the median lies within it.
+        the median's 95% Monte Carlo interval (order statistics), tolerance, whether the median
+        lies within it (``holds``) and the verdict given the interval (``verdict``: yes, no,
+        or undecided at N members).
     """
+    obs = list(OBSERVATIONS if observations is None else observations)
+    n_of = {id(ob): members for ob in obs}
+    runs: dict[tuple[str, int | None, bool, int], Results] = {}
+    while True:
+        df = _validate_once(obs, n_of, runs, progress)
+        if max_members is None:
+            return df
+        grow = [ob for ob, v in zip(obs, df["verdict"]) if v.startswith("undecided") and n_of[id(ob)] < max_members]
+        if not grow:
+            return df
+        keys = {(ob.scenario, ob.horizon_days, ob.negotiate) for ob in grow}
+        for ob in obs:  # rows of one run stay on one run
+            if (ob.scenario, ob.horizon_days, ob.negotiate) in keys:
+                n_of[id(ob)] = min(2 * n_of[id(ob)], max_members)
+
+
+def _validate_once(obs: list[Observation], n_of: dict[int, int], runs: dict, progress: Callable[[str], None] | None
+                   ) -> pd.DataFrame:
     from .api import simulate
+    from .mcerror import quantile_ci
     from .scenario import load_scenario
 
-    runs: dict[tuple[str, int | None, bool], Results] = {}
     rows = []
-    for ob in OBSERVATIONS:
-        key = (ob.scenario, ob.horizon_days, ob.negotiate)
+    for ob in obs:
+        members = n_of[id(ob)]
+        key = (ob.scenario, ob.horizon_days, ob.negotiate, members)
         if key not in runs:
             if progress:
-                progress(ob.scenario + (" --negotiate" if ob.negotiate else ""))
+                progress(ob.scenario + (" --negotiate" if ob.negotiate else "") + f" ({members} members)")
             sc = load_scenario(ob.scenario)
             sc = sc.with_(members=members, trajectories=members)
             if ob.horizon_days is not None:
@@ -229,8 +274,10 @@ def run_validation(members: int = 200, progress: Callable[[str], None] | None = 
         n_valid = int(np.isfinite(x).sum())
         if n_valid:
             med, p10, p90 = (float(np.quantile(x[np.isfinite(x)], q, method="inverted_cdf")) for q in (0.5, 0.1, 0.9))
+            ci = quantile_ci(x[np.isfinite(x)], 0.5)
         else:
             med = p10 = p90 = float("nan")
+            ci = (float("nan"), float("nan"))
         holds = bool(np.isfinite(med) and ob.low <= med <= ob.high)
 
         def fmt(v: float, ob: Observation = ob) -> str:
@@ -240,7 +287,9 @@ def run_validation(members: int = 200, progress: Callable[[str], None] | None = 
                 return str(dt.date.fromordinal(int(round(v))))
             return f"{v:.2f}"
         rows.append({"scenario": ob.scenario, "observation": ob.name, "observed": ob.observed, "source": ob.source,
-                     "simulated_median": fmt(med), "p10_p90": f"{fmt(p10)} - {fmt(p90)}",
-                     "tolerance": f"{fmt(ob.low)} to {fmt(ob.high)}",
-                     "members_counted": n_valid, "holds": holds, "note": ob.note, "median_value": med})
+                     "simulated_median": fmt(med), "median_95ci": f"{fmt(ci[0])} - {fmt(ci[1])}",
+                     "p10_p90": f"{fmt(p10)} - {fmt(p90)}", "tolerance": f"{fmt(ob.low)} to {fmt(ob.high)}",
+                     "members": members, "members_counted": n_valid, "holds": holds,
+                     "verdict": verdict(ob.low, ob.high, ci, members) if n_valid else f"undecided at {members} members",
+                     "note": ob.note, "median_value": med})
     return pd.DataFrame(rows)

@@ -241,6 +241,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             rows = []
             for _, r in so.iterrows():
                 rows.append({"region": r["region"], "sector": r["sector"], "p_stockout": round(r["p_stockout"], 3),
+                             "p_stockout_lo": round(r["p_stockout_lo"], 3), "p_stockout_hi": round(r["p_stockout_hi"], 3),
                              "median_day": None if not np.isfinite(r["median_day"]) else int(r["median_day"]),
                              "loss_median_bn": round(float(loss.loc[(r["region"], r["sector"]), "median"]), 2)})
             pain = res.pain().groupby("side")["median"].sum().round(1).to_dict()
