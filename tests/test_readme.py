@@ -58,14 +58,19 @@ def test_readme_negotiated_figures_match_a_fresh_run():
 def test_readme_stockout_excerpt_matches_a_fresh_run():
     from standoff.present import fmt_day_ci, fmt_p
     block = re.search(r"\$ standoff run london-2025 --members 200\n(.+?)\n \.\.\.", README, re.S).group(1)
-    rows = [re.match(r"\s*(\S+)\s+(\S+)\s+(\d+% \(\d+-\d+\))\s+(\S+ ±\S+)", r) for r in block.splitlines()[1:]]
+    rows = [re.match(r"\s*(\S+)\s+(\S+)\s+(\d+% \(\d+-\d+\))\s+(\S+ ±\S+)\s+\S+ - \S+\s+(\S+ ±\S+)", r)
+            for r in block.splitlines()[1:]]
     res = simulate("london-2025", members=200)
     so = res.stockouts().set_index(["region", "sector"])
     start = res.scenario.start
     assert rows and all(rows)
+    res_losses = res.losses().set_index(["region", "sector"])
     for m in rows:
-        region, sector, p, median = m.groups()
+        region, sector, p, median, loss = m.groups()
         got = so.loc[(region, sector)]
+        lo = res_losses.loc[(region, sector)]
+        half = max(lo["median"] - lo["median_lo"], lo["median_hi"] - lo["median"])
+        assert loss == f"{lo['median']:.1f} ±{half:.1f}", (region, sector)
         assert p == fmt_p(got["p_stockout"], got["p_stockout_lo"], got["p_stockout_hi"]), (region, sector)
         assert median == fmt_day_ci(start, got["median_day"], got["median_day_lo"], got["median_day_hi"]), (region, sector)
 

@@ -65,8 +65,8 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
     t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
               caption="first day output falls below 99% of requirement; p10-p90 across members; "
-                      "'none' = no stockout within the horizon; in brackets and after ±: 95% Monte Carlo "
-                      "intervals (sampling noise of this many members)")
+                      "'none' = no stockout within the horizon; P(stockout) in brackets and ± after a median: "
+                      "95% Monte Carlo intervals (sampling noise of this many members); loss in brackets: p10-p90")
     for col, just in [("region", "left"), ("sector", "left"), ("P(stockout)", "right"), ("median date", "left"),
                       ("p10 - p90", "left"), ("output lost, US$ bn", "right"), ("worst week, US$ bn", "right"),
                       ("units lost (median)", "right")]:
@@ -80,7 +80,8 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
             t.add_row(reg, r["sector"], fmt_p(r["p_stockout"], r["p_stockout_lo"], r["p_stockout_hi"]),
                       fmt_day_ci(sc.start, r["median_day"], r["median_day_lo"], r["median_day_hi"]),
                       f"{fmt_day(sc.start, r['p10_day'])} - {fmt_day(sc.start, r['p90_day'])}",
-                      f"{r['median']:.1f} ({r['p10']:.1f}-{r['p90']:.1f})", f"{r['peak_week_bn']:.2f}",
+                      f"{r['median']:.1f} ±{max(r['median'] - r['median_lo'], r['median_hi'] - r['median']):.1f} "
+                      f"({r['p10']:.1f}-{r['p90']:.1f})", f"{r['peak_week_bn']:.2f}",
                       f"{r['units_median']:,.0f} {unit}")
     console.print(t)
     quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]

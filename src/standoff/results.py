@@ -161,17 +161,26 @@ class Results:
         return df
 
     def _band(self, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
+        """p10, median and p90 across members by ``dims``, with the median's 95% Monte Carlo
+        interval (``median_lo``, ``median_hi``: order statistics, :mod:`standoff.mcerror`)."""
+        import itertools
         da = self.ds[name]
         q = da.quantile([0.1, 0.5, 0.9], dim="member")
         df = q.to_dataframe(name=name).reset_index().pivot_table(index=list(dims), columns="quantile", values=name)
         df.columns = ["p10", "median", "p90"]
-        return df.reset_index()
+        arr = da.transpose("member", *dims).values.reshape(da.sizes["member"], -1)
+        keys = list(itertools.product(*[da[d].values.tolist() for d in dims]))
+        ci = pd.DataFrame([quantile_ci(arr[:, j], 0.5) for j in range(arr.shape[1])], columns=["median_lo", "median_hi"],
+                          index=pd.MultiIndex.from_tuples(keys, names=list(dims)) if len(dims) > 1 else
+                          pd.Index([k[0] for k in keys], name=dims[0]))
+        return df.join(ci).reset_index()
 
     def losses(self) -> pd.DataFrame:
         """Cumulative output loss (US$ bn) and units lost per region and sector."""
         a = self._band("output_loss_usd_bn", ("region", "sector"))
         b = self._band("units_lost", ("region", "sector")).rename(
-            columns={"p10": "units_p10", "median": "units_median", "p90": "units_p90"})
+            columns={"p10": "units_p10", "median": "units_median", "p90": "units_p90", "median_lo": "units_median_lo",
+                     "median_hi": "units_median_hi"})
         return a.merge(b, on=["region", "sector"])
 
     def prices(self) -> pd.DataFrame:
