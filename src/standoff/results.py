@@ -151,18 +151,22 @@ class Results:
                 k = int(np.isfinite(x).sum())
                 p_lo, p_hi = proportion_ci(k, x.size)
                 m_lo, m_hi = quantile_ci(x, 0.5)
+                a_lo, a_hi = quantile_ci(x, 0.1)
+                z_lo, z_hi = quantile_ci(x, 0.9)
                 rows.append({"region": reg, "sector": sec, "p_stockout": k / x.size if x.size else float("nan"),
                              "p_stockout_lo": p_lo, "p_stockout_hi": p_hi,
                              "p10_day": _q(x, 0.1), "median_day": _q(x, 0.5), "p90_day": _q(x, 0.9),
-                             "median_day_lo": m_lo, "median_day_hi": m_hi})
+                             "median_day_lo": m_lo, "median_day_hi": m_hi, "p10_day_lo": a_lo, "p10_day_hi": a_hi,
+                             "p90_day_lo": z_lo, "p90_day_hi": z_hi})
         df = pd.DataFrame(rows)
         start = pd.Timestamp(self.scenario.start)
         df["median_date"] = [start + pd.Timedelta(days=v) if np.isfinite(v) else pd.NaT for v in df["median_day"]]
         return df
 
     def _band(self, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
-        """p10, median and p90 across members by ``dims``, with the median's 95% Monte Carlo
-        interval (``median_lo``, ``median_hi``: order statistics, :mod:`standoff.mcerror`)."""
+        """p10, median and p90 across members by ``dims``, with the 95% Monte Carlo interval of
+        each (``median_lo``/``_hi``, ``p10_lo``/``_hi``, ``p90_lo``/``_hi``: order statistics,
+        :mod:`standoff.mcerror`)."""
         import itertools
         da = self.ds[name]
         q = da.quantile([0.1, 0.5, 0.9], dim="member")
@@ -170,7 +174,9 @@ class Results:
         df.columns = ["p10", "median", "p90"]
         arr = da.transpose("member", *dims).values.reshape(da.sizes["member"], -1)
         keys = list(itertools.product(*[da[d].values.tolist() for d in dims]))
-        ci = pd.DataFrame([quantile_ci(arr[:, j], 0.5) for j in range(arr.shape[1])], columns=["median_lo", "median_hi"],
+        ci = pd.DataFrame([(*quantile_ci(arr[:, j], 0.5), *quantile_ci(arr[:, j], 0.1), *quantile_ci(arr[:, j], 0.9))
+                           for j in range(arr.shape[1])],
+                          columns=["median_lo", "median_hi", "p10_lo", "p10_hi", "p90_lo", "p90_hi"],
                           index=pd.MultiIndex.from_tuples(keys, names=list(dims)) if len(dims) > 1 else
                           pd.Index([k[0] for k in keys], name=dims[0]))
         return df.join(ci).reset_index()
@@ -179,8 +185,8 @@ class Results:
         """Cumulative output loss (US$ bn) and units lost per region and sector."""
         a = self._band("output_loss_usd_bn", ("region", "sector"))
         b = self._band("units_lost", ("region", "sector")).rename(
-            columns={"p10": "units_p10", "median": "units_median", "p90": "units_p90", "median_lo": "units_median_lo",
-                     "median_hi": "units_median_hi"})
+            columns={c: f"units_{c}" for c in ("p10", "median", "p90", "median_lo", "median_hi", "p10_lo", "p10_hi",
+                                               "p90_lo", "p90_hi")})
         return a.merge(b, on=["region", "sector"])
 
     def prices(self) -> pd.DataFrame:
@@ -532,10 +538,13 @@ class StreamingSummary:
                 k = int(self.members - cnt[self.T])
                 p_lo, p_hi = proportion_ci(k, self.members)
                 m_lo, m_hi = quantile_ci_counts(cnt, 0.5)
+                a_lo, a_hi = quantile_ci_counts(cnt, 0.1)
+                z_lo, z_hi = quantile_ci_counts(cnt, 0.9)
                 rows.append({"region": reg, "sector": sec, "p_stockout": 1 - cnt[self.T] / self.members,
                              "p_stockout_lo": p_lo, "p_stockout_hi": p_hi,
                              "p10_day": qs[0], "median_day": qs[1], "p90_day": qs[2],
-                             "median_day_lo": m_lo, "median_day_hi": m_hi})
+                             "median_day_lo": m_lo, "median_day_hi": m_hi, "p10_day_lo": a_lo, "p10_day_hi": a_hi,
+                             "p90_day_lo": z_lo, "p90_day_hi": z_hi})
         return pd.DataFrame(rows)
 
     def paths(self) -> xr.Dataset:
