@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import StandoffError
+from .layout import PAIN_KINDS, SIDES  # noqa: F401 - re-exported for existing imports
 
 DAYS_PER_YEAR = 365.0
-from .layout import PAIN_KINDS, SIDES  # noqa: E402,F401 - re-exported
 
 #: Columns every table must have, and which of them are numeric and non-negative.
 SCHEMA: dict[str, dict[str, list[str]]] = {

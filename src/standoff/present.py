@@ -239,7 +239,9 @@ def scenarios_table(scenarios: list[Any]) -> Table:
 
 def validation_table(df: pd.DataFrame, members: int) -> Table:
     """The back-test table: observed against simulated, with the verdict in colour."""
-    t = Table(title=f"Back-tests against history ({members} members each)", show_lines=True)
+    most = int(df["members"].max()) if "members" in df and len(df) else members
+    size = f"{members} members each" if most == members else f"{members} members each, up to {most} where --decide needed more"
+    t = Table(title=f"Back-tests against history ({size})", show_lines=True)
     for c in ["scenario", "observation", "observed (source)", "simulated median", "median's 95% MC interval",
               "p10 - p90", "tolerance", "holds (given MC error)"]:
         t.add_column(c, overflow="fold")
