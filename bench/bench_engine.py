@@ -115,7 +115,7 @@ def stage_shares(scenario: str, members: int) -> None:
     few microseconds per call, small against a stage's work on a block of ``members``.
     """
     from standoff import controls, engine, markets, negotiation, politics, production, trade
-    from standoff.ensemble import kernel_inputs, plan
+    from standoff.ensemble import dim_sizes, kernel_inputs, plan
     from standoff.layout import OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, Outputs, PathsOut
     from standoff.scenario import load_scenario
 
@@ -125,7 +125,6 @@ def stage_shares(scenario: str, members: int) -> None:
     nin, tl = kernel_inputs(pl)
     draw = pl.draw(0, members)
     inp = Inputs(*[np.ascontiguousarray(draw[f]) for f in Inputs._fields])
-    from standoff.ensemble import dim_sizes
     sizes = dim_sizes(pl.net)
     out = Outputs(*[np.zeros((members, *[sizes[d] for d in dims])) for dims in OUTPUT_SHAPES.values()])
     tr = PathsOut(*[np.zeros((0, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()])

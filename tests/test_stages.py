@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from standoff import controls, engine, markets, negotiation, politics, production, trade
-from standoff.ensemble import kernel_inputs, plan
+from standoff.ensemble import dim_sizes, kernel_inputs, plan
 from standoff.layout import (LICENCE_STAGES, TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Paths, Pol, Scratch,
                              Sectors, Ship, Stocks)
 from standoff.reference import actions_by_day, new_member
@@ -45,8 +45,7 @@ class World:
         self.par = engine.member_parameters(self.inp)
         self.evT = _c(self.inp.ev.T)
         T = pl.scenario.horizon_days
-        net = pl.net
-        sizes = {"region": len(net.regions), "sector": len(net.sectors), "product": len(net.products), "side": 2}
+        sizes = dim_sizes(pl.net)
         tr = [np.zeros((0, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()]
         # Paths(n, cover, output, price, imports, pain, trust, pressure, agreement, requirement, exports)
         by = dict(zip(TRAJ_SHAPES, tr))

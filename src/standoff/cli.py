@@ -118,7 +118,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         if precision:
             raise StandoffError("--precision needs per-member results; it cannot be combined with --stream",
                                 field="--precision")
-        _run_streamed(sc, out, overwrite, dask, workers, cat, quiet)
+        _run_streamed(pl, out, overwrite, dask, workers, cat, quiet)
         return
     targets = _parse_precision(precision or [])
     if targets:
@@ -250,13 +250,17 @@ def _warm_up(pl: Any) -> None:
         err_console.print(f"engine ready in {time.monotonic() - t0:.0f} s", style="dim")
 
 
-def _run_streamed(sc: Any, out: Optional[Path], overwrite: bool, dask: Optional[str], workers: int,
+def _run_streamed(pl: Any, out: Optional[Path], overwrite: bool, dask: Optional[str], workers: int,
                   cat: Any, quiet: bool = False) -> None:
-    """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically."""
-    from .ensemble import SerialExecutor, plan
+    """Run chunk by chunk, folding each into streaming summaries, and write the summaries atomically.
+
+    ``pl`` is the run's plan (already built by :func:`run`); the first ``trajectories`` members
+    keep their daily paths: a bounded sample.
+    """
+    from .ensemble import SerialExecutor
     from .results import StreamingSummary
 
-    pl = plan(sc)  # the first ``trajectories`` members keep their daily paths: a bounded sample
+    sc = pl.scenario
     ex: Any = SerialExecutor(chunk_members=4096)
     if dask is not None:
         from .parallel import DaskExecutor
