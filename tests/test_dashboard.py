@@ -98,7 +98,10 @@ def test_move_a_lever_run_and_see_the_consequence(server, browser, tmp_path):
     assert _run(browser) == ""
     strict = _loss(browser)
     imgs = browser.find_elements(By.CSS_SELECTOR, "#charts img.chart")
-    assert len(imgs) == 3  # US autos' cover, US magnet price, China's magnet exports
+    # US autos' cover, US magnet price, China's magnet exports (all, to the US), licences
+    assert len(imgs) == 5
+    customs = browser.find_element(By.ID, "customs").text
+    assert "to USA" in customs and "2025-04" in customs
     WebDriverWait(browser, 20).until(lambda d: all(
         d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i) for i in imgs))
     assert "US$" in browser.page_source and browser.find_element(By.ID, "download").is_displayed()

@@ -73,7 +73,9 @@ def test_china_magnet_exports_fall_when_licensing_starts(london):
     base = net.flows[p, c].sum() - net.flows[p, c, c]
     x = london.ds.exports_t.sel(region="CHN", product="MAGNET").values  # [member, day]
     assert np.allclose(x[:, :93], base, rtol=1e-6)  # before 4 April (day 93) trade is as in 2024
-    assert x[:, 93:120].mean() < 0.5 * base  # applications wait for review
+    # Covered magnets wait for their licences; uncovered ones (Dy-free grades) still ship after
+    # customs inspection, so exports fall, but not to zero (the coverage is 0.05-0.95 by sector).
+    assert 0.2 * base < x[:, 93:120].mean() < 0.8 * base
 
 
 def test_tariffs_cost_both_sides(london):
@@ -111,8 +113,13 @@ def _stockout(res, region="USA", sector="autos"):
     (control(approval=0.3), control(mode="ban")),
 ])
 def test_stricter_controls_never_delay_a_stockout(looser, stricter):
-    a = _stockout(run(events=[looser]))
-    b = _stockout(run(events=[stricter]))
+    """Exactly, in every member, with the two effects that can postpone a shortfall by a day held
+    off: prices trimming demand, and customs inspection of licensed goods (a refused buyer buys
+    from another supplier at once, whose goods are not inspected; see test_properties for the
+    3-day tolerance with both on)."""
+    exact = {"customs_inspection_days": 0.0, "re_price_elasticity": 0.0, "substitution_max_share": 0.0}
+    a = _stockout(run(events=[looser], parameters=exact))
+    b = _stockout(run(events=[stricter], parameters=exact))
     assert np.all(b <= a), "same members (common random numbers), stricter control, later stockout"
     assert np.any(b < a) or np.all(np.isinf(a) == np.isinf(b))
 

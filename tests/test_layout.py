@@ -21,7 +21,7 @@ def test_layout_imports_no_compiler():
 def test_indices_and_codes_are_defined_once():
     """No module but layout assigns the layout's names (they may import and re-export them)."""
     owned = {"PARAMS", "NEG_PARAMS", "NEG_OUTPUTS", "OUTPUT_SHAPES", "TRAJ_SHAPES", "MODES", "STRATEGIES",
-             "SIDES", "PAIN_KINDS", "N_STATE", "LICENCE_STAGES", "RING_DAYS", "COHORT_MULT"}
+             "SIDES", "PAIN_KINDS", "N_STATE", "LICENCE_CONTRACTS", "RING_DAYS", "COHORT_MULT"}
     for path in SRC.rglob("*.py"):
         if path.name == "layout.py":
             continue

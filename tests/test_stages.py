@@ -17,16 +17,15 @@ from hypothesis import strategies as st
 
 from standoff import controls, engine, markets, negotiation, politics, production, trade
 from standoff.ensemble import dim_sizes, kernel_inputs, plan
-from standoff.layout import (LICENCE_STAGES, TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Paths, Pol, Scratch,
+from standoff.layout import (TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Paths, Pol, Scratch,
                              Sectors, Ship, Stocks)
 from standoff.reference import actions_by_day, new_member
 from standoff.scenario import load_scenario
 
-#: Kernel-only arrays the reference has no counterpart of: scratch and today's arrivals (a path).
-NOT_COMPARED = {"lq_new", "arrivals"}
-#: Kernel caches valid only right after the stage that fills them: the pending licences per route
-#: (summed once a day for the orders, then left as they were while the queues move).
-CACHED_BY = {"lpend": "import_needs"}
+#: Kernel-only arrays the reference has no counterpart of: today's arrivals (a path).
+NOT_COMPARED = {"arrivals"}
+#: Kernel caches valid only right after the stage that fills them (none at present).
+CACHED_BY: dict[str, str] = {}
 
 
 def _c(x: np.ndarray) -> np.ndarray:
@@ -47,11 +46,11 @@ class World:
         T = pl.scenario.horizon_days
         sizes = dim_sizes(pl.net)
         tr = [np.zeros((0, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()]
-        # Paths(n, cover, output, price, imports, pain, trust, pressure, agreement, requirement, exports)
+        # Paths(n, cover, output, price, imports, pain, trust, pressure, agreement, requirement, exports, ...)
         by = dict(zip(TRAJ_SHAPES, tr))
         self.paths = Paths(0, by["cover_days"], by["output_fraction"], by["price_multiple"], by["imports_t"],
                            by["pain_cum_usd_bn"], by["trust"], by["pressure_ratio"], by["agreement_in_force"],
-                           by["requirement_fraction"], by["exports_t"])
+                           by["requirement_fraction"], by["exports_t"], by["route_exports_t"], by["licences"])
         self.scr = Scratch(np.zeros((6, 1)), np.zeros((4, 1)))
 
     def load(self, d: dict[str, np.ndarray]) -> None:
@@ -60,7 +59,7 @@ class World:
         self.market = Market(*[d[f] for f in Market._fields])
         self.sec = Sectors(*[d[f] for f in Sectors._fields])
         self.ship = Ship(*[d[f] if f != "arrivals" else np.zeros_like(d["pipe"]) for f in Ship._fields])
-        self.ctrl = Ctrl(*[d[f] if f != "lq_new" else np.zeros((LICENCE_STAGES, 1)) for f in Ctrl._fields])
+        self.ctrl = Ctrl(*[d[f] for f in Ctrl._fields])
         self.goods = Goods(*[d[f] for f in Goods._fields])
         net = self.pl.net
         self.pol = Pol(d["pain_today"], d["pain_tot"], d["pressure"], d["rho_us"], d["rho_cn"], d["nst"],
@@ -99,10 +98,12 @@ STAGES = [
      lambda m, t, talks, by_day: m.sector_pulls()),
     ("import_needs", lambda w, t, talks: trade.import_needs(w.net, w.par, w.stocks, w.sec, w.ship, w.ctrl, w.scr),
      lambda m, t, talks, by_day: m.import_needs()),
+    ("review_licences",
+     lambda w, t, talks: controls.review_licences(t, w.k, np.uint64(w.pl.scenario.seed), w.net, w.par, w.stocks,
+                                                  w.ctrl),
+     lambda m, t, talks, by_day: m.review_licences(t)),
     ("ship_usual", lambda w, t, talks: trade.ship_usual(t, w.net, w.stocks, w.ship, w.ctrl, w.scr),
      lambda m, t, talks, by_day: m.ship_usual(t)),
-    ("review_licences", lambda w, t, talks: controls.review_licences(t, w.net, w.stocks, w.ship, w.ctrl, w.scr),
-     lambda m, t, talks, by_day: m.review_licences(t)),
     ("divert", lambda w, t, talks: trade.divert(t, w.stocks, w.ship, w.ctrl, w.acc, w.scr),
      lambda m, t, talks, by_day: m.divert(t)),
     ("supply_sectors",
@@ -112,7 +113,7 @@ STAGES = [
      lambda w, t, talks: markets.update_markets(t, w.net, w.par, w.stocks, w.market, w.sec, w.ship, w.acc, w.paths,
                                                 w.scr),
      lambda m, t, talks, by_day: m.update_markets()),
-    ("book_material_trade", lambda w, t, talks: trade.book_material_trade(t, w.net, w.ship, w.pol, w.acc, w.paths),
+    ("book_material_trade", lambda w, t, talks: trade.book_material_trade(t, w.net, w.ship, w.ctrl, w.pol, w.acc, w.paths),
      lambda m, t, talks, by_day: m.book_material_trade()),
     ("trade_goods", lambda w, t, talks: trade.trade_goods(w.net, w.par, w.goods, w.pol, w.acc, w.scr),
      lambda m, t, talks, by_day: m.trade_goods()),
@@ -166,13 +167,12 @@ def check_day(scenario: str, negotiate: bool, seed: int, k: int, day: int) -> li
             talks = bool(want)
             # the kernel marks changed controls for refresh_control_flags; check that stage here
             after = m.export_state(t)
-            w.ctrl.lic_in[:] = False
             w.ctrl.lic_route[:] = False
             w.ctrl.flags[0] = 1
             controls.refresh_control_flags(w.ctrl)
-            problems += _differs("refresh_control_flags", {f: getattr(w.ctrl, f) for f in ("lic_in", "lic_route", "flags")},
+            problems += _differs("refresh_control_flags", {f: getattr(w.ctrl, f) for f in ("lic_route", "flags")},
                                  after)
-            problems += _differs(name, {k_: v for k_, v in w.arrays().items() if k_ not in ("lic_in", "lic_route", "flags")},
+            problems += _differs(name, {k_: v for k_, v in w.arrays().items() if k_ not in ("lic_route", "flags")},
                                  after)
             continue
         problems += _differs(name, w.arrays(), m.export_state(t))

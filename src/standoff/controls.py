@@ -1,8 +1,13 @@
-"""Export controls: licensing with an approval share and delays, quotas, bans, leakage.
+"""Export controls: licences for contracts, coverage, customs inspection, quotas, bans, leakage.
 
-A shipment requested under a control is split into an approved part, which leaves after
-a licence delay drawn from a distribution, a leaked part, which reaches the buyer late
-through third countries, and the rest, which stays with the exporter.  Nothing is lost.
+A control covers a share of a route's trade (by element content or grade).  Covered trade
+needs a licence, and a licence is for a contract: each route's covered trade is split into
+:data:`~standoff.layout.LICENCE_CONTRACTS` buyers, each applying, waiting, being granted or
+refused, giving up and applying again (:func:`review_contracts`).  A route ships its uncovered
+share and its licensed contracts' share of what buyers order today, after customs inspection;
+a share of the rest leaks through third countries and the rest stays with the exporter, while
+its buyers look elsewhere.  Nothing is lost, and nothing ordered while waiting piles up: when
+a policy eases, buyers order what they still want (use plus restocking), not a backlog.
 """
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ import numpy as np
 from typing import Any
 from ._jit import kernel_jit
 
-from .layout import (LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE,  # noqa: F401 - re-exported
-                     MODE_QUOTA, MODES)
+from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_PATIENCE, I_REAPPLY, I_VALIDITY,  # noqa: F401
+                     LEAK_EXTRA_DAYS, LICENCE_CONTRACTS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, MODES,
+                     STREAM_LICENCE)
+from .rng import kernel_uniform
 
 
 @kernel_jit(error_model="numpy")
@@ -48,118 +55,125 @@ def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np
 
 
 @kernel_jit(error_model="numpy")
-def process_licences(lq: np.ndarray, mode: np.ndarray, appr: np.ndarray, delay: np.ndarray, leak: np.ndarray,
-                     stock: np.ndarray, ring: np.ndarray, pipe: np.ndarray, shipped: np.ndarray,
-                     dl: np.ndarray, dleak: np.ndarray, t: int, rt_p: np.ndarray, rt_e: np.ndarray,
-                     rt_i: np.ndarray, q1: np.ndarray, q2: np.ndarray, nq: np.ndarray) -> None:
-    """One day of licence review on every route, for a block of members.
+def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, ct_day: np.ndarray,
+                     ct_since: np.ndarray, ct_ok: np.ndarray, lic_n: np.ndarray, mode: np.ndarray, appr: np.ndarray,
+                     rmax: np.ndarray, rmin: np.ndarray, need: np.ndarray, share0: np.ndarray, rt_p: np.ndarray,
+                     rt_e: np.ndarray, rt_i: np.ndarray, lic_route: np.ndarray, patience: np.ndarray,
+                     reapply: np.ndarray, validity: np.ndarray) -> None:
+    """One day of licence review on every licensed route, contract by contract, for a block of members.
 
-    Applications (``lq[route, stage, member]``, any number of stages) move through the review
-    stages; those decided today are approved at the route's approval share and shipped from
-    the exporter's stock (what the stock cannot cover waits, approved, in the last stage).  A
-    share ``leak`` of the refused quantity reaches the buyer through third countries.  When a
-    control is lifted, everything pending is approved; under a ban or a quota everything
-    pending is refused.  ``q1`` and ``q2`` are scratch of one value per member, ``nq`` of one
-    value per stage and member.
+    A contract whose licence expired or whose buyer's wait to apply again is over has no
+    application; a buyer without one applies if it orders anything today, and its review takes
+    a time drawn uniformly between the shortest review and the longest (the legal limit) in
+    force.  A review that ends (or passes the longest review now in force: a faster regime
+    speeds up what is pending) is granted with the approval share in force, for the licence's
+    validity, or refused, and the buyer applies again after ``reapply`` days.  A buyer whose
+    application has waited ``patience`` days cancels it and applies again after ``reapply``.
+    ``ct_ok[j, m]`` is the share of route ``j``'s contracts licensed at the end of the day;
+    ``lic_n`` counts today's applications, grants, refusals, cancellations and what is pending.
+    Draws are counter-based (member, application day, route, contract), so a member's licences
+    do not depend on the block it runs in, and one application gets the same review draw and
+    decision under any terms (a longer review decides it later, not differently).
     """
-    K = lq.shape[1]
-    M = lq.shape[2]
-    for j in range(rt_p.shape[0]):  # applications only exist on routes that carry trade
+    NC = ct_state.shape[1]
+    M = ct_state.shape[2]
+    lic_n[:] = 0.0
+    inv_nc = 1.0 / NC
+    for j in range(rt_p.shape[0]):
         p = rt_p[j]
         e = rt_e[j]
         i = rt_i[j]
-        if e == i:
+        if e == i or not lic_route[p, e, i]:
             continue
-        live = False
+        sh = share0[p, e, i]
         for m in range(M):
-            tot = 0.0
-            for k in range(K):
-                tot += lq[j, k, m]
-            if tot > 0.0:
-                live = True
-                break
-        if not live:
-            continue
-        # The review moves each stage on at the same rate, last stage first; nq holds the
-        # new queue before the control in force decides what happens to it.
-        for m in range(M):
-            dd = delay[p, e, i, m]
-            q1[m] = 1.0 if dd <= 0.0 else min(1.0, K / dd)  # the rate
-            nq[K - 1, m] = lq[j, K - 1, m]
-        for k in range(K - 1, 0, -1):
-            for m in range(M):
-                mv = lq[j, k - 1, m] * q1[m]
-                nq[k, m] = nq[k, m] + mv
-                nq[k - 1, m] = lq[j, k - 1, m] - mv
-        for m in range(M):
-            pending = 0.0
-            for k in range(K):
-                pending += lq[j, k, m]
-            md = mode[p, e, i, m]
-            act = pending > 0.0
-            cleared = md == MODE_BAN or md == MODE_QUOTA  # everything pending is refused
-            lifted = md == MODE_NONE                       # everything pending is approved
-            review = md == MODE_LICENCE
-            dec_r = lq[j, K - 1, m] * q1[m]
-            n_last = nq[K - 1, m] - dec_r
-            decided = pending if lifted else dec_r
-            a = 1.0 if lifted else appr[p, e, i, m]
-            approved = decided * a
-            st = stock[e, p, m]
-            ship = min(approved, st)
-            back = approved - ship   # approved but not in stock: waits in the last stage
-            last = (0.0 if lifted else n_last)
-            last = last + back if approved > ship else last
-            refused_leak = min(decided * (1.0 - a) * leak[p, e, i, m], max(st - ship, 0.0)) if review else 0.0
-            moves = act and (lifted or review)
-            for k in range(K - 1):
-                lq[j, k, m] = lq[j, k, m] if not act else (0.0 if (cleared or lifted) else nq[k, m])
-            lq[j, K - 1, m] = lq[j, K - 1, m] if not act else (0.0 if cleared else last)
-            q1[m] = ship if moves else 0.0
-            q2[m] = refused_leak if moves else 0.0
-            stock[e, p, m] = max(st - ship - refused_leak, 0.0) if moves else st
-            shipped[p, e, i, m] += (ship + refused_leak) if moves else 0.0
-        schedule(ring, pipe, t, p, i, q1, dl[e, i])
-        schedule(ring, pipe, t, p, i, q2, dleak[e, i])
+            if mode[p, e, i, m] != MODE_LICENCE:
+                continue
+            wants = need[i, p, m] * sh > 0.0
+            lim = rmax[p, e, i, m]
+            lo = min(rmin[p, e, i, m], lim)
+            a = appr[p, e, i, m]
+            n_ok = 0
+            for c in range(NC):
+                st = ct_state[j, c, m]
+                d = ct_day[j, c, m]
+                since = ct_since[j, c, m]
+                stream = STREAM_LICENCE + 2 * (j * NC + c)
+                if (st == CT_GRANTED or st == CT_OUT) and t >= d:
+                    st = CT_NONE
+                if st == CT_NONE and wants:
+                    u = kernel_uniform(seed, first + m, t, stream)
+                    st = CT_PENDING
+                    since = float(t)
+                    d = t + lo + u * (lim - lo)
+                    lic_n[p, 0, m] += 1.0
+                if st == CT_PENDING:
+                    if t >= min(d, since + lim):
+                        # keyed by the application day: the same application gets the same
+                        # decision whenever it is decided (common random numbers across terms)
+                        u = kernel_uniform(seed, first + m, int(since), stream + 1)
+                        if u < a:
+                            st = CT_GRANTED
+                            d = t + validity[m]
+                            lic_n[p, 1, m] += 1.0
+                        else:
+                            st = CT_OUT
+                            d = t + reapply[m]
+                            lic_n[p, 2, m] += 1.0
+                    elif t - since >= patience[m]:
+                        st = CT_OUT
+                        d = t + reapply[m]
+                        lic_n[p, 3, m] += 1.0
+                if st == CT_PENDING:
+                    lic_n[p, 4, m] += 1.0
+                if st == CT_GRANTED:
+                    n_ok += 1
+                ct_state[j, c, m] = st
+                ct_day[j, c, m] = d
+                ct_since[j, c, m] = since
+            ct_ok[j, m] = n_ok * inv_nc
 
 
 @kernel_jit(error_model="numpy", inline="always")
 def refresh_control_flags(ctrl: Any) -> None:
     """Stage: after the timeline changed a control, note which routes any member licenses.
 
-    ``lic_in[p, i]``: some member has a licence control on a route into ``(p, i)``;
-    ``lic_route[p, e, i]``: on that route; ``flags[1]``: some route is under a quota.  The
+    ``lic_route[p, e, i]``: some member has a licence control on that route; ``flags[1]``: some
+    route is under a quota; ``flags[2]``: some route is announced (buyers buy ahead).  The
     ordering and shipping stages skip the licence and quota arithmetic where nobody needs it.
     """
     flags = ctrl.flags
     if flags[0] == 0:
         return
     c_mode = ctrl.c_mode
-    lic_in = ctrl.lic_in
     lic_route = ctrl.lic_route
+    c_ahead = ctrl.c_ahead
     P, R = c_mode.shape[0], c_mode.shape[1]
     M = c_mode.shape[3]
-    lic_in[:] = False
     lic_route[:] = False
     any_quota = False
+    any_ahead = False
     for p in range(P):
         for e in range(R):
             for i in range(R):
                 for m in range(M):
                     md = c_mode[p, e, i, m]
                     if e != i and md == MODE_LICENCE:
-                        lic_in[p, i] = True
                         lic_route[p, e, i] = True
                     if e != i and md == MODE_QUOTA:
                         any_quota = True
+                    if e != i and c_ahead[p, e, i, m] > 0.0:
+                        any_ahead = True
     flags[1] = 1 if any_quota else 0
+    flags[2] = 1 if any_ahead else 0
     flags[0] = 0
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def review_licences(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) -> None:
-    """Stage: licence review on every route; decided applications ship if approved, from what
-    the exporter has left after its domestic and uncontrolled customers (:func:`process_licences`)."""
-    process_licences(ctrl.lq, ctrl.c_mode, ctrl.c_appr, ctrl.c_delay, ctrl.c_leak, stocks.stock, ship.ring,
-                     ship.pipe, ship.shipped, ship.dl, ship.dleak, t, net.rt_p, net.rt_e, net.rt_i, scr.x[0],
-                     scr.x[1], ctrl.lq_new)
+def review_licences(t: int, first: int, seed: np.uint64, net: Any, par: Any, stocks: Any, ctrl: Any) -> None:
+    """Stage: licence review, contract by contract, on every licensed route
+    (:func:`review_contracts`); shipping then sends what each route's licences allow."""
+    gp = par.gp
+    review_contracts(t, first, seed, ctrl.ct_state, ctrl.ct_day, ctrl.ct_since, ctrl.ct_ok, ctrl.lic_n, ctrl.c_mode,
+                     ctrl.c_appr, ctrl.c_delay, ctrl.c_rmin, stocks.need, net.share0, net.rt_p, net.rt_e, net.rt_i,
+                     ctrl.lic_route, gp[I_PATIENCE], gp[I_REAPPLY], gp[I_VALIDITY])

@@ -15,7 +15,7 @@ produce_day            production                   the chain produces, upstream
 sector_pulls           production                   requirements and firm cohorts' pulls
 import_needs           trade                        orders up to a target position
 ship_usual             trade                        round 1: usual suppliers, under controls
-review_licences        controls                     the licence queues decide and ship
+review_licences        controls                     licence contracts apply, wait, are granted or refused
 divert                 trade                        round 2: any supplier without a control
 supply_sectors         production                   sectors consume; losses and stockouts
 update_markets         markets                      prices, substitution, new capacity
@@ -41,11 +41,12 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
-from .layout import (A_CAPACITY, A_CM, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE,  # noqa: F401 - re-exported
-                     A_CTRL_QUOTA, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, COHORT_MULT, COHORT_SIGMA, I_CAPGROW,
+from .layout import (A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
+                     A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE, A_CTRL_QUOTA, A_CTRL_RMIN, I_INSPECT, LICENCE_CONTRACTS,
+                     LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, COHORT_MULT, COHORT_SIGMA, I_CAPGROW,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
                      I_PREM, I_PRESP, I_PT, I_REDIR, I_REDIR_CN, I_SIGMA, I_STOCKOUT, I_SUBMAX, I_SUBRATE,
-                     I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, INV_KC, K_COHORTS, LEAK_EXTRA_DAYS, LICENCE_STAGES, N_STATE,
+                     I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, INV_KC, K_COHORTS, LEAK_EXTRA_DAYS, N_STATE,
                      O_FC_CN, O_FC_US, PAIN_KINDS, PARAMS, READINESS_WINDOW, RING_DAYS, S_ACTIVE, S_TRUST_CN,
                      S_TRUST_US, Acc, Ctrl, Goods, Market, Net, Par, Paths, Pol, Scratch, Sectors, Ship, Stocks)
 from .markets import update_markets
@@ -61,7 +62,7 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
     """Simulate members ``first .. first + M - 1`` (``M = inp.glob.shape[0]``) together, writing outputs in place.
 
     The day's timeline: apply the scenario's actions, play the political game, land arrivals,
-    produce, set the sectors' pulls, order, ship from usual suppliers, review licences, divert,
+    produce, set the sectors' pulls, order, review licences, ship from usual suppliers, divert,
     supply the sectors, update markets, book material and goods trade, book pain.  Each stage
     is a compiled function in the module of its mechanism, with a twin of the same name in
     :class:`standoff.reference.Member`; the order of floating-point operations for each member
@@ -82,12 +83,12 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
         produce_day(net, par, stocks, acc, scr)
         sector_pulls(net, par, market, sec)
         import_needs(net, par, stocks, sec, ship, ctrl, scr)
+        review_licences(t, first, seed, net, par, stocks, ctrl)
         ship_usual(t, net, stocks, ship, ctrl, scr)
-        review_licences(t, net, stocks, ship, ctrl, scr)
         divert(t, stocks, ship, ctrl, acc, scr)
         supply_sectors(t, net, par, stocks, sec, pol, acc, paths, scr)
         update_markets(t, net, par, stocks, market, sec, ship, acc, paths, scr)
-        book_material_trade(t, net, ship, pol, acc, paths)
+        book_material_trade(t, net, ship, ctrl, pol, acc, paths)
         trade_goods(net, par, goods, pol, acc, scr)
         book_pain(pol)
         track_after_deal(t, horizon, tail_start, neg_on, net, sec, ship, acc)
@@ -116,26 +117,28 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     n_gt = net.gt_e.shape[0]
     D = RING_DAYS
     KC = K_COHORTS
-    LS = LICENCE_STAGES
+    NC = LICENCE_CONTRACTS
+    NL = len(LICENCE_KINDS)
+    nr = max(n_rt, 1)
     W = READINESS_WINDOW
     NK = len(PAIN_KINDS)
 
     # ---- state, member last ----
     stocks = Stocks(np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
-                    np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
-                    np.zeros((R, P, M)))
+                    np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)))
     market = Market(np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)))
     sec = Sectors(np.zeros((R, S, KC, M)), np.zeros((R, S, KC, M)), np.zeros((R, S, M)), np.zeros((R, S, M)),
                   np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, M)))
     ship = Ship(np.zeros((D, P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, R, M)), np.zeros((R, R, M), dtype=np.int64),
-                np.zeros((R, R, M), dtype=np.int64))
+                np.zeros((R, R, M), dtype=np.int64), np.zeros((R, R, M), dtype=np.int64))
     ctrl = Ctrl(np.zeros((P, R, R, M), dtype=np.int64), np.ones((P, R, R, M)), np.zeros((P, R, R, M)),
-                np.zeros((P, R, R, M)), np.zeros((P, R, M)), np.zeros((max(n_rt, 1), LS, M)),
-                np.zeros((max(n_rt, 1), M)), np.zeros((LS, M)), np.zeros((P, R, M)), np.zeros((P, R, M)),
-                np.zeros((P, R, M)), np.zeros((P, R), dtype=np.bool_), np.zeros((P, R, R), dtype=np.bool_),
-                np.array([1, 0], dtype=np.int64))
+                np.zeros((P, R, R, M)), np.zeros((P, R, M)), np.ones((P, R, R, M)), np.zeros((P, R, R, M)),
+                np.zeros((P, R, R, M)), np.zeros((nr, NC, M), dtype=np.int64), np.zeros((nr, NC, M)),
+                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.zeros((P, NL, M)), np.zeros((P, R, M)),
+                np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, R), dtype=np.bool_),
+                np.array([1, 0, 0], dtype=np.int64))
     goods = Goods(np.zeros((R, R, G, M)), np.zeros((R, R, G, M)), np.zeros((C, M)), np.full((max(n_gt, 1), M), -1.0),
                   np.zeros((max(n_gt, 1), M)), np.zeros((max(n_gt, 1), M)), np.zeros((max(n_gt, 1), M)))
     pol = Pol(np.zeros((2, NK, M)), np.zeros((2, NK, M)), np.zeros((2, NK, M)), np.zeros(M), np.zeros(M),
@@ -146,7 +149,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
               np.zeros((R, M)), np.zeros((R, M)), out.negotiation, out.rebuild_days)
     paths = Paths(n_keep_here, tr.cover_days, tr.output_fraction, tr.price_multiple, tr.imports_t,
                   tr.pain_cum_usd_bn, tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction,
-                  tr.exports_t)
+                  tr.exports_t, tr.route_exports_t, tr.licences)
     scr = Scratch(np.zeros((6, M)), np.zeros((4, M)))
     initial = np.zeros((P, M))
     set_steady_state(net, par, inp, stocks, sec, ship, goods, pol, acc, initial)
@@ -289,6 +292,7 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
                     lead[e, i, m] = gp[I_TRANSIT1, m]
                 ship.dl[e, i, m] = lead_days(lead[e, i, m], D)
                 ship.dleak[e, i, m] = lead_days(lead[e, i, m] + LEAK_EXTRA_DAYS, D)
+                ship.dinsp[e, i, m] = lead_days(lead[e, i, m] + gp[I_INSPECT, m], D)
             for gg in range(G):
                 for m in range(M):
                     goods.tariff[e, i, gg, m] = net.tau0[e, i, gg]
@@ -359,6 +363,16 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
                 stocks.cap[a0, a1, m] += v[m]
         elif kind == A_TALKS:
             talks_today = True
+        elif kind == A_CTRL_COVER:
+            ctrl.c_cover[a0, a1, a2, :] = v
+        elif kind == A_CTRL_COVER_ADD:
+            for m in range(M):
+                ctrl.c_cover[a0, a1, a2, m] += v[m]
+        elif kind == A_CTRL_RMIN:
+            ctrl.c_rmin[a0, a1, a2, :] = v
+        elif kind == A_CTRL_AHEAD:
+            ctrl.c_ahead[a0, a1, a2, :] = v
+            ctrl.flags[0] = 1
         ap += 1
     return ap, talks_today
 

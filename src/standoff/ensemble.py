@@ -25,7 +25,7 @@ from .network import DAYS_PER_YEAR, Network
 from .politics import GDP_BN_PER_DAY
 from .rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
-                       StockpileReleaseEvent, TalksEvent, TariffEvent)
+                       StockpileReleaseEvent, SuspendEvent, TalksEvent, TariffEvent)
 
 #: Members per kernel call: small enough for a smooth progress bar, large enough to
 #: amortise the call.  Chunks are whole multiples of it, which keeps chunking invisible.
@@ -160,8 +160,10 @@ def plan(sc: Scenario) -> Plan:
         # Arrivals are booked in a ring of RING_DAYS days; a leaked shipment adds LEAK_EXTRA_DAYS.
         u = params[engine.PARAMS.index(name)]
         worst = float(u.transform(np.array([1.0 - 1e-9]))[0])
-        if worst + LEAK_EXTRA_DAYS >= engine.RING_DAYS - 1:
-            raise StandoffError(f"transit times of {engine.RING_DAYS - 2 - LEAK_EXTRA_DAYS:.0f} days or more are not "
+        inspect = params[engine.PARAMS.index("customs_inspection_days")]
+        worst_extra = max(LEAK_EXTRA_DAYS, float(inspect.transform(np.array([1.0 - 1e-9]))[0]))
+        if worst + worst_extra >= engine.RING_DAYS - 1:
+            raise StandoffError(f"transit times of {engine.RING_DAYS - 2 - worst_extra:.0f} days or more are not "
                                 "supported (an unbounded distribution reaches them too)", file=sc.source, field=u.key,
                                 value=u.spec)
 
@@ -219,7 +221,9 @@ def plan(sc: Scenario) -> Plan:
 
     rows: list[tuple[int, int, int, int, int, int]] = []
     talks: list[tuple[int, str]] = []
-    R = len(net.regions)
+    # Suspensions of announced controls (dropped, like any outcome, when the game decides).
+    suspended = {ev.control: sc.day_of(ev.date) for ev in sc.events if isinstance(ev, SuspendEvent)
+                 and not (neg_cfg.enabled and ev.outcome and sc.day_of(ev.date) >= neg_start)}
     for k, ev in enumerate(sc.events):
         day = sc.day_of(ev.date)
         if neg_cfg.enabled and ev.outcome and day >= neg_start:
@@ -233,20 +237,7 @@ def plan(sc: Scenario) -> Plan:
             for gname in groups:
                 rows.append((day, engine.A_TARIFF, e, i, net.groups.index(gname), c))
         elif isinstance(ev, ExportControlEvent):
-            e = net.regions.index(ev.exporter)
-            dests = [i for i in range(R) if i != e] if ev.destinations == "all" else \
-                [net.regions.index(d) for d in ev.destinations if d != ev.exporter]
-            cm = col(f"{key}.mode", float(MODES[ev.mode]))
-            ca = col(f"{key}.approval_share", ev.approval_share)
-            cd = col(f"{key}.delay_days", ev.delay_days)
-            cl = col(f"{key}.leakage", ev.leakage)
-            for pname in ev.products:
-                p = net.products.index(pname)
-                for i in dests:
-                    rows += [(day, engine.A_CTRL_MODE, p, e, i, cm), (day, engine.A_CTRL_APPR, p, e, i, ca),
-                             (day, engine.A_CTRL_DELAY, p, e, i, cd), (day, engine.A_CTRL_LEAK, p, e, i, cl)]
-                if ev.quota_tonnes_per_year is not None:
-                    rows.append((day, engine.A_CTRL_QUOTA, p, e, 0, col(f"{key}.quota", ev.quota_tonnes_per_year)))
+            rows += _control_rows(sc, net, ev, day, key, col, suspended.get(ev.id) if ev.id else None)
         elif isinstance(ev, CounterMeasureEvent):
             rows.append((day, engine.A_CM, net.measures.index(ev.measure), 0, 0,
                          col(f"{key}.active", 1.0 if ev.active else 0.0)))
@@ -278,9 +269,81 @@ class Chunk:
     arrays: dict[str, np.ndarray]
 
 
+def _control_rows(sc: Scenario, net: Network, ev: ExportControlEvent, day: int, key: str, col: Any,
+                  suspended: int | None) -> list[tuple[int, int, int, int, int, int]]:
+    """Timeline rows of one export-control event: buying ahead from its announcement until it takes
+    effect (or is suspended), and its terms on every named route from its effective day (none if
+    it was suspended first)."""
+    R = len(net.regions)
+    e = net.regions.index(ev.exporter)
+    dests = [i for i in range(R) if i != e] if ev.destinations == "all" else \
+        [net.regions.index(d) for d in ev.destinations if d != ev.exporter]
+    eff = sc.day_of(ev.effective_date)
+    by_sector = isinstance(ev.coverage, dict)
+    cv = None if (by_sector or ev.coverage is None) else col(f"{key}.coverage", ev.coverage)
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    if eff > day:
+        on = cv if cv is not None else col(f"{key}.announced", 1.0)
+        off = col(f"{key}.announced_end", 0.0)
+        end = suspended if suspended is not None else eff
+        for pname in ev.products:
+            p = net.products.index(pname)
+            for i in dests:
+                rows += [(day, engine.A_CTRL_AHEAD, p, e, i, on), (end, engine.A_CTRL_AHEAD, p, e, i, off)]
+    if suspended is not None:
+        return rows  # suspended before it took effect: nothing changes on the ground
+    cm = col(f"{key}.mode", float(MODES[ev.mode]))
+    ca = col(f"{key}.approval_share", ev.approval_share)
+    cd = col(f"{key}.delay_days", ev.delay_days)
+    cr = col(f"{key}.review_min_days", ev.review_min_days)
+    cl = col(f"{key}.leakage", ev.leakage)
+    demand = np.asarray(net.demand, dtype=float)
+    for pname in ev.products:
+        p = net.products.index(pname)
+        for i in dests:
+            rows += [(eff, engine.A_CTRL_MODE, p, e, i, cm), (eff, engine.A_CTRL_APPR, p, e, i, ca),
+                     (eff, engine.A_CTRL_DELAY, p, e, i, cd), (eff, engine.A_CTRL_RMIN, p, e, i, cr),
+                     (eff, engine.A_CTRL_LEAK, p, e, i, cl)]
+            if cv is not None:
+                rows.append((eff, engine.A_CTRL_COVER, p, e, i, cv))
+            if not by_sector:
+                continue
+            # Coverage by buying sector: the importer's sectors' shares of its use of the product
+            # (the world's, where the importer has no such sector), each times its coverage.
+            users = [s for s in range(len(net.sectors)) if int(net.critical[s]) == p]
+            w = demand[i, users] if demand[i, users].sum() > 0.0 else demand[:, users].sum(axis=0)
+            w = w / w.sum() if w.sum() > 0.0 else np.full(len(users), 1.0 / len(users))
+            rows.append((eff, engine.A_CTRL_COVER, p, e, i, col(f"{key}.coverage_reset", 0.0)))
+            for s, ws in zip(users, w):
+                sname = net.sectors[s]
+                val = ev.coverage.get(sname, 1.0)  # type: ignore[union-attr]  # unnamed sectors: fully covered
+                rows.append((eff, engine.A_CTRL_COVER_ADD, p, e, i, col(f"{key}.coverage.{sname}", val, float(ws))))
+    if ev.quota_tonnes_per_year is not None:
+        for pname in ev.products:
+            rows.append((eff, engine.A_CTRL_QUOTA, net.products.index(pname), e, 0,
+                         col(f"{key}.quota", ev.quota_tonnes_per_year)))
+    return rows
+
+
+def export_routes(net: Network) -> list[tuple[str, str, str]]:
+    """The trade routes between two regions as (product, exporter, importer), in the kernel's
+    order: the ``route`` axis of exports by destination (``route_exports_t``)."""
+    p, e, i = np.nonzero(np.asarray(net.share) > 0.0)
+    return [(net.products[a], net.regions[b], net.regions[c]) for a, b, c in zip(p, e, i) if b != c]
+
+
+def route_coords(net: Network) -> dict[str, tuple[str, list[str]]]:
+    """Coordinates of the ``route`` axis: a label ``PRODUCT EXPORTER>IMPORTER`` and its three parts."""
+    routes = export_routes(net)
+    return {"route": ("route", [f"{p} {e}>{i}" for p, e, i in routes] or ["none"]),
+            "route_product": ("route", [p for p, _, _ in routes] or [""]),
+            "route_from": ("route", [e for _, e, _ in routes] or [""]),
+            "route_to": ("route", [i for _, _, i in routes] or [""])}
+
+
 def dim_sizes(net: Network) -> dict[str, int]:
     """Size of every output dimension for ``net`` (see :mod:`standoff.layout`)."""
-    return layout_dim_sizes(len(net.regions), len(net.sectors), len(net.products))
+    return layout_dim_sizes(len(net.regions), len(net.sectors), len(net.products), len(export_routes(net)))
 
 
 def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:

@@ -30,30 +30,44 @@ PARAMS = (
     "price_floor", "price_response_days", "substitution_max_share", "substitution_rate_per_year",
     "capacity_growth_per_year", "investment_signal_days", "order_adjust_days", "capacity_headroom",
     "transit_days_same_zone", "transit_days_cross_zone", "stockout_threshold", "defense_strategic_weight",
-    "max_order_multiple", "china_export_redirect_share",
+    "max_order_multiple", "china_export_redirect_share", "customs_inspection_days", "licence_patience_days",
+    "licence_reapply_days", "licence_validity_days", "buy_ahead_days",
 )
 (I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
  I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD,
- I_REDIR_CN) = range(len(PARAMS))
+ I_REDIR_CN, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, I_AHEAD) = range(len(PARAMS))
 
 # ---------------------------------------------------------------- the timeline
 
 #: Action kinds compiled from a scenario's events (rows of ``Plan.actions``).
+#: ``A_CTRL_DELAY`` sets the longest licence review, ``A_CTRL_RMIN`` the shortest; ``A_CTRL_COVER``
+#: sets the covered share of a route's trade and ``A_CTRL_COVER_ADD`` adds to it (a coverage given
+#: by buying sector is a sum of sector shares); ``A_CTRL_AHEAD`` marks a route announced but not
+#: yet controlled (buyers buy ahead) or clears the mark.
 A_TARIFF, A_CTRL_MODE, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, \
-    A_TALKS = range(10)
+    A_TALKS, A_CTRL_COVER, A_CTRL_COVER_ADD, A_CTRL_RMIN, A_CTRL_AHEAD = range(14)
 
 # ---------------------------------------------------------------- export controls
 
 MODE_NONE, MODE_LICENCE, MODE_QUOTA, MODE_BAN = 0, 1, 2, 3
 #: A scenario's ``mode`` names and their codes.
 MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban": MODE_BAN}
-#: Licence review is a queue of this many stages, each left at rate ``stages / delay``,
-#: so the review time of an application is Erlang (gamma) distributed with the mean
-#: delay of the control in force and a coefficient of variation of 1/sqrt(3) ~ 0.58
-#: (assumption: shared data give only the 45-working-day limit and ">= 6 weeks").
-#: When the delay or approval share changes, the queue already waiting feels it at once,
-#: so a backlog clears quickly after a political deal.
-LICENCE_STAGES = 3
+#: A licence is for a contract: the covered trade on each route (one product from one exporter
+#: to one importing region) is split into this many equal contracts, each a buyer that applies,
+#: waits, is granted or refused, and ships under its own licence.  Supply on a route therefore
+#: comes back in steps of ``1 / LICENCE_CONTRACTS`` of its covered trade (assumption: no source
+#: gives the number of buyers per route; 8 is enough for steps and few enough to be cheap).
+LICENCE_CONTRACTS = 8
+#: States of a contract: no application; application pending (``ct_day`` = review ends); licence
+#: granted (``ct_day`` = validity ends); refused or cancelled (``ct_day`` = the buyer applies again).
+CT_NONE, CT_PENDING, CT_GRANTED, CT_OUT = 0, 1, 2, 3
+#: Licence events counted each day, per product (the ``licence_kind`` axis): applications made,
+#: licences granted, refused, applications cancelled by buyers who stopped waiting, and the
+#: applications pending at the end of the day (a stock, not a flow).
+LICENCE_KINDS = ("applied", "granted", "refused", "cancelled", "pending")
+#: Random streams of the licence review: stream ``STREAM_LICENCE + 2 * (route * contracts + c)``
+#: draws the review time, the next one the decision.
+STREAM_LICENCE = 1000
 #: Extra days a leaked shipment spends passing through a third country (assumption).
 LEAK_EXTRA_DAYS = 30.0
 #: Days the arrival ring looks ahead (a power of two): longer than any transit plus leakage.
@@ -133,6 +147,8 @@ TRAJ_SHAPES = {
     "price_multiple": ("region", "product"),
     "imports_t": ("product", "region"),
     "exports_t": ("product", "region"),
+    "route_exports_t": ("route",),
+    "licences": ("product", "licence_kind"),
     "pain_cum_usd_bn": ("side",),
     "trust": ("side",),
     "pressure_ratio": ("side",),
@@ -141,12 +157,14 @@ TRAJ_SHAPES = {
 }
 #: Labels of the fixed dimensions (the network's regions, sectors and products come from the dataset).
 FIXED_LABELS = {"side": list(SIDES), "pain_kind": list(PAIN_KINDS), "flow_kind": ["lost", "diverted"],
-                "goods_kind": ["imports_lost", "exports_lost"], "neg_output": list(NEG_OUTPUTS)}
+                "goods_kind": ["imports_lost", "exports_lost"], "neg_output": list(NEG_OUTPUTS),
+                "licence_kind": list(LICENCE_KINDS)}
 
 
-def dim_sizes(regions: int, sectors: int, products: int) -> dict[str, int]:
-    """Size of every output dimension for a network of the given size."""
-    return {"region": regions, "sector": sectors, "product": products,
+def dim_sizes(regions: int, sectors: int, products: int, routes: int = 0) -> dict[str, int]:
+    """Size of every output dimension for a network of the given size (``routes``: trade routes
+    between two regions, the ``route`` axis of exports by destination)."""
+    return {"region": regions, "sector": sectors, "product": products, "route": max(routes, 1),
             **{k: len(v) for k, v in FIXED_LABELS.items()}}
 
 
@@ -171,18 +189,24 @@ Par = namedtuple("Par", [
 #: Regional holdings of each product (region, product, member).
 Stocks = namedtuple("Stocks", [
     "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
-    "need_firm", "pos_tgt", "sinv_p"])
+    "pos_tgt", "sinv_p"])
 #: Regional markets (region, product, member).
 Market = namedtuple("Market", ["price", "signal", "pe_mult"])
 #: Sectors and their firm cohorts.
 Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", "sect_tgt"])
 #: Material in transit: the arrival ring, pipelines, today's shipments and lead times.
-Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "dl", "dleak"])
-#: Export controls in force, licence queues, and the shipping round's pro-rata state.
+#: ``dl``: lead days of a usual shipment; ``dleak``: through a third country; ``dinsp``: on a licensed
+#: route, where every shipment is inspected by customs.
+Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "dl", "dleak", "dinsp"])
+#: Export controls in force, licence contracts, and the shipping round's pro-rata state.
+#: ``c_delay``/``c_rmin``: longest/shortest review; ``c_cover``: covered share; ``c_ahead``: announced.
+#: ``ct_state``, ``ct_day``, ``ct_since`` (route, contract, member): each contract's state, the day
+#: it next changes and the day it applied; ``ct_ok`` (route, member): share of contracts licensed;
+#: ``lic_n`` (product, kind, member): today's licence counts (``LICENCE_KINDS``).
 #: ``flags``: [controls changed since the flags were refreshed, some route is under a quota].
 Ctrl = namedtuple("Ctrl", [
-    "c_mode", "c_appr", "c_delay", "c_leak", "c_quota", "lq", "lpend", "lq_new", "tot_pe", "ctl_pe", "frac_pe",
-    "lic_in", "lic_route", "flags"])
+    "c_mode", "c_appr", "c_delay", "c_leak", "c_quota", "c_cover", "c_rmin", "c_ahead", "ct_state", "ct_day",
+    "ct_since", "ct_ok", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
 #: Goods trade: tariffs, trade values, counter-measures and each link's cached responses.
 Goods = namedtuple("Goods", ["tariff", "tv", "cm_on", "gt_tau", "gt_vstar", "gt_cs", "gt_red"])
 #: Politics: today's and cumulative pain, pressure, pressure ratios, the game's state and inputs.
@@ -194,7 +218,7 @@ Acc = namedtuple("Acc", [
     "readiness", "produced", "consumed", "dep_cn", "dep_all", "dipped", "out_neg", "out_rebuild"])
 #: Daily paths of the kept members (member first): ``n`` is how many of the block's members are kept.
 Paths = namedtuple("Paths", ["n", "cover", "output", "price", "imports", "pain", "trust", "pressure", "agreement",
-                             "requirement", "exports"])
+                             "requirement", "exports", "route_exports", "licences"])
 #: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees).
 Scratch = namedtuple("Scratch", ["x", "y"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...

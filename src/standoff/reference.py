@@ -2,7 +2,7 @@
 
 This is how a per-agent simulator would write standoff: one Python object per node of the
 network (a region's holding of a product, a region's sector with its firm cohorts, a trade
-route with its export control and licence queue, a goods-trade link, a side's politics), a
+route with its export control and licence contracts, a goods-trade link, a side's politics), a
 dictionary of arrivals per holding instead of a ring buffer, and one member stepped at a
 time.  It shares no code with the compiled kernel (:mod:`standoff.engine`) beyond the
 scalar formulas of :mod:`standoff.markets` and :mod:`standoff.trade` called in plain
@@ -25,7 +25,10 @@ from typing import Any
 import numpy as np
 
 from . import engine as E
-from .controls import LEAK_EXTRA_DAYS, LICENCE_STAGES, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_AHEAD, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY,
+                     LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE)
+from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
 from .trade import buyer_loss, import_target
@@ -42,7 +45,7 @@ class Holding:
     """A region's holding of one product: producer stock, receiving stock, stockpile, price."""
 
     __slots__ = ("r", "p", "stock", "stock_tgt", "recv", "cap", "spile", "release", "price", "signal",
-                 "shipped_prev", "prod_today", "input_used", "need", "need_firm", "pos_tgt", "pipe", "pipe0",
+                 "shipped_prev", "prod_today", "input_used", "need", "pos_tgt", "pipe", "pipe0",
                  "arrivals", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
                  "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "re_lost",
                  "re_diverted")
@@ -62,12 +65,19 @@ class Sector:
 class Route:
     """One product's trade from an exporter to an importer, with the control in force on it."""
 
-    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "appr", "delay", "leak", "queue", "shipped")
+    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "appr", "delay", "leak", "shipped", "cover",
+                 "rmin", "ahead", "ct_state", "ct_day", "ct_since", "ok", "j")
 
     def __init__(self, p: int, e: int, i: int) -> None:
         self.p, self.e, self.i = p, e, i
         self.mode, self.appr, self.delay, self.leak = MODE_NONE, 1.0, 0.0, 0.0
-        self.queue = [0.0] * LICENCE_STAGES
+        self.cover, self.rmin, self.ahead = 1.0, 0.0, 0.0
+        # Licence contracts: state, the day it next changes, the day the buyer applied.
+        self.ct_state = [CT_NONE] * LICENCE_CONTRACTS
+        self.ct_day = [0.0] * LICENCE_CONTRACTS
+        self.ct_since = [0.0] * LICENCE_CONTRACTS
+        self.ok = 0.0
+        self.j = -1
         self.shipped = 0.0
 
 
@@ -123,7 +133,7 @@ class Member:
                 h.release = 0.0
                 h.price = h.signal = h.pe_mult = h.peak = 1.0
                 h.shipped_prev = h.prod0
-                h.prod_today = h.input_used = h.need = h.need_firm = h.pos_tgt = h.pipe = h.sinv_p = 0.0
+                h.prod_today = h.input_used = h.need = h.pos_tgt = h.pipe = h.sinv_p = 0.0
                 h.quota = h.re_lost = h.re_diverted = 0.0
                 h.unmet = h.tot_order = h.quota_order = h.frac = 0.0  # as the kernel's arrays start
                 h.spile_empty = math.nan
@@ -155,6 +165,9 @@ class Member:
         # The routes that carry trade in the baseline, in the kernel's order.
         self.trading = [self.route[(p, e, i)] for p in range(P) for e in range(R) for i in range(R)
                         if net.share[p, e, i] > 0.0]
+        for j, rt in enumerate(self.trading):
+            rt.j = j  # the kernel's route index (its random streams)
+        self.lic_n = [[0.0] * len(LICENCE_KINDS) for _ in range(P)]
         for p in range(P):
             for e in range(R):
                 for i in range(R):
@@ -227,8 +240,8 @@ class Member:
         self.produce_day()
         self.sector_pulls()
         self.import_needs()
-        self.ship_usual(t)
         self.review_licences(t)
+        self.ship_usual(t)
         self.divert(t)
         self.supply_sectors(t)
         self.update_markets()
@@ -260,6 +273,14 @@ class Member:
                 self.h[a0][a1].release = v
             elif kind == E.A_CAPACITY:
                 self.h[a0][a1].cap += v
+            elif kind == E.A_CTRL_COVER:
+                self.route[(a0, a1, a2)].cover = v
+            elif kind == E.A_CTRL_COVER_ADD:
+                self.route[(a0, a1, a2)].cover += v
+            elif kind == E.A_CTRL_RMIN:
+                self.route[(a0, a1, a2)].rmin = v
+            elif kind == E.A_CTRL_AHEAD:
+                self.route[(a0, a1, a2)].ahead = v
         return any(kind == E.A_TALKS for kind, *_ in actions)
 
     def play_negotiation(self, t: int, talks_today: bool) -> None:
@@ -351,23 +372,22 @@ class Member:
                 c.pull = tot
 
     def import_needs(self) -> None:
-        """Stage: every region orders each product up to a target position."""
+        """Stage: every region orders each product up to a target position (pending licences not
+        counted; buyers on an announced route buy ahead)."""
         g, R, P = self.g, self.R, self.P
-        # import needs: order up to a target position
         for i in range(R):
             for p in range(P):
                 h = self.h[i][p]
                 use_now = 0.0
                 position = h.recv + h.input_used + h.pipe
                 target = self.pool_days[p] * h.input_use0 + h.pipe0
-                position_firm, target_firm = position, target
-                licensed = False
-                for e in range(R):
-                    rt = self.route[(p, e, i)]
-                    if e != i and rt.mode == MODE_LICENCE:
-                        licensed = True
-                        position += _sum(rt.queue) * rt.appr
-                        target += rt.share * h.use0 * rt.delay
+                if True:  # the kernel skips this where no route is announced: adding 0.0 changes nothing
+                    for e in range(R):
+                        rt = self.route[(p, e, i)]
+                        shu = rt.share * h.use0
+                        if e == i or shu <= 0.0:
+                            continue
+                        target += rt.ahead * g[I_AHEAD] * shu
                 for c in self.sec[i]:
                     if c.crit == p:
                         use_now += c.req
@@ -378,15 +398,6 @@ class Member:
                 h.pos_tgt = target
                 cap_o = g[E.I_MAXORD] * max(use_now, h.use0)
                 h.need = min(max(use_now + (target - position) * self.inv_adj, 0.0), cap_o)
-                if licensed:
-                    for c in self.sec[i]:
-                        if c.crit == p:
-                            position_firm += _sum(c.cohorts)
-                            target_firm += c.sect_tgt
-                    h.need_firm = min(max(use_now + (target_firm - position_firm) * self.inv_adj, 0.0), cap_o)
-                else:
-                    h.need_firm = h.need
-
 
     def ship_usual(self, t: int) -> None:
         """Stage: round 1 of shipping, from usual suppliers, under controls."""
@@ -421,9 +432,17 @@ class Member:
                 self._ship(t, rt, q, rt.lead)
                 sent = q
             elif rt.mode == MODE_LICENCE:
-                rt.queue[0] += o
-                hi.unmet += hi.need_firm * rt.share
-                continue
+                # The uncovered share and the licensed contracts' share, after customs inspection.
+                af = (1.0 - rt.cover) + rt.cover * rt.ok
+                ok = q * af
+                leak = (q - ok) * rt.leak
+                if rt.cover > 0.0:  # customs inspect what a control covers any of
+                    self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)  # the kernel's order of additions
+                    self._ship(t, rt, ok, rt.lead + self.g[I_INSPECT])
+                else:
+                    self._ship(t, rt, ok, rt.lead)
+                    self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
+                sent = ok + leak
             else:
                 af = quota_frac if rt.mode == MODE_QUOTA else 0.0
                 ok = q * af
@@ -436,17 +455,45 @@ class Member:
             hi.unmet += o - sent
 
     def review_licences(self, t: int) -> None:
-        """Stage: licence review on every trading route."""
-        # licence review
+        """Stage: licence review, contract by contract, on every licensed trading route
+        (:func:`standoff.controls.review_contracts`)."""
+        g = self.g
+        NC = LICENCE_CONTRACTS
+        for row in self.lic_n:
+            for k in range(len(row)):
+                row[k] = 0.0
         for rt in self.trading:
-            if rt.e == rt.i or _sum(rt.queue) <= 0.0:
+            if rt.e == rt.i or rt.mode != MODE_LICENCE:
                 continue
-            he = self.h[rt.e][rt.p]
-            rt.queue, ship, refused_leak = review_licences(rt.queue, rt.mode, rt.appr, rt.delay, rt.leak, he.stock)
-            self._ship(t, rt, ship, rt.lead)
-            self._ship(t, rt, refused_leak, rt.lead + LEAK_EXTRA_DAYS)
-            he.stock = max(he.stock - ship - refused_leak, 0.0)
-            rt.shipped += ship + refused_leak
+            n = self.lic_n[rt.p]
+            wants = self.h[rt.i][rt.p].need * rt.share > 0.0
+            lim = rt.delay
+            lo = min(rt.rmin, lim)
+            n_ok = 0
+            for c in range(NC):
+                st, d, since = rt.ct_state[c], rt.ct_day[c], rt.ct_since[c]
+                stream = STREAM_LICENCE + 2 * (rt.j * NC + c)
+                if st in (CT_GRANTED, CT_OUT) and t >= d:
+                    st = CT_NONE
+                if st == CT_NONE and wants:
+                    u = kernel_uniform(self.seed, self.member, t, stream)
+                    st, since, d = CT_PENDING, float(t), t + lo + u * (lim - lo)
+                    n[0] += 1.0
+                if st == CT_PENDING:
+                    if t >= min(d, since + lim):
+                        if kernel_uniform(self.seed, self.member, int(since), stream + 1) < rt.appr:
+                            st, d = CT_GRANTED, t + g[I_VALIDITY]
+                            n[1] += 1.0
+                        else:
+                            st, d = CT_OUT, t + g[I_REAPPLY]
+                            n[2] += 1.0
+                    elif t - since >= g[I_PATIENCE]:
+                        st, d = CT_OUT, t + g[I_REAPPLY]
+                        n[3] += 1.0
+                n[4] += 1.0 if st == CT_PENDING else 0.0
+                n_ok += 1 if st == CT_GRANTED else 0
+                rt.ct_state[c], rt.ct_day[c], rt.ct_since[c] = st, d, since
+            rt.ok = n_ok * (1.0 / NC)
 
     def divert(self, t: int) -> None:
         """Stage: round 2: buyers short buy from any supplier without a control."""
@@ -460,7 +507,7 @@ class Member:
                 if he.stock <= 0.0:
                     continue
                 open_ = [self.route[(p, e, i)] for i in range(R)
-                         if i != e and self.h[i][p].unmet > 0.0 and self.route[(p, e, i)].mode == MODE_NONE]
+                         if i != e and self.h[i][p].unmet > 0.0 and _open(self.route[(p, e, i)])]
                 want = _sum([self.h[rt.i][p].unmet for rt in open_])
                 if want <= 0.0:
                     continue
@@ -697,6 +744,8 @@ class Member:
         dl = np.array([[[lead(self.route[(0, e, i)].lead)] for i in range(R)] for e in range(R)], dtype=np.int64)
         dleak = np.array([[[lead(self.route[(0, e, i)].lead + LEAK_EXTRA_DAYS)] for i in range(R)] for e in range(R)],
                          dtype=np.int64)
+        dinsp = np.array([[[lead(self.route[(0, e, i)].lead + self.g[I_INSPECT])] for i in range(R)]
+                          for e in range(R)], dtype=np.int64)
         mode = np.array([[[[self.route[(p, e, i)].mode] for i in range(R)] for e in range(R)] for p in range(P)],
                         dtype=np.int64)
         lic_route = np.zeros((P, R, R), dtype=np.bool_)
@@ -705,10 +754,16 @@ class Member:
                 for i in range(R):
                     lic_route[p, e, i] = e != i and mode[p, e, i, 0] == MODE_LICENCE
         any_quota = any(mode[p, e, i, 0] == MODE_QUOTA for p in range(P) for e in range(R) for i in range(R) if e != i)
-        nl = max(len(self.trading), 1)
-        queue = np.zeros((nl, E.LICENCE_STAGES, 1))
+        any_ahead = any(self.route[(p, e, i)].ahead > 0.0 for p in range(P) for e in range(R) for i in range(R)
+                        if e != i)
+        nl, NC = max(len(self.trading), 1), LICENCE_CONTRACTS
+        ct_state = np.zeros((nl, NC, 1), dtype=np.int64)
+        ct_day, ct_since, ct_ok = np.zeros((nl, NC, 1)), np.zeros((nl, NC, 1)), np.zeros((nl, 1))
         for j, rt in enumerate(self.trading):
-            queue[j, :, 0] = rt.queue
+            ct_state[j, :, 0] = rt.ct_state
+            ct_day[j, :, 0] = rt.ct_day
+            ct_since[j, :, 0] = rt.ct_since
+            ct_ok[j, 0] = rt.ok
         tv = net.trade_value.copy()
         for lk in self.links:
             tv[lk.e, lk.i, lk.g] = lk.tv
@@ -719,7 +774,7 @@ class Member:
             "stock": hold("stock"), "stock_tgt": hold("stock_tgt"), "recv": hold("recv"), "cap": hold("cap"),
             "spile": hold("spile"), "release": hold("release"), "shipped_prev": hold("shipped_prev"),
             "prod_today": hold("prod_today"), "input_used": hold("input_used"), "need": hold("need"),
-            "need_firm": hold("need_firm"), "pos_tgt": hold("pos_tgt"), "sinv_p": hold("sinv_p"),
+            "pos_tgt": hold("pos_tgt"), "sinv_p": hold("sinv_p"),
             # Market
             "price": hold("price"), "signal": hold("signal"), "pe_mult": hold("pe_mult"),
             # Sectors
@@ -729,15 +784,16 @@ class Member:
             "pull": sect("pull"), "sect_tgt": sect("sect_tgt"),
             # Ship
             "ring": ring, "pipe": by_pi("pipe"), "pipe0": by_pi("pipe0"), "unmet": by_pi("unmet"),
-            "shipped": routes("shipped"), "dl": dl, "dleak": dleak,
+            "shipped": routes("shipped"), "dl": dl, "dleak": dleak, "dinsp": dinsp,
             # Ctrl
             "c_mode": mode, "c_appr": routes("appr"), "c_delay": routes("delay"), "c_leak": routes("leak"),
-            "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "lq": queue,
-            "lpend": queue.sum(axis=1), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
+            "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "c_cover": routes("cover"),
+            "c_rmin": routes("rmin"), "c_ahead": routes("ahead"), "ct_state": ct_state, "ct_day": ct_day,
+            "ct_since": ct_since, "ct_ok": ct_ok, "lic_n": a(self.lic_n), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
                                                     for p in range(P)]),
             "ctl_pe": a([[getattr(self.h[e][p], "quota_order", 0.0) for e in range(R)] for p in range(P)]),
             "frac_pe": a([[getattr(self.h[e][p], "frac", 0.0) for e in range(R)] for p in range(P)]),
-            "lic_in": lic_route.any(axis=1), "lic_route": lic_route, "flags": np.array([0, int(any_quota)]),
+            "lic_route": lic_route, "flags": np.array([0, int(any_quota), int(any_ahead)]),
             # Goods
             "tariff": a([[[self.tariff[(e, i, gg)] for gg in range(G)] for i in range(R)] for e in range(R)]),
             "tv": tv[..., None], "cm_on": a(self.cm_on), "gt_tau": links("cached_tau"), "gt_vstar": links("vstar"),
@@ -780,39 +836,9 @@ class Member:
         }
 
 
-def review_licences(queue: list[float], mode: int, appr: float, delay: float, leak: float,
-                    stock: float) -> tuple[list[float], float, float]:
-    """One day of licence review on one route: the new queue, what ships, what leaks.
-
-    The queue has any number of review stages; each moves on at ``stages / delay`` a day and
-    the last is decided at the approval share.  A ban or quota refuses everything pending, a
-    lifted control approves it all.  What the exporter's ``stock`` cannot cover waits,
-    approved, in the last stage.
-    """
-    K = len(queue)
-    qu = list(queue)
-    if mode == MODE_BAN or mode == MODE_QUOTA:
-        return [0.0] * K, 0.0, 0.0
-    if mode == MODE_NONE:
-        decided, a = _sum(qu), 1.0
-        qu = [0.0] * K
-    else:
-        rate = 1.0 if delay <= 0.0 else min(1.0, K / delay)
-        decided = qu[K - 1] * rate
-        for j in range(K - 1, 0, -1):
-            move = qu[j - 1] * rate
-            qu[j] += move
-            qu[j - 1] -= move
-        qu[K - 1] -= decided
-        a = appr
-    approved = decided * a
-    ship = min(approved, stock)
-    if approved > ship:
-        qu[K - 1] += approved - ship
-    refused_leak = 0.0
-    if mode == MODE_LICENCE:
-        refused_leak = min(decided * (1.0 - a) * leak, max(stock - ship, 0.0))
-    return qu, ship, refused_leak
+def _open(rt: Route) -> bool:
+    """A route buyers can divert to: no control, or a licence control that covers nothing."""
+    return rt.mode == MODE_NONE or (rt.mode == MODE_LICENCE and rt.cover <= 0.0)
 
 
 def _sum(xs: list[float]) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from .errors import StandoffError, install_hint
 from .results import Results
@@ -107,6 +108,41 @@ def build_charts(res: Results) -> list[dict]:
         [(r, {"region": r, "product": "MAGNET"}) for r in IMPORTERS], "t/day")
     fan("exports_magnet", "Magnet exports shipped abroad (the series customs offices publish)", ds["exports_t"],
         [(r, {"region": r, "product": "MAGNET"}) for r in ("CHN", "JPN")], "t/day")
+    # What customs publish: each controlled product's exports by destination, and licence counts.
+    r = ds["route_exports_t"] if "route_exports_t" in ds else None
+    for prod, exp in res._controlled_routes()[:3]:
+        if r is None:
+            break
+        js = [j for j in range(r.sizes["route"]) if r["route_product"].values[j] == prod
+              and r["route_from"].values[j] == exp]
+        js = sorted(js, key=lambda j: -float(r.isel(route=j, time=0).median()))[:4]
+        if not js:
+            continue
+        panels_da = xr.concat([ds["exports_t"].sel(product=prod, region=exp).reset_coords(drop=True)
+                               .expand_dims(dest=["all"])]
+                              + [r.isel(route=j).reset_coords(drop=True).drop_vars("route", errors="ignore")
+                                 .expand_dims(dest=[f"to {r['route_to'].values[j]}"]) for j in js], dim="dest")
+        fan(f"exports_{prod.lower()}_{exp.lower()}_by_destination",
+            f"{prod} exports of {exp} by destination (what its customs publish)", panels_da,
+            [(str(d), {"dest": d}) for d in panels_da["dest"].values], "t/day")
+    lic = res.licences()
+    if len(lic):
+        prods = list(dict.fromkeys(lic["product"]))
+        fig, axes = plt.subplots(1, len(prods), figsize=(4.2 * len(prods), 3.2), squeeze=False)
+        for ax, prod in zip(axes[0], prods):
+            d = lic[lic["product"] == prod]
+            x = np.arange(len(d))
+            ax.bar(x - 0.2, d["applied"], width=0.4, label="applied", color="C0")
+            ax.bar(x + 0.2, d["granted"], width=0.4, label="granted", color="C2")
+            ax.plot(x, d["pending_end"], color="C3", marker=".", label="pending (month end)")
+            ax.set_xticks(x[::2], d["month"].values[::2], rotation=45, fontsize=7)
+            ax.set_title(prod, fontsize=9)
+        axes[0][0].set_ylabel("licence contracts (median member)")
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle("Licences applied for, granted and pending, by month", fontsize=10)
+        charts.append({"name": "licences", "title": "Licences applied for, granted and pending", "png": _png(fig),
+                       "data": lic})
+        plt.close(fig)
     if res.scenario.negotiation.enabled:
         fan("trust", "Trust in the other side's compliance", ds["trust"],
             [(s, {"side": s}) for s in ("US", "CN")], "trust (0-1)")
@@ -151,6 +187,23 @@ def build_charts(res: Results) -> list[dict]:
     return charts
 
 
+def _customs_parts(res: Results) -> list[str]:
+    """The report's section on exports by destination and licences (monthly, median members)."""
+    cu = res.customs()
+    if cu.empty:
+        return []
+    wide = cu.pivot_table(index=["product", "exporter", "month"], columns="destination", values="x_baseline")
+    wide = wide[["ALL", *[c for c in wide.columns if c != "ALL"]]].reset_index()
+    out = ["<h2>What customs publish: exports by destination</h2>",
+           "<p class='note'>Monthly exports of each controlled product as a multiple of its baseline flow "
+           "(median member; 0.5 = exports fell 50%). The full table with t/day and p10/p90 is "
+           "<code>summary/customs.csv</code> of a saved run.</p>", _table(wide.round(2))]
+    lic = res.licences()
+    if len(lic):
+        out += ["<h3>Licences by month (contracts, median member)</h3>", _table(lic.round(1))]
+    return out
+
+
 def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, classes="t", float_format=lambda v: f"{v:,.2f}", escape=True)
 
@@ -176,6 +229,7 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                  "probabilities, order statistics for medians), not the spread across members (p10, p90).</p>",
                  _table(res.stockouts().drop(columns="median_date").round(3)),
                  "<h2>What is lost</h2>", _table(res.losses().round(3)),
+                 *_customs_parts(res),
                  "<h2>Pain per side (US$ bn, cumulative)</h2>", _table(res.pain().round(2))]
         if sc.negotiation.enabled:
             parts += ["<h2>Negotiation</h2>", _table(res.agreement_by_date()), _table(res.truce_survival()),

@@ -39,6 +39,8 @@ UNITS = {
     "price_multiple": "x baseline price",
     "imports_t": "t/day arriving",
     "exports_t": "t/day shipped abroad (usual buyers, licensed, leaked and diverted)",
+    "route_exports_t": "t/day shipped on the route (exporter to importer; what customs publish by destination)",
+    "licences": "licence contracts per day (applied, granted, refused, cancelled) and pending at day's end",
     "pain_cum_usd_bn": "US$ bn, cumulative",
     "negotiation": "per-member outcomes of the political game (see neg_output)",
     "china_share_end": "China's share of magnets shipped to the region in the last 30 days",
@@ -68,7 +70,8 @@ def assemble(pl: Plan, parts: list[Chunk]) -> xr.Dataset:
     inputs = pl.uncertain_inputs()
     data["inputs"] = (("member", "input"), np.concatenate([c.arrays["inputs"] for c in parts]),
                       {"description": "sampled value of each uncertain input"})
-    ds = xr.Dataset(data, coords={**coords, "member": np.arange(sc.members), "time": times,
+    from .ensemble import route_coords
+    ds = xr.Dataset(data, coords={**coords, **route_coords(net), "member": np.arange(sc.members), "time": times,
                                   "traj_member": np.arange(data["cover_days"][1].shape[0]),
                                   "input": [u.key for u in inputs]})
     ds["demand_t_per_day"] = (("region", "sector"), net.demand, {"units": "t/day baseline requirement"})
@@ -352,12 +355,81 @@ class Results:
         df = xr.Dataset({"peak_week_bn": peak, "mean_loss_week_bn": mean}).to_dataframe().reset_index()
         return df[df["peak_week_bn"] > 0].reset_index(drop=True)
 
+    def _controlled_routes(self) -> list[tuple[str, str]]:
+        """(product, exporter) pairs some export-control event of the scenario names."""
+        from .scenario import ExportControlEvent
+        pairs: list[tuple[str, str]] = []
+        for ev in self.scenario.events:
+            if isinstance(ev, ExportControlEvent):
+                pairs += [(p, ev.exporter) for p in ev.products if (p, ev.exporter) not in pairs]
+        return pairs
+
+    def customs(self) -> pd.DataFrame:
+        """Monthly exports of every controlled product by its controlling exporter, to all
+        destinations and to each destination (what customs offices publish), from the kept daily paths.
+
+        One row per month, product, exporter and destination (``ALL`` for the total): the median,
+        p10 and p90 over members of the month's mean t/day, and the median as a multiple of the
+        baseline flow (``x_baseline``: "exports to the US fell n%" is ``1 - x_baseline``).
+        """
+        cols = ["month", "product", "exporter", "destination", "median_t_per_day", "p10", "p90", "x_baseline"]
+        ds = self.ds
+        if ds.sizes.get("traj_member", 0) == 0 or "route_exports_t" not in ds:
+            return pd.DataFrame(columns=cols)
+        net = self.scenario.network()
+        rows = []
+
+        def add(da: xr.DataArray, prod: str, exp: str, dest: str, base: float) -> None:
+            monthly = da.resample(time="MS").mean()
+            q = monthly.quantile([0.1, 0.5, 0.9], dim="traj_member").values
+            for k, month in enumerate(monthly.time.dt.strftime("%Y-%m").values):
+                rows.append({"month": month, "product": prod, "exporter": exp, "destination": dest,
+                             "median_t_per_day": q[1, k], "p10": q[0, k], "p90": q[2, k],
+                             "x_baseline": q[1, k] / base if base > 0 else np.nan})
+
+        r = ds["route_exports_t"]
+        for prod, exp in self._controlled_routes():
+            p, e = net.products.index(prod), net.regions.index(exp)
+            base_all = float(sum(net.flows[p, e, i] for i in range(len(net.regions)) if i != e))
+            add(ds["exports_t"].sel(product=prod, region=exp), prod, exp, "ALL", base_all)
+            for j in np.nonzero((r["route_product"].values == prod) & (r["route_from"].values == exp))[0]:
+                dest = str(r["route_to"].values[j])
+                add(r.isel(route=j), prod, exp, dest, float(net.flows[p, e, net.regions.index(dest)]))
+        return pd.DataFrame(rows, columns=cols)
+
+    def licences(self) -> pd.DataFrame:
+        """Monthly licence counts per product, from the kept daily paths: the median over members of
+        contracts applied for, granted, refused and cancelled in the month, and pending at its end.
+
+        A contract is one buyer's share of a route's covered trade (``LICENCE_CONTRACTS`` per
+        route), so the counts are comparable across months and scenarios, not with the number of
+        licences an authority issues.
+        """
+        ds = self.ds
+        cols = ["month", "product", "applied", "granted", "refused", "cancelled", "pending_end"]
+        if ds.sizes.get("traj_member", 0) == 0 or "licences" not in ds:
+            return pd.DataFrame(columns=cols)
+        lic = ds["licences"]
+        active = lic.sum(("traj_member", "time", "licence_kind")) > 0
+        rows = []
+        for prod in lic["product"].values[active.values]:
+            x = lic.sel(product=prod)
+            flows = x.resample(time="MS").sum().median("traj_member")
+            pend = x.sel(licence_kind="pending").resample(time="MS").last().median("traj_member")
+            for k, month in enumerate(flows.time.dt.strftime("%Y-%m").values):
+                rows.append({"month": month, "product": str(prod),
+                             **{kind: float(flows.sel(licence_kind=kind).values[k])
+                                for kind in ("applied", "granted", "refused", "cancelled")},
+                             "pending_end": float(pend.values[k])})
+        return pd.DataFrame(rows, columns=cols)
+
     def summary(self) -> dict[str, pd.DataFrame]:
         """All summary tables by name."""
         out = {"stockouts": self.stockouts(), "losses": self.losses(), "prices": self.prices(),
                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
                "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
-               "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses()}
+               "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses(),
+               "customs": self.customs(), "licences": self.licences()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
                         "rounds": self.rounds()})
@@ -550,7 +622,10 @@ class StreamingSummary:
     def paths(self) -> xr.Dataset:
         """The daily paths of the sampled members, labelled as in :class:`Results` (``traj_member``, ``time``)."""
         net, sc = self.plan.net, self.plan.scenario
-        labels = {"region": net.regions, "sector": net.sectors, "product": net.products, "side": ["US", "CN"]}
+        from .ensemble import route_coords
+        rc = route_coords(net)
+        labels = {"region": net.regions, "sector": net.sectors, "product": net.products, **FIXED_LABELS,
+                  "route": rc["route"][1]}
         data = {}
         for name, dims in TRAJ_SHAPES.items():
             parts = [arr for _, arr in sorted(self._paths[name], key=lambda x: x[0])]
@@ -558,7 +633,8 @@ class StreamingSummary:
             arr = np.concatenate(parts) if parts else np.zeros(shape, dtype=np.float32)
             data[name] = (("traj_member", "time", *dims), arr, {"units": UNITS[name]})
         n = data["cover_days"][1].shape[0]
-        return xr.Dataset(data, coords={**labels, "time": pd.date_range(sc.start, periods=self.T, freq="D"),
+        coords = {k: v for k, v in labels.items() if k != "route"}
+        return xr.Dataset(data, coords={**coords, **rc, "time": pd.date_range(sc.start, periods=self.T, freq="D"),
                                         "traj_member": np.arange(n)},
                           attrs={"scenario": sc.name, "seed": sc.seed, "members": self.members,
                                  "sampled_members": n})

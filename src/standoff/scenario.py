@@ -109,15 +109,29 @@ class TariffEvent(_Event):
 
 
 class ExportControlEvent(_Event):
-    """Impose, change or lift (``mode: none``) an export control."""
+    """Impose, change or lift (``mode: none``) an export control on the products it names.
+
+    ``date`` is when the control is announced and ``effective`` when it takes effect (the same
+    day if not given); in between, buyers of the named products from the exporter buy ahead.
+    A licence control covers ``coverage`` of each route's trade (a number, or a number per
+    buying sector of the importer, weighted by the sectors' use); covered trade needs a licence
+    per contract, reviewed in between ``review_min_days`` and ``delay_days`` (the longest
+    review, the legal limit) and granted with probability ``approval_share``.  An event without
+    ``coverage`` leaves the coverage in force (all of the trade, for a new control).  Licences
+    already granted stay valid when a later event changes the terms.
+    """
 
     type: Literal["export_control"]
     exporter: str
     products: list[str]
     destinations: list[str] | Literal["all"] = "all"
     mode: Literal["licence", "quota", "ban", "none"] = "licence"
+    effective: dt.date | None = Field(None, description="the day the control takes effect (default: date)")
+    coverage: Number | dict[str, Number] | None = Field(
+        None, description="share of the trade that needs a licence (default: as in force; all of it for a new control)")
     approval_share: Number = 1.0
-    delay_days: Number = 0.0
+    review_min_days: Number = 0.0
+    delay_days: Number = Field(0.0, description="the longest licence review (the legal limit), days")
     leakage: Number = 0.0
     quota_tonnes_per_year: Number | None = None
 
@@ -125,7 +139,23 @@ class ExportControlEvent(_Event):
     def _quota(self) -> "ExportControlEvent":
         if self.mode == "quota" and self.quota_tonnes_per_year is None:
             raise ValueError("mode 'quota' needs quota_tonnes_per_year")
+        if self.effective is not None and self.effective < self.date:
+            raise ValueError("effective must not come before the announcement date")
         return self
+
+    @property
+    def effective_date(self) -> dt.date:
+        """The day the control takes effect on the ground."""
+        return self.effective or self.date
+
+
+class SuspendEvent(_Event):
+    """Suspend an announced export control (by its ``id``) before it takes effect: nothing changes
+    on the ground, and buyers stop buying ahead.  A control already in effect is changed or
+    lifted with an ``export_control`` event instead."""
+
+    type: Literal["suspend"]
+    control: str
 
 
 class CounterMeasureEvent(_Event):
@@ -162,7 +192,7 @@ class TalksEvent(_Event):
     name: str
 
 
-Event = Annotated[Union[TariffEvent, ExportControlEvent, CounterMeasureEvent, StockpileReleaseEvent,
+Event = Annotated[Union[TariffEvent, ExportControlEvent, SuspendEvent, CounterMeasureEvent, StockpileReleaseEvent,
                         CapacityEvent, TalksEvent], Field(discriminator="type")]
 
 
@@ -341,6 +371,37 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
             if ev.destinations != "all":
                 for r in ev.destinations:
                     need("region", r, f"{where}.destinations")
+            if not sc.day_of(ev.effective_date) < sc.horizon_days:
+                raise StandoffError(f"effective date outside the horizon {sc.start} to {sc.end}", file=file,
+                                    field=f"{where}.effective", value=str(ev.effective))
+            if isinstance(ev.coverage, dict):
+                if ev.mode != "licence":
+                    raise StandoffError("coverage by sector applies to licence controls only", file=file,
+                                        field=f"{where}.coverage", value=ev.mode)
+                for sname, val in ev.coverage.items():
+                    need("sector", sname, f"{where}.coverage.{sname}")
+                    if isinstance(val, str) or not _in_bounds(val, 0.0, 1.0):
+                        raise StandoffError("a coverage must be a share in [0, 1] (number or bounded distribution)",
+                                            file=file, field=f"{where}.coverage.{sname}", value=_shown(val))
+                for pname in ev.products:
+                    users = [net.sectors[s] for s in range(len(net.sectors))
+                             if net.products[int(net.critical[s])] == pname]
+                    if not users:
+                        raise StandoffError(f"coverage by sector needs a product that sectors use; no sector uses "
+                                            f"{pname} directly (give it its own event with one coverage)", file=file,
+                                            field=f"{where}.coverage", value=sorted(ev.coverage))
+        elif isinstance(ev, SuspendEvent):
+            targets = [(j, c) for j, c in enumerate(sc.events) if isinstance(c, ExportControlEvent)
+                       and c.id == ev.control]
+            if not targets:
+                known = sorted(c.id for c in sc.events if isinstance(c, ExportControlEvent) and c.id)
+                raise StandoffError("no export_control event with this id; known: " + (", ".join(known) or "none"),
+                                    file=file, field=f"{where}.control", value=ev.control)
+            tgt = targets[0][1]
+            if not tgt.date <= ev.date <= tgt.effective_date:
+                raise StandoffError(f"a suspension must fall between the control's announcement ({tgt.date}) and "
+                                    f"its effective date ({tgt.effective_date}); to change a control in effect, add "
+                                    "an export_control event", file=file, field=f"{where}.date", value=str(ev.date))
         elif isinstance(ev, CounterMeasureEvent):
             need("measure", ev.measure, f"{where}.measure")
         elif isinstance(ev, (StockpileReleaseEvent, CapacityEvent)):
@@ -353,11 +414,12 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
 #: table of bounds: the schema checks against it, and the dashboard's levers and the
 #: resilience search take their limits from it.
 FIELD_BOUNDS = {"rate": (0.0, 10.0), "approval_share": (0.0, 1.0), "leakage": (0.0, 1.0), "delay_days": (0.0, 365.0),
+                "review_min_days": (0.0, 365.0), "coverage": (0.0, 1.0),
                 "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9),
                 "inventory_days": (0.0, 3650.0), "stockpile": (0.0, 1e9)}
 #: Fields of events checked against :data:`FIELD_BOUNDS`.
-_EVENT_FIELDS = ("rate", "approval_share", "leakage", "delay_days", "quota_tonnes_per_year", "tonnes_per_day",
-                 "tonnes_per_year")
+_EVENT_FIELDS = ("rate", "approval_share", "leakage", "delay_days", "review_min_days", "coverage",
+                 "quota_tonnes_per_year", "tonnes_per_day", "tonnes_per_year")
 
 
 def _in_bounds(val: Number, lo: float, hi: float, net: Network | None = None) -> bool:
@@ -383,7 +445,7 @@ def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
         for fld in _EVENT_FIELDS:
             lo, hi = FIELD_BOUNDS[fld]
             val = getattr(ev, fld, None)
-            if val is None:
+            if val is None or isinstance(val, dict):  # coverage by sector is checked with the names
                 continue
             if isinstance(val, str) and val[1:] not in net.parameters.index:
                 raise StandoffError("unknown dataset parameter; known: " + ", ".join(net.parameters.index),

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import schedule
-from .layout import CN_SIDE, I_DIV, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .layout import CN_SIDE, I_AHEAD, I_DIV, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -84,23 +84,19 @@ def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
 def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any, scr: Any) -> None:
     """Stage: every region orders each product up to a target inventory position.
 
-    The position is what is on hand, in transit and held by the sectors that use it; under a
-    licence control pending applications count at the approval share in force and the target
-    grows by the expected licence pipeline.  ``need_firm`` is the order ignoring pending
-    licences: what a buyer seeks elsewhere while it waits.
+    The position is what is on hand, in transit and held by the sectors that use it.  A
+    pending licence is not counted: a buyer cannot know it will be granted, so what it lacks
+    it seeks elsewhere meanwhile, and when a policy eases it orders what it still wants (use
+    plus restocking), never a backlog of everything ordered while it waited.  Between a
+    control's announcement and its effect, buyers from an announced route raise their target
+    by ``buy_ahead_days`` of what they buy on that route, times the announced coverage.
     """
-    lq = ctrl.lq
-    lpend = ctrl.lpend
-    c_mode = ctrl.c_mode
-    c_appr = ctrl.c_appr
-    c_delay = ctrl.c_delay
-    lic_in = ctrl.lic_in
-    lic_route = ctrl.lic_route
+    c_ahead = ctrl.c_ahead
+    any_ahead = ctrl.flags[2] != 0
     recv = stocks.recv
     input_used = stocks.input_used
     prod_today = stocks.prod_today
     need = stocks.need
-    need_firm = stocks.need_firm
     pos_tgt = stocks.pos_tgt
     pipe = ship.pipe
     pipe0 = ship.pipe0
@@ -110,53 +106,30 @@ def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any
     pool_days = par.pool_days
     inv_adj = par.inv_adj
     g_maxord = par.maxord
+    ahead_days = par.gp[I_AHEAD]
     input_use0 = net.input_use0
     share0 = net.share0
     use0 = net.use0
     coef = net.coef
     crit = net.crit
-    route_of = net.route_of
     R, P, M = recv.shape
     S = crit.shape[0]
-    n_rt = net.rt_p.shape[0]
-    LS = lq.shape[1]
-    for j in range(n_rt):
-        for m in range(M):
-            lpend[j, m] = 0.0
-        for k in range(LS):
-            for m in range(M):
-                lpend[j, m] += lq[j, k, m]
     use_now = scr.x[0]
     position = scr.x[1]
     target = scr.x[2]
-    position_firm = scr.x[3]
-    target_firm = scr.x[4]
     for i in range(R):
         for p in range(P):
             for m in range(M):
                 use_now[m] = 0.0
                 position[m] = recv[i, p, m] + input_used[i, p, m] + pipe[p, i, m]
                 target[m] = pool_days[m, p] * input_use0[i, p] + pipe0[p, i, m]
-            lic = lic_in[p, i]
-            if lic:
-                for m in range(M):
-                    position_firm[m] = position[m]
-                    target_firm[m] = target[m]
-                # Pending licence applications count at the approval share in force (what
-                # the buyer expects to receive), and the target position grows by the
-                # expected licence pipeline (use from that supplier times the review time),
-                # as an order-up-to policy does for any longer lead time.
+            if any_ahead:
                 for e in range(R):
-                    if e == i or not lic_route[p, e, i]:
-                        continue
-                    j = route_of[p, e, i]
-                    jj = max(j, 0)
-                    has_q = 1.0 if j >= 0 else 0.0  # a route without baseline trade has no applications
                     shu = share0[p, e, i] * use0[i, p]
+                    if e == i or shu <= 0.0:
+                        continue
                     for m in range(M):
-                        on = c_mode[p, e, i, m] == MODE_LICENCE
-                        position[m] += lpend[jj, m] * has_q * c_appr[p, e, i, m] if on else 0.0
-                        target[m] += shu * c_delay[p, e, i, m] if on else 0.0
+                        target[m] += c_ahead[p, e, i, m] * ahead_days[m] * shu
             for s in range(S):
                 if crit[s] == p:
                     for m in range(M):
@@ -174,21 +147,6 @@ def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any
                 # Buyers cannot order (or apply for licences for) far more than they use.
                 cap_o = g_maxord[m] * max(use_now[m], u0)
                 need[i, p, m] = min(max(use_now[m] + (target[m] - position[m]) * inv_adj[m], 0.0), cap_o)
-            if lic:
-                # What a buyer seeks elsewhere while its licences are pending ignores them:
-                # it hedges, so a stricter control never makes it look elsewhere less.
-                for s in range(S):
-                    if crit[s] == p:
-                        for m in range(M):
-                            position_firm[m] += ssum[i, s, m]
-                            target_firm[m] += sect_tgt[i, s, m]
-                for m in range(M):
-                    cap_o = g_maxord[m] * max(use_now[m], u0)
-                    need_firm[i, p, m] = min(max(use_now[m] + (target_firm[m] - position_firm[m]) * inv_adj[m],
-                                                 0.0), cap_o)
-            else:
-                for m in range(M):
-                    need_firm[i, p, m] = need[i, p, m]
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -197,25 +155,28 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
 
     Every buyer of an exporter gets the same share of its order (pro rata to stock).  Free
     trade ships at once; under a quota the allowance ships and a share of the rest leaks
-    through third countries; under a licence the order joins the review queue; a ban ships
+    through third countries; under a licence the uncovered share and the licensed contracts'
+    share ship after customs inspection (``dinsp``) and a share of the rest leaks; a ban ships
     nothing.  What a buyer lacks today it tries to buy elsewhere (:func:`divert`).
     """
     stock = stocks.stock
     need = stocks.need
-    need_firm = stocks.need_firm
     shipped = ship.shipped
     unmet = ship.unmet
     ring = ship.ring
     pipe = ship.pipe
     dl = ship.dl
     dleak = ship.dleak
+    dinsp = ship.dinsp
     tot_pe = ctrl.tot_pe
     ctl_pe = ctrl.ctl_pe
     frac_pe = ctrl.frac_pe
     c_mode = ctrl.c_mode
     c_quota = ctrl.c_quota
     c_leak = ctrl.c_leak
-    lq = ctrl.lq
+    c_cover = ctrl.c_cover
+    ct_ok = ctrl.ct_ok
+    lic_route = ctrl.lic_route
     any_quota = ctrl.flags[1] != 0
     share0 = net.share0
     rt_p = net.rt_p
@@ -247,7 +208,9 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
         sh = share0[p, e, i]
         sched_a = scr.x[0]
         sched_b = scr.x[1]
+        sched_c = scr.x[4]
         own = i == e
+        lic_here = (not own) and lic_route[p, e, i]
         if any_quota:
             for m in range(M):
                 cp = ctl_pe[p, e, m]
@@ -258,28 +221,36 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
             md = c_mode[p, e, i, m]
             free = own or md == MODE_NONE
             licensed = (not free) and md == MODE_LICENCE
-            af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
+            if licensed:
+                cv = c_cover[p, e, i, m]
+                af = (1.0 - cv) + cv * ct_ok[j, m]
+            else:
+                af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
             ok = q * af
             leak = (q - ok) * c_leak[p, e, i, m]
             live = o > 0.0
-            sent = (q if free else (0.0 if licensed else ok + leak)) if live else 0.0
-            sched_a[m] = (q if free else (0.0 if licensed else ok)) if live else 0.0
-            sched_b[m] = leak if (live and not free and not licensed) else 0.0
-            # An application joins the review queue; what the buyer lacks today (without
-            # counting on the licence) it tries to buy elsewhere (round 2).
-            lq[j, 0, m] += o if (licensed and live) else 0.0
+            sent = (q if free else ok + leak) if live else 0.0
+            # Customs inspect every shipment of a product a control covers any of (a delay, not a
+            # refusal); a licence control that covers nothing changes nothing.
+            inspected = licensed and c_cover[p, e, i, m] > 0.0
+            sched_a[m] = (q if free else (0.0 if inspected else ok)) if live else 0.0
+            sched_b[m] = leak if (live and not free) else 0.0
+            sched_c[m] = ok if (live and inspected) else 0.0
             stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
             shipped[p, e, i, m] += sent
-            unmet[p, i, m] += ((need_firm[i, p, m] * sh) if licensed else o - sent) if live else 0.0
+            unmet[p, i, m] += (o - sent) if live else 0.0
         schedule(ring, pipe, t, p, i, sched_a, dl[e, i])
         if not own:
             schedule(ring, pipe, t, p, i, sched_b, dleak[e, i])
+        if lic_here:
+            schedule(ring, pipe, t, p, i, sched_c, dinsp[e, i])
 
 
 @kernel_jit(error_model="numpy", inline="always")
 def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> None:
     """Stage: round 2 of shipping: what buyers still lack they buy from any supplier with stock and
-    no control on the route; then each region's shipments of the day are totalled."""
+    no control on the route (a licence control that covers nothing is none); then each region's
+    shipments of the day are totalled."""
     stock = stocks.stock
     shipped_prev = stocks.shipped_prev
     shipped = ship.shipped
@@ -288,6 +259,7 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
     pipe = ship.pipe
     dl = ship.dl
     c_mode = ctrl.c_mode
+    c_cover = ctrl.c_cover
     o_re = acc.o_re
     R, P, M = stock.shape
     active = scr.x[2]
@@ -312,7 +284,9 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
                     continue
                 for m in range(M):
                     u = unmet[p, i, m]
-                    want[m] += u if (u > 0.0 and c_mode[p, e, i, m] == MODE_NONE) else 0.0
+                    md = c_mode[p, e, i, m]
+                    open_ = md == MODE_NONE or (md == MODE_LICENCE and c_cover[p, e, i, m] <= 0.0)
+                    want[m] += u if (u > 0.0 and open_) else 0.0
             any_f = False
             for m in range(M):
                 go = active[m] > 0.0 and stock[e, p, m] > 0.0 and want[m] > 0.0
@@ -325,7 +299,9 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
                     continue
                 for m in range(M):
                     u = unmet[p, i, m]
-                    qq = u * fr[m] if (fr[m] > 0.0 and u > 0.0 and c_mode[p, e, i, m] == MODE_NONE) else 0.0
+                    md = c_mode[p, e, i, m]
+                    open_ = md == MODE_NONE or (md == MODE_LICENCE and c_cover[p, e, i, m] <= 0.0)
+                    qq = u * fr[m] if (fr[m] > 0.0 and u > 0.0 and open_) else 0.0
                     stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
                     shipped[p, e, i, m] += qq
                     unmet[p, i, m] = u - qq
@@ -342,9 +318,10 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def book_material_trade(t: int, net: Any, ship: Any, pol: Any, acc: Any, paths: Any) -> None:
-    """Stage: rare-earth trade lost against the baseline, and the export revenue it costs each side;
-    the daily imports and exports (what customs offices publish) of the kept members."""
+def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, pol: Any, acc: Any, paths: Any) -> None:
+    """Stage: the chokepoint's trade lost against the baseline, and the export revenue it costs each
+    side; the daily imports, exports by exporter and by destination, and licence counts (what
+    customs offices and licensing authorities publish) of the kept members."""
     shipped = ship.shipped
     arrivals = ship.arrivals
     pain_today = pol.pain_today
@@ -361,6 +338,9 @@ def book_material_trade(t: int, net: Any, ship: Any, pol: Any, acc: Any, paths: 
     n_keep = paths.n
     tr_imports = paths.imports
     tr_exports = paths.exports
+    tr_routes = paths.route_exports
+    tr_lic = paths.licences
+    lic_n = ctrl.lic_n
     for j in range(rt_p.shape[0]):
         p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
         if e == i:
@@ -386,6 +366,18 @@ def book_material_trade(t: int, net: Any, ship: Any, pol: Any, acc: Any, paths: 
                 for i in range(R):
                     xs += shipped[p, e, i, m] if i != e else 0.0
                 tr_exports[m, t, p, e] = xs
+        for k in range(lic_n.shape[1]):
+            for m in range(n_keep):
+                tr_lic[m, t, p, k] = lic_n[p, k, m]
+    # Exports by destination, route by route (the trading routes between two regions, in order).
+    x = 0
+    for j in range(rt_p.shape[0]):
+        p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
+        if e == i:
+            continue
+        for m in range(n_keep):
+            tr_routes[m, t, x] = shipped[p, e, i, m]
+        x += 1
 
 
 # ---------------------------------------------------------------- stages of the day: goods trade

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
 import numpy as np
+import pandas as pd
 import yaml
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -90,6 +91,21 @@ class Job:
     charts: dict[str, bytes] = field(default_factory=dict)
 
 
+def _customs_summary(res: Any) -> dict[str, list]:
+    """Monthly exports of the first controlled product to all destinations and the largest ones, as
+    multiples of normal (median member): the numbers journalists quote ("exports to the US fell n%")."""
+    cu = res.customs()
+    if cu.empty:
+        return {"columns": [], "rows": []}
+    prod, exp = res._controlled_routes()[0]
+    cu = cu[(cu["product"] == prod) & (cu["exporter"] == exp)]
+    dests = ["ALL", *[d for d in ("USA", "EU", "JPN") if d in set(cu["destination"])]]
+    wide = cu.pivot_table(index="month", columns="destination", values="x_baseline")[dests]
+    cols = ["month", *[f"{prod} from {exp}: " + ("all" if d == "ALL" else f"to {d}") for d in dests]]
+    rows = [[m, *[f"{v:.2f}" for v in wide.loc[m]]] for m in wide.index]
+    return {"columns": cols, "rows": rows}
+
+
 def _charts(res: Any) -> dict[str, bytes]:
     import matplotlib
     matplotlib.use("Agg")
@@ -97,14 +113,21 @@ def _charts(res: Any) -> dict[str, bytes]:
 
     from ..report import fan_data
     out = {}
-    for name, da, sel, ylabel, title in [
+    paths = [
         ("cover_usa_autos", res.ds["cover_days"], {"region": "USA", "sector": "autos"}, "days of cover",
          "US automakers' magnet inventory"),
         ("price_usa_magnet", res.ds["price_multiple"], {"region": "USA", "product": "MAGNET"}, "x baseline",
          "US magnet price"),
         ("exports_chn_magnet", res.ds["exports_t"], {"region": "CHN", "product": "MAGNET"}, "t/day",
          "China's magnet exports, all destinations (what its customs report)"),
-    ]:
+    ]
+    r = res.ds["route_exports_t"]
+    us = [j for j in range(r.sizes["route"]) if (r["route_product"].values[j], r["route_from"].values[j],
+                                                 r["route_to"].values[j]) == ("MAGNET", "CHN", "USA")]
+    if us:
+        paths.append(("exports_chn_magnet_usa", r.isel(route=us[0]).reset_coords(drop=True), {}, "t/day",
+                      "China's magnet exports to the US (by destination, as its customs report)"))
+    for name, da, sel, ylabel, title in paths:
         df = fan_data(da, sel)
         fig, ax = plt.subplots(figsize=(6, 2.8))
         ax.fill_between(df.index, df["p10"], df["p90"], alpha=0.25, color="C0", label="p10-p90")
@@ -117,6 +140,23 @@ def _charts(res: Any) -> dict[str, bytes]:
         fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         plt.close(fig)
         out[name] = buf.getvalue()
+    lic = res.licences()
+    if len(lic):
+        fig, ax = plt.subplots(figsize=(6, 2.8))
+        for k, prod in enumerate(dict.fromkeys(lic["product"])):
+            d = lic[lic["product"] == prod]
+            ax.plot(pd.to_datetime(d["month"]), d["pending_end"], marker=".", color=f"C{k}",
+                    label=f"{prod} pending")
+            ax.bar(pd.to_datetime(d["month"]) + pd.Timedelta(days=4 * k), d["granted"], width=4, color=f"C{k}",
+                   alpha=0.5, label=f"{prod} granted")
+        ax.set_ylabel("licence contracts")
+        ax.set_title("Licences granted in the month and pending at its end (median member)", fontsize=9)
+        ax.legend(fontsize=6, ncol=2)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        out["licences"] = buf.getvalue()
     return out
 
 
@@ -250,6 +290,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             if sc.negotiation.enabled:
                 ts = res.truce_survival().set_index("days")["p_survive"]
                 job.summary["truce"] = {str(k): (None if v != v else round(float(v), 3)) for k, v in ts.items()}
+            job.summary["customs"] = _customs_summary(res)
             job.charts = _charts(res)
             job.catalogue_id = catalogue.register(res, folder)  # only once the folder is complete
             job.folder = folder
