@@ -33,11 +33,13 @@ class Route:
         self.reapply = np.full(M, reapply)
         self.validity = np.full(M, validity)
         self.seed = np.uint64(seed)
+        self.ct_next = np.zeros((1, 3, M))
 
     def day(self, t):
         review_contracts(t, 0, self.seed, self.ct_state, self.ct_day, self.ct_since, self.ct_ok, self.lic_n,
                          self.mode, self.appr, self.rmax, self.rmin, self.need, self.share, np.array([0]),
-                         np.array([0]), np.array([1]), self.lic, self.patience, self.reapply, self.validity)
+                         np.array([0]), np.array([1]), self.lic, self.patience, self.reapply, self.validity,
+                         self.ct_next)
         return self.ct_ok[0].copy(), self.lic_n[0].copy()
 
 
@@ -140,3 +142,19 @@ def test_the_same_seed_gives_the_same_licences_and_another_seed_others():
     pb = np.array([b.day(t)[0] for t in range(70)])
     pc = np.array([c.day(t)[0] for t in range(70)])
     assert np.array_equal(pa, pb) and not np.array_equal(pa, pc)
+
+
+def test_the_skip_cache_changes_nothing():
+    """Days on which no contract can change are skipped; the same route with the cache cleared every
+    day (so nothing is skipped) goes through the same states and counts."""
+    a = Route(appr=0.4, rmin=3.0, rmax=40.0, patience=30.0, reapply=10.0, validity=60.0)
+    b = Route(appr=0.4, rmin=3.0, rmax=40.0, patience=30.0, reapply=10.0, validity=60.0)
+    for t in range(250):
+        if t == 120:
+            for r in (a, b):
+                r.rmax[:] = 15.0  # a deal shortens the longest review
+        b.ct_next[:] = 0.0
+        oa, na = a.day(t)
+        ob, nb = b.day(t)
+        assert np.array_equal(oa, ob) and np.array_equal(na, nb), t
+        assert np.array_equal(a.ct_state, b.ct_state) and np.array_equal(a.ct_day, b.ct_day)

@@ -189,3 +189,45 @@ def test_weekly_losses_add_up_to_the_cumulative_loss():
     net = load_network()
     r, s = net.index("region", "USA"), net.index("sector", "autos")
     assert wk.loc[("USA", "autos"), "peak_week_bn"] <= 7 * net.value_per_day[r, s] * 1e-9 + 1e-9
+
+
+# ---------------------------------------------------------------- announcements, effective dates, suspensions
+
+def _exports(res):
+    return res.ds.exports_t.sel(region="CHN", product="MAGNET").values
+
+
+def test_a_control_takes_effect_on_its_effective_date_and_buyers_buy_ahead_before_it():
+    ann = control(day="2025-02-01", effective="2025-03-01", approval=0.0, coverage=1.0, id="c")
+    res = run(events=[ann], trajectories=24)
+    x = _exports(res)
+    base = x[:, 0].mean()
+    assert np.allclose(x[:, :31], base)                 # before the announcement: as in the baseline
+    assert x[:, 31:59].mean() > 1.02 * base             # announced: buyers buy ahead
+    assert x[:, 62:90].mean() < 0.5 * base              # in effect, nothing licensed: exports collapse
+    none = run(events=[ann], trajectories=24, parameters={"buy_ahead_days": 0.0})
+    assert np.allclose(_exports(none)[:, :59], base)   # no buying ahead: nothing moves before the effect
+
+
+def test_a_control_suspended_before_its_effective_date_changes_nothing_on_the_ground():
+    ann = control(day="2025-02-01", effective="2025-03-01", approval=0.0, id="c")
+    sus = {"date": "2025-02-20", "type": "suspend", "control": "c"}
+    quiet = {"buy_ahead_days": 0.0}
+    free = run(events=[], parameters=quiet)
+    held = run(events=[ann, sus], parameters=quiet)
+    for name in ("first_stockout_day", "output_loss_usd_bn", "re_trade_t", "pain_usd_bn"):
+        np.testing.assert_array_equal(free.ds[name].values, held.ds[name].values)
+    # with buying ahead, only the weeks between announcement and suspension differ
+    ahead = run(events=[ann, sus], trajectories=24)
+    x = _exports(ahead)
+    assert x[:, 31:50].mean() > x[:, 0].mean()
+
+
+def test_licences_granted_stay_valid_when_a_later_event_tightens_the_terms():
+    """A stricter event (approval 0) leaves granted licences in force: exports do not fall back to
+    what a control that was strict from the start allows."""
+    easy = control(day="2025-02-01", approval=1.0, delay=0.0, coverage=1.0)
+    tight = control(day="2025-03-01", approval=0.0, delay=63.0, coverage=1.0)
+    later = _exports(run(events=[easy, tight], trajectories=24))
+    strict = _exports(run(events=[control(day="2025-02-01", approval=0.0, coverage=1.0)], trajectories=24))
+    assert later[:, 70:150].mean() > 2 * strict[:, 70:150].mean()

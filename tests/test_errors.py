@@ -38,6 +38,20 @@ def _run(tmp_path: Path, text: str, *extra: str):
      ["events[1].products", "MAGNETS", "unknown product"]),
     (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], approval_share: 1.5}\n",
      ["events[1].approval_share", "1.5"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], coverage: 1.2}\n",
+     ["events[1].coverage", "1.2"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], "
+            "coverage: {autoz: 0.5}}\n", ["events[1].coverage.autoz", "unknown sector"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [HREO], "
+            "coverage: {autos: 0.5}}\n", ["events[1].coverage", "no sector uses HREO"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], "
+            "effective: 2025-03-10}\n", ["events[1].effective", "2025-03-10", "outside the horizon"]),
+    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], "
+            "effective: 2025-01-05}\n", ["effective", "before the announcement"]),
+    (GOOD + "  - {date: 2025-01-10, id: x, type: export_control, exporter: CHN, products: [MAGNET], "
+            "effective: 2025-01-20}\n  - {date: 2025-01-25, type: suspend, control: x}\n",
+     ["events[2].date", "2025-01-25", "effective date"]),
+    (GOOD + "  - {date: 2025-01-25, type: suspend, control: nope}\n", ["events[1].control", "nope", "no export_control"]),
     (GOOD + "inventory_days: {autoz: 30}\n", ["inventory_days.autoz", "autoz"]),
     (GOOD + "parameters: {price_cap: {dist: uniform, low: 5, high: 2}}\n", ["parameters.price_cap", "low"]),
     (GOOD + "colour: blue\n", ["colour", "not permitted"]),

@@ -92,3 +92,14 @@ def test_readme_precision_example_matches_a_fresh_run():
 def test_documented_commands_exist(command):
     res = runner.invoke(app, command.split())
     assert res.exit_code == 0, res.output
+
+
+def test_readme_scenario_example_is_valid(tmp_path):
+    """The YAML example under 'Scenarios' passes `standoff check` as written."""
+    text = re.search(r"A scenario is a YAML file.+?```yaml\n(.+?)```", README, re.S).group(1)
+    f = tmp_path / "example.yaml"
+    f.write_text(text)
+    res = runner.invoke(app, ["check", str(f)])
+    assert res.exit_code == 0, res.output
+    from standoff.ensemble import plan
+    plan(load_scenario(f))  # compiles against the dataset, sector coverage included

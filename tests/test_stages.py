@@ -22,8 +22,9 @@ from standoff.layout import (TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Path
 from standoff.reference import actions_by_day, new_member
 from standoff.scenario import load_scenario
 
-#: Kernel-only arrays the reference has no counterpart of: today's arrivals (a path).
-NOT_COMPARED = {"arrivals"}
+#: Kernel-only arrays the reference has no counterpart of: today's arrivals (a path) and the cache
+#: of when each route's licence contracts can next change.
+NOT_COMPARED = {"arrivals", "ct_next"}
 #: Kernel caches valid only right after the stage that fills them (none at present).
 CACHED_BY: dict[str, str] = {}
 

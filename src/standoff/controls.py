@@ -59,7 +59,7 @@ def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, 
                      ct_since: np.ndarray, ct_ok: np.ndarray, lic_n: np.ndarray, mode: np.ndarray, appr: np.ndarray,
                      rmax: np.ndarray, rmin: np.ndarray, need: np.ndarray, share0: np.ndarray, rt_p: np.ndarray,
                      rt_e: np.ndarray, rt_i: np.ndarray, lic_route: np.ndarray, patience: np.ndarray,
-                     reapply: np.ndarray, validity: np.ndarray) -> None:
+                     reapply: np.ndarray, validity: np.ndarray, ct_next: np.ndarray) -> None:
     """One day of licence review on every licensed route, contract by contract, for a block of members.
 
     A contract whose licence expired or whose buyer's wait to apply again is over has no
@@ -71,6 +71,9 @@ def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, 
     application has waited ``patience`` days cancels it and applies again after ``reapply``.
     ``ct_ok[j, m]`` is the share of route ``j``'s contracts licensed at the end of the day;
     ``lic_n`` counts today's applications, grants, refusals, cancellations and what is pending.
+    ``ct_next[j, 0..2, m]`` caches, per route and member, the first day any contract can change,
+    the longest review it was computed under and the number pending: until that day (and while
+    the longest review is unchanged) the contracts are left as they are, which changes nothing.
     Draws are counter-based (member, application day, route, contract), so a member's licences
     do not depend on the block it runs in, and one application gets the same review draw and
     decision under any terms (a longer review decides it later, not differently).
@@ -89,11 +92,16 @@ def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, 
         for m in range(M):
             if mode[p, e, i, m] != MODE_LICENCE:
                 continue
-            wants = need[i, p, m] * sh > 0.0
             lim = rmax[p, e, i, m]
+            if t < ct_next[j, 0, m] and lim == ct_next[j, 1, m]:
+                lic_n[p, 4, m] += ct_next[j, 2, m]  # nothing can change today
+                continue
+            wants = need[i, p, m] * sh > 0.0
             lo = min(rmin[p, e, i, m], lim)
             a = appr[p, e, i, m]
             n_ok = 0
+            n_pend = 0.0
+            nxt = np.inf
             for c in range(NC):
                 st = ct_state[j, c, m]
                 d = ct_day[j, c, m]
@@ -126,12 +134,21 @@ def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, 
                         lic_n[p, 3, m] += 1.0
                 if st == CT_PENDING:
                     lic_n[p, 4, m] += 1.0
+                    n_pend += 1.0
+                    nxt = min(nxt, min(d, since + lim), since + patience[m])
+                elif st == CT_NONE:
+                    nxt = min(nxt, t + 1.0)  # applies as soon as it orders
+                else:
+                    nxt = min(nxt, d)
                 if st == CT_GRANTED:
                     n_ok += 1
                 ct_state[j, c, m] = st
                 ct_day[j, c, m] = d
                 ct_since[j, c, m] = since
             ct_ok[j, m] = n_ok * inv_nc
+            ct_next[j, 0, m] = nxt
+            ct_next[j, 1, m] = lim
+            ct_next[j, 2, m] = n_pend
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -176,4 +193,4 @@ def review_licences(t: int, first: int, seed: np.uint64, net: Any, par: Any, sto
     gp = par.gp
     review_contracts(t, first, seed, ctrl.ct_state, ctrl.ct_day, ctrl.ct_since, ctrl.ct_ok, ctrl.lic_n, ctrl.c_mode,
                      ctrl.c_appr, ctrl.c_delay, ctrl.c_rmin, stocks.need, net.share0, net.rt_p, net.rt_e, net.rt_i,
-                     ctrl.lic_route, gp[I_PATIENCE], gp[I_REAPPLY], gp[I_VALIDITY])
+                     ctrl.lic_route, gp[I_PATIENCE], gp[I_REAPPLY], gp[I_VALIDITY], ctrl.ct_next)

@@ -136,7 +136,8 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     ctrl = Ctrl(np.zeros((P, R, R, M), dtype=np.int64), np.ones((P, R, R, M)), np.zeros((P, R, R, M)),
                 np.zeros((P, R, R, M)), np.zeros((P, R, M)), np.ones((P, R, R, M)), np.zeros((P, R, R, M)),
                 np.zeros((P, R, R, M)), np.zeros((nr, NC, M), dtype=np.int64), np.zeros((nr, NC, M)),
-                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.zeros((P, NL, M)), np.zeros((P, R, M)),
+                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.zeros((nr, 3, M)), np.zeros((P, NL, M)),
+                np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, R), dtype=np.bool_),
                 np.array([1, 0, 0], dtype=np.int64))
     goods = Goods(np.zeros((R, R, G, M)), np.zeros((R, R, G, M)), np.zeros((C, M)), np.full((max(n_gt, 1), M), -1.0),

@@ -202,11 +202,12 @@ Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shippe
 #: ``c_delay``/``c_rmin``: longest/shortest review; ``c_cover``: covered share; ``c_ahead``: announced.
 #: ``ct_state``, ``ct_day``, ``ct_since`` (route, contract, member): each contract's state, the day
 #: it next changes and the day it applied; ``ct_ok`` (route, member): share of contracts licensed;
+#: ``ct_next`` (route, 3, member): a kernel-only cache of when the route's contracts can next change;
 #: ``lic_n`` (product, kind, member): today's licence counts (``LICENCE_KINDS``).
 #: ``flags``: [controls changed since the flags were refreshed, some route is under a quota].
 Ctrl = namedtuple("Ctrl", [
     "c_mode", "c_appr", "c_delay", "c_leak", "c_quota", "c_cover", "c_rmin", "c_ahead", "ct_state", "ct_day",
-    "ct_since", "ct_ok", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
+    "ct_since", "ct_ok", "ct_next", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
 #: Goods trade: tariffs, trade values, counter-measures and each link's cached responses.
 Goods = namedtuple("Goods", ["tariff", "tv", "cm_on", "gt_tau", "gt_vstar", "gt_cs", "gt_red"])
 #: Politics: today's and cumulative pain, pressure, pressure ratios, the game's state and inputs.

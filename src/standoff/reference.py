@@ -789,7 +789,8 @@ class Member:
             "c_mode": mode, "c_appr": routes("appr"), "c_delay": routes("delay"), "c_leak": routes("leak"),
             "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "c_cover": routes("cover"),
             "c_rmin": routes("rmin"), "c_ahead": routes("ahead"), "ct_state": ct_state, "ct_day": ct_day,
-            "ct_since": ct_since, "ct_ok": ct_ok, "lic_n": a(self.lic_n), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
+            "ct_since": ct_since, "ct_ok": ct_ok, "ct_next": np.zeros((nl, 3, 1)),  # kernel-only cache: empty
+            "lic_n": a(self.lic_n), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
                                                     for p in range(P)]),
             "ctl_pe": a([[getattr(self.h[e][p], "quota_order", 0.0) for e in range(R)] for p in range(P)]),
             "frac_pe": a([[getattr(self.h[e][p], "frac", 0.0) for e in range(R)] for p in range(P)]),

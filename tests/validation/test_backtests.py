@@ -17,11 +17,9 @@ KNOWN_FAILURES = {
     "heavy-oxide price end-2012 / end-2011": "no 2011 bubble, so no 2012 fall",
     "Japan's rare-earth requirement 2012 vs baseline":
         "substitution reaches ~10% (rate capped at 10%/yr, SPR) against a 31% fall observed",
-    "China's magnet exports in April 2025 (x normal)":
-        "the scenario licenses every magnet from 4 April; Announcement 18 covers magnets containing the seven "
-        "elements, and the data give no share of exports that contain them",
     "Geneva truce lifespan (talks simulated)":
-        "truces break too soon: ~73 days against ~150 (the tolerance starts at 75); the spread is wide (p10-p90 15-394)",
+        "truces break too soon: at 200 members the median (78 days) sits inside the tolerance by Monte Carlo noise "
+        "(interval 54-90, undecided); at 3,200 members it is a clear no (65 days, 61-71)",
     "Buenos Aires truce lifespan":
         "2018 tariffs create too little pressure for a deal at Buenos Aires; truces that form break in ~30 days",
 }
@@ -35,7 +33,10 @@ def table():
 @pytest.mark.parametrize("name", [o.name for o in OBSERVATIONS])
 def test_backtest(table, name, request):
     if name in KNOWN_FAILURES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[name]))
+        # Strict, so a row that starts to hold makes this file change; except a row whose verdict at
+        # 200 members is undecided, where the median alone may fall either side.
+        strict = not str(table.loc[name, "verdict"]).startswith("undecided")
+        request.applymarker(pytest.mark.xfail(strict=strict, reason=KNOWN_FAILURES[name]))
     row = table.loc[name]
     assert row["members_counted"] > 0
     assert bool(row["holds"]), f"{name}: simulated {row['simulated_median']} outside {row['tolerance']}"
