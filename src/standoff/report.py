@@ -192,7 +192,8 @@ def _customs_parts(res: Results) -> list[str]:
     cu = res.customs()
     if cu.empty:
         return []
-    wide = cu.pivot_table(index=["product", "exporter", "month"], columns="destination", values="x_baseline")
+    wide = cu.pivot_table(index=["product", "exporter", "month"], columns="destination", values="x_baseline",
+                          dropna=False)
     wide = wide[["ALL", *[c for c in wide.columns if c != "ALL"]]].reset_index()
     out = ["<h2>What customs publish: exports by destination</h2>",
            "<p class='note'>Monthly exports of each controlled product as a multiple of its baseline flow "

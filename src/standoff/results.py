@@ -356,13 +356,19 @@ class Results:
         return df[df["peak_week_bn"] > 0].reset_index(drop=True)
 
     def _controlled_routes(self) -> list[tuple[str, str]]:
-        """(product, exporter) pairs some export-control event of the scenario names."""
+        """(product, exporter) pairs some export-control event of the scenario names, the largest
+        baseline export value first (the one a summary leads with)."""
         from .scenario import ExportControlEvent
+        net = self.scenario.network()
         pairs: list[tuple[str, str]] = []
         for ev in self.scenario.events:
             if isinstance(ev, ExportControlEvent):
                 pairs += [(p, ev.exporter) for p in ev.products if (p, ev.exporter) not in pairs]
-        return pairs
+
+        def value(pair: tuple[str, str]) -> float:
+            p, e = net.products.index(pair[0]), net.regions.index(pair[1])
+            return float((net.flows[p, e].sum() - net.flows[p, e, e]) * net.price_usd_per_t[p])
+        return sorted(pairs, key=lambda pr: -value(pr))
 
     def customs(self) -> pd.DataFrame:
         """Monthly exports of every controlled product by its controlling exporter, to all

@@ -100,9 +100,10 @@ def _customs_summary(res: Any) -> dict[str, list]:
     prod, exp = res._controlled_routes()[0]
     cu = cu[(cu["product"] == prod) & (cu["exporter"] == exp)]
     dests = ["ALL", *[d for d in ("USA", "EU", "JPN") if d in set(cu["destination"])]]
-    wide = cu.pivot_table(index="month", columns="destination", values="x_baseline")[dests]
+    wide = cu.pivot_table(index="month", columns="destination", values="x_baseline", dropna=False)
+    wide = wide.reindex(columns=dests)
     cols = ["month", *[f"{prod} from {exp}: " + ("all" if d == "ALL" else f"to {d}") for d in dests]]
-    rows = [[m, *[f"{v:.2f}" for v in wide.loc[m]]] for m in wide.index]
+    rows = [[m, *[f"{v:.2f}" if np.isfinite(v) else "n/a" for v in wide.loc[m]]] for m in wide.index]
     return {"columns": cols, "rows": rows}
 
 
