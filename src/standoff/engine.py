@@ -43,10 +43,10 @@ from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
 from .layout import (A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
                      A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE, A_CTRL_QUOTA, A_CTRL_RMIN, I_INSPECT, LICENCE_CONTRACTS,
-                     LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, COHORT_MULT, COHORT_SIGMA, I_CAPGROW,
+                     LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
                      I_PREM, I_PRESP, I_PT, I_REDIR, I_REDIR_CN, I_SIGMA, I_STOCKOUT, I_SUBMAX, I_SUBRATE,
-                     I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, INV_KC, K_COHORTS, LEAK_EXTRA_DAYS, N_STATE,
+                     I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, LEAK_EXTRA_DAYS, N_STATE,
                      O_FC_CN, O_FC_US, PAIN_KINDS, PARAMS, READINESS_WINDOW, RING_DAYS, S_ACTIVE, S_TRUST_CN,
                      S_TRUST_US, Acc, Ctrl, Goods, Market, Net, Par, Paths, Pol, Scratch, Sectors, Ship, Stocks)
 from .markets import update_markets
@@ -116,7 +116,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     n_rt = net.rt_p.shape[0]
     n_gt = net.gt_e.shape[0]
     D = RING_DAYS
-    KC = K_COHORTS
+    KC = nin.firm_mult.shape[0]
     NC = LICENCE_CONTRACTS
     NL = len(LICENCE_KINDS)
     nr = max(n_rt, 1)
@@ -129,7 +129,8 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)))
     market = Market(np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)))
     sec = Sectors(np.zeros((R, S, KC, M)), np.zeros((R, S, KC, M)), np.zeros((R, S, M)), np.zeros((R, S, M)),
-                  np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, M)))
+                  np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, KC, M)),
+                  np.zeros((R, S, KC, M)))
     ship = Ship(np.zeros((D, P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, R, M)), np.zeros((R, R, M), dtype=np.int64),
                 np.zeros((R, R, M), dtype=np.int64), np.zeros((R, R, M), dtype=np.int64))
@@ -147,7 +148,8 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     acc = Acc(np.full((R, S, M), np.nan), np.zeros((R, S, M)), np.zeros((R, S, M)), np.ones((R, P, M)),
               np.full((R, P, M), np.nan), np.zeros((P, R, 2, M)), np.zeros((2, 2, M)), np.ones((R, W, M)),
               np.full((R, M), float(W)), np.ones((R, M)), np.zeros((P, M)), np.zeros((P, M)), np.zeros((R, M)),
-              np.zeros((R, M)), np.zeros((R, M)), out.negotiation, out.rebuild_days)
+              np.zeros((R, M)), np.zeros((R, M)), out.negotiation, out.rebuild_days, np.zeros((R, S, M)),
+              np.zeros((R, S, M)), np.zeros((R, S, M)))
     paths = Paths(n_keep_here, tr.cover_days, tr.output_fraction, tr.price_multiple, tr.imports_t,
                   tr.pain_cum_usd_bn, tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction,
                   tr.exports_t, tr.route_exports_t, tr.licences)
@@ -214,11 +216,13 @@ def network_constants(nin: Any) -> Any:
                 market[r, p] = market[r, p] or flow0[p, e, r] > 0.0
             for s in range(S):
                 market[r, p] = market[r, p] or (crit[s] == p and demand0[r, s] > 0.0)
-    cmult_k = COHORT_MULT / K_COHORTS
+    KF = nin.firm_mult.shape[0]
+    cmult_k = nin.firm_mult / KF
+    inv_kc = 1.0 / KF
     return Net(demand0, crit, coef, inv_coef, share0, flow0, prod0, use0, input_use0, nin.stage_order, nin.zone, side,
                nin.value_per_day, units_per_t, nin.price_usd_per_t, trade_v0, nin.base_tariff, nin.cm_group,
                nin.cm_imposer, nin.cm_target, nin.cm_blocked, nin.cm_multiplier, market, is_crit, world_prod0,
-               outside, rt_p, rt_e, rt_i, route_of, gt_e, gt_i, gt_g, cmult_k, nin.defense, nin.magnet, nin.autos,
+               outside, rt_p, rt_e, rt_i, route_of, gt_e, gt_i, gt_g, cmult_k, inv_kc, nin.defense, nin.magnet, nin.autos,
                nin.cn_idx, nin.us_idx)
 
 
@@ -238,7 +242,7 @@ def member_parameters(inp: Any) -> Any:
     return Par(gp, 1.0 / gp[I_ORDADJ], 1.0 / gp[I_PRESP], 1.0 / gp[I_INVDAYS], 1.0 / gp[I_TRADE_ADJ],
                gp[I_SUBRATE] / 365.0, gp[I_CAPGROW] / 365.0, gp[I_PFLOOR], gp[I_PCAP], gp[I_MAXORD],
                gp[I_STOCKOUT], gp[I_DEFW], gp[I_SUBMAX], gp[I_PREM], gp[I_DIV], gp[I_REDIR], gp[I_REDIR_CN],
-               neg_eps, neg_inv_flex, inp.sector_days, inp.pool_days)
+               neg_eps, neg_inv_flex, inp.sector_days, inp.pool_days, inp.defer_days)
 
 
 @kernel_jit(error_model="numpy")
@@ -265,7 +269,7 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
     G = net.trade_v0.shape[2]
     D = ring.shape[0]
     KC = sinv.shape[2]
-    cmult = COHORT_MULT
+    cmult_k = net.cmult_k
     lead = np.zeros((R, R, M))
     for r in range(R):
         for p in range(P):
@@ -279,7 +283,7 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
         for s in range(S):
             for c in range(KC):
                 for m in range(M):
-                    sinv[r, s, c, m] = sector_days[m, s] * demand0[r, s] * cmult[c] / KC
+                    sinv[r, s, c, m] = sector_days[m, s] * demand0[r, s] * cmult_k[c]
             for m in range(M):
                 ssum[r, s, m] = cohort_sum(sinv, r, s, m)
     for e in range(R):
@@ -463,6 +467,18 @@ def write_outputs(net: Any, stocks: Any, sec: Any, ship: Any, pol: Any, acc: Any
                 out.first_stockout_day[m, r, s] = acc.o_stockout[r, s, m]
                 out.output_loss_usd_bn[m, r, s] = acc.o_loss[r, s, m]
                 out.units_lost[m, r, s] = acc.o_units[r, s, m]
+                out.output_delayed_usd_bn[m, r, s] = acc.o_delay[r, s, m]
+                out.units_delayed[m, r, s] = acc.o_udelay[r, s, m]
+                out.stopped_weeks[m, r, s] = acc.o_stopd[r, s, m] / 7.0
+                KF = sec.dfr.shape[2]
+                owed = 0.0
+                hit = 0.0
+                for c in range(KF):
+                    owed += sec.dfr[r, s, c, m]
+                    hit += sec.fstop[r, s, c, m]
+                d0 = net.demand0[r, s]
+                out.unfinished_usd_bn[m, r, s] = owed / d0 * net.value_day[r, s] * 1e-9 if d0 > 0.0 else 0.0
+                out.share_affected[m, r, s] = hit / KF
             out.defense_readiness_min[m, r] = acc.readiness[r, m]
             for p in range(P):
                 out.peak_price_multiple[m, r, p] = acc.o_peak[r, p, m]

@@ -18,7 +18,8 @@ from scipy import special
 from . import engine
 from .controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
-from .layout import OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, NetIn, Outputs, PathsOut, Timeline
+from .layout import (DEFAULT_FIRMS, OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, NetIn, Outputs, PathsOut, Timeline,
+                     firm_cover_multipliers)
 from .layout import dim_sizes as layout_dim_sizes
 from .negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
@@ -95,6 +96,7 @@ class Plan:
     params: list[Uncertain]            # in engine.PARAMS order
     sector_days: list[Uncertain]
     pool_days: list[Uncertain]
+    defer_days: list[Uncertain]          # per sector: days of output firms can build incomplete
     stockpile: dict[tuple[int, int], Uncertain]
     columns: list[tuple[Uncertain, float]]  # event value columns with a scale
     actions: dict[str, np.ndarray]
@@ -118,7 +120,7 @@ class Plan:
     def uncertain_inputs(self) -> list[Uncertain]:
         """Every input that varies between members, each once (for sensitivity and tornado charts)."""
         seen: dict[str, Uncertain] = {}
-        for u in [*self.params, *self.sector_days, *self.pool_days, *self.stockpile.values(),
+        for u in [*self.params, *self.sector_days, *self.pool_days, *self.defer_days, *self.stockpile.values(),
                   *(c for c, _ in self.columns), *(u for u, _ in self.neg)]:
             if u.is_random and u.key not in seen:
                 seen[u.key] = u
@@ -130,6 +132,7 @@ class Plan:
         glob = np.column_stack([self._sample(u, start, n) for u in self.params])
         sd = np.column_stack([self._sample(u, start, n) for u in self.sector_days])
         pd_ = np.column_stack([self._sample(u, start, n) for u in self.pool_days])
+        dd = np.column_stack([self._sample(u, start, n) for u in self.defer_days])
         sp = np.zeros((n, R, P))
         for (r, p), u in self.stockpile.items():
             sp[:, r, p] = self._sample(u, start, n)
@@ -138,7 +141,7 @@ class Plan:
         npar = np.column_stack([self._sample(u, start, n) * scale for u, scale in self.neg])
         return {"glob": np.ascontiguousarray(glob), "sector_days": np.ascontiguousarray(sd),
                 "pool_days": np.ascontiguousarray(pd_), "stockpile": sp, "ev": np.ascontiguousarray(ev),
-                "npar": np.ascontiguousarray(npar)}
+                "npar": np.ascontiguousarray(npar), "defer_days": np.ascontiguousarray(dd)}
 
 
 def _param_spec(sc: Scenario, net: Network, name: str) -> Uncertain:
@@ -175,6 +178,12 @@ def plan(sc: Scenario) -> Plan:
 
     sector_days = [days(s, net.sector_days.loc[s]) for s in net.sectors]
     pool_days = [days(p, net.pool_days.loc[p]) for p in net.products]
+    defer_days = []
+    for sname in net.sectors:
+        row = net.defer_days.loc[sname]
+        key = f"responses.{sname}.deferrable_days"
+        defer_days.append(Uncertain(key, sc.deferrable_days[sname]) if sname in sc.deferrable_days else
+                          Uncertain(key, (float(row["low"]), float(row["days"]), float(row["high"]))))
     stockpile: dict[tuple[int, int], Uncertain] = {}
     for _, row in net.stockpile.iterrows():
         r, p = net.regions.index(row["region"]), net.products.index(row["product"])
@@ -256,7 +265,7 @@ def plan(sc: Scenario) -> Plan:
     rows.sort(key=lambda x: x[0])  # stable: same-day events keep their written order
     arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
     actions = {n: np.ascontiguousarray(arr[:, j]) for j, n in enumerate(("day", "kind", "a0", "a1", "a2", "col"))}
-    return Plan(sc, net, params, sector_days, pool_days, stockpile, columns, actions, talks, neg, neg_cfg.enabled,
+    return Plan(sc, net, params, sector_days, pool_days, defer_days, stockpile, columns, actions, talks, neg, neg_cfg.enabled,
                 neg_start)
 
 
@@ -356,7 +365,8 @@ def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:
                 net.salience, net.decay_days, net.sectors.index("defense") if "defense" in net.sectors else -1,
                 net.products.index("MAGNET") if "MAGNET" in net.products else -1,
                 net.sectors.index("autos") if "autos" in net.sectors else -1,
-                net.regions.index("CHN"), net.regions.index("USA"))
+                net.regions.index("CHN"), net.regions.index("USA"),
+                firm_cover_multipliers(pl.scenario.firms or DEFAULT_FIRMS))
     return nin, Timeline(a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"])
 
 
@@ -380,8 +390,7 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
         sl = slice(b, b + m)
         kb = max(0, min(m, keep_here - b))
         trs = {k: (v[b:b + kb] if kb > 0 else np.zeros((0, *v.shape[1:]))) for k, v in tr.items()}
-        inp = Inputs(inputs["glob"][sl], inputs["sector_days"][sl], inputs["pool_days"][sl], inputs["stockpile"][sl],
-                     inputs["ev"][sl], inputs["npar"][sl])
+        inp = Inputs(*[np.ascontiguousarray(inputs[f][sl]) for f in Inputs._fields])
         engine.run_block(start + b, T, np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, n_keep, inp, tl, nin,
                          Outputs(*[out[k][sl] for k in OUTPUT_SHAPES]), PathsOut(*[trs[k] for k in TRAJ_SHAPES]))
     # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.

@@ -31,11 +31,11 @@ PARAMS = (
     "capacity_growth_per_year", "investment_signal_days", "order_adjust_days", "capacity_headroom",
     "transit_days_same_zone", "transit_days_cross_zone", "stockout_threshold", "defense_strategic_weight",
     "max_order_multiple", "china_export_redirect_share", "customs_inspection_days", "licence_patience_days",
-    "licence_reapply_days", "licence_validity_days", "buy_ahead_days",
+    "licence_reapply_days", "licence_validity_days", "buy_ahead_days", "finish_rate", "deferral_cost_share",
 )
 (I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
  I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD,
- I_REDIR_CN, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, I_AHEAD) = range(len(PARAMS))
+ I_REDIR_CN, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, I_AHEAD, I_FINISH, I_DEFCOST) = range(len(PARAMS))
 
 # ---------------------------------------------------------------- the timeline
 
@@ -75,15 +75,37 @@ RING_DAYS = 128
 
 # ---------------------------------------------------------------- sectors
 
-#: Firms in a sector differ in how much inventory they hold.  Each sector is split into
-#: equal cohorts whose days of cover are the quartile midpoints of a lognormal with this
-#: log-sd, scaled to the sector's mean (assumption: the best-stocked quarter holds about
-#: three times what the thinnest holds).  The thinnest cohort runs out first.
-COHORT_SIGMA = 0.5
-_z = np.array([-1.1503, -0.3186, 0.3186, 1.1503])
-COHORT_MULT = np.exp(COHORT_SIGMA * _z) / np.exp(COHORT_SIGMA * _z).mean()
-K_COHORTS = COHORT_MULT.shape[0]
-INV_KC = 1.0 / K_COHORTS
+#: Firms in a sector differ in how much inventory they hold.  A sector's use is split over
+#: ``firms`` equal firms (a scenario's ``firms``, else :data:`DEFAULT_FIRMS`) whose days of cover
+#: are the quantile midpoints of a lognormal with this log-sd, scaled to the sector's mean
+#: (assumption: the best-stocked quarter holds about three times what the thinnest holds).  The
+#: thinnest firm runs out first; a sector's output falls firm by firm.
+FIRM_SIGMA = 0.5
+#: Firms per sector unless a scenario says otherwise: the resolution beyond which london-2025's
+#: first stoppages, losses and stopped weeks move less than their Monte Carlo error
+#: (``bench/firms_convergence.py``; the README has the table and its cost).
+DEFAULT_FIRMS = 16
+
+
+def firm_cover_multipliers(firms: int) -> np.ndarray:
+    """Each of ``firms`` equal firms' days of cover as a multiple of its sector's mean: the quantile
+    midpoints ``(k + 1/2) / firms`` of a lognormal with log-sd :data:`FIRM_SIGMA`, normalised to
+    mean 1, so the sector holds the same stock at any resolution.
+
+    Examples
+    --------
+    >>> m = firm_cover_multipliers(4)
+    >>> bool(abs(m.mean() - 1.0) < 1e-12 and (m[1:] > m[:-1]).all())
+    True
+    >>> firm_cover_multipliers(1).tolist()
+    [1.0]
+    """
+    from statistics import NormalDist
+    z = np.array([NormalDist().inv_cdf((k + 0.5) / firms) for k in range(firms)])
+    x = np.exp(FIRM_SIGMA * z)
+    return x / x.mean()
+
+
 #: Defense readiness is the lowest mean share of requirement met over this many days.
 READINESS_WINDOW = 30
 
@@ -139,6 +161,11 @@ OUTPUT_SHAPES = {
     "china_share_end": ("region",),
     "rebuild_days": ("region",),
     "stockpile_empty_day": ("region", "product"),
+    "output_delayed_usd_bn": ("region", "sector"),
+    "units_delayed": ("region", "sector"),
+    "unfinished_usd_bn": ("region", "sector"),
+    "stopped_weeks": ("region", "sector"),
+    "share_affected": ("region", "sector"),
 }
 #: Daily paths of the first ``trajectories`` members: name -> dimensions after ``traj_member, time``.
 TRAJ_SHAPES = {
@@ -180,20 +207,22 @@ Net = namedtuple("Net", [
     "demand0", "crit", "coef", "inv_coef", "share0", "flow0", "prod0", "use0", "input_use0", "stage_order", "zone",
     "side", "value_day", "units_per_t", "price_t", "trade_v0", "tau0", "cm_group", "cm_imposer", "cm_target",
     "cm_blocked", "cm_mult", "market", "is_crit", "world_prod0", "outside", "rt_p", "rt_e", "rt_i", "route_of",
-    "gt_e", "gt_i", "gt_g", "cmult_k", "defense", "magnet", "autos", "cn_idx", "us_idx"])
+    "gt_e", "gt_i", "gt_g", "cmult_k", "inv_kc", "defense", "magnet", "autos", "cn_idx", "us_idx"])
 #: Per-member parameters: 1-d rows over members, and the member-first day tables.
 Par = namedtuple("Par", [
     "gp", "inv_adj", "inv_presp", "inv_sig", "inv_tadj", "sub_rate", "cap_grow", "pfloor", "pcap", "maxord",
     "stockout", "defw", "submax", "prem", "div", "redir", "redir_cn", "neg_eps", "neg_inv_flex", "sector_days",
-    "pool_days"])
+    "pool_days", "defer_days"])
 #: Regional holdings of each product (region, product, member).
 Stocks = namedtuple("Stocks", [
     "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
     "pos_tgt", "sinv_p"])
 #: Regional markets (region, product, member).
 Market = namedtuple("Market", ["price", "signal", "pe_mult"])
-#: Sectors and their firm cohorts.
-Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", "sect_tgt"])
+#: Sectors and their firms (``sinv``, ``cpull``, ``dfr``, ``fstop``: region, sector, firm, member):
+#: each firm's stock and pull, the input its incomplete builds still need (output delayed), and
+#: whether it has stopped on any day.
+Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", "sect_tgt", "dfr", "fstop"])
 #: Material in transit: the arrival ring, pipelines, today's shipments and lead times.
 #: ``dl``: lead days of a usual shipment; ``dleak``: through a third country; ``dinsp``: on a licensed
 #: route, where every shipment is inspected by customs.
@@ -216,14 +245,15 @@ Pol = namedtuple("Pol", ["pain_today", "pain_tot", "pressure", "rho_us", "rho_cn
 #: What is accumulated for the outputs over the horizon.
 Acc = namedtuple("Acc", [
     "o_stockout", "o_loss", "o_units", "o_peak", "o_spile_empty", "o_re", "o_goods", "ready_buf", "ready_sum",
-    "readiness", "produced", "consumed", "dep_cn", "dep_all", "dipped", "out_neg", "out_rebuild"])
+    "readiness", "produced", "consumed", "dep_cn", "dep_all", "dipped", "out_neg", "out_rebuild", "o_delay",
+    "o_udelay", "o_stopd"])
 #: Daily paths of the kept members (member first): ``n`` is how many of the block's members are kept.
 Paths = namedtuple("Paths", ["n", "cover", "output", "price", "imports", "pain", "trust", "pressure", "agreement",
                              "requirement", "exports", "route_exports", "licences"])
 #: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees).
 Scratch = namedtuple("Scratch", ["x", "y"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...
-Inputs = namedtuple("Inputs", ["glob", "sector_days", "pool_days", "stockpile", "ev", "npar"])
+Inputs = namedtuple("Inputs", ["glob", "sector_days", "pool_days", "stockpile", "ev", "npar", "defer_days"])
 #: ... the scenario's timeline as rows of actions (see the ``A_*`` codes) ...
 Timeline = namedtuple("Timeline", ["day", "kind", "a0", "a1", "a2", "col"])
 #: ... the network's tables as arrays, and the indices of the sectors, product and regions it names ...
@@ -231,7 +261,7 @@ NetIn = namedtuple("NetIn", [
     "demand", "critical", "coef", "share", "flows", "production", "use", "stage_order", "zone", "side",
     "value_per_day", "kg_per_unit", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
     "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "defense", "magnet", "autos", "cn_idx",
-    "us_idx"])
+    "us_idx", "firm_mult"])
 #: ... and the arrays it writes: the per-member outputs (member first, in ``OUTPUT_SHAPES`` order) ...
 Outputs = namedtuple("Outputs", list(OUTPUT_SHAPES))
 #: ... and the daily paths of the kept members (in ``TRAJ_SHAPES`` order).

@@ -46,7 +46,11 @@ SCHEMA: dict[str, dict[str, list[str]]] = {
                  "num": ["salience", "decay_days"]},
     "negotiation": {"cols": ["name", "value", "low", "high", "unit", "source"], "num": ["value", "low", "high"]},
     "sources": {"cols": ["key", "citation", "url"], "num": []},
+    "responses": {"cols": ["sector", "deferrable_days", "low", "high", "source"],
+                  "num": ["deferrable_days", "low", "high"]},
 }
+#: Tables a dataset may leave out (an empty table of the same columns is used).
+OPTIONAL = {"responses"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class Network:
     cm_blocked: np.ndarray    # [C] USD/day
     cm_multiplier: np.ndarray  # [C]
     sector_days: pd.DataFrame = field(repr=False)   # index sector: days_cover, low, high
+    defer_days: pd.DataFrame = field(repr=False)    # index sector: days, low, high (days of output built incomplete)
     pool_days: pd.DataFrame = field(repr=False)     # index product
     stockpile: pd.DataFrame = field(repr=False)     # rows region, product, tonnes, low, high
     parameters: pd.DataFrame = field(repr=False)    # index name: value, low, high
@@ -153,6 +158,9 @@ def _dataset_dir(name: str | Path) -> Path:
 def _read_table(folder: Path, table: str) -> pd.DataFrame:
     path = folder / f"{table}.csv"
     if not path.exists():
+        if table in OPTIONAL:
+            return pd.DataFrame({c: pd.Series(dtype=float if c in SCHEMA[table]["num"] else str)
+                                 for c in SCHEMA[table]["cols"]})
         raise StandoffError("missing table of the dataset", file=str(path))
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -308,6 +316,14 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         base_tariff[e, i, g] = row["base_tariff"]
 
     cm = t["countermeasures"]
+    _check_names(t["responses"], "sector", sectors, f("responses"))
+    resp = t["responses"].set_index("sector")
+    defer = pd.DataFrame({"days": 0.0, "low": 0.0, "high": 0.0}, index=pd.Index(sectors, name="sector"))
+    for sname, row in resp.iterrows():
+        if not row["low"] <= row["deferrable_days"] <= row["high"]:
+            raise StandoffError("need low <= deferrable_days <= high", file=str(f("responses")),
+                                field=f"{sname}.deferrable_days", value=row["deferrable_days"])
+        defer.loc[sname] = [row["deferrable_days"], row["low"], row["high"]]
     inv = t["inventory"].set_index("holder")
     for s in sectors:
         if s not in inv.index:
@@ -335,8 +351,9 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
     import hashlib
     h = hashlib.sha256()
     for tab in sorted(SCHEMA):
-        h.update(tab.encode())
-        h.update((folder / f"{tab}.csv").read_bytes())
+        if (folder / f"{tab}.csv").exists():
+            h.update(tab.encode())
+            h.update((folder / f"{tab}.csv").read_bytes())
     return Network(
         digest=h.hexdigest()[:16],
         name=str(name), tables=t, regions=regions, products=products, sectors=sectors, groups=groups,
@@ -349,7 +366,7 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         cm_target=np.array([regions.index(g) for g in cm["target"]], dtype=np.int64),
         cm_blocked=cm["blocked_usd_bn_per_year"].to_numpy(float) * 1e9 / DAYS_PER_YEAR,
         cm_multiplier=cm["downstream_multiplier"].to_numpy(float),
-        sector_days=inv.loc[sectors, ["days_cover", "low", "high"]],
+        sector_days=inv.loc[sectors, ["days_cover", "low", "high"]], defer_days=defer,
         pool_days=inv.loc[products, ["days_cover", "low", "high"]],
         stockpile=t["stockpile"], parameters=params[["value", "low", "high", "unit", "source", "note"]],
         negotiation=t["negotiation"].set_index("name")[["value", "low", "high", "unit", "source", "note"]],

@@ -87,6 +87,7 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     quiet = df[(df.p_stockout == 0) & (df.p90 == 0)]
     if len(quiet):
         console.print(f"{len(quiet)} region-sector pairs had no stockout and no loss in any member.", style="dim")
+    console.print(firms_table(res, regions))
 
     pr = res.prices()
     console.print(band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
@@ -120,6 +121,31 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
             f"{r['region']} median {r['median']:.0%} (p10 {r['p10']:.0%})" for _, r in low.iterrows()))
     else:
         console.print("Defense readiness: requirement met throughout in every member.")
+
+
+def firms_table(res: Any, regions: list[str]) -> Table:
+    """Output lost and delayed, and how much of each sector stopped (medians over members)."""
+    sc = res.scenario
+    fm = res.firms()
+    units = sc.network().tables["sectors"].set_index("sector")["unit_name"]
+    t = Table(title="What firms went through when short (median member)",
+              caption="delayed = built without the input and finished later (not lost); share stopped = the "
+                      "sector's output whose firms stopped on at least one day; firm-weeks stopped weighted by "
+                      "each firm's share (1 = the whole sector for a week)")
+    for col, just in [("region", "left"), ("sector", "left"), ("first stop", "left"), ("share stopped", "right"),
+                      ("firm-weeks stopped", "right"), ("lost, US$ bn", "right"), ("delayed, US$ bn", "right"),
+                      ("unfinished at end", "right"), ("units lost / delayed", "right")]:
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for reg in regions:
+        for _, r in fm[fm.region == reg].iterrows():
+            if r["lost_p90"] < 0.05 and r["delayed_p90"] < 0.05:
+                continue
+            t.add_row(reg, r["sector"], fmt_day(sc.start, r["median_first_stop_day"]), f"{r['share_affected']:.0%}",
+                      f"{r['stopped_weeks']:.1f}", f"{r['lost_usd_bn']:.1f} ({r['lost_p10']:.1f}-{r['lost_p90']:.1f})",
+                      f"{r['delayed_usd_bn']:.1f} ({r['delayed_p10']:.1f}-{r['delayed_p90']:.1f})",
+                      f"{r['unfinished_usd_bn']:.2f}",
+                      f"{r['units_lost']:,.0f} / {r['units_delayed']:,.0f} {units.get(r['sector'], '')}")
+    return t
 
 
 def print_negotiation(res: Any, console: Console) -> None:

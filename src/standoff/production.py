@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .layout import INV_KC
+from .layout import I_DEFCOST, I_FINISH
 
 
 @kernel_jit(error_model="numpy")
@@ -139,10 +139,11 @@ def produce_day(net: Any, par: Any, stocks: Any, acc: Any, scr: Any) -> None:
 @kernel_jit(error_model="numpy", inline="always")
 def sector_pulls(net: Any, par: Any, market: Any, sec: Any) -> None:
     """Stage: each sector's requirement (after substitution and the price response) and what each of
-    its firm cohorts pulls: today's use plus a share of the gap to its target inventory."""
+    its firms pulls: today's use plus a share of the gap to its target inventory."""
     demand0 = net.demand0
     crit = net.crit
     cmult_k = net.cmult_k
+    inv_kc = net.inv_kc
     sector_days = par.sector_days
     inv_adj = par.inv_adj
     pe_mult = market.pe_mult
@@ -168,7 +169,7 @@ def sector_pulls(net: Any, par: Any, market: Any, sec: Any) -> None:
             for c in range(KC):
                 ck = cmult_k[c]
                 for m in range(M):
-                    cp = req[r, s, m] * INV_KC + max(sect_tgt[r, s, m] * ck - sinv[r, s, c, m], 0.0) * inv_adj[m]
+                    cp = req[r, s, m] * inv_kc + max(sect_tgt[r, s, m] * ck - sinv[r, s, c, m], 0.0) * inv_adj[m]
                     cpull[r, s, c, m] = cp
                     pull[r, s, m] += cp
 
@@ -176,18 +177,32 @@ def sector_pulls(net: Any, par: Any, market: Any, sec: Any) -> None:
 @kernel_jit(error_model="numpy", inline="always")
 def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, acc: Any, paths: Any,
                    scr: Any) -> None:
-    """Stage: sectors draw their input (:func:`allocate_to_sectors`, defense first), consume what
-    their cohorts hold up to the requirement, and book output lost, units lost, first
-    stockouts, defense readiness and the output pain of each side."""
+    """Stage: sectors draw their input (:func:`allocate_to_sectors`, defense first), and each firm
+    uses what it holds up to its share of the requirement.
+
+    A firm short of the input builds without it what it can park (``defer_days`` of its output,
+    per sector: vehicles finished later), so that output is delayed, not lost; on a day it is not
+    short it finishes parked units with what it holds beyond today's use, up to ``finish_rate``
+    times its daily requirement.  A firm has stopped on a day its output, parked units included,
+    falls below the stockout threshold of its requirement.  Books output lost and delayed (value
+    and units), the output pain of each side (lost output, plus ``deferral_cost_share`` of the
+    value of delayed output), firm-days stopped, first stoppages and defense readiness.
+    """
     demand0 = net.demand0
     crit = net.crit
     side = net.side
     value_day = net.value_day
     units_per_t = net.units_per_t
     defense = net.defense
+    inv_kc = net.inv_kc
     g_stockout = par.stockout
     g_defw = par.defw
+    defer_days = par.defer_days
+    finish = par.gp[I_FINISH]
+    defcost = par.gp[I_DEFCOST]
     sinv = sec.sinv
+    dfr = sec.dfr
+    fstop = sec.fstop
     req = sec.req
     ssum = sec.ssum
     sub = sec.sub
@@ -196,6 +211,9 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
     consumed = acc.consumed
     o_loss = acc.o_loss
     o_units = acc.o_units
+    o_delay = acc.o_delay
+    o_udelay = acc.o_udelay
+    o_stopd = acc.o_stopd
     o_stockout = acc.o_stockout
     ready_sum = acc.ready_sum
     ready_buf = acc.ready_buf
@@ -210,6 +228,10 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
     x1 = scr.x[0]
     x2 = scr.x[1]
     x3 = scr.x[2]
+    dly = scr.x[3]
+    fint = scr.x[4]
+    stp = scr.x[5]
+    gone = scr.y[0]  # free once allocate_to_sectors has run
     allocate_to_sectors(stocks.recv, sec.pull, sec.cpull, sinv, crit, defense, scr.y)
     sinv_p[:] = 0.0
     for r in range(R):
@@ -222,14 +244,33 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
                     tr_requirement[m, t, r, s] = 1.0
                 continue
             pc = crit[s]
+            d0 = demand0[r, s]
             got = x1
             for m in range(M):
                 got[m] = 0.0
+                gone[m] = 0.0
+                dly[m] = 0.0
+                fint[m] = 0.0
+                stp[m] = 0.0
             for c in range(KC):
                 for m in range(M):
-                    cj = min(req[r, s, m] * INV_KC, sinv[r, s, c, m])
-                    sinv[r, s, c, m] -= cj
+                    rq = req[r, s, m] * inv_kc
+                    hold = sinv[r, s, c, m]
+                    cj = min(rq, hold)
+                    left = hold - cj
+                    short = rq - cj
+                    owed = dfr[r, s, c, m]
+                    df = min(short, max(defer_days[m, s] * d0 * inv_kc - owed, 0.0))
+                    fin = min(owed, left, finish[m] * rq) if short <= 0.0 else 0.0
+                    sinv[r, s, c, m] = left - fin
+                    dfr[r, s, c, m] = owed + df - fin
                     got[m] += cj
+                    gone[m] += short - df  # exactly zero for a firm that is not short
+                    dly[m] += df
+                    fint[m] += fin
+                    stopped = cj + df < g_stockout[m] * rq
+                    fstop[r, s, c, m] = 1.0 if stopped else fstop[r, s, c, m]
+                    stp[m] += inv_kc if stopped else 0.0
             vd = value_day[r, s]
             upt = units_per_t[s]
             loss_v = x3
@@ -237,19 +278,24 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
             t_f = float(t)
             for m in range(M):
                 rq = req[r, s, m]
-                consumed[pc, m] += got[m]
-                frac = got[m] / rq
+                consumed[pc, m] += got[m] + fint[m]
+                lost = gone[m] / rq
+                made = 1.0 - lost
                 cs = cohort_sum(sinv, r, s, m)
                 ssum[r, s, m] = cs
                 sinv_p[r, pc, m] += cs
-                short = rq - got[m]
-                loss = (1.0 - frac) * vd
+                short = gone[m]
+                loss = lost * vd
+                late = dly[m] / rq * vd
                 o_loss[r, s, m] += loss * 1e-9
                 o_units[r, s, m] += short * upt
+                o_delay[r, s, m] += late * 1e-9
+                o_udelay[r, s, m] += dly[m] * upt
+                o_stopd[r, s, m] += stp[m]
                 so = o_stockout[r, s, m]
-                o_stockout[r, s, m] = t_f if (frac < g_stockout[m] and so != so) else so
-                loss_v[m] = loss
-                frac_v[m] = frac
+                o_stockout[r, s, m] = t_f if (made < g_stockout[m] and so != so) else so
+                loss_v[m] = loss + late * defcost[m]
+                frac_v[m] = made
             if sd >= 0:
                 if s == defense:
                     for m in range(M):

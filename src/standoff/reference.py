@@ -26,8 +26,9 @@ import numpy as np
 
 from . import engine as E
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
-from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_AHEAD, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY,
-                     LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE)
+from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_FINISH,
+                     I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE,
+                     firm_cover_multipliers)
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
@@ -59,7 +60,8 @@ class Sector:
     """A region's sector: its requirement, its firm cohorts' inventories, its losses."""
 
     __slots__ = ("r", "s", "crit", "demand0", "days", "value_day", "units_per_t", "cohorts", "cpull", "sub", "req",
-                 "pull", "sect_tgt", "stockout", "loss", "units")
+                 "pull", "sect_tgt", "stockout", "loss", "units", "defer_days", "owed", "stopped", "delayed",
+                 "units_delayed", "stop_days")
 
 
 class Route:
@@ -141,8 +143,10 @@ class Member:
         self.world = [_sum([self.h[r][p].prod0 for r in range(R)]) for p in range(P)]
         self.outside = [_sum([self.h[r][p].prod0 for r in range(R) if self.side[r] != 1]) for p in range(P)]
         self.sec = [[Sector() for _ in range(S)] for _ in range(R)]
-        cm = list(E.COHORT_MULT)
-        K = E.K_COHORTS
+        mult = firm_cover_multipliers(pl.scenario.firms or DEFAULT_FIRMS)
+        K = len(mult)
+        self.K, self.inv_kc = K, 1.0 / K
+        self.cmk = list(mult / K)
         for r in range(R):
             for s in range(S):
                 c = self.sec[r][s]
@@ -151,8 +155,12 @@ class Member:
                 c.days = float(inputs["sector_days"][k, s])
                 c.value_day = float(net.value_per_day[r, s])
                 c.units_per_t = 1000.0 / float(net.kg_per_unit[s])
-                c.cohorts = [c.days * c.demand0 * cm[j] / K for j in range(K)]
+                c.cohorts = [c.days * c.demand0 * self.cmk[j] for j in range(K)]
                 c.cpull = [0.0] * K
+                c.defer_days = float(inputs["defer_days"][k, s])
+                c.owed = [0.0] * K       # input the firm's parked incomplete units still need
+                c.stopped = [0.0] * K    # 1 once the firm has stopped on some day
+                c.delayed = c.units_delayed = c.stop_days = 0.0
                 c.sub = c.req = c.pull = c.sect_tgt = c.loss = c.units = 0.0
                 c.stockout = math.nan
         # Routes for every (product, exporter, importer): controls can be put on any of them.
@@ -355,7 +363,7 @@ class Member:
         """Stage: each sector's requirement and its firm cohorts' pulls."""
         R = self.R
         # sector requirements and pulls
-        cmk = list(E.COHORT_MULT / E.K_COHORTS)
+        cmk = self.cmk
         for r in range(R):
             for c in self.sec[r]:
                 if c.demand0 <= 0.0:
@@ -365,8 +373,8 @@ class Member:
                 c.req = base * self.h[r][c.crit].pe_mult
                 c.sect_tgt = c.days * base
                 tot = 0.0
-                for j in range(E.K_COHORTS):
-                    cp = c.req * E.INV_KC + max(c.sect_tgt * cmk[j] - c.cohorts[j], 0.0) * self.inv_adj
+                for j in range(self.K):
+                    cp = c.req * self.inv_kc + max(c.sect_tgt * cmk[j] - c.cohorts[j], 0.0) * self.inv_adj
                     c.cpull[j] = cp
                     tot += cp
                 c.pull = tot
@@ -557,29 +565,50 @@ class Member:
             for c in self.sec[r]:
                 if c.req <= 0.0:
                     continue
-                got = 0.0
-                for j in range(E.K_COHORTS):
-                    cj = min(c.req * E.INV_KC, c.cohorts[j])
-                    c.cohorts[j] -= cj
+                got = gone = dly = fint = stp = 0.0
+                d0 = c.demand0
+                for j in range(self.K):
+                    rq = c.req * self.inv_kc
+                    hold = c.cohorts[j]
+                    cj = min(rq, hold)
+                    left = hold - cj
+                    short = rq - cj
+                    owed = c.owed[j]
+                    df = min(short, max(c.defer_days * d0 * self.inv_kc - owed, 0.0))
+                    fin = min(owed, left, g[I_FINISH] * rq) if short <= 0.0 else 0.0
+                    c.cohorts[j] = left - fin
+                    c.owed[j] = owed + df - fin
                     got += cj
-                self.consumed[c.crit] += got
-                frac = got / c.req
+                    gone += short - df
+                    dly += df
+                    fint += fin
+                    stopped = cj + df < g[E.I_STOCKOUT] * rq
+                    c.stopped[j] = 1.0 if stopped else c.stopped[j]
+                    stp += self.inv_kc if stopped else 0.0
+                self.consumed[c.crit] += got + fint
+                lost = gone / c.req
+                made = 1.0 - lost
                 self.h[r][c.crit].sinv_p += _sum(c.cohorts)
-                short = c.req - got
-                loss = (1.0 - frac) * c.value_day
+                short = gone
+                loss = lost * c.value_day
+                late = dly / c.req * c.value_day
                 c.loss += loss * 1e-9
                 c.units += short * c.units_per_t
-                if frac < g[E.I_STOCKOUT] and math.isnan(c.stockout):
+                c.delayed += late * 1e-9
+                c.units_delayed += dly * c.units_per_t
+                c.stop_days += stp
+                if made < g[E.I_STOCKOUT] and math.isnan(c.stockout):
                     c.stockout = t
+                pain = loss + late * g[I_DEFCOST]
                 if sd >= 0:
                     if c.s == self.defense:
-                        self.pain_today[sd][3] += loss * g[E.I_DEFW] * 1e-9
+                        self.pain_today[sd][3] += pain * g[E.I_DEFW] * 1e-9
                     else:
-                        self.pain_today[sd][0] += loss * 1e-9
+                        self.pain_today[sd][0] += pain * 1e-9
                 if c.s == self.defense:
                     w = t % E.READINESS_WINDOW
-                    self.ready_sum[r] += frac - self.ready_buf[r][w]
-                    self.ready_buf[r][w] = frac
+                    self.ready_sum[r] += made - self.ready_buf[r][w]
+                    self.ready_buf[r][w] = made
                     self.readiness[r] = min(self.readiness[r], self.ready_sum[r] / E.READINESS_WINDOW)
 
 
@@ -782,6 +811,8 @@ class Member:
                                                                                   for row in self.sec]),
             "ssum": a([[_sum(c.cohorts) for c in row] for row in self.sec]), "sub": sect("sub"), "req": sect("req"),
             "pull": sect("pull"), "sect_tgt": sect("sect_tgt"),
+            "dfr": a([[c.owed for c in row] for row in self.sec]), "fstop": a([[c.stopped for c in row]
+                                                                              for row in self.sec]),
             # Ship
             "ring": ring, "pipe": by_pi("pipe"), "pipe0": by_pi("pipe0"), "unmet": by_pi("unmet"),
             "shipped": routes("shipped"), "dl": dl, "dleak": dleak, "dinsp": dinsp,
@@ -813,6 +844,7 @@ class Member:
             "dep_cn": a(self.dep_cn), "dep_all": a(self.dep_all), "dipped": a([float(x) for x in self.dipped]),
             "out_neg": np.array(self.neg_out, dtype=np.float64)[None, :],
             "out_rebuild": np.array(self.rebuild, dtype=np.float64)[None, :],
+            "o_delay": sect("delayed"), "o_udelay": sect("units_delayed"), "o_stopd": sect("stop_days"),
         }
 
     def outputs(self) -> dict[str, np.ndarray]:
@@ -834,6 +866,12 @@ class Member:
                                          for i in range(R)]),
             "stockpile_empty_day": np.array([[h.spile_empty for h in row] for row in self.h]),
             "rebuild_days": np.array(self.rebuild),
+            "output_delayed_usd_bn": np.array([[c.delayed for c in row] for row in self.sec]),
+            "units_delayed": np.array([[c.units_delayed for c in row] for row in self.sec]),
+            "unfinished_usd_bn": np.array([[_sum(c.owed) / c.demand0 * c.value_day * 1e-9 if c.demand0 > 0.0 else 0.0
+                                            for c in row] for row in self.sec]),
+            "stopped_weeks": np.array([[c.stop_days / 7.0 for c in row] for row in self.sec]),
+            "share_affected": np.array([[_sum(c.stopped) / self.K for c in row] for row in self.sec]),
         }
 
 

@@ -230,6 +230,11 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                  "probabilities, order statistics for medians), not the spread across members (p10, p90).</p>",
                  _table(res.stockouts().drop(columns="median_date").round(3)),
                  "<h2>What is lost</h2>", _table(res.losses().round(3)),
+                 "<h2>What firms went through: output lost and delayed</h2>",
+                 "<p class='note'>Medians over members. Delayed output was built without the input and finished "
+                 "later; share affected is the sector's output whose firms stopped on at least one day; "
+                 "firm-weeks stopped weight each firm by its share (1 = the whole sector for a week).</p>",
+                 _table(res.firms().round(3)),
                  *_customs_parts(res),
                  "<h2>Pain per side (US$ bn, cumulative)</h2>", _table(res.pain().round(2))]
         if sc.negotiation.enabled:

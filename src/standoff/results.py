@@ -28,6 +28,11 @@ UNITS = {
     "first_stockout_day": "day of the horizon, 0 = scenario start (NaN: no stockout)",
     "output_loss_usd_bn": "US$ bn, cumulative",
     "units_lost": "units of the sector's product (see sectors table)",
+    "output_delayed_usd_bn": "US$ bn, cumulative: output built without the input and finished later (not lost)",
+    "units_delayed": "units built incomplete (parked) over the horizon",
+    "unfinished_usd_bn": "US$ bn of parked incomplete output still unfinished at the horizon",
+    "stopped_weeks": "firm-weeks stopped, each firm weighted by its share of the sector (1 = the whole sector for a week)",
+    "share_affected": "share of the sector's output (firms by size) that stopped on at least one day",
     "peak_price_multiple": "x baseline price",
     "defense_readiness_min": "lowest 30-day mean share of defense requirement met",
     "pain_usd_bn": "US$ bn, cumulative",
@@ -355,6 +360,41 @@ class Results:
         df = xr.Dataset({"peak_week_bn": peak, "mean_loss_week_bn": mean}).to_dataframe().reset_index()
         return df[df["peak_week_bn"] > 0].reset_index(drop=True)
 
+    def firms(self) -> pd.DataFrame:
+        """What firms went through, per region and sector (medians over members, with p10 and p90 of
+        the output lost and delayed): the first stoppage (the first firm to stop), the share of
+        the sector's output that stopped on at least one day, firm-weeks stopped (each firm
+        weighted by its share: 1 = the whole sector for a week), output lost and output delayed
+        (built incomplete and finished later), in US$ bn and units, and what was still
+        unfinished at the horizon.  Rows where no member lost or delayed anything are left out.
+        """
+        ds = self.ds
+        cols = ["region", "sector", "median_first_stop_day", "share_affected", "stopped_weeks", "lost_usd_bn",
+                "lost_p10", "lost_p90", "delayed_usd_bn", "delayed_p10", "delayed_p90", "unfinished_usd_bn",
+                "units_lost", "units_delayed"]
+        if "output_delayed_usd_bn" not in ds:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for reg in ds.region.values:
+            for sec in ds.sector.values:
+                sel = {"region": reg, "sector": sec}
+                lost = ds.output_loss_usd_bn.sel(**sel).values
+                late = ds.output_delayed_usd_bn.sel(**sel).values
+                if lost.max() <= 0.0 and late.max() <= 0.0:
+                    continue
+                day = ds.first_stockout_day.sel(**sel).values
+                rows.append({"region": str(reg), "sector": str(sec),
+                             "median_first_stop_day": _q(np.where(np.isnan(day), np.inf, day), 0.5),
+                             "share_affected": float(np.median(ds.share_affected.sel(**sel).values)),
+                             "stopped_weeks": float(np.median(ds.stopped_weeks.sel(**sel).values)),
+                             "lost_usd_bn": _q(lost, 0.5), "lost_p10": _q(lost, 0.1), "lost_p90": _q(lost, 0.9),
+                             "delayed_usd_bn": _q(late, 0.5), "delayed_p10": _q(late, 0.1),
+                             "delayed_p90": _q(late, 0.9),
+                             "unfinished_usd_bn": float(np.median(ds.unfinished_usd_bn.sel(**sel).values)),
+                             "units_lost": float(np.median(ds.units_lost.sel(**sel).values)),
+                             "units_delayed": float(np.median(ds.units_delayed.sel(**sel).values))})
+        return pd.DataFrame(rows, columns=cols)
+
     def _controlled_routes(self) -> list[tuple[str, str]]:
         """(product, exporter) pairs some export-control event of the scenario names, the largest
         baseline export value first (the one a summary leads with)."""
@@ -435,7 +475,7 @@ class Results:
                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
                "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
                "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses(),
-               "customs": self.customs(), "licences": self.licences()}
+               "customs": self.customs(), "licences": self.licences(), "firms": self.firms()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
                         "rounds": self.rounds()})

@@ -225,6 +225,11 @@ class Scenario(_Strict):
     trajectories: int = Field(200, ge=0, description="members whose daily paths are kept")
     parameters: dict[str, Number] = Field(default_factory=dict)
     inventory_days: dict[str, Number] = Field(default_factory=dict)
+    deferrable_days: dict[str, Number] = Field(default_factory=dict, description=(
+        "per sector: days of its output firms can build without the input and finish later "
+        "(default: the dataset's responses table)"))
+    firms: int | None = Field(None, ge=1, le=256, description=(
+        "firms per sector, each with its own days of cover (default: standoff.layout.DEFAULT_FIRMS)"))
     stockpiles: dict[str, dict[str, Number]] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     negotiation: NegotiationSettings = Field(default_factory=NegotiationSettings)
@@ -337,6 +342,11 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
     for holder in sc.inventory_days:
         if holder not in net.sectors and holder not in net.products:
             raise StandoffError("unknown sector or product", file=file, field=f"inventory_days.{holder}", value=holder)
+    for sname, val in sc.deferrable_days.items():
+        need("sector", sname, f"deferrable_days.{sname}")
+        if isinstance(val, str) or not _in_bounds(val, 0.0, 365.0):
+            raise StandoffError("must be a number or bounded distribution of days in [0, 365]", file=file,
+                                field=f"deferrable_days.{sname}", value=_shown(val))
     for reg, prods in sc.stockpiles.items():
         need("region", reg, f"stockpiles.{reg}")
         for prod in prods:

@@ -279,12 +279,17 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             so = res.stockouts()
             so = so[so.region.isin(["USA", "EU", "JPN"]) & so.sector.isin(["autos", "electronics", "defense"])]
             loss = res.losses().set_index(["region", "sector"])
+            fm = res.firms().set_index(["region", "sector"])
             rows = []
             for _, r in so.iterrows():
                 rows.append({"region": r["region"], "sector": r["sector"], "p_stockout": round(r["p_stockout"], 3),
                              "p_stockout_lo": round(r["p_stockout_lo"], 3), "p_stockout_hi": round(r["p_stockout_hi"], 3),
                              "median_day": None if not np.isfinite(r["median_day"]) else int(r["median_day"]),
-                             "loss_median_bn": round(float(loss.loc[(r["region"], r["sector"]), "median"]), 2)})
+                             "loss_median_bn": round(float(loss.loc[(r["region"], r["sector"]), "median"]), 2),
+                             "delayed_median_bn": round(float(fm["delayed_usd_bn"].get((r["region"], r["sector"]), 0.0)),
+                                                        2),
+                             "share_affected": round(float(fm["share_affected"].get((r["region"], r["sector"]), 0.0)),
+                                                     3)})
             pain = res.pain().groupby("side")["median"].sum().round(1).to_dict()
             job.summary = {"scenario": sc.name, "members": sc.members, "seed": sc.seed, "stockouts": rows,
                            "pain_bn": pain}
