@@ -232,6 +232,7 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
     fint = scr.x[4]
     stp = scr.x[5]
     gone = scr.y[0]  # free once allocate_to_sectors has run
+    held = scr.y[1]
     allocate_to_sectors(stocks.recv, sec.pull, sec.cpull, sinv, crit, defense, scr.y)
     sinv_p[:] = 0.0
     for r in range(R):
@@ -252,7 +253,24 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
                 dly[m] = 0.0
                 fint[m] = 0.0
                 stp[m] = 0.0
-            for c in range(KC):
+            defers = False
+            for m in range(M):
+                defers = defers or defer_days[m, s] > 0.0
+            if not defers:
+                # No firm of this sector can build without the input (nothing parked, nothing to
+                # finish): the same arithmetic with df = fin = 0, in a loop the compiler vectorises.
+                for c in range(KC):
+                    for m in range(M):
+                        rq = req[r, s, m] * inv_kc
+                        hold = sinv[r, s, c, m]
+                        cj = min(rq, hold)
+                        sinv[r, s, c, m] = hold - cj
+                        got[m] += cj
+                        gone[m] += rq - cj
+                        sf = 1.0 if cj < g_stockout[m] * rq else 0.0
+                        fstop[r, s, c, m] = max(fstop[r, s, c, m], sf)
+                        stp[m] += inv_kc * sf
+            for c in range(KC if defers else 0):
                 for m in range(M):
                     rq = req[r, s, m] * inv_kc
                     hold = sinv[r, s, c, m]
@@ -268,20 +286,27 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
                     gone[m] += short - df  # exactly zero for a firm that is not short
                     dly[m] += df
                     fint[m] += fin
-                    stopped = cj + df < g_stockout[m] * rq
-                    fstop[r, s, c, m] = 1.0 if stopped else fstop[r, s, c, m]
-                    stp[m] += inv_kc if stopped else 0.0
+                    sf = 1.0 if cj + df < g_stockout[m] * rq else 0.0
+                    fstop[r, s, c, m] = max(fstop[r, s, c, m], sf)
+                    stp[m] += inv_kc * sf
             vd = value_day[r, s]
             upt = units_per_t[s]
             loss_v = x3
             frac_v = x2
             t_f = float(t)
+            # What the firms hold together, firm by firm from zero (cohort_sum's order), with the
+            # member innermost so the compiler vectorises it.
+            for m in range(M):
+                held[m] = 0.0
+            for c in range(KC):
+                for m in range(M):
+                    held[m] += sinv[r, s, c, m]
             for m in range(M):
                 rq = req[r, s, m]
                 consumed[pc, m] += got[m] + fint[m]
-                lost = gone[m] / rq
+                lost = min(gone[m] / rq, 1.0)  # the firms' shares of rq may add to a hair more than rq
                 made = 1.0 - lost
-                cs = cohort_sum(sinv, r, s, m)
+                cs = held[m]
                 ssum[r, s, m] = cs
                 sinv_p[r, pc, m] += cs
                 short = gone[m]

@@ -586,7 +586,7 @@ class Member:
                     c.stopped[j] = 1.0 if stopped else c.stopped[j]
                     stp += self.inv_kc if stopped else 0.0
                 self.consumed[c.crit] += got + fint
-                lost = gone / c.req
+                lost = min(gone / c.req, 1.0)
                 made = 1.0 - lost
                 self.h[r][c.crit].sinv_p += _sum(c.cohorts)
                 short = gone
