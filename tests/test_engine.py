@@ -39,10 +39,13 @@ def test_stocks_and_prices_stay_in_bounds(london):
 
 def test_london_2025_runs_out_in_importing_regions_not_in_china(london):
     so = london.stockouts().set_index(["region", "sector"])
-    for reg in ("USA", "EU", "JPN"):
+    for reg in ("USA", "EU"):
         assert so.loc[(reg, "autos"), "p_stockout"] > 0.5
         # controls from 4 April (day 93); a stockout needs at least the stocks in hand to run down
         assert 93 + 20 < so.loc[(reg, "autos"), "median_day"] < 93 + 150
+    # Japan makes part of its own magnets and its buyers stock up when they fear scarcity: it runs
+    # short in a minority of members
+    assert 0.05 < so.loc[("JPN", "autos"), "p_stockout"] < so.loc[("USA", "autos"), "p_stockout"]
     assert so.loc[("CHN", "autos"), "p_stockout"] < 0.1
     # defense draws first and holds longer stocks
     assert so.loc[("USA", "defense"), "p_stockout"] < so.loc[("USA", "autos"), "p_stockout"]
@@ -113,11 +116,12 @@ def _stockout(res, region="USA", sector="autos"):
     (control(approval=0.3), control(mode="ban")),
 ])
 def test_stricter_controls_never_delay_a_stockout(looser, stricter):
-    """Exactly, in every member, with the two effects that can postpone a shortfall by a day held
-    off: prices trimming demand, and customs inspection of licensed goods (a refused buyer buys
-    from another supplier at once, whose goods are not inspected; see test_properties for the
-    3-day tolerance with both on)."""
-    exact = {"customs_inspection_days": 0.0, "re_price_elasticity": 0.0, "substitution_max_share": 0.0}
+    """Exactly, in every member, with the effects that can postpone a shortfall held off: prices
+    trimming demand, customs inspection of licensed goods (a refused buyer buys from another
+    supplier at once, whose goods are not inspected), and fear (a stricter control makes buyers
+    stock up earlier); see test_properties for the 3-day tolerance with demand response on."""
+    exact = {"customs_inspection_days": 0.0, "re_price_elasticity": 0.0, "substitution_max_share": 0.0,
+             "precaution_max": 0.0, "speculation_days": 0.0}
     a = _stockout(run(events=[looser], parameters=exact))
     b = _stockout(run(events=[stricter], parameters=exact))
     assert np.all(b <= a), "same members (common random numbers), stricter control, later stockout"
@@ -205,14 +209,15 @@ def test_a_control_takes_effect_on_its_effective_date_and_buyers_buy_ahead_befor
     assert np.allclose(x[:, :31], base)                 # before the announcement: as in the baseline
     assert x[:, 31:59].mean() > 1.02 * base             # announced: buyers buy ahead
     assert x[:, 62:90].mean() < 0.5 * base              # in effect, nothing licensed: exports collapse
-    none = run(events=[ann], trajectories=24, parameters={"buy_ahead_days": 0.0})
-    assert np.allclose(_exports(none)[:, :59], base)   # no buying ahead: nothing moves before the effect
+    quiet = {"buy_ahead_days": 0.0, "precaution_max": 0.0, "speculation_days": 0.0}
+    none = run(events=[ann], trajectories=24, parameters=quiet)
+    assert np.allclose(_exports(none)[:, :59], base)   # no buying ahead, no fear: nothing moves before the effect
 
 
 def test_a_control_suspended_before_its_effective_date_changes_nothing_on_the_ground():
     ann = control(day="2025-02-01", effective="2025-03-01", approval=0.0, id="c")
     sus = {"date": "2025-02-20", "type": "suspend", "control": "c"}
-    quiet = {"buy_ahead_days": 0.0}
+    quiet = {"buy_ahead_days": 0.0, "precaution_max": 0.0, "speculation_days": 0.0}
     free = run(events=[], parameters=quiet)
     held = run(events=[ann, sus], parameters=quiet)
     for name in ("first_stockout_day", "output_loss_usd_bn", "re_trade_t", "pain_usd_bn"):
@@ -231,3 +236,41 @@ def test_licences_granted_stay_valid_when_a_later_event_tightens_the_terms():
     later = _exports(run(events=[easy, tight], trajectories=24))
     strict = _exports(run(events=[control(day="2025-02-01", approval=0.0, coverage=1.0)], trajectories=24))
     assert later[:, 70:150].mean() > 2 * strict[:, 70:150].mean()
+
+
+# ---------------------------------------------------------------- two tiers, expectations, speculation
+
+def test_a_quota_splits_the_market_into_a_domestic_and_a_dearer_export_tier():
+    quota = control(mode="quota", products=["HREO"], quota_tonnes_per_year=100.0)
+    res = run(events=[quota], trajectories=24, horizon_days=240)
+    ds = res.ds
+    fob = ds.fob_price.sel(product="HREO", region="CHN").values
+    dom = ds.price_multiple.sel(product="HREO", region="CHN").values
+    assert np.median(fob.max(axis=1)) > 2.0 * np.median(dom.max(axis=1))  # the rent of the quota
+    tiers = res.price_tiers().set_index("product")
+    assert tiers.loc["HREO", "wedge_at_peak"] > 1.5
+
+
+def test_expected_scarcity_raises_targets_and_prices_and_traders_give_the_hoard_back():
+    quota = control(mode="quota", products=["HREO"], quota_tonnes_per_year=100.0)
+    lift = control(day="2025-06-01", mode="none", products=["HREO"])
+    calm = {"precaution_max": 0.0, "speculation_days": 0.0}
+    fear = run(events=[quota, lift], trajectories=24, horizon_days=400)
+    none = run(events=[quota, lift], trajectories=24, horizon_days=400, parameters=calm)
+    pf = fear.ds.peak_price_multiple.sel(product="HREO", region="OAS").values  # the one HREO importer
+    pn = none.ds.peak_price_multiple.sel(product="HREO", region="OAS").values
+    assert np.all(pf >= pn - 1e-9) and np.median(pf) > np.median(pn)  # fear makes the bubble bigger
+    spec = fear.ds.speculative_t.sel(product="HREO").sum("region").values
+    assert spec.max() > 0.0 and np.median(spec[:, -1]) < 0.1 * np.median(spec.max(axis=1))  # built, then given back
+    assert float(none.ds.speculative_t.values.max()) == 0.0
+
+
+def test_a_quota_calendar_moves_the_allocation_within_the_year():
+    even = control(mode="quota", products=["HREO"], quota_tonnes_per_year=600.0)
+    late = dict(even, quota_calendar=[0.2] * 6 + [1.8] * 6)
+    a = run(events=[even], trajectories=24, horizon_days=330)
+    b = run(events=[late], trajectories=24, horizon_days=330)
+    xa = a.ds.exports_t.sel(product="HREO", region="CHN").values
+    xb = b.ds.exports_t.sel(product="HREO", region="CHN").values
+    first, second = slice(40, 180), slice(220, 320)
+    assert xb[:, first].mean() < xa[:, first].mean() and xb[:, second].mean() > xa[:, second].mean()

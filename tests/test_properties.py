@@ -62,9 +62,11 @@ def _control(share, delay):
              "products": ["HREO", "METAL", "MAGNET"], "approval_share": share, "delay_days": delay}]
 
 
-#: Held off for the exact monotonicity: prices trimming demand, and customs inspection of licensed
-#: goods (a refused buyer buys elsewhere at once, and those goods skip the inspection).
-NO_DEMAND_RESPONSE = {"re_price_elasticity": 0.0, "substitution_max_share": 0.0, "customs_inspection_days": 0.0}
+#: Held off for the exact monotonicity: prices trimming demand, customs inspection of licensed
+#: goods (a refused buyer buys elsewhere at once, and those goods skip the inspection), and fear
+#: (precautionary targets and speculation feed back on prices and orders).
+NO_DEMAND_RESPONSE = {"re_price_elasticity": 0.0, "substitution_max_share": 0.0, "customs_inspection_days": 0.0,
+                      "precaution_max": 0.0, "speculation_days": 0.0}
 
 
 @SETTINGS
@@ -86,9 +88,10 @@ def test_with_demand_response_a_stricter_control_delays_a_stockout_by_at_most_th
     can postpone the first shortfall by a day or two (hypothesis found such cases: 1 day in
     small importers).  Tolerance: 3 days; on average stricter is never later."""
     lo, hi = sorted((a, b))
-    # Inspection held off: with it, licensed goods from China arrive a week later than what a
-    # refused buyer buys elsewhere, a second effect tested with coverage below.
-    no_insp = {"customs_inspection_days": 0.0}
+    # Inspection held off (licensed goods from China arrive a week later than what a refused buyer
+    # buys elsewhere) and fear held off (a stricter control makes buyers stock up sooner, which
+    # can postpone their own shortfall by weeks: a real effect of hoarding, not a tolerance).
+    no_insp = {"customs_inspection_days": 0.0, "precaution_max": 0.0, "speculation_days": 0.0}
     strict = _days(run(events=_control(lo, delay), members=8, horizon_days=200, parameters=no_insp))
     loose = _days(run(events=_control(hi, delay), members=8, horizon_days=200, parameters=no_insp))
     fin = np.isfinite(strict) & np.isfinite(loose)
@@ -104,8 +107,9 @@ def _licence(cover, appr=0.25, delay=63.0, rmin=7.0):
              "coverage": cover, "approval_share": appr, "delay_days": delay, "review_min_days": rmin}]
 
 
-#: Customs inspection is the one effect of a licence control on what it does not hold up.
-NO_INSPECTION = {"customs_inspection_days": 0.0}
+#: Customs inspection is the one effect of a licence control on what it does not hold up; fear
+#: (precautionary stock, speculation) is held off with it where a test needs exact comparisons.
+NO_INSPECTION = {"customs_inspection_days": 0.0, "precaution_max": 0.0, "speculation_days": 0.0}
 COMPARED = ("first_stockout_day", "output_loss_usd_bn", "peak_price_multiple", "re_trade_t", "pain_usd_bn",
             "defense_readiness_min", "china_share_end")
 
@@ -191,3 +195,28 @@ def test_a_firm_with_more_cover_never_stops_before_one_with_less(seed, appr, fir
                 for c in row:
                     flags = c.stopped
                     assert all(flags[j + 1] <= flags[j] for j in range(len(flags) - 1)), (t, c.r, c.s, flags)
+
+
+# ---------------------------------------------------------------- prices: expectations and speculation
+
+def test_without_a_control_prices_stay_at_one_and_no_speculative_stock_builds():
+    res = run(events=[], members=6, horizon_days=200, trajectories=6)
+    ds = res.ds
+    assert float(np.abs(ds.price_multiple.values - 1.0).max()) == 0.0
+    assert float(np.abs(ds.fob_price.values - 1.0).max()) == 0.0
+    assert float(ds.speculative_t.values.max()) == 0.0 and float(ds.expectation.values.max()) == 0.0
+    assert float(np.abs(ds.peak_price_multiple.values - 1.0).max()) == 0.0
+
+
+@SETTINGS
+@given(events=st.lists(st.one_of(control_st, tariff_st, release_st), max_size=3))
+def test_speculative_stock_and_expectations_stay_bounded(events):
+    res = run(events=events, members=4, horizon_days=150, trajectories=4)
+    ds = res.ds
+    ex = ds.expectation.values
+    assert ex.min() >= 0.0 and ex.max() <= 1.0 + 1e-12
+    assert ds.speculative_t.values.min() >= 0.0
+    net = res.scenario.network()
+    cap = 60.0 * np.asarray(net.use).T[None, None, :, :].swapaxes(2, 3)  # speculation_days high x use
+    assert (ds.speculative_t.values <= cap + 1e-9).all()
+    assert_conserved(res)

@@ -51,7 +51,8 @@ class World:
         by = dict(zip(TRAJ_SHAPES, tr))
         self.paths = Paths(0, by["cover_days"], by["output_fraction"], by["price_multiple"], by["imports_t"],
                            by["pain_cum_usd_bn"], by["trust"], by["pressure_ratio"], by["agreement_in_force"],
-                           by["requirement_fraction"], by["exports_t"], by["route_exports_t"], by["licences"])
+                           by["requirement_fraction"], by["exports_t"], by["route_exports_t"], by["licences"],
+                           by["fob_price"], by["speculative_t"], by["expectation"])
         self.scr = Scratch(np.zeros((6, 1)), np.zeros((4, 1)))
 
     def load(self, d: dict[str, np.ndarray]) -> None:
@@ -97,7 +98,7 @@ STAGES = [
      lambda m, t, talks, by_day: m.produce_day()),
     ("sector_pulls", lambda w, t, talks: production.sector_pulls(w.net, w.par, w.market, w.sec),
      lambda m, t, talks, by_day: m.sector_pulls()),
-    ("import_needs", lambda w, t, talks: trade.import_needs(w.net, w.par, w.stocks, w.sec, w.ship, w.ctrl, w.scr),
+    ("import_needs", lambda w, t, talks: trade.import_needs(w.net, w.par, w.stocks, w.market, w.sec, w.ship, w.ctrl, w.scr),
      lambda m, t, talks, by_day: m.import_needs()),
     ("review_licences",
      lambda w, t, talks: controls.review_licences(t, w.k, np.uint64(w.pl.scenario.seed), w.net, w.par, w.stocks,
@@ -111,10 +112,10 @@ STAGES = [
      lambda w, t, talks: production.supply_sectors(t, w.net, w.par, w.stocks, w.sec, w.pol, w.acc, w.paths, w.scr),
      lambda m, t, talks, by_day: m.supply_sectors(t)),
     ("update_markets",
-     lambda w, t, talks: markets.update_markets(t, w.net, w.par, w.stocks, w.market, w.sec, w.ship, w.acc, w.paths,
+     lambda w, t, talks: markets.update_markets(t, w.net, w.par, w.stocks, w.market, w.sec, w.ship, w.ctrl, w.acc, w.paths,
                                                 w.scr),
      lambda m, t, talks, by_day: m.update_markets()),
-    ("book_material_trade", lambda w, t, talks: trade.book_material_trade(t, w.net, w.ship, w.ctrl, w.pol, w.acc, w.paths),
+    ("book_material_trade", lambda w, t, talks: trade.book_material_trade(t, w.net, w.ship, w.ctrl, w.market, w.pol, w.acc, w.paths),
      lambda m, t, talks, by_day: m.book_material_trade()),
     ("trade_goods", lambda w, t, talks: trade.trade_goods(w.net, w.par, w.goods, w.pol, w.acc, w.scr),
      lambda m, t, talks, by_day: m.trade_goods()),

@@ -82,13 +82,13 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
         land_arrivals(t, stocks, ship, acc)
         produce_day(net, par, stocks, acc, scr)
         sector_pulls(net, par, market, sec)
-        import_needs(net, par, stocks, sec, ship, ctrl, scr)
+        import_needs(net, par, stocks, market, sec, ship, ctrl, scr)
         review_licences(t, first, seed, net, par, stocks, ctrl)
         ship_usual(t, net, stocks, ship, ctrl, scr)
         divert(t, stocks, ship, ctrl, acc, scr)
         supply_sectors(t, net, par, stocks, sec, pol, acc, paths, scr)
-        update_markets(t, net, par, stocks, market, sec, ship, acc, paths, scr)
-        book_material_trade(t, net, ship, ctrl, pol, acc, paths)
+        update_markets(t, net, par, stocks, market, sec, ship, ctrl, acc, paths, scr)
+        book_material_trade(t, net, ship, ctrl, market, pol, acc, paths)
         trade_goods(net, par, goods, pol, acc, scr)
         book_pain(pol)
         track_after_deal(t, horizon, tail_start, neg_on, net, sec, ship, acc)
@@ -126,8 +126,10 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     # ---- state, member last ----
     stocks = Stocks(np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
-                    np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)))
-    market = Market(np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)))
+                    np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
+                    np.zeros((R, P, M)))
+    market = Market(np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)),
+                    np.zeros((R, P, M)))
     sec = Sectors(np.zeros((R, S, KC, M)), np.zeros((R, S, KC, M)), np.zeros((R, S, M)), np.zeros((R, S, M)),
                   np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, KC, M)),
                   np.zeros((R, S, KC, M)))
@@ -152,7 +154,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
               np.zeros((R, S, M)), np.zeros((R, S, M)))
     paths = Paths(n_keep_here, tr.cover_days, tr.output_fraction, tr.price_multiple, tr.imports_t,
                   tr.pain_cum_usd_bn, tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction,
-                  tr.exports_t, tr.route_exports_t, tr.licences)
+                  tr.exports_t, tr.route_exports_t, tr.licences, tr.fob_price, tr.speculative_t, tr.expectation)
     scr = Scratch(np.zeros((6, M)), np.zeros((4, M)))
     initial = np.zeros((P, M))
     set_steady_state(net, par, inp, stocks, sec, ship, goods, pol, acc, initial)
@@ -498,15 +500,16 @@ def write_outputs(net: Any, stocks: Any, sec: Any, ship: Any, pol: Any, acc: Any
 
 @kernel_jit(error_model="numpy", inline="always")
 def held(stocks: Any, sec: Any, ship: Any, crit: np.ndarray, p: int, m: int) -> float:
-    """All of product ``p`` that member ``m`` holds anywhere: stocks, stockpiles, sectors, in transit."""
+    """All of product ``p`` that member ``m`` holds anywhere: stocks, stockpiles, traders, sectors, in transit."""
     stock = stocks.stock
     recv = stocks.recv
     spile = stocks.spile
+    spec = stocks.spec
     ssum = sec.ssum
     pipe = ship.pipe
     tot = 0.0
     for r in range(stock.shape[0]):
-        tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m]
+        tot += stock[r, p, m] + recv[r, p, m] + spile[r, p, m] + spec[r, p, m]
         for s in range(crit.shape[0]):
             if crit[s] == p:
                 tot += ssum[r, s, m]

@@ -328,9 +328,19 @@ def _control_rows(sc: Scenario, net: Network, ev: ExportControlEvent, day: int, 
                 val = ev.coverage.get(sname, 1.0)  # type: ignore[union-attr]  # unnamed sectors: fully covered
                 rows.append((eff, engine.A_CTRL_COVER_ADD, p, e, i, col(f"{key}.coverage.{sname}", val, float(ws))))
     if ev.quota_tonnes_per_year is not None:
-        for pname in ev.products:
-            rows.append((eff, engine.A_CTRL_QUOTA, net.products.index(pname), e, 0,
-                         col(f"{key}.quota", ev.quota_tonnes_per_year)))
+        # The year's quota as an annual rate month by month: weight k of the calendar (scaled to a
+        # mean of 1) from the k-th month after the effective date; evenly without a calendar.
+        cal = ev.quota_calendar or [1.0] * 12
+        mean_w = sum(cal) / 12.0
+        eff_date = ev.effective_date
+        for k, w in enumerate(cal if ev.quota_calendar else cal[:1]):
+            y, mth = divmod(eff_date.month - 1 + k, 12)
+            d = sc.day_of(eff_date.replace(year=eff_date.year + y, month=mth + 1, day=1)) if k else eff
+            if d >= sc.horizon_days:
+                break
+            for pname in ev.products:
+                rows.append((d, engine.A_CTRL_QUOTA, net.products.index(pname), e, 0,
+                             col(f"{key}.quota", ev.quota_tonnes_per_year, w / mean_w)))
     return rows
 
 

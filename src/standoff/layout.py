@@ -32,10 +32,12 @@ PARAMS = (
     "transit_days_same_zone", "transit_days_cross_zone", "stockout_threshold", "defense_strategic_weight",
     "max_order_multiple", "china_export_redirect_share", "customs_inspection_days", "licence_patience_days",
     "licence_reapply_days", "licence_validity_days", "buy_ahead_days", "finish_rate", "deferral_cost_share",
+    "expectation_days", "precaution_max", "speculation_days", "momentum_scale",
 )
 (I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
  I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD,
- I_REDIR_CN, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, I_AHEAD, I_FINISH, I_DEFCOST) = range(len(PARAMS))
+ I_REDIR_CN, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, I_AHEAD, I_FINISH, I_DEFCOST, I_EXPDAYS, I_PRECMAX,
+ I_SPECDAYS, I_MOMSCALE) = range(len(PARAMS))
 
 # ---------------------------------------------------------------- the timeline
 
@@ -181,6 +183,9 @@ TRAJ_SHAPES = {
     "pressure_ratio": ("side",),
     "agreement_in_force": (),
     "requirement_fraction": ("region", "sector"),
+    "fob_price": ("product", "region"),
+    "speculative_t": ("region", "product"),
+    "expectation": ("region", "product"),
 }
 #: Labels of the fixed dimensions (the network's regions, sectors and products come from the dataset).
 FIXED_LABELS = {"side": list(SIDES), "pain_kind": list(PAIN_KINDS), "flow_kind": ["lost", "diverted"],
@@ -214,11 +219,14 @@ Par = namedtuple("Par", [
     "stockout", "defw", "submax", "prem", "div", "redir", "redir_cn", "neg_eps", "neg_inv_flex", "sector_days",
     "pool_days", "defer_days"])
 #: Regional holdings of each product (region, product, member).
+#: ``spec``: traders' speculative stock, withheld from the market (it neither supplies nor counts in cover).
 Stocks = namedtuple("Stocks", [
     "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
-    "pos_tgt", "sinv_p"])
-#: Regional markets (region, product, member).
-Market = namedtuple("Market", ["price", "signal", "pe_mult"])
+    "pos_tgt", "sinv_p", "spec"])
+#: Regional markets (region, product, member): the price multiple, its slow signal (capacity), the
+#: demand response, the price's short moving average (``pma``) and buyers' expected scarcity
+#: (``expect``, 0-1).  Traders' speculative stock is a holding (``Stocks.spec``).
+Market = namedtuple("Market", ["price", "signal", "pe_mult", "pma", "expect"])
 #: Sectors and their firms (``sinv``, ``cpull``, ``dfr``, ``fstop``: region, sector, firm, member):
 #: each firm's stock and pull, the input its incomplete builds still need (output delayed), and
 #: whether it has stopped on any day.
@@ -249,7 +257,7 @@ Acc = namedtuple("Acc", [
     "o_udelay", "o_stopd"])
 #: Daily paths of the kept members (member first): ``n`` is how many of the block's members are kept.
 Paths = namedtuple("Paths", ["n", "cover", "output", "price", "imports", "pain", "trust", "pressure", "agreement",
-                             "requirement", "exports", "route_exports", "licences"])
+                             "requirement", "exports", "route_exports", "licences", "fob", "spec", "expect"])
 #: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees).
 Scratch = namedtuple("Scratch", ["x", "y"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...

@@ -1,10 +1,16 @@
-"""Prices, demand response, substitution and new capacity.
+"""Prices, demand response, substitution, new capacity, expectations and speculation.
 
 A regional price multiple moves toward ``cover ** (-1 / flexibility)``, bounded by a floor
 and a cap, where cover is the region's inventory position against its target.  Prices
 cut short-run demand a little (an elasticity), and over months drive thrifting and
 substitution at a bounded rate that does not reverse; over years, a smoothed price
-signal brings new capacity outside China.
+signal brings new capacity outside China.  Buyers expect scarcity when a control covers
+their imports or prices rise, and raise their target inventories; traders hold stock while
+prices rise and bring it back when they stop (:func:`expectations`).  Prices are regional, so
+a control splits one market into two tiers: inside the controlling country unlicensed supply
+piles up and its price falls, outside buyers compete for what is licensed and theirs rises;
+the export (FOB) price is what the exporter's shipments fetch at their destinations
+(:func:`standoff.trade.book_material_trade`).
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
+from .layout import I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, MODE_LICENCE, MODE_NONE
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -124,11 +131,11 @@ def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: fl
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, acc: Any,
+def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, ctrl: Any, acc: Any,
                    paths: Any, scr: Any) -> None:
     """Stage: regional prices follow inventory cover, demand responds to a sector's own input
-    price, substitution moves toward its price-driven target, and a lasting price signal brings
-    new capacity outside China."""
+    price, substitution moves toward its price-driven target, a lasting price signal brings
+    new capacity outside China, and expectations and speculation follow (:func:`expectations`)."""
     prod0 = net.prod0
     side = net.side
     is_crit = net.is_crit
@@ -208,3 +215,72 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
                     if signal[r, p, m] > 1.5:
                         grow = cap_grow[m] * world_prod0[p] * prod0[r, p] / outside[p]
                         cap[r, p, m] += grow * min(signal[r, p, m] - 1.5, 1.0)
+    expectations(t, net, par, stocks, market, ctrl, paths, scr)
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any, paths: Any, scr: Any) -> None:
+    """Buyers' expected scarcity and traders' speculative stock, per region and product.
+
+    The scarcity signal is the larger of (a) the share of the region's imports of the product
+    under an export control in force or announced (a licence counts at the share it is expected
+    to refuse: coverage times one minus the approval share; a quota or ban in full) and (b)
+    price momentum: the price's rise over its short moving average, as a share of
+    ``momentum_scale`` (capped at 1).  Expectations follow the signal over ``expectation_days``
+    (so does the moving average); buyers raise their target inventories by up to
+    ``precaution_max`` of normal at full expected scarcity (:func:`standoff.trade.import_needs`),
+    which lowers cover and raises the price: that is what turns a shortage into a bubble.
+    Traders hold up to ``speculation_days`` of the region's use while prices rise (momentum
+    only), taking it from the market and bringing it back as momentum fades: the hoard that
+    returns when the fear passes.  Without a control and with prices at 1 nothing moves.
+    """
+    share0 = net.share0
+    use0 = net.use0
+    c_mode = ctrl.c_mode
+    c_cover = ctrl.c_cover
+    c_appr = ctrl.c_appr
+    c_ahead = ctrl.c_ahead
+    price = market.price
+    pma = market.pma
+    expect = market.expect
+    spec = stocks.spec
+    recv = stocks.recv
+    gp = par.gp
+    inv_adj = par.inv_adj
+    edays = gp[I_EXPDAYS]
+    specdays = gp[I_SPECDAYS]
+    momscale = gp[I_MOMSCALE]
+    R, P, M = price.shape
+    ctl = scr.x[0]
+    n_keep = paths.n
+    for r in range(R):
+        for p in range(P):
+            for m in range(M):
+                ctl[m] = 0.0
+            for e in range(R):
+                sh = share0[p, e, r]
+                if e == r or sh <= 0.0:
+                    continue
+                for m in range(M):
+                    md = c_mode[p, e, r, m]
+                    f = c_cover[p, e, r, m] * (1.0 - c_appr[p, e, r, m]) if md == MODE_LICENCE else \
+                        (0.0 if md == MODE_NONE else 1.0)
+                    ctl[m] += sh * max(f, c_ahead[p, e, r, m])
+            u0 = use0[r, p]
+            for m in range(M):
+                inv_e = 1.0 / edays[m]
+                pr = price[r, p, m]
+                pm = pma[r, p, m] + (pr - pma[r, p, m]) * inv_e
+                pma[r, p, m] = pm
+                mo = min(max(pr / pm - 1.0, 0.0) / momscale[m], 1.0)
+                sig = max(ctl[m], mo)
+                expect[r, p, m] += (sig - expect[r, p, m]) * inv_e
+                sp = spec[r, p, m]
+                mv = (specdays[m] * u0 * mo - sp) * inv_adj[m]
+                take = min(mv, recv[r, p, m]) if mv > 0.0 else 0.0
+                back = min(-mv, sp) if mv < 0.0 else 0.0
+                recv[r, p, m] = recv[r, p, m] - take + back
+                spec[r, p, m] = sp + take - back
+            for m in range(n_keep):
+                paths.spec[m, t, r, p] = spec[r, p, m]
+                paths.expect[m, t, r, p] = expect[r, p, m]

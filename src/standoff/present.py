@@ -92,6 +92,18 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     pr = res.prices()
     console.print(band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
                               "Peak price multiple (x baseline)", ".2f"))
+    tiers = res.price_tiers()
+    if len(tiers):
+        t2 = Table(title="Two tiers: domestic and export (FOB) price peaks of controlled products (x baseline)",
+                   caption="median (p10-p90) over the kept members; wedge = FOB / domestic at the FOB peak: the "
+                           "rent a control creates")
+        for c in ["product", "exporter", "domestic peak", "FOB peak", "FOB peak date", "wedge"]:
+            t2.add_column(c)
+        for _, r in tiers.iterrows():
+            t2.add_row(r["product"], r["exporter"], f"{r['domestic_peak']:.2f} ({r['domestic_p10']:.2f}-{r['domestic_p90']:.2f})",
+                       f"{r['fob_peak']:.2f} ({r['fob_p10']:.2f}-{r['fob_p90']:.2f})", r["fob_peak_date"],
+                       f"{r['wedge_at_peak']:.2f}")
+        console.print(t2)
     console.print(band_table(res.pain(), ["side", "pain_kind"],
                               "Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)", ".1f"))
 

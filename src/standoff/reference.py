@@ -26,8 +26,8 @@ import numpy as np
 
 from . import engine as E
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
-from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_FINISH,
-                     I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE,
+from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
+                     I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY, LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
@@ -49,7 +49,7 @@ class Holding:
                  "shipped_prev", "prod_today", "input_used", "need", "pos_tgt", "pipe", "pipe0",
                  "arrivals", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
                  "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "re_lost",
-                 "re_diverted")
+                 "re_diverted", "pma", "expect", "spec")
 
     def __init__(self, r: int, p: int) -> None:
         self.r, self.p = r, p
@@ -133,7 +133,8 @@ class Member:
                 h.cap = h.prod0 * (1.0 + g[E.I_HEADROOM])
                 h.spile = float(inputs["stockpile"][k, r, p])
                 h.release = 0.0
-                h.price = h.signal = h.pe_mult = h.peak = 1.0
+                h.price = h.signal = h.pe_mult = h.peak = h.pma = 1.0
+                h.expect = h.spec = 0.0
                 h.shipped_prev = h.prod0
                 h.prod_today = h.input_used = h.need = h.pos_tgt = h.pipe = h.sinv_p = 0.0
                 h.quota = h.re_lost = h.re_diverted = 0.0
@@ -223,7 +224,7 @@ class Member:
         tot = 0.0
         for r in range(self.R):
             h = self.h[r][p]
-            tot += h.stock + h.recv + h.spile
+            tot += h.stock + h.recv + h.spile + h.spec
             for c in self.sec[r]:
                 if c.crit == p:
                     tot += _sum(c.cohorts)
@@ -388,7 +389,8 @@ class Member:
                 h = self.h[i][p]
                 use_now = 0.0
                 position = h.recv + h.input_used + h.pipe
-                target = self.pool_days[p] * h.input_use0 + h.pipe0
+                inv_tgt = self.pool_days[p] * h.input_use0
+                target = inv_tgt + h.pipe0
                 if True:  # the kernel skips this where no route is announced: adding 0.0 changes nothing
                     for e in range(R):
                         rt = self.route[(p, e, i)]
@@ -401,6 +403,8 @@ class Member:
                         use_now += c.req
                         position += _sum(c.cohorts)
                         target += c.sect_tgt
+                        inv_tgt += c.sect_tgt
+                target += g[I_PRECMAX] * h.expect * inv_tgt
                 for q in range(P):
                     use_now += self.h[i][q].prod_today * self.coef[q, p]
                 h.pos_tgt = target
@@ -639,6 +643,29 @@ class Member:
                 if self.side[r] != 1 and h.prod0 > 0.0 and h.signal > 1.5:
                     grow = self.cap_grow * self.world[p] * h.prod0 / self.outside[p]
                     h.cap += grow * min(h.signal - 1.5, 1.0)
+        # expectations and speculation (standoff.markets.expectations)
+        inv_e = 1.0 / g[I_EXPDAYS]
+        for r in range(R):
+            for p in range(P):
+                h = self.h[r][p]
+                ctl = 0.0
+                for e in range(R):
+                    rt = self.route[(p, e, r)]
+                    if e == r or rt.share <= 0.0:
+                        continue
+                    f = rt.cover * (1.0 - rt.appr) if rt.mode == MODE_LICENCE else \
+                        (0.0 if rt.mode == MODE_NONE else 1.0)
+                    ctl += rt.share * max(f, rt.ahead)
+                h.pma = h.pma + (h.price - h.pma) * inv_e
+                mo = min(max(h.price / h.pma - 1.0, 0.0) / g[I_MOMSCALE], 1.0)
+                sig = max(ctl, mo)
+                h.expect += (sig - h.expect) * inv_e
+                sp = h.spec
+                mv = (g[I_SPECDAYS] * h.use0 * mo - sp) * self.inv_adj
+                take = min(mv, h.recv) if mv > 0.0 else 0.0
+                back = min(-mv, sp) if mv < 0.0 else 0.0
+                h.recv = h.recv - take + back
+                h.spec = sp + take - back
 
 
     def book_material_trade(self) -> None:
@@ -803,6 +830,7 @@ class Member:
             "stock": hold("stock"), "stock_tgt": hold("stock_tgt"), "recv": hold("recv"), "cap": hold("cap"),
             "spile": hold("spile"), "release": hold("release"), "shipped_prev": hold("shipped_prev"),
             "prod_today": hold("prod_today"), "input_used": hold("input_used"), "need": hold("need"),
+            "spec": hold("spec"), "pma": hold("pma"), "expect": hold("expect"),
             "pos_tgt": hold("pos_tgt"), "sinv_p": hold("sinv_p"),
             # Market
             "price": hold("price"), "signal": hold("signal"), "pe_mult": hold("pe_mult"),

@@ -125,6 +125,13 @@ def build_charts(res: Results) -> list[dict]:
         fan(f"exports_{prod.lower()}_{exp.lower()}_by_destination",
             f"{prod} exports of {exp} by destination (what its customs publish)", panels_da,
             [(str(d), {"dest": d}) for d in panels_da["dest"].values], "t/day")
+    for prod, exp in res._controlled_routes()[:2]:
+        tiers = xr.concat([ds["price_multiple"].sel(region=exp, product=prod).reset_coords(drop=True)
+                           .expand_dims(tier=["domestic"]),
+                           ds["fob_price"].sel(region=exp, product=prod).reset_coords(drop=True)
+                           .expand_dims(tier=["export (FOB)"])], dim="tier")
+        fan(f"price_tiers_{prod.lower()}_{exp.lower()}", f"{prod} prices in {exp}: domestic and export (FOB) tiers",
+            tiers, [(str(k), {"tier": k}) for k in tiers["tier"].values], "x baseline")
     lic = res.licences()
     if len(lic):
         prods = list(dict.fromkeys(lic["product"]))
@@ -236,6 +243,9 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                  "firm-weeks stopped weight each firm by its share (1 = the whole sector for a week).</p>",
                  _table(res.firms().round(3)),
                  *_customs_parts(res),
+                 "<h2>Two tiers: domestic and export (FOB) prices of controlled products</h2>",
+                 "<p class='note'>Peaks as multiples of the baseline (median and p10/p90 over the kept members); "
+                 "the wedge is FOB over domestic at the FOB peak.</p>", _table(res.price_tiers().round(2)),
                  "<h2>Pain per side (US$ bn, cumulative)</h2>", _table(res.pain().round(2))]
         if sc.negotiation.enabled:
             parts += ["<h2>Negotiation</h2>", _table(res.agreement_by_date()), _table(res.truce_survival()),

@@ -46,6 +46,9 @@ UNITS = {
     "exports_t": "t/day shipped abroad (usual buyers, licensed, leaked and diverted)",
     "route_exports_t": "t/day shipped on the route (exporter to importer; what customs publish by destination)",
     "licences": "licence contracts per day (applied, granted, refused, cancelled) and pending at day's end",
+    "fob_price": "x baseline: the export (FOB) price: what the region's shipments of the product fetch at their destinations",
+    "speculative_t": "t held by traders for the expected gain (withheld from the market)",
+    "expectation": "buyers' expected scarcity (0-1): controls on their imports or rising prices",
     "pain_cum_usd_bn": "US$ bn, cumulative",
     "negotiation": "per-member outcomes of the political game (see neg_output)",
     "china_share_end": "China's share of magnets shipped to the region in the last 30 days",
@@ -395,6 +398,34 @@ class Results:
                              "units_delayed": float(np.median(ds.units_delayed.sel(**sel).values))})
         return pd.DataFrame(rows, columns=cols)
 
+    def price_tiers(self) -> pd.DataFrame:
+        """The two tiers a control makes of one market, per controlled product and exporter, from the
+        kept daily paths: the peak of the domestic price (inside the exporter) and of the export
+        (FOB) price (what its shipments fetch abroad), as multiples of the baseline (median, p10,
+        p90 over members), the median date of the FOB peak, and the median wedge (FOB over
+        domestic) at that peak: the rent that licences and quotas create."""
+        ds = self.ds
+        cols = ["product", "exporter", "domestic_peak", "domestic_p10", "domestic_p90", "fob_peak", "fob_p10",
+                "fob_p90", "fob_peak_date", "wedge_at_peak"]
+        if ds.sizes.get("traj_member", 0) == 0 or "fob_price" not in ds:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        for prod, exp in self._controlled_routes():
+            fob = ds.fob_price.sel(product=prod, region=exp).values          # [member, time]
+            dom = ds.price_multiple.sel(region=exp, product=prod).values
+            fpk = fob.max(axis=1)
+            dpk = dom.max(axis=1)
+            at = fob.argmax(axis=1)
+            wedge = fob[np.arange(len(at)), at] / dom[np.arange(len(at)), at]
+            day = int(np.median(at))
+            rows.append({"product": prod, "exporter": exp, "domestic_peak": float(np.median(dpk)),
+                         "domestic_p10": float(np.quantile(dpk, 0.1)), "domestic_p90": float(np.quantile(dpk, 0.9)),
+                         "fob_peak": float(np.median(fpk)), "fob_p10": float(np.quantile(fpk, 0.1)),
+                         "fob_p90": float(np.quantile(fpk, 0.9)),
+                         "fob_peak_date": str(self.scenario.start + dt.timedelta(days=day)),
+                         "wedge_at_peak": float(np.median(wedge))})
+        return pd.DataFrame(rows, columns=cols)
+
     def _controlled_routes(self) -> list[tuple[str, str]]:
         """(product, exporter) pairs some export-control event of the scenario names, the largest
         baseline export value first (the one a summary leads with)."""
@@ -475,7 +506,8 @@ class Results:
                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
                "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
                "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses(),
-               "customs": self.customs(), "licences": self.licences(), "firms": self.firms()}
+               "customs": self.customs(), "licences": self.licences(), "firms": self.firms(),
+               "price_tiers": self.price_tiers()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
                         "rounds": self.rounds()})

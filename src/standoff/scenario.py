@@ -134,11 +134,19 @@ class ExportControlEvent(_Event):
     delay_days: Number = Field(0.0, description="the longest licence review (the legal limit), days")
     leakage: Number = 0.0
     quota_tonnes_per_year: Number | None = None
+    quota_calendar: list[float] | None = Field(
+        None, description="12 monthly weights: how the year's quota is allocated from the effective date "
+                          "(a back-loaded year has small early weights); default: evenly")
 
     @model_validator(mode="after")
     def _quota(self) -> "ExportControlEvent":
         if self.mode == "quota" and self.quota_tonnes_per_year is None:
             raise ValueError("mode 'quota' needs quota_tonnes_per_year")
+        if self.quota_calendar is not None:
+            if self.quota_tonnes_per_year is None:
+                raise ValueError("quota_calendar needs quota_tonnes_per_year")
+            if len(self.quota_calendar) != 12 or min(self.quota_calendar) < 0 or sum(self.quota_calendar) <= 0:
+                raise ValueError("quota_calendar must be 12 non-negative monthly weights with a positive sum")
         if self.effective is not None and self.effective < self.date:
             raise ValueError("effective must not come before the announcement date")
         return self

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import schedule
-from .layout import CN_SIDE, I_AHEAD, I_DIV, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .layout import CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -81,7 +81,7 @@ def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any, scr: Any) -> None:
+def import_needs(net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, ctrl: Any, scr: Any) -> None:
     """Stage: every region orders each product up to a target inventory position.
 
     The position is what is on hand, in transit and held by the sectors that use it.  A
@@ -89,7 +89,9 @@ def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any
     it seeks elsewhere meanwhile, and when a policy eases it orders what it still wants (use
     plus restocking), never a backlog of everything ordered while it waited.  Between a
     control's announcement and its effect, buyers from an announced route raise their target
-    by ``buy_ahead_days`` of what they buy on that route, times the announced coverage.
+    by ``buy_ahead_days`` of what they buy on that route, times the announced coverage.  Buyers
+    who expect scarcity (``market.expect``, :func:`standoff.markets.expectations`) raise their
+    inventory target (not the pipeline's) by up to ``precaution_max`` of normal.
     """
     c_ahead = ctrl.c_ahead
     any_ahead = ctrl.flags[2] != 0
@@ -107,6 +109,8 @@ def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any
     inv_adj = par.inv_adj
     g_maxord = par.maxord
     ahead_days = par.gp[I_AHEAD]
+    precmax = par.gp[I_PRECMAX]
+    expect = market.expect
     input_use0 = net.input_use0
     share0 = net.share0
     use0 = net.use0
@@ -117,12 +121,14 @@ def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any
     use_now = scr.x[0]
     position = scr.x[1]
     target = scr.x[2]
+    inv_tgt = scr.x[3]
     for i in range(R):
         for p in range(P):
             for m in range(M):
                 use_now[m] = 0.0
                 position[m] = recv[i, p, m] + input_used[i, p, m] + pipe[p, i, m]
-                target[m] = pool_days[m, p] * input_use0[i, p] + pipe0[p, i, m]
+                inv_tgt[m] = pool_days[m, p] * input_use0[i, p]
+                target[m] = inv_tgt[m] + pipe0[p, i, m]
             if any_ahead:
                 for e in range(R):
                     shu = share0[p, e, i] * use0[i, p]
@@ -136,6 +142,9 @@ def import_needs(net: Any, par: Any, stocks: Any, sec: Any, ship: Any, ctrl: Any
                         use_now[m] += req[i, s, m]
                         position[m] += ssum[i, s, m]
                         target[m] += sect_tgt[i, s, m]
+                        inv_tgt[m] += sect_tgt[i, s, m]
+            for m in range(M):
+                target[m] += precmax[m] * expect[i, p, m] * inv_tgt[m]  # + 0.0 without expected scarcity
             for q in range(P):
                 cf = coef[q, p]
                 if cf != 0.0:
@@ -318,7 +327,7 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, pol: Any, acc: Any, paths: Any) -> None:
+def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol: Any, acc: Any, paths: Any) -> None:
     """Stage: the chokepoint's trade lost against the baseline, and the export revenue it costs each
     side; the daily imports, exports by exporter and by destination, and licence counts (what
     customs offices and licensing authorities publish) of the kept members."""
@@ -369,6 +378,23 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, pol: Any, acc: A
         for k in range(lic_n.shape[1]):
             for m in range(n_keep):
                 tr_lic[m, t, p, k] = lic_n[p, k, m]
+    # The export (FOB) price of each exporter: what today's shipments fetch at their destinations
+    # (their price multiples weighted by the tonnes shipped to each); with nothing shipped, the
+    # day before's.  Inside the exporter its own regional price is the domestic tier.
+    price = market.price
+    tr_fob = paths.fob
+    for p in range(P):
+        for e in range(R):
+            for m in range(n_keep):
+                w = 0.0
+                v = 0.0
+                for i in range(R):
+                    if i != e:
+                        q = shipped[p, e, i, m]
+                        w += q
+                        v += q * price[i, p, m]
+                prev = tr_fob[m, t - 1, p, e] if t > 0 else 1.0
+                tr_fob[m, t, p, e] = v / w if w > 0.0 else prev
     # Exports by destination, route by route (the trading routes between two regions, in order).
     x = 0
     for j in range(rt_p.shape[0]):

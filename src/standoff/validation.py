@@ -25,7 +25,8 @@ KNOWN_FAILURES_NOTE = ("Rows marked 'no' are not reproduced by the model and wer
 def ex_china_price(res: Results, product: str) -> np.ndarray:
     """The price outside China: importers' price multiples weighted by their baseline imports.
 
-    Returns ``[traj_member, time]``; this is what an FOB-China export price series tracks.
+    Returns ``[traj_member, time]``.  Kept for comparison; the back-tests use
+    :func:`fob_china_price`, the series FOB-China price quotes measure.
     """
     net = res.scenario.network()
     p = net.index("product", product)
@@ -37,27 +38,34 @@ def ex_china_price(res: Results, product: str) -> np.ndarray:
     return (pm * w).sum(axis=-1) / w.sum()
 
 
+def fob_china_price(res: Results, product: str) -> np.ndarray:
+    """China's export (FOB) price of ``product``: what its shipments fetch at their destinations,
+    weighted by the tonnes shipped each day (``fob_price`` in the results), ``[traj_member, time]``.
+    This is what the sources' FOB China quotes measure (MC11), not a regional cover index."""
+    return res.ds["fob_price"].sel(product=product, region="CHN").values
+
+
 def _day(res: Results, date: str) -> int:
     return res.scenario.day_of(dt.date.fromisoformat(date))
 
 
 def _peak_2011(product: str) -> Callable[[Results], np.ndarray]:
     def f(res: Results) -> np.ndarray:
-        x = ex_china_price(res, product)
+        x = fob_china_price(res, product)
         return x[:, _day(res, "2011-01-01"):_day(res, "2012-01-01")].max(axis=1)
     return f
 
 
 def _peak_date(product: str) -> Callable[[Results], np.ndarray]:
     def f(res: Results) -> np.ndarray:
-        x = ex_china_price(res, product)
+        x = fob_china_price(res, product)
         return x.argmax(axis=1).astype(float)
     return f
 
 
 def _fall_2012(product: str) -> Callable[[Results], np.ndarray]:
     def f(res: Results) -> np.ndarray:
-        x = ex_china_price(res, product)
+        x = fob_china_price(res, product)
         return x[:, _day(res, "2012-12-31")] / x[:, _day(res, "2011-12-31")]
     return f
 
