@@ -26,7 +26,9 @@ def standoff_events(us_rate=1.45, cn_rate=1.25):
 
 def negotiated(strategies=("reciprocal", "reciprocal"), members=200, horizon=400, **params):
     base = {"resolve_us": 0.3, "resolve_cn": 0.3, "compliance_mean_us": 0.9, "compliance_mean_cn": 0.9,
-            "compliance_sd_us": 0.05, "compliance_sd_cn": 0.05, "trust0_us": 0.7, "trust0_cn": 0.7}
+            "compliance_sd_us": 0.05, "compliance_sd_cn": 0.05, "trust0_us": 0.7, "trust0_cn": 0.7,
+            # the US reads intentions, not the licences in the trade, unless a test says otherwise
+            "evidence_weight": 0.0}
     base.update(params)
     sc = make(members=members, horizon_days=horizon, trajectories=0, events=standoff_events(),
               negotiation={"enabled": True, "start": "2025-01-20",
@@ -44,15 +46,21 @@ def collapse_share(res, within=180):
 
 
 def test_noiseless_monitoring_and_reciprocity_keep_the_truce():
-    res = negotiated(noise_us=0.0, noise_cn=0.0)
+    # evidence_weight 0: the US reads China's intended compliance, not the licences in the trade
+    # (which lag a deal by the review time: see the ladder tests below)
+    res = negotiated(noise_us=0.0, noise_cn=0.0, evidence_weight=0.0)
     surv = res.truce_survival().set_index("days")["p_survive"]
     assert surv[90] >= 0.95
     assert collapse_share(res) <= 0.05
 
 
 def test_more_monitoring_noise_raises_the_collapse_probability():
-    quiet = collapse_share(negotiated(noise_us=0.02, noise_cn=0.02))
-    noisy = collapse_share(negotiated(noise_us=0.35, noise_cn=0.35))
+    # repairs off, so that what a perceived breach leads to is the ladder's upper rungs
+    # repairs off and compliance near the breach threshold, so that perceived breaches last long
+    # enough to climb the ladder (accusation, then limited retaliation, then collapse)
+    near = dict(repair_success=0.0, compliance_mean_us=0.7, compliance_mean_cn=0.7)
+    quiet = collapse_share(negotiated(noise_us=0.02, noise_cn=0.02, **near))
+    noisy = collapse_share(negotiated(noise_us=0.35, noise_cn=0.35, **near))
     assert noisy > quiet + 0.1
 
 
@@ -162,3 +170,53 @@ def test_streamed_truce_survival_matches_the_full_run():
     assert want["members_with_agreement"].iloc[0] > 100  # enough agreements for the comparison to mean something
     pd.testing.assert_frame_equal(got, want)
     assert acc.headline_metrics()["p_truce_survives_90d"] == res.headline_metrics()["p_truce_survives_90d"]
+
+
+
+# ---------------------------------------------------------------- the escalation ladder
+
+def _out(res, name):
+    return res.ds.negotiation.sel(neg_output=name).values
+
+
+def test_slow_licensing_read_in_the_trade_is_seen_as_a_breach():
+    """After a deal, contracts pending review keep the licensed share low for weeks: a US that reads
+    the trade accuses China far more often than one that reads intentions (2025's 'totally violated')."""
+    intent = negotiated(noise_us=0.0, noise_cn=0.0, evidence_weight=0.0)
+    trade = negotiated(noise_us=0.0, noise_cn=0.0, evidence_weight=1.0)
+    assert _out(trade, "accusations").mean() > _out(intent, "accusations").mean() + 0.3
+
+
+#: Compliance just around the breach threshold (0.6): perceived breaches last long enough to climb.
+SHAKY = dict(noise_us=0.25, noise_cn=0.25, compliance_mean_us=0.62, compliance_mean_cn=0.62)
+
+
+def test_a_repair_that_always_works_prevents_limited_retaliation():
+    kw = SHAKY
+    mend = negotiated(repair_success=1.0, **kw)
+    assert _out(mend, "accusations").sum() > 0 and _out(mend, "repairs").sum() > 0
+    assert _out(mend, "limited_retaliations").sum() == 0
+    # what still ends a truce is a lapse at its 90-day expiry when trust is low, never a retaliation
+    life = _out(mend, "first_collapse_day") - _out(mend, "first_agreement_day")
+    assert (life[np.isfinite(life)] >= 89).all()
+
+
+def test_when_repair_fails_sides_retaliate_in_a_limited_way_before_any_collapse():
+    kw = SHAKY
+    fail = negotiated(repair_success=0.0, **kw)
+    mend = negotiated(repair_success=1.0, **kw)
+    assert _out(fail, "limited_retaliations").sum() > 0
+    assert collapse_share(fail) > collapse_share(mend) + 0.1
+    # a collapse is always preceded by limited retaliation (the ladder is climbed, not jumped)
+    coll = ~np.isnan(_out(fail, "first_collapse_day"))
+    assert (_out(fail, "limited_retaliations")[coll] > 0).all()
+
+
+def test_a_path_can_show_accusation_repair_and_limited_retaliation_before_a_collapse():
+    res = negotiated(repair_success=0.5, **SHAKY)
+    assert _out(res, "ladder_before_collapse").mean() > 0.05
+
+
+def test_grim_trigger_has_no_ladder():
+    res = negotiated(strategies=("grim_trigger", "grim_trigger"), noise_us=0.25, noise_cn=0.25)
+    assert _out(res, "repairs").sum() == 0 and _out(res, "limited_retaliations").sum() == 0

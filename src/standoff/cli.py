@@ -354,6 +354,52 @@ def validate(members: int = typer.Option(200, "--members", "-n", help="Members p
 
 @app.command()
 @guarded
+def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit on: truce-2018 or london-2025."),
+              test_on: str = typer.Option(..., "--test-on", help="The other episode, to test on."),
+              param: list[str] = typer.Option(["threshold=0.45,0.55,0.65", "repair_success=0.3,0.6,0.9"], "--param",
+                                              help="NAME=V1,V2,... a negotiation parameter and the values to try "
+                                                   "(repeatable)."),
+              members: int = typer.Option(200, "--members", "-n", help="Members per run."),
+              out: Path = typer.Option(Path("calibrated.csv"), "--out", "-o",
+                                       help="Where to write the calibrated rows (negotiation.csv layout).")) -> None:
+    """Fit negotiation parameters on one truce episode and test them on the other (out of sample)."""
+    from .calibrate import calibrate as do_calibrate
+    from .calibrate import write_calibration
+
+    if members < 1:
+        raise StandoffError("members must be at least 1", field="--members", value=members)
+    grid: dict[str, list[float]] = {}
+    for item in param:
+        name, _, values = item.partition("=")
+        try:
+            grid[name.strip()] = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise StandoffError("expected NAME=V1,V2,... with numbers", field="--param", value=item) from None
+        if not grid[name.strip()]:
+            raise StandoffError("expected NAME=V1,V2,... with at least one value", field="--param", value=item)
+    from .network import load_network
+    known = list(load_network("baseline-2024").negotiation.index)
+    for name in grid:
+        if name not in known:
+            raise StandoffError("unknown negotiation parameter; known: " + ", ".join(known), field="--param",
+                                value=name)
+    with err_console.status("calibrating ...") as status:
+        outcome = do_calibrate(fit_on, test_on, grid, members, progress=lambda msg: status.update(msg))
+    console.print(present.df_table(outcome["grid"].round(3), f"Fit on {fit_on}: median first-truce lifespan "
+                                   f"(days) at each point; observed {outcome['fit_observed']:g}"))
+    best = ", ".join(f"{k} = {v:g}" for k, v in outcome["best"].items())
+    lo, hi = outcome["test_tolerance"]
+    console.print(f"best on {fit_on}: {best} (median {outcome['fit_median']:.0f} days against "
+                  f"{outcome['fit_observed']:g})")
+    console.print(f"tested on {test_on}: median {outcome['test_median']:.0f} days against "
+                  f"{outcome['test_observed']:g} observed (tolerance {lo:g}-{hi:g}): "
+                  + ("[green]holds[/]" if outcome["test_holds"] else "[red]does not hold[/]"))
+    write_calibration(out, outcome)
+    console.print(f"calibrated rows written to {out} (source CALIBRATED; use them as negotiation.parameters)")
+
+
+@app.command()
+@guarded
 def rerun(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or catalogue id.")) -> None:
     """Re-create a run from its folder and check the results are bit-identical (exit 1 if not)."""
     from .api import rerun as do_rerun

@@ -35,7 +35,10 @@ from .layout import (CN, N_AGR_DAYS, N_APPR, N_CM_CN, N_CM_US, N_COLLAPSE, N_CSD
                      S_EPISODE_US, S_FORGIVE_CN, S_FORGIVE_US, S_LAST_ROUND, S_OBS_CN, S_OBS_US, S_PRE_APPR,
                      S_PRE_CM, S_PRE_DELAY, S_PRE_TCN, S_PRE_TUS, S_Q_CN, S_Q_US, S_RETAL_CN, S_RETAL_DAYS_CN,
                      S_RETAL_DAYS_US, S_RETAL_US, S_START, S_TRUST_CN, S_TRUST_US, STRATEGIES, STREAM_FORGIVE_CN,
-                     STREAM_FORGIVE_US, STREAM_OBS_CN, STREAM_OBS_US, STREAM_Q_CN, STREAM_Q_US, STREAM_ROUND, US)
+                     STREAM_FORGIVE_US, STREAM_OBS_CN, STREAM_OBS_US, STREAM_Q_CN, STREAM_Q_US, STREAM_ROUND, US,
+                     N_EVW, N_REPAIR_DAYS, N_REPAIR_P, O_ACCUSE, O_LADDER, O_LIMRET, O_REPAIR, RUNG_ACCUSE,
+                     RUNG_COMPLY, RUNG_RETALIATE, S_ACC_CN, S_ACC_US, S_PATH, S_RUNG_CN, S_RUNG_US,
+                     STREAM_REPAIR_CN, STREAM_REPAIR_US)
 
 
 @kernel_jit(error_model="numpy")
@@ -60,12 +63,17 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
 @kernel_jit(error_model="numpy")
 def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c_appr: np.ndarray,
                  c_delay: np.ndarray, c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray,
-                 us: int, cn: int, q_cn: float) -> None:
-    """Set policies from the deal (a side honouring it) or its pre-deal levels (retaliating)."""
+                 us: int, cn: int, q_cn: float, us_limited: bool = False, cn_limited: bool = False) -> None:
+    """Set policies from the deal (a side honouring it) or its pre-deal levels (reverting).
+
+    A side on the limited-retaliation rung (``us_limited``, ``cn_limited``) keeps its tariff at
+    the deal but takes targeted measures: the US puts its counter-measures on, China licenses at
+    its pre-deal approval share and review time.
+    """
     G = tariff.shape[2]
     for gg in range(G):
-        tariff[cn, us, gg] = st[S_DEAL_TUS] if us_on else st[S_PRE_TUS]
-        tariff[us, cn, gg] = st[S_DEAL_TCN] if cn_on else st[S_PRE_TCN]
+        tariff[cn, us, gg] = st[S_DEAL_TUS] if (us_on or us_limited) else st[S_PRE_TUS]
+        tariff[us, cn, gg] = st[S_DEAL_TCN] if (cn_on or cn_limited) else st[S_PRE_TCN]
     P, R = c_appr.shape[0], c_appr.shape[1]
     for p in range(P):
         for i in range(R):
@@ -76,9 +84,11 @@ def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c
                 else:
                     c_appr[p, cn, i] = st[S_PRE_APPR]
                     c_delay[p, cn, i] = st[S_PRE_DELAY]
-    if st[S_CUS] >= 0.5:
-        for c in range(cm_on.shape[0]):
-            if cm_imposer[c] == us:
+    for c in range(cm_on.shape[0]):
+        if cm_imposer[c] == us:
+            if us_limited:
+                cm_on[c] = 1.0  # targeted curbs (software, ethane, jet engines in late May 2025)
+            elif st[S_CUS] >= 0.5:
                 cm_on[c] = 0.0 if us_on else (1.0 if st[S_PRE_CM] > 0.5 else cm_on[c])
 
 
@@ -86,8 +96,12 @@ def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c
 def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar: np.ndarray, st: np.ndarray,
                   pressure: np.ndarray, tariff: np.ndarray, c_appr: np.ndarray, c_delay: np.ndarray,
                   c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray, us: int, cn: int,
-                  out: np.ndarray) -> None:
-    """One day of the political game for one member: rounds, compliance, monitoring, trust, retaliation."""
+                  out: np.ndarray, lic_evidence: float = -1.0) -> None:
+    """One day of the political game for one member: rounds, compliance, monitoring, trust, the ladder.
+
+    ``lic_evidence`` is the share of China-to-US licence contracts licensed yesterday (``-1``
+    where none is under licence): what the US can see of China's compliance in the trade itself.
+    """
     rho_us = pressure[US].sum() / npar[N_RES_US]
     rho_cn = pressure[CN].sum() / npar[N_RES_CN]
 
@@ -105,8 +119,15 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
         # What each side actually does: its good-faith compliance, or little while retaliating.
         done_us = st[S_Q_US] * (npar[N_RETAL_Q] if st[S_RETAL_US] > 0.5 else 1.0)
         done_cn = st[S_Q_CN] * (npar[N_RETAL_Q] if st[S_RETAL_CN] > 0.5 else 1.0)
-        # US observes China, China observes the US, each with its own noise.
-        o_us = done_cn + npar[N_NOISE_US] * _normal(seed, member, t, STREAM_OBS_US)
+        # US observes China, China observes the US, each with its own noise.  Where licences are
+        # the issue the US reads them in the trade: the share of its contracts licensed against
+        # the approval share China committed to (slow licensing reads as a breach), weighted by
+        # evidence_weight against the compliance China means.
+        seen_cn = done_cn
+        if lic_evidence >= 0.0:
+            ev = min(lic_evidence / max(st[S_DEAL_APPR], 0.05), 1.0)
+            seen_cn = npar[N_EVW] * ev + (1.0 - npar[N_EVW]) * done_cn
+        o_us = seen_cn + npar[N_NOISE_US] * _normal(seed, member, t, STREAM_OBS_US)
         o_cn = done_us + npar[N_NOISE_CN] * _normal(seed, member, t, STREAM_OBS_CN)
         st[S_OBS_US] += (o_us - st[S_OBS_US]) / 7.0
         st[S_OBS_CN] += (o_cn - st[S_OBS_CN]) / 7.0
@@ -123,24 +144,50 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             rd = S_RETAL_DAYS_US if side == US else S_RETAL_DAYS_CN
             fs = S_FORGIVE_US if side == US else S_FORGIVE_CN
             es = S_EPISODE_US if side == US else S_EPISODE_CN
+            rg = S_RUNG_US if side == US else S_RUNG_CN
+            ad = S_ACC_US if side == US else S_ACC_CN
             breach = obs < npar[N_THETA]
-            if breach and st[es] < 0.5:  # a new episode of perceived breach
+            if breach and st[es] < 0.5:  # a new episode of perceived breach: a public accusation
                 st[es] = 1.0
                 u = kernel_uniform(seed, member, t, STREAM_FORGIVE_US if side == US else STREAM_FORGIVE_CN)
                 st[fs] = 1.0 if (strat == 1 and u < npar[N_FORGIVE]) else 0.0
-            if not breach:
+                st[rg] = max(st[rg], float(RUNG_ACCUSE))
+                st[ad] = 0.0
+                out[O_ACCUSE] += 1.0
+                if np.isnan(out[O_COLLAPSE]):
+                    st[S_PATH] = float(int(st[S_PATH]) | 1)
+            if not breach:  # evidence of compliance again: step down
                 st[es] = 0.0
                 st[fs] = 0.0
-            if strat == 2:
-                retaliate = breach
+                st[rg] = float(RUNG_COMPLY)
+                st[ad] = 0.0
+            if strat == 2:  # grim trigger: no ladder, a breach ends it
                 if breach:
                     collapse = True
-            elif strat == 1:
-                retaliate = breach and st[fs] < 0.5
-            elif strat == 3:
-                retaliate = breach and rho < 1.0
-            else:
-                retaliate = breach
+                st[rs] = 1.0 if breach else 0.0
+                continue
+            if breach:
+                st[ad] += 1.0
+                climb = st[fs] < 0.5 and not (strat == 3 and rho >= 1.0)
+                if st[rg] == RUNG_ACCUSE and climb and st[ad] >= npar[N_REPAIR_DAYS]:
+                    # a call or round to repair: both step down if it works, otherwise the
+                    # accuser takes limited, targeted measures
+                    if np.isnan(out[O_COLLAPSE]):
+                        st[S_PATH] = float(int(st[S_PATH]) | 2)
+                    u = kernel_uniform(seed, member, t, STREAM_REPAIR_US if side == US else STREAM_REPAIR_CN)
+                    if u < npar[N_REPAIR_P]:
+                        out[O_REPAIR] += 1.0
+                        st[rg] = float(RUNG_COMPLY)
+                        st[ad] = 0.0
+                        st[es] = 0.0
+                        st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])  # a fresh benefit of the doubt
+                        st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+                    else:
+                        st[rg] = float(RUNG_RETALIATE)
+                        out[O_LIMRET] += 1.0
+                        if np.isnan(out[O_COLLAPSE]):
+                            st[S_PATH] = float(int(st[S_PATH]) | 4)
+            retaliate = st[rg] == RUNG_RETALIATE
             st[rs] = 1.0 if retaliate else 0.0
             st[rd] = st[rd] + 1.0 if retaliate else 0.0
             if st[rd] >= npar[N_COLLAPSE]:
@@ -150,6 +197,9 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             out[O_COLLAPSES] += 1.0
             if np.isnan(out[O_COLLAPSE]):
                 out[O_COLLAPSE] = t
+                out[O_LADDER] = 1.0 if int(st[S_PATH]) == 7 else 0.0
+            st[S_RUNG_US] = 0.0
+            st[S_RUNG_CN] = 0.0
             st[S_RETAL_US] = 1.0
             st[S_RETAL_CN] = 1.0
             _apply_terms(st, False, False, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, 1.0)
@@ -170,8 +220,13 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
                     out[O_COLLAPSE] = t
                 _apply_terms(st, False, False, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, 1.0)
                 return
+        lim_us = st[S_RETAL_US] > 0.5 and int(npar[N_STRAT_US]) != 2
+        lim_cn = st[S_RETAL_CN] > 0.5 and int(npar[N_STRAT_CN]) != 2
         _apply_terms(st, st[S_RETAL_US] < 0.5, st[S_RETAL_CN] < 0.5, tariff, c_appr, c_delay, c_mode, cm_on,
-                     cm_imposer, us, cn, st[S_Q_CN])
+                     cm_imposer, us, cn, st[S_Q_CN], lim_us, lim_cn)
+        if not np.isnan(out[O_COLLAPSE]) or out[O_LADDER] == 1.0:
+            return
+        out[O_LADDER] = 1.0 if int(st[S_PATH]) == 7 else 0.0  # the ladder so far, until a collapse
         return
 
     # ---- no agreement in force: hold a round when scheduled or when pressure forces one ----
@@ -271,8 +326,18 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
             if rho_cn[m] >= 1.0 and np.isnan(out_neg[m, O_FC_CN]):
                 out_neg[m, O_FC_CN] = t
     if neg_on and t >= neg_start:
+        cn = net.cn_idx
+        us = net.us_idx
         for m in range(M):
+            # What the US sees of China's licensing: the share of its licence contracts licensed
+            # (yesterday's review), over the China-to-US routes under licence.
+            ev = 0.0
+            n_ev = 0
+            for j in range(net.rt_p.shape[0]):
+                if net.rt_e[j] == cn and net.rt_i[j] == us and ctrl.c_mode[net.rt_p[j], cn, us, m] == 1:
+                    ev += ctrl.ct_ok[j, m]
+                    n_ev += 1
             negotiate_day(t, first + m, seed, talks_today, npar[m], nst[m], pressure[:, :, m],
                           goods.tariff[:, :, :, m], ctrl.c_appr[:, :, :, m], ctrl.c_delay[:, :, :, m],
-                          ctrl.c_mode[:, :, :, m], goods.cm_on[:, m], net.cm_imposer, net.us_idx, net.cn_idx,
-                          out_neg[m])
+                          ctrl.c_mode[:, :, :, m], goods.cm_on[:, m], net.cm_imposer, us, cn,
+                          out_neg[m], ev / n_ev if n_ev > 0 else -1.0)

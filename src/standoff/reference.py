@@ -748,8 +748,13 @@ class Member:
         cm_on = np.array(self.cm_on)
         out = np.array(self.neg_out)
         with np.errstate(over="ignore"):  # the counter-based generator wraps its 64-bit products
+            oks = [rt.ok for rt in self.trading if rt.e == self.cn and rt.i == self.us and rt.mode == MODE_LICENCE]
+            ev = 0.0
+            for x in oks:
+                ev += x
             _negotiate_day(t, self.member, self.seed, talks_today, self.npar, self.nst, np.array(self.pressure),
-                           tariff, appr, delay, mode, cm_on, self.net.cm_imposer, self.us, self.cn, out)
+                           tariff, appr, delay, mode, cm_on, self.net.cm_imposer, self.us, self.cn, out,
+                           ev / len(oks) if oks else -1.0)
         for (e, i, gg) in self.tariff:
             self.tariff[(e, i, gg)] = float(tariff[e, i, gg])
         for (p, e, i), rt in self.route.items():
