@@ -393,7 +393,7 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
                   f"{outcome['fit_observed']:g})")
     console.print(f"tested on {test_on}: median {outcome['test_median']:.0f} days against "
                   f"{outcome['test_observed']:g} observed (tolerance {lo:g}-{hi:g}): "
-                  + ("[green]holds[/]" if outcome["test_holds"] else "[red]does not hold[/]"))
+                  + ("holds" if outcome["test_holds"] else "does not hold"), markup=False)
     write_calibration(out, outcome)
     console.print(f"calibrated rows written to {out} (source CALIBRATED; use them as negotiation.parameters)")
 
