@@ -278,7 +278,7 @@ def discover(res: Results, outcome: str, below: float | None = None, above: floa
 # ---------------------------------------------------------------- resilience search
 
 def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: int, target: float,
-               low: float, high: float, product: str = "MAGNET", tol: float | None = None,
+               low: float, high: float, product: str | None = None, tol: float | None = None,
                executor: object | None = None) -> tuple[float | None, pd.DataFrame]:
     """Smallest lever value at which P(stockout of ``region``/``sector`` within ``within_days``)
     is at most ``target``, by bisection with common random numbers (same seed and members at
@@ -288,6 +288,7 @@ def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: 
     """
     from .api import simulate
 
+    product = product or sc.network().key_product
     tol = tol if tol is not None else (high - low) / 64
     evals: list[dict] = []
 

@@ -516,9 +516,10 @@ def discover(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder 
 @guarded
 def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
                lever: str = typer.Option("stockpile", "--lever", help="stockpile, capacity or substitution."),
-               region: str = typer.Option("USA", "--region"),
-               sector: str = typer.Option("defense", "--sector"),
-               product: str = typer.Option("MAGNET", "--product"),
+               region: Optional[str] = typer.Option(None, "--region", help="Default: the US side's region."),
+               sector: Optional[str] = typer.Option(None, "--sector", help="Default: the dataset's first-claim "
+                                                    "sector (defense), else its lead sector."),
+               product: Optional[str] = typer.Option(None, "--product", help="Default: the dataset's key product."),
                within: int = typer.Option(365, "--within", help="Horizon of the stockout probability, days."),
                target: float = typer.Option(0.05, "--target", help="Largest acceptable stockout probability."),
                low: Optional[float] = typer.Option(None, "--low", help="Smallest value searched (default 0)."),
@@ -534,6 +535,9 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
     if lever not in LEVER_RANGES:
         raise StandoffError(f"unknown lever; one of {', '.join(LEVER_RANGES)}", field="--lever", value=lever)
     net = sc.network()
+    region = region or net.us_region
+    sector = sector or net.first_claim_sector or net.lead_sector
+    product = product or net.key_product
     for opt, value, known in (("--region", region, net.regions), ("--sector", sector, net.sectors),
                               ("--product", product, net.products)):
         if value not in known:

@@ -224,7 +224,7 @@ def network_constants(nin: Any) -> Any:
     return Net(demand0, crit, coef, inv_coef, share0, flow0, prod0, use0, input_use0, nin.stage_order, nin.zone, side,
                nin.value_per_day, units_per_t, nin.price_usd_per_t, trade_v0, nin.base_tariff, nin.cm_group,
                nin.cm_imposer, nin.cm_target, nin.cm_blocked, nin.cm_multiplier, market, is_crit, world_prod0,
-               outside, rt_p, rt_e, rt_i, route_of, gt_e, gt_i, gt_g, cmult_k, inv_kc, nin.defense, nin.magnet, nin.autos,
+               outside, rt_p, rt_e, rt_i, route_of, gt_e, gt_i, gt_g, cmult_k, inv_kc, nin.first_claim, nin.key_product, nin.lead_sector,
                nin.cn_idx, nin.us_idx)
 
 
@@ -413,8 +413,8 @@ def track_after_deal(t: int, horizon: int, tail_start: int, neg_on: bool, net: A
                      acc: Any) -> None:
     """Stage: China's share of each region's magnets over the last 30 days, and after the first
     agreement, how long autos take to hold 90% of their target inventory again."""
-    magnet = net.magnet
-    autos = net.autos
+    magnet = net.key_product
+    autos = net.lead_sector
     cn_idx = net.cn_idx
     shipped = ship.shipped
     dep_cn = acc.dep_cn

@@ -372,10 +372,10 @@ def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:
     nin = NetIn(net.demand, net.critical, net.coef, net.share, net.flows, net.production, net.use, net.stage_order,
                 net.zone, net.side, net.value_per_day, net.kg_per_unit, net.price_usd_per_t, net.trade_value,
                 net.base_tariff, net.cm_group, net.cm_imposer, net.cm_target, net.cm_blocked, net.cm_multiplier,
-                net.salience, net.decay_days, net.sectors.index("defense") if "defense" in net.sectors else -1,
-                net.products.index("MAGNET") if "MAGNET" in net.products else -1,
-                net.sectors.index("autos") if "autos" in net.sectors else -1,
-                net.regions.index("CHN"), net.regions.index("USA"),
+                net.salience, net.decay_days,
+                net.sectors.index(net.first_claim_sector) if net.first_claim_sector else -1,
+                net.products.index(net.key_product), net.sectors.index(net.lead_sector),
+                net.regions.index(net.cn_region), net.regions.index(net.us_region),
                 firm_cover_multipliers(pl.scenario.firms or DEFAULT_FIRMS))
     return nin, Timeline(a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"])
 

@@ -220,7 +220,7 @@ Net = namedtuple("Net", [
     "demand0", "crit", "coef", "inv_coef", "share0", "flow0", "prod0", "use0", "input_use0", "stage_order", "zone",
     "side", "value_day", "units_per_t", "price_t", "trade_v0", "tau0", "cm_group", "cm_imposer", "cm_target",
     "cm_blocked", "cm_mult", "market", "is_crit", "world_prod0", "outside", "rt_p", "rt_e", "rt_i", "route_of",
-    "gt_e", "gt_i", "gt_g", "cmult_k", "inv_kc", "defense", "magnet", "autos", "cn_idx", "us_idx"])
+    "gt_e", "gt_i", "gt_g", "cmult_k", "inv_kc", "first_claim", "key_product", "lead_sector", "cn_idx", "us_idx"])
 #: Per-member parameters: 1-d rows over members, and the member-first day tables.
 Par = namedtuple("Par", [
     "gp", "inv_adj", "inv_presp", "inv_sig", "inv_tadj", "sub_rate", "cap_grow", "pfloor", "pcap", "maxord",
@@ -276,7 +276,8 @@ Timeline = namedtuple("Timeline", ["day", "kind", "a0", "a1", "a2", "col"])
 NetIn = namedtuple("NetIn", [
     "demand", "critical", "coef", "share", "flows", "production", "use", "stage_order", "zone", "side",
     "value_per_day", "kg_per_unit", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
-    "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "defense", "magnet", "autos", "cn_idx",
+    "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "first_claim", "key_product", "lead_sector",
+    "cn_idx",
     "us_idx", "firm_mult"])
 #: ... and the arrays it writes: the per-member outputs (member first, in ``OUTPUT_SHAPES`` order) ...
 Outputs = namedtuple("Outputs", list(OUTPUT_SHAPES))

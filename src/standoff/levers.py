@@ -39,12 +39,17 @@ def add_stockpile_release(data: dict, region: str, product: str, tonnes: float, 
                    "tonnes_per_day": float(tonnes) / release_days, "id": event_id})
 
 
-def apply_dashboard_levers(data: dict, lv: Any) -> dict:
+def apply_dashboard_levers(data: dict, lv: Any, net: Any = None) -> dict:
     """The scenario mapping with the dashboard's levers (:class:`standoff.web.app.Levers`) applied (a copy).
 
     ``None`` leaves a lever as the scenario has it.  Approval share and licence delay apply
-    to every licence control; the tariff scale multiplies every fixed tariff rate.
+    to every licence control; the tariff scale multiplies every fixed tariff rate.  The
+    inventory lever sets the dataset's lead sector's days of cover and the stockpile lever
+    releases the key product in the US side's region (``net``: the scenario's network, read
+    from ``data`` if not given; see the dataset's declaration.csv).
     """
+    if net is None and (lv.inventory_days_autos is not None or lv.stockpile_usa_magnet_t):
+        net = scenario_from_dict(copy.deepcopy(data)).network()
     d = copy.deepcopy(data)
     events = d.setdefault("events", [])
     for ev in events:
@@ -56,9 +61,9 @@ def apply_dashboard_levers(data: dict, lv: Any) -> dict:
         if ev.get("type") == "tariff" and lv.tariff_scale is not None and isinstance(ev.get("rate"), (int, float)):
             ev["rate"] = round(float(ev["rate"]) * lv.tariff_scale, 6)
     if lv.inventory_days_autos is not None:
-        d.setdefault("inventory_days", {})["autos"] = lv.inventory_days_autos
+        d.setdefault("inventory_days", {})[net.lead_sector] = lv.inventory_days_autos
     if lv.stockpile_usa_magnet_t:
-        add_stockpile_release(d, "USA", "MAGNET", lv.stockpile_usa_magnet_t, "dashboard-release")
+        add_stockpile_release(d, net.us_region, net.key_product, lv.stockpile_usa_magnet_t, "dashboard-release")
     neg = d.setdefault("negotiation", {})
     if lv.negotiate:
         neg["enabled"] = True
@@ -85,9 +90,14 @@ def apply_lever(sc: Scenario, lever: str, region: str, product: str, value: floa
     elif lever == "capacity":
         data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": product,
                                "tonnes_per_year": float(value), "id": "resilience-capacity"})
-        if product == "MAGNET":
-            data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": "METAL",
-                                   "tonnes_per_year": float(value) * 0.40, "id": "resilience-metal"})
+        # with the capacity for the direct inputs it needs (tonnes of input per tonne, coefficients.csv)
+        net = sc.network()
+        p = net.products.index(product)
+        for q, qname in enumerate(net.products):
+            if net.coef[p, q] > 0.0 and q != p:
+                data["events"].append({"date": str(sc.start), "type": "capacity", "region": region, "product": qname,
+                                       "tonnes_per_year": float(value) * float(net.coef[p, q]),
+                                       "id": f"resilience-{qname.lower()}"})
     elif lever == "substitution":
         data.setdefault("parameters", {})["substitution_max_share"] = float(value)
     else:

@@ -48,6 +48,17 @@ SCHEMA: dict[str, dict[str, list[str]]] = {
     "sources": {"cols": ["key", "citation", "url"], "num": []},
     "responses": {"cols": ["sector", "deferrable_days", "low", "high", "source"],
                   "num": ["deferrable_days", "low", "high"]},
+    "declaration": {"cols": ["key", "value"], "num": []},
+}
+#: What a dataset's ``declaration.csv`` says about its standoff (the code names no region,
+#: product or sector: the two sides are the regions whose ``side`` is US and CN in regions.csv).
+DECLARATION_KEYS = {
+    "key_product": "the chokepoint product summaries, charts and the dashboard lead with",
+    "other_products": "further controlled products whose prices the summary shows (space-separated; may be empty)",
+    "headline_sectors": "sectors the summary, report and dashboard lead with (space-separated); the first is the "
+                        "lead sector whose inventory rebuild after a deal is tracked",
+    "first_claim_sector": "the sector that draws first on a region's stock (defense priority; may be empty)",
+    "headline_importers": "importing regions the report and dashboard show first (space-separated)",
 }
 #: Tables a dataset may leave out (an empty table of the same columns is used).
 OPTIONAL = {"responses"}
@@ -106,6 +117,7 @@ class Network:
     negotiation: pd.DataFrame = field(repr=False)   # index name: value, low, high
     salience: np.ndarray = field(repr=False)        # [side, pain kind]
     decay_days: np.ndarray = field(repr=False)      # [side, pain kind]
+    declaration: dict = field(repr=False, default_factory=dict)  # declaration.csv: key -> value
     #: SHA-256 (16 hex digits) of the dataset's table files, so a run records which data it used.
     digest: str = ""
 
@@ -130,6 +142,41 @@ class Network:
                              "imports_t_per_year": imports * DAYS_PER_YEAR,
                              "exports_t_per_year": exports * DAYS_PER_YEAR})
         return pd.DataFrame(rows)
+
+    # ---- the standoff the dataset declares (declaration.csv and the side column of regions.csv)
+    @property
+    def us_region(self) -> str:
+        """The region on the ``US`` side (the importer facing the chokepoint)."""
+        return self.regions[int(np.nonzero(self.side == 0)[0][0])]
+
+    @property
+    def cn_region(self) -> str:
+        """The region on the ``CN`` side (the holder of the chokepoint)."""
+        return self.regions[int(np.nonzero(self.side == 1)[0][0])]
+
+    @property
+    def key_product(self) -> str:
+        return self.declaration["key_product"]
+
+    @property
+    def other_products(self) -> list[str]:
+        return self.declaration.get("other_products", "").split()
+
+    @property
+    def headline_sectors(self) -> list[str]:
+        return self.declaration["headline_sectors"].split()
+
+    @property
+    def lead_sector(self) -> str:
+        return self.headline_sectors[0]
+
+    @property
+    def first_claim_sector(self) -> str | None:
+        return self.declaration.get("first_claim_sector", "").strip() or None
+
+    @property
+    def headline_importers(self) -> list[str]:
+        return self.declaration["headline_importers"].split()
 
     def production_share(self, product: str) -> pd.Series:
         """Each region's share of world production of ``product``."""
@@ -215,7 +262,7 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
     Examples
     --------
     >>> net = load_network()
-    >>> round(float(net.production_share("MAGNET")["CHN"]), 2)
+    >>> round(float(net.production_share(net.key_product)[net.cn_region]), 2)
     0.92
     """
     folder = _dataset_dir(name)
@@ -316,6 +363,25 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         base_tariff[e, i, g] = row["base_tariff"]
 
     cm = t["countermeasures"]
+    decl = dict(zip(t["declaration"]["key"], t["declaration"]["value"]))
+    for key in ("key_product", "headline_sectors", "headline_importers"):
+        if not decl.get(key, "").strip():
+            raise StandoffError(f"the declaration needs {key!r}: {DECLARATION_KEYS[key]}", file=str(f("declaration")),
+                                field=key)
+    for i, (key, val) in enumerate(decl.items()):
+        if key not in DECLARATION_KEYS:
+            raise StandoffError("unknown key; known: " + ", ".join(DECLARATION_KEYS), file=str(f("declaration")),
+                                field=f"row {i + 2}.key", value=key)
+        dim = {"key_product": products, "other_products": products, "headline_sectors": sectors,
+               "first_claim_sector": sectors, "headline_importers": regions}[key]
+        for name in val.split():
+            if name not in dim:
+                raise StandoffError(f"unknown name; known: {', '.join(dim)}", file=str(f("declaration")),
+                                    field=f"row {i + 2}.value", value=name)
+    for label in ("US", "CN"):
+        if list(t["regions"]["side"]).count(label) != 1:
+            raise StandoffError(f"exactly one region must be on side {label} (the two sides of the standoff)",
+                                file=str(f("regions")), field="side", value=list(t["regions"]["side"]))
     _check_names(t["responses"], "sector", sectors, f("responses"))
     resp = t["responses"].set_index("sector")
     defer = pd.DataFrame({"days": 0.0, "low": 0.0, "high": 0.0}, index=pd.Index(sectors, name="sector"))
@@ -370,5 +436,5 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         pool_days=inv.loc[products, ["days_cover", "low", "high"]],
         stockpile=t["stockpile"], parameters=params[["value", "low", "high", "unit", "source", "note"]],
         negotiation=t["negotiation"].set_index("name")[["value", "low", "high", "unit", "source", "note"]],
-        salience=salience, decay_days=decay,
+        salience=salience, decay_days=decay, declaration=decl,
     )

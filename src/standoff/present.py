@@ -62,7 +62,8 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     df = so.merge(lo, on=["region", "sector"])
     wk = res.weekly_losses()
     df = df.merge(wk, on=["region", "sector"], how="left").fillna({"peak_week_bn": 0.0})
-    regions = regions or [r for r in res.ds.region.values if r != "CHN"] + ["CHN"]
+    net = sc.network()
+    regions = regions or [r for r in res.ds.region.values if r != net.cn_region] + [net.cn_region]
     t = Table(title=f"{sc.name}: when each sector runs out ({sc.members} members, seed {sc.seed})",
               caption="first day output falls below 99% of requirement; p10-p90 across members; "
                       "'none' = no stockout within the horizon; P(stockout) in brackets and ± after a median: "
@@ -90,7 +91,7 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     console.print(firms_table(res, regions))
 
     pr = res.prices()
-    console.print(band_table(pr[pr["product"].isin(["MAGNET", "HREO"])], ["region", "product"],
+    console.print(band_table(pr[pr["product"].isin([net.key_product, *net.other_products])], ["region", "product"],
                               "Peak price multiple (x baseline)", ".2f"))
     tiers = res.price_tiers()
     if len(tiers):
@@ -108,9 +109,9 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
                               "Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)", ".1f"))
 
     tr = res.trade()
-    tr = tr[(tr["product"] == "MAGNET") & (tr["median"] > 0)]
+    tr = tr[(tr["product"] == net.key_product) & (tr["median"] > 0)]
     if len(tr):
-        t4 = Table(title="Magnet imports lost and diverted (t, cumulative, median)")
+        t4 = Table(title=f"{net.key_product} imports lost and diverted (t, cumulative, median)")
         for c in ["region", "lost", "diverted"]:
             t4.add_column(c)
         piv = tr.pivot_table(index="region", columns="flow_kind", values="median").fillna(0)

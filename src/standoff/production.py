@@ -193,7 +193,7 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
     side = net.side
     value_day = net.value_day
     units_per_t = net.units_per_t
-    defense = net.defense
+    defense = net.first_claim
     inv_kc = net.inv_kc
     g_stockout = par.stockout
     g_defw = par.defw

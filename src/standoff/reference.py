@@ -106,7 +106,7 @@ class Member:
         self.inv_tadj = 1.0 / g[E.I_TRADE_ADJ]
         self.sub_rate = g[E.I_SUBRATE] / 365.0
         self.cap_grow = g[E.I_CAPGROW] / 365.0
-        self.defense = net.sectors.index("defense") if "defense" in net.sectors else -1
+        self.defense = net.sectors.index(net.first_claim_sector) if net.first_claim_sector else -1
         self.side = [int(x) for x in net.side]
         crit = [int(x) for x in net.critical]
         self.crit = crit
@@ -964,10 +964,10 @@ def new_member(pl: Any, inputs: dict[str, np.ndarray], k: int, start: int) -> Me
     m.neg_start = pl.neg_start
     m.tail_start = max(T - 30, 0)
     m.horizon = T
-    m.magnet = net.products.index("MAGNET") if "MAGNET" in net.products else -1
-    m.cn = net.regions.index("CHN")
-    m.us = net.regions.index("USA")
-    m.autos = net.sectors.index("autos") if "autos" in net.sectors else -1
+    m.magnet = net.products.index(net.key_product)
+    m.cn = net.regions.index(net.cn_region)
+    m.us = net.regions.index(net.us_region)
+    m.autos = net.sectors.index(net.lead_sector)
     m.neg_on, m.member, m.seed = pl.neg_on, start + k, np.uint64(pl.scenario.seed)
     m.nst = np.zeros(N_STATE)
     _init_state(m.nst, inputs["npar"][k])

@@ -19,7 +19,6 @@ import xarray as xr
 from .errors import StandoffError, install_hint
 from .results import Results
 
-IMPORTERS = ("USA", "EU", "JPN")
 
 
 def _plt():
@@ -42,10 +41,12 @@ def fan_data(da, dims_fixed: dict) -> pd.DataFrame:
     return df
 
 
-def tornado_data(res: Results, region: str = "USA", sector: str = "autos", top: int = 12) -> pd.DataFrame:
+def tornado_data(res: Results, region: str | None = None, sector: str | None = None, top: int = 12) -> pd.DataFrame:
     """Swing of an outcome across each uncertain input: median output loss among the members
-    whose input is in its top quintile minus the median among its bottom quintile."""
-    y = res.ds["output_loss_usd_bn"].sel(region=region, sector=sector).values
+    whose input is in its top quintile minus the median among its bottom quintile (default: the US
+    side's region and the dataset's lead sector)."""
+    net = res.scenario.network()
+    y = res.ds["output_loss_usd_bn"].sel(region=region or net.us_region, sector=sector or net.lead_sector).values
     rows = []
     for key in res.ds["input"].values:
         x = res.ds["inputs"].sel(input=key).values
@@ -97,17 +98,25 @@ def build_charts(res: Results) -> list[dict]:
         charts.append({"name": name, "title": title, "png": _png(fig), "data": flat})
         plt.close(fig)
 
-    for sector in ("autos", "electronics", "defense"):
-        fan(f"cover_{sector}", f"Days of {sector} magnet inventory (cover)", ds["cover_days"],
-            [(r, {"region": r, "sector": sector}) for r in IMPORTERS], "days of cover")
-    fan("price_magnet", "Magnet price multiple", ds["price_multiple"],
-        [(r, {"region": r, "product": "MAGNET"}) for r in (*IMPORTERS, "CHN")], "x baseline")
-    fan("price_hreo", "Heavy-oxide price multiple", ds["price_multiple"],
-        [(r, {"region": r, "product": "HREO"}) for r in ("JPN", "OAS", "CHN")], "x baseline")
-    fan("imports_magnet", "Magnet imports arriving", ds["imports_t"],
-        [(r, {"region": r, "product": "MAGNET"}) for r in IMPORTERS], "t/day")
-    fan("exports_magnet", "Magnet exports shipped abroad (the series customs offices publish)", ds["exports_t"],
-        [(r, {"region": r, "product": "MAGNET"}) for r in ("CHN", "JPN")], "t/day")
+    # Which regions, products and sectors lead is the dataset's declaration (declaration.csv).
+    net = res.scenario.network()
+    importers = net.headline_importers
+    kp, cn = net.key_product, net.cn_region
+    for sector in net.headline_sectors:
+        fan(f"cover_{sector}", f"Days of {sector} {kp} inventory (cover)", ds["cover_days"],
+            [(r, {"region": r, "sector": sector}) for r in importers], "days of cover")
+    fan(f"price_{kp.lower()}", f"{kp} price multiple", ds["price_multiple"],
+        [(r, {"region": r, "product": kp}) for r in (*importers, cn)], "x baseline")
+    for other in net.other_products:
+        users = [net.regions[i] for i in range(len(net.regions))
+                 if net.use[i, net.products.index(other)] > 0 and net.regions[i] != cn][:3]
+        fan(f"price_{other.lower()}", f"{other} price multiple", ds["price_multiple"],
+            [(r, {"region": r, "product": other}) for r in (*users, cn)], "x baseline")
+    fan(f"imports_{kp.lower()}", f"{kp} imports arriving", ds["imports_t"],
+        [(r, {"region": r, "product": kp}) for r in importers], "t/day")
+    makers = sorted(net.regions, key=lambda r: -net.production[net.regions.index(r), net.products.index(kp)])[:2]
+    fan(f"exports_{kp.lower()}", f"{kp} exports shipped abroad (the series customs offices publish)", ds["exports_t"],
+        [(r, {"region": r, "product": kp}) for r in makers], "t/day")
     # What customs publish: each controlled product's exports by destination, and licence counts.
     r = ds["route_exports_t"] if "route_exports_t" in ds else None
     for prod, exp in res._controlled_routes()[:3]:
@@ -157,20 +166,21 @@ def build_charts(res: Results) -> list[dict]:
             [(s, {"side": s}) for s in ("US", "CN")], "pressure ratio")
 
     # distributions of first-stockout days
-    fig, axes = plt.subplots(1, len(IMPORTERS), figsize=(12.6, 3.0), sharey=True)
+    lead = net.lead_sector
+    fig, axes = plt.subplots(1, len(importers), figsize=(12.6, 3.0), sharey=True, squeeze=False)
     rows = []
-    for ax, reg in zip(axes, IMPORTERS):
-        d = ds["first_stockout_day"].sel(region=reg, sector="autos").values
+    for ax, reg in zip(axes[0], importers):
+        d = ds["first_stockout_day"].sel(region=reg, sector=lead).values
         fin = d[np.isfinite(d)]
         dates = pd.Timestamp(res.scenario.start) + pd.to_timedelta(fin, unit="D")
         if len(fin):
             ax.hist(dates, bins=30, color="C3", alpha=0.8)
-        ax.set_title(f"{reg} autos: {len(fin) / len(d):.0%} of members stock out", fontsize=9)
+        ax.set_title(f"{reg} {lead}: {len(fin) / len(d):.0%} of members stock out", fontsize=9)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
-        rows += [{"region": reg, "sector": "autos", "member": int(m), "first_stockout_day": float(v)}
+        rows += [{"region": reg, "sector": lead, "member": int(m), "first_stockout_day": float(v)}
                  for m, v in enumerate(d)]
-    axes[0].set_ylabel("members")
-    fig.suptitle("When autos first run short (first day output < 99% of requirement)", fontsize=10)
+    axes[0][0].set_ylabel("members")
+    fig.suptitle(f"When {lead} first run short (first day output < 99% of requirement)", fontsize=10)
     charts.append({"name": "stockout_days", "title": "Distribution of first-stockout dates", "png": _png(fig),
                    "data": pd.DataFrame(rows)})
     plt.close(fig)
@@ -180,15 +190,16 @@ def build_charts(res: Results) -> list[dict]:
     if not tdf.empty:
         fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(tdf) + 1.2))
         yy = np.arange(len(tdf))[::-1]
-        base = float(np.median(ds["output_loss_usd_bn"].sel(region="USA", sector="autos").values))
+        base = float(np.median(ds["output_loss_usd_bn"].sel(region=net.us_region, sector=lead).values))
         ax.barh(yy, tdf["low_quintile"] - base, left=base, color="C0", label="input in bottom 20%")
         ax.barh(yy, tdf["high_quintile"] - base, left=base, color="C1", label="input in top 20%")
         ax.set_yticks(yy, tdf["input"], fontsize=7)
         ax.axvline(base, color="k", lw=0.8)
-        ax.set_xlabel("median US autos output loss, US$ bn")
+        ax.set_xlabel(f"median {net.us_region} {lead} output loss, US$ bn")
         ax.legend(fontsize=7)
-        ax.set_title("What drives US auto losses (tornado)", fontsize=10)
-        charts.append({"name": "tornado_usa_autos", "title": "Drivers of US auto losses", "png": _png(fig),
+        ax.set_title(f"What drives {net.us_region} {lead} losses (tornado)", fontsize=10)
+        charts.append({"name": f"tornado_{net.us_region.lower()}_{lead}",
+                       "title": f"Drivers of {net.us_region} {lead} losses", "png": _png(fig),
                        "data": tdf})
         plt.close(fig)
     return charts

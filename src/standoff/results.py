@@ -250,8 +250,9 @@ class Results:
     def headline_metrics(self) -> dict:
         """The catalogue's headline numbers (US autos, pain medians, truce survival at 90 days)."""
         pain = self.ds["pain_usd_bn"].sum("pain_kind")
-        return headline(self.stockouts(),
-                        float(np.median(self.ds["output_loss_usd_bn"].sel(region="USA", sector="autos"))),
+        net = self.scenario.network()
+        lead = {"region": net.us_region, "sector": net.lead_sector}
+        return headline(self.stockouts(), lead, float(np.median(self.ds["output_loss_usd_bn"].sel(**lead))),
                         float(np.median(pain.sel(side="US"))), float(np.median(pain.sel(side="CN"))),
                         self.truce_survival() if self.scenario.negotiation.enabled else None)
 
@@ -292,20 +293,21 @@ class Results:
         price and autos cover at the end (from the kept daily paths).
         """
         net = self.scenario.network()
-        m = net.index("product", "MAGNET")
-        c = net.index("region", "CHN")
+        kp, lead = net.key_product, net.lead_sector
+        m = net.index("product", kp)
+        c = net.index("region", net.cn_region)
         rows = []
         for r, reg in enumerate(net.regions):
-            if reg == "CHN" or net.use[r, m] <= 0:
+            if reg == net.cn_region or net.use[r, m] <= 0:
                 continue
             share_end = self.ds["china_share_end"].sel(region=reg).values
             rb = self.ds["rebuild_days"].sel(region=reg).values
-            cover = self.ds["cover_days"].sel(region=reg, sector="autos").isel(time=-1).values
-            price = self.ds["price_multiple"].sel(region=reg, product="MAGNET").isel(time=-1).values
-            days0 = float(self.ds["demand_t_per_day"].sel(region=reg, sector="autos")) > 0
-            key = "inventory_days.autos"
+            cover = self.ds["cover_days"].sel(region=reg, sector=lead).isel(time=-1).values
+            price = self.ds["price_multiple"].sel(region=reg, product=kp).isel(time=-1).values
+            days0 = float(self.ds["demand_t_per_day"].sel(region=reg, sector=lead)) > 0
+            key = f"inventory_days.{lead}"
             no_conflict_cover = float(np.median(self.ds["inputs"].sel(input=key).values)) \
-                if key in self.ds["input"].values else float(net.sector_days.loc["autos", "days_cover"])
+                if key in self.ds["input"].values else float(net.sector_days.loc[lead, "days_cover"])
             rows.append({"region": reg, "china_share_ante": float(net.share[m, c, r]),
                          "china_share_end_median": float(np.nanmedian(share_end)) if np.isfinite(share_end).any() else np.nan,
                          "rebuild_days_median": float(np.nanmedian(rb)) if np.isfinite(rb).any() else np.nan,
@@ -320,7 +322,7 @@ class Results:
         over its resolve; below 1 it could hold out) and China's share of magnet supply outside China."""
         pr = self.ds["pressure_ratio"].isel(time=-1)
         share = self.ds["china_share_end"]
-        outside = [r for r in share.region.values if r != "CHN"]
+        outside = [r for r in share.region.values if r != self.scenario.network().cn_region]
         rows = [{"side": s, "pressure_ratio_end_median": float(pr.sel(side=s).median()) if pr.size else np.nan,
                  "pressure_ratio_end_p90": float(pr.sel(side=s).quantile(0.9)) if pr.size else np.nan}
                 for s in ("US", "CN")]
@@ -599,10 +601,13 @@ def truce_table(days: Sequence[int], counts: Sequence[Sequence[int]]) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def headline(stockouts: pd.DataFrame, loss_usa_autos: float, pain_us: float, pain_cn: float,
+def headline(stockouts: pd.DataFrame, lead: dict[str, str], loss_usa_autos: float, pain_us: float, pain_cn: float,
              truce: pd.DataFrame | None) -> dict:
-    """The catalogue's headline numbers, from a run's stockout table, medians and truce table (None if no talks)."""
-    so = stockouts.set_index(["region", "sector"]).loc[("USA", "autos")]
+    """The catalogue's headline numbers, from a run's stockout table, medians and truce table (None if no talks).
+
+    ``lead`` names the US side's region and the dataset's lead sector (the catalogue's columns keep
+    their first names, ``..._usa_autos``, for the rare-earth datasets they were made for)."""
+    so = stockouts.set_index(["region", "sector"]).loc[(lead["region"], lead["sector"])]
     m = {"p_stockout_usa_autos": float(so["p_stockout"]), "median_stockout_day_usa_autos": float(so["median_day"]),
          "median_loss_usa_autos_bn": loss_usa_autos, "median_pain_us_bn": pain_us, "median_pain_cn_bn": pain_cn,
          "p_truce_survives_90d": None if truce is None else float(truce.set_index("days").loc[90, "p_survive"])}
@@ -775,8 +780,8 @@ class StreamingSummary:
         """As :meth:`Results.headline_metrics`; stockout figures exact, money medians to within a bin (~2%)."""
         net = self.plan.net
         pain = self.band("pain_total_usd_bn")
-        loss = self.band("output_loss_usd_bn")[net.regions.index("USA"), net.sectors.index("autos"), 1]
-        return headline(self.stockouts(), float(loss), float(pain[0, 1]), float(pain[1, 1]),
+        loss = self.band("output_loss_usd_bn")[net.regions.index(net.us_region), net.sectors.index(net.lead_sector), 1]
+        return headline(self.stockouts(), {"region": net.us_region, "sector": net.lead_sector}, float(loss), float(pain[0, 1]), float(pain[1, 1]),
                         self.truce_survival() if self.plan.neg_on else None)
 
     def band(self, name: str) -> np.ndarray:

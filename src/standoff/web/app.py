@@ -99,7 +99,8 @@ def _customs_summary(res: Any) -> dict[str, list]:
         return {"columns": [], "rows": []}
     prod, exp = res._controlled_routes()[0]
     cu = cu[(cu["product"] == prod) & (cu["exporter"] == exp)]
-    dests = ["ALL", *[d for d in ("USA", "EU", "JPN") if d in set(cu["destination"])]]
+    net = res.scenario.network()
+    dests = ["ALL", *[d for d in net.headline_importers if d in set(cu["destination"])]]
     wide = cu.pivot_table(index="month", columns="destination", values="x_baseline", dropna=False)
     wide = wide.reindex(columns=dests)
     cols = ["month", *[f"{prod} from {exp}: " + ("all" if d == "ALL" else f"to {d}") for d in dests]]
@@ -114,20 +115,22 @@ def _charts(res: Any) -> dict[str, bytes]:
 
     from ..report import fan_data
     out = {}
+    # The regions, product and sector the charts show are the dataset's declaration.
+    net = res.scenario.network()
+    us, cn, kp, lead = net.us_region, net.cn_region, net.key_product, net.lead_sector
     paths = [
-        ("cover_usa_autos", res.ds["cover_days"], {"region": "USA", "sector": "autos"}, "days of cover",
-         "US automakers' magnet inventory"),
-        ("price_usa_magnet", res.ds["price_multiple"], {"region": "USA", "product": "MAGNET"}, "x baseline",
-         "US magnet price"),
-        ("exports_chn_magnet", res.ds["exports_t"], {"region": "CHN", "product": "MAGNET"}, "t/day",
-         "China's magnet exports, all destinations (what its customs report)"),
+        ("cover_us_lead", res.ds["cover_days"], {"region": us, "sector": lead}, "days of cover",
+         f"{us} {lead}: {kp} inventory"),
+        ("price_us_key", res.ds["price_multiple"], {"region": us, "product": kp}, "x baseline", f"{us} {kp} price"),
+        ("exports_cn_key", res.ds["exports_t"], {"region": cn, "product": kp}, "t/day",
+         f"{cn}'s {kp} exports, all destinations (what its customs report)"),
     ]
     r = res.ds["route_exports_t"]
-    us = [j for j in range(r.sizes["route"]) if (r["route_product"].values[j], r["route_from"].values[j],
-                                                 r["route_to"].values[j]) == ("MAGNET", "CHN", "USA")]
-    if us:
-        paths.append(("exports_chn_magnet_usa", r.isel(route=us[0]).reset_coords(drop=True), {}, "t/day",
-                      "China's magnet exports to the US (by destination, as its customs report)"))
+    to_us = [j for j in range(r.sizes["route"]) if (r["route_product"].values[j], r["route_from"].values[j],
+                                                    r["route_to"].values[j]) == (kp, cn, us)]
+    if to_us:
+        paths.append(("exports_cn_key_us", r.isel(route=to_us[0]).reset_coords(drop=True), {}, "t/day",
+                      f"{cn}'s {kp} exports to {us} (by destination, as its customs report)"))
     for name, da, sel, ylabel, title in paths:
         df = fan_data(da, sel)
         fig, ax = plt.subplots(figsize=(6, 2.8))
@@ -259,7 +262,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
                                     value=req.scenario)
             data = yaml.safe_load(load_scenario(req.scenario).to_yaml())
             name = req.scenario
-        data = apply_dashboard_levers(data, req.levers)
+        data = apply_dashboard_levers(data, req.levers, scenario_from_dict(data, file=name).network())
         data["members"] = req.members
         if req.seed is not None:
             data["seed"] = req.seed
@@ -277,7 +280,8 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             folder = root / "runs" / job.id
             res.save(folder)
             so = res.stockouts()
-            so = so[so.region.isin(["USA", "EU", "JPN"]) & so.sector.isin(["autos", "electronics", "defense"])]
+            net = sc.network()
+            so = so[so.region.isin(net.headline_importers) & so.sector.isin(net.headline_sectors)]
             loss = res.losses().set_index(["region", "sector"])
             fm = res.firms().set_index(["region", "sector"])
             rows = []
