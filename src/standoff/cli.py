@@ -292,10 +292,32 @@ def _run_streamed(pl: Any, out: Optional[Path], overwrite: bool, dask: Optional[
 @app.command()
 @guarded
 def data(table: Optional[str] = typer.Argument(None, help="A table to show (default: list the tables)."),
-         baseline: str = typer.Option("baseline-2024", help="Dataset name or folder.")) -> None:
+         baseline: str = typer.Option("baseline-2024", help="Dataset name or folder."),
+         check: Optional[Path] = typer.Option(None, "--check", metavar="FOLDER",
+                                              help="Check a dataset folder of your own and run it without conflict."),
+         template: Optional[Path] = typer.Option(None, "--template", metavar="FOLDER",
+                                                 help="Write a small made-up chokepoint to FOLDER to start from.")) -> None:
     """Show the baseline dataset, table by table, with the source of every value."""
     from .network import SCHEMA, load_network
 
+    if template is not None:
+        import shutil
+        from importlib import resources
+        if template.exists() and any(template.iterdir()):
+            raise StandoffError("folder exists and is not empty", file=str(template))
+        src = resources.files("standoff") / "data_template"
+        template.mkdir(parents=True, exist_ok=True)
+        for f in src.iterdir():
+            if f.name.endswith((".csv", ".md")):
+                shutil.copyfile(str(f), template / f.name)
+        say("a made-up chokepoint written to {} (see its README.md); check it with: standoff data --check {}",
+            template, template)
+        return
+    if check is not None:
+        from .dataset_check import check_dataset
+        for line in check_dataset(check):
+            console.print(line, markup=False, highlight=False)
+        return
     net = load_network(baseline)
     if table is None:
         for t in present.dataset_tables(net, SCHEMA):
