@@ -57,3 +57,16 @@ def test_a_made_up_chokepoint_runs_end_to_end(tmp_path):
     assert not res.firms().empty and not res.customs().empty
     out = runner.invoke(app, ["run", str(folder / "s.yaml"), "--out", str(tmp_path / "run"), "-q"])
     assert out.exit_code == 0, out.output
+
+
+def test_the_gallium_chokepoint_runs_from_its_declaration():
+    """The second built-in chokepoint: summaries lead with its own product, sectors and importers."""
+    for name in ("gallium-2023", "gallium-ban-2024"):
+        res = simulate(load_scenario(name).with_(members=16, trajectories=16))
+        net = res.scenario.network()
+        assert net.key_product == "GAHP" and net.cn_region in res.ds.region.values
+        tiers = res.price_tiers()
+        assert not tiers.empty and set(tiers["product"]) <= set(net.products)
+    ban = simulate(load_scenario("gallium-ban-2024").with_(members=32))
+    so = ban.stockouts().set_index(["region", "sector"])
+    assert so.loc[("USA", "rf_power_chips"), "p_stockout"] > so.loc[("EU", "rf_power_chips"), "p_stockout"]
