@@ -17,79 +17,34 @@ import pandas as pd
 
 from .results import Results
 
-EX_CHINA = ("USA", "JPN", "EU", "OAS", "ROW")
 KNOWN_FAILURES_NOTE = ("Rows marked 'no' are not reproduced by the model and were not tuned to pass; "
                        "see the README's 'What the back-tests say'.")
 
 
 def ex_china_price(res: Results, product: str) -> np.ndarray:
-    """The price outside China: importers' price multiples weighted by their baseline imports.
-
-    Returns ``[traj_member, time]``.  Kept for comparison; the back-tests use
-    :func:`fob_china_price`, the series FOB-China price quotes measure.
-    """
+    """The price outside the controlling region: importers' price multiples weighted by their baseline
+    imports from it, ``[traj_member, time]``.  Kept for comparison; the back-tests use
+    :func:`fob_china_price`, the series FOB quotes measure."""
     net = res.scenario.network()
     p = net.index("product", product)
-    c = net.index("region", "CHN")
-    w = np.array([net.flows[p, c, net.index("region", r)] for r in EX_CHINA])
+    c = net.index("region", net.cn_region)
+    outside = [r for r in net.regions if r != net.cn_region]
+    w = np.array([net.flows[p, c, net.index("region", r)] for r in outside])
     if w.sum() <= 0:
-        w = np.ones(len(EX_CHINA))
-    pm = res.ds["price_multiple"].sel(product=product, region=list(EX_CHINA)).values  # [m, t, r]
+        w = np.ones(len(outside))
+    pm = res.ds["price_multiple"].sel(product=product, region=outside).values  # [m, t, r]
     return (pm * w).sum(axis=-1) / w.sum()
 
 
 def fob_china_price(res: Results, product: str) -> np.ndarray:
-    """China's export (FOB) price of ``product``: what its shipments fetch at their destinations,
-    weighted by the tonnes shipped each day (``fob_price`` in the results), ``[traj_member, time]``.
+    """The controlling region's export (FOB) price of ``product``: what its shipments fetch at their
+    destinations, weighted by the tonnes shipped each day (``fob_price``), ``[traj_member, time]``.
     This is what the sources' FOB China quotes measure (MC11), not a regional cover index."""
-    return res.ds["fob_price"].sel(product=product, region="CHN").values
+    return res.ds["fob_price"].sel(product=product, region=res.scenario.network().cn_region).values
 
 
-def _day(res: Results, date: str) -> int:
-    return res.scenario.day_of(dt.date.fromisoformat(date))
-
-
-def _peak_2011(product: str) -> Callable[[Results], np.ndarray]:
-    def f(res: Results) -> np.ndarray:
-        x = fob_china_price(res, product)
-        return x[:, _day(res, "2011-01-01"):_day(res, "2012-01-01")].max(axis=1)
-    return f
-
-
-def _peak_date(product: str) -> Callable[[Results], np.ndarray]:
-    def f(res: Results) -> np.ndarray:
-        x = fob_china_price(res, product)
-        return x.argmax(axis=1).astype(float)
-    return f
-
-
-def _fall_2012(product: str) -> Callable[[Results], np.ndarray]:
-    def f(res: Results) -> np.ndarray:
-        x = fob_china_price(res, product)
-        return x[:, _day(res, "2012-12-31")] / x[:, _day(res, "2011-12-31")]
-    return f
-
-
-def _japan_imports_halt(res: Results) -> np.ndarray:
-    net = res.scenario.network()
-    imp = res.ds["imports_t"].sel(region="JPN")
-    reo = imp.sel(product="LREO") + imp.sel(product="HREO") + 1.17 * imp.sel(product="METAL")
-    during = reo.isel(time=slice(_day(res, "2010-10-01"), _day(res, "2010-12-01"))).sum("time").values
-    j = net.index("region", "JPN")
-    base = (net.flows[0, :, j].sum() + net.flows[1, :, j].sum() + 1.17 * net.flows[2, :, j].sum() -
-            net.flows[0, j, j] - net.flows[1, j, j] - 1.17 * net.flows[2, j, j]) * 61
-    return during / base
-
-
-def _japan_use_2012(res: Results) -> np.ndarray:
-    """Japan's rare-earth requirement in 2012 against its baseline (substitution and price response)."""
-    net = res.scenario.network()
-    j = net.index("region", "JPN")
-    rq = res.ds["requirement_fraction"].sel(region="JPN")
-    t0, t1 = _day(res, "2012-01-01"), _day(res, "2012-12-31")
-    dem = net.demand[j]
-    share = (rq.isel(time=slice(t0, t1)).mean("time").values * dem).sum(axis=-1) / dem.sum()
-    return share - 1.0
+def _day(res: Results, date: str | dt.date) -> int:
+    return res.scenario.day_of(date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)))
 
 
 def _truce_lifespan(res: Results) -> np.ndarray:
@@ -99,37 +54,85 @@ def _truce_lifespan(res: Results) -> np.ndarray:
     return life  # NaN where no agreement was reached
 
 
-def _first_auto_stockout(region: str) -> Callable[[Results], np.ndarray]:
-    def f(res: Results) -> np.ndarray:
-        return res.ds["first_stockout_day"].sel(region=region, sector="autos").values
-    return f
+# ---------------------------------------------------------------- measures: how a run is measured
+# Each takes a run and the measure's arguments from the back-test file (regions, products and
+# sectors are named there); the controlling and the US side's regions come from the dataset.
+
+def _m_peak_fob(res: Results, product: str, **kw: object) -> np.ndarray:
+    x = fob_china_price(res, product)
+    return x[:, _day(res, kw["from"]):_day(res, kw["to"])].max(axis=1)
 
 
-def _exports_to_us_change(res: Results) -> np.ndarray:
-    """China's goods exports to the US over the run against the baseline year's pace (0 = unchanged).
+def _m_peak_fob_date(res: Results, product: str) -> np.ndarray:
+    return fob_china_price(res, product).argmax(axis=1).astype(float) + res.scenario.start.toordinal()
 
-    The dataset's trade table holds US imports from China by goods group (CRS, 2024); a
-    change in them is compared with the change in China's customs figure for its exports to
-    the US, which counts the same flow at the other end.
-    """
+
+def _m_fob_ratio(res: Results, product: str, at: object, base: object) -> np.ndarray:
+    x = fob_china_price(res, product)
+    return x[:, _day(res, at)] / x[:, _day(res, base)]
+
+
+def _m_imports_during(res: Results, region: str, weights: dict, **kw: object) -> np.ndarray:
+    """A region's imports over a window against its baseline imports (own supply excluded),
+    products weighted (e.g. metal as its oxide equivalent)."""
     net = res.scenario.network()
-    c, u = net.index("region", "CHN"), net.index("region", "USA")
+    imp = res.ds["imports_t"].sel(region=region)
+    j = net.index("region", region)
+    t0, t1 = _day(res, kw["from"]), _day(res, kw["to"])
+    during = sum(float(w) * imp.sel(product=p) for p, w in weights.items())
+    during = during.isel(time=slice(t0, t1)).sum("time").values
+    base = sum(float(w) * (net.flows[net.index("product", p), :, j].sum() - net.flows[net.index("product", p), j, j])
+               for p, w in weights.items()) * (t1 - t0)
+    return during / base
+
+
+def _m_requirement_change(res: Results, region: str, **kw: object) -> np.ndarray:
+    """A region's requirement over a window against its baseline (substitution and price response)."""
+    net = res.scenario.network()
+    j = net.index("region", region)
+    rq = res.ds["requirement_fraction"].sel(region=region)
+    t0, t1 = _day(res, kw["from"]), _day(res, kw["to"])
+    dem = net.demand[j]
+    return (rq.isel(time=slice(t0, t1)).mean("time").values * dem).sum(axis=-1) / dem.sum() - 1.0
+
+
+def _m_first_stockout_date(res: Results, region: str, sector: str) -> np.ndarray:
+    return res.ds["first_stockout_day"].sel(region=region, sector=sector).values + res.scenario.start.toordinal()
+
+
+def _m_goods_exports_change(res: Results) -> np.ndarray:
+    """The controlling side's goods exports to the US side over the run against the baseline year's
+    pace (0 = unchanged).  The dataset's trade table holds US imports from China by goods group
+    (CRS, 2024); a change in them is compared with China's customs figure for its exports to the
+    US, which counts the same flow at the other end."""
+    net = res.scenario.network()
+    c, u = net.index("region", net.cn_region), net.index("region", net.us_region)
     base = net.trade_value[c, u].sum() * res.scenario.horizon_days * 1e-9
     lost = res.ds["goods_trade_usd_bn"].sel(side="CN", goods_kind="exports_lost").values
     return -lost / base
 
 
-def _china_magnet_exports_april(res: Results) -> np.ndarray:
-    """China's magnet exports in April 2025 (all destinations) against the baseline's daily pace.
-
-    The baseline is the dataset's 2024 flows (China's 2024 magnet exports, AD customs data), so
-    the ratio is April 2025 against an average 2024 month, as customs reports compare.
-    """
+def _m_exports_window(res: Results, product: str, **kw: object) -> np.ndarray:
+    """The controlling region's exports of ``product`` (all destinations) over a window against the
+    baseline's daily pace (the dataset's flows: for 2025, China's 2024 customs data, AD)."""
     net = res.scenario.network()
-    c, p = net.index("region", "CHN"), net.index("product", "MAGNET")
+    c, p = net.index("region", net.cn_region), net.index("product", product)
     base = net.flows[p, c].sum() - net.flows[p, c, c]
-    x = res.ds["exports_t"].sel(product="MAGNET", region="CHN").values  # [member, time]
-    return x[:, _day(res, "2025-04-01"):_day(res, "2025-05-01")].mean(axis=1) / base
+    x = res.ds["exports_t"].sel(product=product, region=net.cn_region).values  # [member, time]
+    return x[:, _day(res, kw["from"]):_day(res, kw["to"])].mean(axis=1) / base
+
+
+def _m_first_agreement_date(res: Results) -> np.ndarray:
+    return res.ds["negotiation"].sel(neg_output="first_agreement_day").values + res.scenario.start.toordinal()
+
+
+MEASURES: dict[str, Callable[..., np.ndarray]] = {
+    "peak_fob": _m_peak_fob, "peak_fob_date": _m_peak_fob_date, "fob_ratio": _m_fob_ratio,
+    "imports_during": _m_imports_during, "requirement_change": _m_requirement_change,
+    "truce_lifespan": lambda res: _truce_lifespan(res), "first_stockout_date": _m_first_stockout_date,
+    "goods_exports_change": _m_goods_exports_change, "exports_window": _m_exports_window,
+    "first_agreement_date": _m_first_agreement_date,
+}
 
 
 @dataclass(frozen=True)
@@ -154,58 +157,27 @@ def _d(res_start: dt.date, day: float) -> str:
     return "never" if not np.isfinite(day) else str(res_start + dt.timedelta(days=int(day)))
 
 
-OBSERVATIONS: list[Observation] = [
-    Observation("crisis-2010", "peak light-oxide price 2011 (x 2009)", "12-16x",
-                "RER: weighted REO price +1,100% end-2009 to Q3 2011; WSGS: all REE +1,500% Oct 2009 - Jun 2011",
-                4.0, 48.0, "x", _peak_2011("LREO"), "order of magnitude: within a factor of 3 of 12-16x"),
-    Observation("crisis-2010", "peak heavy-oxide price 2011 (x 2009)", "19.5x (Dy 118 -> 2,300 $/kg)",
-                "MC11: Dy oxide FOB China 2008 -> ~Oct 2011", 6.5, 58.0, "x", _peak_2011("HREO"),
-                "within a factor of 3; the model's price cap (8-20x) comes from WSGS, so this is not fully independent"),
-    Observation("crisis-2010", "date of the heavy-oxide price peak", "Q2-Q4 2011 (Dy ~Oct 2011)", "MC11; WSGS",
-                float(dt.date(2011, 1, 1).toordinal()), float(dt.date(2012, 3, 31).toordinal()), "date",
-                lambda res: _peak_date("HREO")(res) + res.scenario.start.toordinal(), "between Jan 2011 and Mar 2012",
-                show_as_date=True),
-    Observation("crisis-2010", "light-oxide price end-2012 / end-2011", "0.40 (Nd 190-200 -> 75-80 $/kg)",
-                "U16: USGS year-end prices", 0.2, 0.8, "ratio", _fall_2012("LREO"), "a fall of 20-80%"),
-    Observation("crisis-2010", "heavy-oxide price end-2012 / end-2011", "0.44 (Dy 1,400 -> 600-630 $/kg)",
-                "U16: USGS year-end prices", 0.2, 0.8, "ratio", _fall_2012("HREO"), "a fall of 20-80%"),
-    Observation("crisis-2010", "Japan's imports from China, Oct-Nov 2010 (x normal)", "0.57 (1,278 + 634 t vs ~1,667 t/month)",
-                "SMM10 monthly imports; WSJ ~20,000 t/yr", 0.0, 0.8, "ratio", _japan_imports_halt,
-                "a fall of at least 20%; the halt was informal and partial, modelled as a ban"),
-    Observation("crisis-2010", "Japan's rare-earth requirement 2012 vs baseline", "-31% (2012 vs 2011)",
-                "JMB13: Japan's RE demand 14,470 t in 2012, -31.4%", -0.5, -0.1, "change", _japan_use_2012,
-                "a fall of 10-50% (substitution and price response)"),
-    Observation("truce-2018", "Buenos Aires truce lifespan", "160 days (1 Dec 2018 - 10 May 2019)",
-                "trade data section 4 (DW; pacforum)", 80.0, 320.0, "days", _truce_lifespan,
-                "within a factor of 2 of 160 days, among members that reach a truce"),
-    Observation("london-2025", "first US auto stockout", "late May - June 2025 (Ford Chicago plant stopped)",
-                "FORD1; FORD2; AAI", float(dt.date(2025, 5, 15).toordinal()), float(dt.date(2025, 7, 15).toordinal()),
-                "date", lambda res: _first_auto_stockout("USA")(res) + res.scenario.start.toordinal(),
-                "between 15 May and 15 July 2025", show_as_date=True),
-    Observation("london-2025", "first EU auto stockout", "early June 2025 (CLEPA: supplier plants shut by 4 Jun)",
-                "CLEPA", float(dt.date(2025, 5, 15).toordinal()), float(dt.date(2025, 7, 15).toordinal()), "date",
-                lambda res: _first_auto_stockout("EU")(res) + res.scenario.start.toordinal(),
-                "between 15 May and 15 July 2025", show_as_date=True),
-    Observation("london-2025", "China's goods exports to the US, 2025 vs 2024", "-20% (to $420bn)",
-                "trade data section 5: China customs via Sputnik, 14 Jan 2026", -0.40, -0.10, "change",
-                _exports_to_us_change, "within a factor of 2 of the observed fall (calendar 2025: the run's "
-                "first 365 days)", horizon_days=365),
-    Observation("london-2025", "first agreement of 2025 (talks simulated)", "12 May 2025 (Geneva)",
-                "GVA (trade data section 2)", float(dt.date(2025, 5, 1).toordinal()),
-                float(dt.date(2025, 6, 30).toordinal()), "date",
-                lambda res: res.ds["negotiation"].sel(neg_output="first_agreement_day").values
-                + res.scenario.start.toordinal(),
-                "between 1 May and 30 June 2025 (from the first talks to three weeks after London); the delayed "
-                "redirect of lost export sales that this depends on was added after an instant version gave no "
-                "agreement at Geneva (README)", show_as_date=True, negotiate=True),
-    Observation("london-2025", "Geneva truce lifespan (talks simulated)",
-                "~150 days (12 May 2025 to the 9-10 Oct controls; repaired in London on day 29)",
-                "trade data section 4 (derived from the section 2 timeline)", 75.0, 300.0, "days", _truce_lifespan,
-                "within a factor of 2 of 150 days, among members that reach a truce", negotiate=True),
-    Observation("london-2025", "China's magnet exports in April 2025 (x normal)", "~0.5 (fell about 50% in April)",
-                "trade data section 5: automakers' letter, Reuters via Japan Times, 31 May 2025 (AAI)", 0.25, 1.0, "ratio",
-                _china_magnet_exports_april, "what still ships within a factor of 2 of the observed half"),
-]
+def load_observations() -> list[Observation]:
+    """The back-tests of the built-in episodes, from ``scenarios/backtests/episodes.yaml``."""
+    from importlib import resources
+
+    import yaml
+    text = (resources.files("standoff") / "scenarios" / "backtests" / "episodes.yaml").read_text(encoding="utf-8")
+    out = []
+    for row in yaml.safe_load(text):
+        spec = dict(row["measure"])
+        fn = MEASURES[spec.pop("kind")]
+        is_date = row["unit"] == "date"
+        bound = (lambda v: float(v.toordinal())) if is_date else float
+        out.append(Observation(row["scenario"], row["name"], str(row["observed"]), str(row["source"]),
+                               bound(row["low"]), bound(row["high"]), row["unit"],
+                               (lambda res, fn=fn, spec=spec: fn(res, **spec)), row.get("note", ""),
+                               show_as_date=is_date, horizon_days=row.get("horizon_days"),
+                               negotiate=bool(row.get("negotiate", False))))
+    return out
+
+
+OBSERVATIONS: list[Observation] = load_observations()
 
 
 def verdict(low: float, high: float, ci: tuple[float, float], members: int) -> str:
