@@ -80,16 +80,15 @@ def grid_search(evaluate: Callable[[dict[str, float]], float], grid: dict[str, S
     if target <= 0:
         raise StandoffError("the observed value to calibrate on must be positive", value=target)
     names = list(grid)
+    points = [dict(zip(names, combo)) for combo in itertools.product(*(list(grid[n]) for n in names))]
     rows = []
-    for combo in itertools.product(*(list(grid[n]) for n in names)):
-        params = dict(zip(names, combo))
+    for params in points:
         v = float(evaluate(params))
         dist = abs(math.log(v / target)) if np.isfinite(v) and v > 0 else math.inf
         rows.append({**params, "simulated": v, "distance": dist})
     table = pd.DataFrame(rows)
     i = int(np.argmin(table["distance"].to_numpy()))
-    best = {n: table.iloc[i][n].item() if hasattr(table.iloc[i][n], "item") else table.iloc[i][n] for n in names}
-    return GridResult(table, best, float(table.iloc[i]["simulated"]), target)
+    return GridResult(table, points[i], float(table.iloc[i]["simulated"]), target)
 
 
 def truce_median(scenario: str, params: dict[str, float], members: int, seed: int | None = None) -> tuple[float, dict]:

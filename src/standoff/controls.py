@@ -152,6 +152,13 @@ def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, 
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def diverts_to(mode: int, cover: float) -> bool:
+    """Whether buyers short elsewhere can buy on a route: no control, or a licence control that
+    covers nothing (round 2 of shipping, :func:`standoff.trade.divert`)."""
+    return mode == MODE_NONE or (mode == MODE_LICENCE and cover <= 0.0)
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def refresh_control_flags(ctrl: Any) -> None:
     """Stage: after the timeline changed a control, note which routes any member licenses.
 

@@ -195,9 +195,6 @@ def network_constants(nin: Any) -> Any:
                 outside[p] += prod0[r, p]
     rt_p, rt_e, rt_i = np.nonzero(share0 > 0.0)
     n_rt = rt_p.shape[0]
-    route_of = np.full((P, R, R), -1, dtype=np.int64)
-    for j in range(n_rt):
-        route_of[rt_p[j], rt_e[j], rt_i[j]] = j
     gt_e, gt_i, gt_g = np.nonzero(trade_v0 > 0.0)
     # Receiving stocks hold inputs of production stages only; sectors hold their own
     # inventories (counting a distributor stock on top would count the same days twice).
@@ -224,7 +221,7 @@ def network_constants(nin: Any) -> Any:
     return Net(demand0, crit, coef, inv_coef, share0, flow0, prod0, use0, input_use0, nin.stage_order, nin.zone, side,
                nin.value_per_day, units_per_t, nin.price_usd_per_t, trade_v0, nin.base_tariff, nin.cm_group,
                nin.cm_imposer, nin.cm_target, nin.cm_blocked, nin.cm_multiplier, market, is_crit, world_prod0,
-               outside, rt_p, rt_e, rt_i, route_of, gt_e, gt_i, gt_g, cmult_k, inv_kc, nin.first_claim, nin.key_product, nin.lead_sector,
+               outside, rt_p, rt_e, rt_i, gt_e, gt_i, gt_g, cmult_k, inv_kc, nin.first_claim, nin.key_product, nin.lead_sector,
                nin.cn_idx, nin.us_idx)
 
 

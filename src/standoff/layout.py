@@ -219,7 +219,7 @@ from collections import namedtuple  # noqa: E402
 Net = namedtuple("Net", [
     "demand0", "crit", "coef", "inv_coef", "share0", "flow0", "prod0", "use0", "input_use0", "stage_order", "zone",
     "side", "value_day", "units_per_t", "price_t", "trade_v0", "tau0", "cm_group", "cm_imposer", "cm_target",
-    "cm_blocked", "cm_mult", "market", "is_crit", "world_prod0", "outside", "rt_p", "rt_e", "rt_i", "route_of",
+    "cm_blocked", "cm_mult", "market", "is_crit", "world_prod0", "outside", "rt_p", "rt_e", "rt_i",
     "gt_e", "gt_i", "gt_g", "cmult_k", "inv_kc", "first_claim", "key_product", "lead_sector", "cn_idx", "us_idx"])
 #: Per-member parameters: 1-d rows over members, and the member-first day tables.
 Par = namedtuple("Par", [

@@ -252,6 +252,9 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     momscale = gp[I_MOMSCALE]
     R, P, M = price.shape
     ctl = scr.x[0]
+    inv_ed = scr.x[1]
+    for m in range(M):
+        inv_ed[m] = 1.0 / edays[m]
     n_keep = paths.n
     for r in range(R):
         for p in range(P):
@@ -268,7 +271,7 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
                     ctl[m] += sh * max(f, c_ahead[p, e, r, m])
             u0 = use0[r, p]
             for m in range(M):
-                inv_e = 1.0 / edays[m]
+                inv_e = inv_ed[m]
                 pr = price[r, p, m]
                 pm = pma[r, p, m] + (pr - pma[r, p, m]) * inv_e
                 pma[r, p, m] = pm

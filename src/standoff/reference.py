@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from . import engine as E
-from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, diverts_to
 from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
-                     I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY, LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE,
-                     firm_cover_multipliers)
+                     I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
+                     LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE, firm_cover_multipliers)
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
@@ -39,6 +39,7 @@ _substitution_step = _py[substitution_step]
 _import_target = _py[import_target]
 _buyer_loss = _py[buyer_loss]
 _negotiate_day = getattr(negotiate_day, "py_func", negotiate_day)
+_diverts_to = getattr(diverts_to, "py_func", diverts_to)
 _init_state = getattr(init_state, "py_func", init_state)
 
 
@@ -391,13 +392,13 @@ class Member:
                 position = h.recv + h.input_used + h.pipe
                 inv_tgt = self.pool_days[p] * h.input_use0
                 target = inv_tgt + h.pipe0
-                if True:  # the kernel skips this where no route is announced: adding 0.0 changes nothing
-                    for e in range(R):
-                        rt = self.route[(p, e, i)]
-                        shu = rt.share * h.use0
-                        if e == i or shu <= 0.0:
-                            continue
-                        target += rt.ahead * g[I_AHEAD] * shu
+                # (the kernel skips this where no route is announced: adding 0.0 changes nothing)
+                for e in range(R):
+                    rt = self.route[(p, e, i)]
+                    shu = rt.share * h.use0
+                    if e == i or shu <= 0.0:
+                        continue
+                    target += rt.ahead * g[I_AHEAD] * shu
                 for c in self.sec[i]:
                     if c.crit == p:
                         use_now += c.req
@@ -909,8 +910,8 @@ class Member:
 
 
 def _open(rt: Route) -> bool:
-    """A route buyers can divert to: no control, or a licence control that covers nothing."""
-    return rt.mode == MODE_NONE or (rt.mode == MODE_LICENCE and rt.cover <= 0.0)
+    """A route buyers can divert to (:func:`standoff.controls.diverts_to`)."""
+    return _diverts_to(rt.mode, rt.cover)
 
 
 def _sum(xs: list[float]) -> float:

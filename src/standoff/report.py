@@ -119,7 +119,7 @@ def build_charts(res: Results) -> list[dict]:
         [(r, {"region": r, "product": kp}) for r in makers], "t/day")
     # What customs publish: each controlled product's exports by destination, and licence counts.
     r = ds["route_exports_t"] if "route_exports_t" in ds else None
-    for prod, exp in res._controlled_routes()[:3]:
+    for prod, exp in res.controlled_routes()[:3]:
         if r is None:
             break
         js = [j for j in range(r.sizes["route"]) if r["route_product"].values[j] == prod
@@ -134,7 +134,7 @@ def build_charts(res: Results) -> list[dict]:
         fan(f"exports_{prod.lower()}_{exp.lower()}_by_destination",
             f"{prod} exports of {exp} by destination (what its customs publish)", panels_da,
             [(str(d), {"dest": d}) for d in panels_da["dest"].values], "t/day")
-    for prod, exp in res._controlled_routes()[:2]:
+    for prod, exp in res.controlled_routes()[:2]:
         tiers = xr.concat([ds["price_multiple"].sel(region=exp, product=prod).reset_coords(drop=True)
                            .expand_dims(tier=["domestic"]),
                            ds["fob_price"].sel(region=exp, product=prod).reset_coords(drop=True)

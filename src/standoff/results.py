@@ -412,7 +412,7 @@ class Results:
         if ds.sizes.get("traj_member", 0) == 0 or "fob_price" not in ds:
             return pd.DataFrame(columns=cols)
         rows = []
-        for prod, exp in self._controlled_routes():
+        for prod, exp in self.controlled_routes():
             fob = ds.fob_price.sel(product=prod, region=exp).values          # [member, time]
             dom = ds.price_multiple.sel(region=exp, product=prod).values
             fpk = fob.max(axis=1)
@@ -428,7 +428,7 @@ class Results:
                          "wedge_at_peak": float(np.median(wedge))})
         return pd.DataFrame(rows, columns=cols)
 
-    def _controlled_routes(self) -> list[tuple[str, str]]:
+    def controlled_routes(self) -> list[tuple[str, str]]:
         """(product, exporter) pairs some export-control event of the scenario names, the largest
         baseline export value first (the one a summary leads with)."""
         from .scenario import ExportControlEvent
@@ -467,7 +467,7 @@ class Results:
                              "x_baseline": q[1, k] / base if base > 0 else np.nan})
 
         r = ds["route_exports_t"]
-        for prod, exp in self._controlled_routes():
+        for prod, exp in self.controlled_routes():
             p, e = net.products.index(prod), net.regions.index(exp)
             base_all = float(sum(net.flows[p, e, i] for i in range(len(net.regions)) if i != e))
             add(ds["exports_t"].sel(product=prod, region=exp), prod, exp, "ALL", base_all)

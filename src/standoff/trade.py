@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .controls import schedule
+from .controls import diverts_to, schedule
 from .layout import CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
 
 
@@ -293,9 +293,7 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
                     continue
                 for m in range(M):
                     u = unmet[p, i, m]
-                    md = c_mode[p, e, i, m]
-                    open_ = md == MODE_NONE or (md == MODE_LICENCE and c_cover[p, e, i, m] <= 0.0)
-                    want[m] += u if (u > 0.0 and open_) else 0.0
+                    want[m] += u if (u > 0.0 and diverts_to(c_mode[p, e, i, m], c_cover[p, e, i, m])) else 0.0
             any_f = False
             for m in range(M):
                 go = active[m] > 0.0 and stock[e, p, m] > 0.0 and want[m] > 0.0
@@ -308,8 +306,7 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
                     continue
                 for m in range(M):
                     u = unmet[p, i, m]
-                    md = c_mode[p, e, i, m]
-                    open_ = md == MODE_NONE or (md == MODE_LICENCE and c_cover[p, e, i, m] <= 0.0)
+                    open_ = diverts_to(c_mode[p, e, i, m], c_cover[p, e, i, m])
                     qq = u * fr[m] if (fr[m] > 0.0 and u > 0.0 and open_) else 0.0
                     stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
                     shipped[p, e, i, m] += qq

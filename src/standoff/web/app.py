@@ -97,7 +97,7 @@ def _customs_summary(res: Any) -> dict[str, list]:
     cu = res.customs()
     if cu.empty:
         return {"columns": [], "rows": []}
-    prod, exp = res._controlled_routes()[0]
+    prod, exp = res.controlled_routes()[0]
     cu = cu[(cu["product"] == prod) & (cu["exporter"] == exp)]
     net = res.scenario.network()
     dests = ["ALL", *[d for d in net.headline_importers if d in set(cu["destination"])]]
