@@ -58,7 +58,7 @@ def _run(tmp_path: Path, text: str, *extra: str):
     (GOOD + "parameters: {price_cap: {dist: lognormal, median: 5, sigma: 0.3}}\n", ["parameters.price_cap",
                                                                                   "unbounded distribution"]),
     (GOOD + "parameters: {transit_days_cross_zone: 120}\n", ["parameters.transit_days_cross_zone", "120",
-                                                            "not supported"]),
+                                                            "domain [0, 90]"]),
     (GOOD.replace("type: tariff", "type: tarif"), ["events[0]", "tarif"]),
     ("- just\n- a list\n", ["mapping"]),
 ])
@@ -101,15 +101,15 @@ def test_unknown_data_table():
     assert res.exit_code == 2 and "unknown table" in res.output
 
 
-def test_errors_found_when_planning_name_the_scenario_file(tmp_path):
-    """The file travels with the scenario (also through with_), so any command's plan-time error names it."""
-    from standoff import simulate
+def test_errors_found_after_loading_name_the_scenario_file(tmp_path):
+    """The file travels with the scenario (also through with_, which checks a changed scenario
+    against its dataset and the parameter domains as loading does), so a later error names it."""
     from standoff.errors import StandoffError
     from standoff.scenario import load_scenario
     f = tmp_path / "s.yaml"
-    f.write_text(GOOD + "parameters: {transit_days_same_zone: {dist: uniform, low: 10, high: 120}}\n")
+    f.write_text(GOOD)
     sc = load_scenario(f).with_(members=2)
     assert sc.source == str(f)
     with pytest.raises(StandoffError) as err:
-        simulate(sc)
+        sc.with_(parameters={"transit_days_same_zone": {"dist": "uniform", "low": 10, "high": 120}})
     assert str(f) in str(err.value) and "parameters.transit_days_same_zone" in str(err.value)

@@ -199,6 +199,9 @@ def test_next_run_cleans_up_after_a_killed_save_and_adopts_an_unregistered_run(t
     # a run killed between writing its folder and registering it
     unregistered = runs / "killed-before-register"
     simulate(scenario_from_dict(load_yaml_small(tmp_path))).save(unregistered)
+    meta = json.loads((unregistered / "run.json").read_text())
+    meta["writer"]["pid"] = dead.pid  # its writer was killed (a live writer's folder is left to it)
+    (unregistered / "run.json").write_text(json.dumps(meta))
     r = _cli(["run", str(_small(tmp_path, "next")), "-q"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert not orphan.exists() and live.exists()

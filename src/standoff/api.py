@@ -81,11 +81,16 @@ def rerun(folder: str | Path) -> dict:
     from .runstore import read_run_json
 
     folder = Path(folder)
-    old = Results.load(folder)
+    old = Results.load(folder)  # refuses files whose SHA-256 differs from what run.json records
     meta = read_run_json(folder) or {}
     if "results_digest" not in meta:
         raise StandoffError("this run records no results digest (saved by an older standoff); it cannot be replayed "
                             "and checked", file=str(folder / "run.json"))
+    if results_digest(old.ds) != meta["results_digest"]:
+        # run.json alone is not evidence: the stored results must be the ones it describes.
+        raise StandoffError("results.nc does not hold the results run.json records (their digests differ): the file "
+                            "was changed after the run, so there is nothing trustworthy to compare against; run the "
+                            "scenario again", file=str(folder / "results.nc"))
     new = simulate(old.scenario)
     now = {"standoff_version": str(new.ds.attrs.get("standoff_version")),
            "dataset_digest": str(new.ds.attrs.get("dataset_digest")), "platform": platform_info()}

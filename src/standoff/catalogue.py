@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from .errors import StandoffError
@@ -42,6 +43,8 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS streamed BOOLEAN DEFAULT false;
 """
+_HEADLINE = ("p_stockout_usa_autos", "median_stockout_day_usa_autos", "median_loss_usa_autos_bn", "median_pain_us_bn",
+             "median_pain_cn_bn", "p_truce_survives_90d")
 _COLUMNS = ("id", "created", "scenario", "scenario_digest", "seed", "members", "negotiate", "version", "path",
             "p_stockout_usa_autos", "median_stockout_day_usa_autos", "median_loss_usa_autos_bn", "median_pain_us_bn",
             "median_pain_cn_bn", "p_truce_survives_90d", "metrics", "streamed")
@@ -84,6 +87,10 @@ class Catalogue:
             except duckdb.Error as exc:
                 raise StandoffError(f"cannot open the run catalogue: {exc}", file=str(self.path)) from None
 
+    def check(self) -> None:
+        """Open the catalogue for writing once (creating it), so a run finds a fault before it simulates."""
+        self._connect().close()
+
     def register(self, res: Results | StreamingSummary, folder: str | Path) -> str:
         """Add a saved run (full results, or the summaries of a streamed run); returns its id.
 
@@ -103,13 +110,23 @@ class Catalogue:
     def _insert(self, meta: dict, folder: str | Path) -> str:
         m = meta["headline"]
         run_id = str(meta["run_id"])
+        if not (run_id.isascii() and run_id.isalnum()):
+            raise ValueError(f"run id {run_id!r} is not letters and digits")
+        for key in _HEADLINE:
+            v = m.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise ValueError(f"headline {key} is {v!r}, not a number")
+        path = str(Path(folder).resolve())
         con = self._connect()
         try:
+            # A folder holds one run: a run written over another (--overwrite) replaces its row,
+            # so the old id cannot open the new results and the list shows the new headline.
+            con.execute("DELETE FROM runs WHERE path = ? AND id <> ?", [path, run_id])
             con.execute(
                 f"INSERT OR IGNORE INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                 [run_id, dt.datetime.now(), meta["scenario"], meta["scenario_digest"], int(meta["seed"]),
                  int(meta["members"]), bool(meta.get("negotiate", False)), str(meta.get("standoff_version")),
-                 str(Path(folder).resolve()),
+                 path,
                  m["p_stockout_usa_autos"], m["median_stockout_day_usa_autos"], m["median_loss_usa_autos_bn"],
                  m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m),
                  bool(meta.get("streamed", False))])
@@ -146,10 +163,12 @@ class Catalogue:
                 continue
             if not ((p / "results.nc").exists() or meta.get("streamed")):
                 continue
+            if _live_writer(meta.get("writer")):
+                continue  # another run is saving or registering it right now
             try:
                 adopted.append((self._insert(meta, p), p))
-            except (KeyError, TypeError, ValueError):
-                continue  # a run.json someone edited: leave the folder as it is
+            except (KeyError, TypeError, ValueError, AttributeError, duckdb.Error):
+                continue  # a run.json someone edited: leave the folder as it is, and go on
         return adopted
 
     def list(self) -> pd.DataFrame:
@@ -179,8 +198,33 @@ class Catalogue:
         return df.iloc[0]
 
     def load(self, run_id: str) -> Results:
-        """The run's results (pandas / xarray), read from its folder."""
-        return Results.load(self.get(run_id)["path"])  # a streamed run's folder says it has no results
+        """The run's results (pandas / xarray), read from its folder.
+
+        Raises
+        ------
+        StandoffError
+            If the folder now holds another run (its run.json names another id).
+        """
+        row = self.get(run_id)
+        res = Results.load(row["path"])  # a streamed run's folder says it has no results
+        if res.run_id is not None and res.run_id != row["id"]:
+            raise StandoffError(f"run {row['id']}'s folder now holds another run ({res.run_id}); the catalogue row is "
+                                "stale", file=str(row["path"]), value=run_id)
+        return res
+
+
+def _live_writer(writer: object) -> bool:
+    """Whether run.json's ``writer`` names a process on this host that still runs."""
+    import socket
+
+    from .runstore import _alive
+    if not isinstance(writer, dict):
+        return False
+    try:
+        return writer.get("host") == socket.gethostname() and int(writer["pid"]) != os.getpid() \
+            and _alive(int(writer["pid"]))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def resolve_run(ref: str, catalogue: Catalogue | None = None) -> Results:

@@ -98,9 +98,16 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
     from .ensemble import check_memory, plan
     from .scenario import load_scenario
 
+    if max_members < 1:
+        raise StandoffError("must be at least 1", field="--max-members", value=max_members)
+    if workers < 1:
+        raise StandoffError("a local Dask cluster needs at least one worker", field="--workers", value=workers)
     sc = with_options(load_scenario(scenario), members=members, seed=seed)
     if negotiate:
         sc = sc.negotiating()
+    if precision and max_members < sc.members:
+        raise StandoffError(f"must be at least the members to start from ({sc.members})", field="--max-members",
+                            value=max_members)
     pl = plan(sc)  # compile against the dataset before any work; its errors name the scenario file
     if not stream:
         try:
@@ -109,9 +116,11 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
             if members is None:
                 raise
             raise StandoffError(exc.message, field="--members", value=members) from None
-    if out is not None:
-        _check_out(out, overwrite)
+    # Faults of where the run goes are found now, not after the whole simulation.
+    _check_out(out, overwrite)
     cat = None if catalogue_path == "none" else _catalogue(catalogue_path)
+    if cat is not None:
+        cat.check()
     if dask is None:
         _warm_up(pl)
     if stream:
@@ -122,7 +131,10 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         return
     targets = _parse_precision(precision or [])
     if targets:
-        check_memory(plan(sc.with_(members=max_members)))
+        try:
+            check_memory(plan(sc.with_(members=max_members)))
+        except StandoffError as exc:
+            raise StandoffError(exc.message, field="--max-members", value=max_members) from None
     executor = None
     if dask is not None:
         from .parallel import DaskExecutor
@@ -150,7 +162,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
     if cat is not None:
         run_id = cat.register(res, path)
         say("registered as run [bold]{}[/] in {}", run_id, cat.path)
-        _tidy(path.parent, cat)
+        _tidy(path, cat)
 
 
 def _parse_precision(items: list[str]) -> dict[str, float]:
@@ -194,12 +206,18 @@ def _catalogue(path: Optional[str]) -> Any:
     return Catalogue(path or None)
 
 
-def _check_out(out: Path, overwrite: bool) -> None:
+def _check_out(out: Optional[Path], overwrite: bool) -> None:
+    """Refuse, before any work, an output folder the run could not be written to."""
+    from .runstore import probe_writable
+    if out is None:
+        probe_writable(Path("runs"), "--out")  # the default runs folder
+        return
     if out.exists() and not out.is_dir():
         raise StandoffError("output path exists and is not a folder", field="--out", value=str(out))
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if out.is_dir() and any(c.name != ".reserved" for c in out.iterdir()) and not overwrite:
         raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)",
                             field="--out", value=str(out))
+    probe_writable(out.parent, "--out")
 
 
 def _publish(out: Optional[Path], sc: Any, overwrite: bool, write: Callable[[Path], Any]) -> Path:
@@ -220,16 +238,18 @@ def _publish(out: Optional[Path], sc: Any, overwrite: bool, write: Callable[[Pat
     return folder
 
 
-def _tidy(root: Path, cat: Any) -> None:
-    """Remove what killed runs left under ``root`` and adopt unregistered run folders; say what was done."""
+def _tidy(folder: Path, cat: Any) -> None:
+    """Remove what killed runs left beside the run ``folder`` (only what standoff made and marked:
+    :func:`standoff.runstore.sweep_orphans`) and adopt unregistered run folders; say what was done."""
+    root = folder
     from .runstore import sweep_orphans
 
-    swept = sweep_orphans(root)
+    swept = sweep_orphans(root.parent, name=root.name)
     if swept.removed:
         say("[yellow]removed {} unfinished temporary folder(s) left by killed runs ({} MB): {}[/]",
             len(swept.removed), f"{swept.bytes_freed / 1e6:.1f}", ", ".join(swept.removed))
-    for run_id, folder in cat.adopt(root):
-        say("[yellow]adopted {} (written by a run that stopped before registering it) as run {}[/]", folder, run_id)
+    for run_id, found in cat.adopt(root.parent):
+        say("[yellow]adopted {} (written by a run that stopped before registering it) as run {}[/]", found, run_id)
 
 
 def _warm_up(pl: Any) -> None:
@@ -286,7 +306,7 @@ def _run_streamed(pl: Any, out: Optional[Path], overwrite: bool, dask: Optional[
     if cat is not None:
         run_id = cat.register(acc, path)
         say("registered as run [bold]{}[/] (streamed: summaries only) in {}", run_id, cat.path)
-        _tidy(path.parent, cat)
+        _tidy(path, cat)
 
 
 @app.command()
@@ -602,12 +622,20 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Interface to lis
         from .web.app import create_app
     except ImportError:
         raise StandoffError(f"the dashboard needs its extra: {install_hint('web')}") from None
+    if not 1 <= port <= 65535:
+        raise StandoffError("a port is a number from 1 to 65535", field="--port", value=port)
     for d in dataset or []:
         if not d.is_dir():
             raise StandoffError("not a folder", field="--dataset", value=str(d))
     cat = _catalogue(catalogue_path)
     app_ = create_app(workdir, max_members=max_members, catalogue=cat.path, datasets=dataset or ())
     say("standoff dashboard on [bold]http://{}:{}/[/] (Ctrl-C to stop); runs are registered in {}", host, port, cat.path)
+    import socket
+    try:  # uvicorn reports a taken port with a traceback: find out first, and say so
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise StandoffError(f"cannot listen there: {exc.strerror}", field="--port", value=f"{host}:{port}") from None
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 

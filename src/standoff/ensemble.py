@@ -8,6 +8,7 @@ in this process, :class:`DaskExecutor` on a Dask cluster; both give identical re
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol
@@ -403,6 +404,7 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
         inp = Inputs(*[np.ascontiguousarray(inputs[f][sl]) for f in Inputs._fields])
         engine.run_block(start + b, T, np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, n_keep, inp, tl, nin,
                          Outputs(*[out[k][sl] for k in OUTPUT_SHAPES]), PathsOut(*[trs[k] for k in TRAJ_SHAPES]))
+    check_finite(pl, start, out, tr)
     # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.
     dtype = np.float64 if full_precision else np.float32
     out = {k: v.astype(dtype) for k, v in out.items()}
@@ -410,6 +412,57 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
     out["inputs"] = np.column_stack([pl._sample(u, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))
     return Chunk(start, n, out)
+
+
+#: Outputs in which NaN means "did not happen within the horizon" (or "no demand to share"),
+#: not a fault.  Every other output and every daily path must be a finite number.
+NAN_ALLOWED = frozenset({"first_stockout_day", "negotiation", "rebuild_days", "stockpile_empty_day",
+                         "china_share_end"})
+
+
+def check_finite(pl: Plan, start: int, out: dict[str, np.ndarray], paths: dict[str, np.ndarray]) -> None:
+    """Refuse a chunk whose results hold NaN or infinity where a number is required.
+
+    A run that exits 0 with NaN losses, or with "no stockout" because a comparison with NaN
+    is always false, is the worst answer a user can get: a confident wrong one.  The
+    parameter domains (:mod:`standoff.domains`) keep known causes out; this is the net for
+    unknown ones.  The first bad member is run again in :mod:`standoff.reference` to name
+    the day and the stage where its numbers first go bad.
+
+    Raises
+    ------
+    StandoffError
+        Naming the member, the day (and date), the stage and the state arrays at fault.
+    """
+    bad_members: set[int] = set()
+    bad_outputs: list[str] = []
+    for name, arr in [*out.items(), *((f"path {k}", v) for k, v in paths.items())]:
+        if arr.size == 0:
+            continue
+        flat = arr.reshape(arr.shape[0], -1)
+        wrong = np.isinf(flat) if name in NAN_ALLOWED else ~np.isfinite(flat)
+        rows = np.nonzero(wrong.any(axis=1))[0]
+        if len(rows):
+            bad_outputs.append(name)
+            bad_members.update(int(r) for r in rows)
+    if not bad_members:
+        return
+    member = start + min(bad_members)
+    from .reference import first_nonfinite  # only when something went wrong: the reference is slow
+    where = first_nonfinite(pl, member)
+    sc = pl.scenario
+    if where is None:
+        place = "no stage's state went bad, so the fault is in how the outputs are summarised"
+    else:
+        day, stage, arrays = where
+        date = sc.start + dt.timedelta(days=day)
+        place = (f"its numbers first go bad on day {day} ({date}) in stage {stage}" +
+                 (f" (state arrays {', '.join(arrays)})" if arrays else ""))
+    raise StandoffError(
+        f"the model produced NaN or infinity in {', '.join(bad_outputs[:6])} for {len(bad_members)} member(s) of this "
+        f"chunk; nothing was written. Member {member} (seed {sc.seed}): {place}. Every input lay in its declared "
+        "domain, so this is a defect of standoff: please report it with the scenario file",
+        file=sc.source)
 
 
 def chunks(members: int, n_chunks: int) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ or US dollars per day (money).
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -17,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import StandoffError
-from .layout import PAIN_KINDS, SIDES  # noqa: F401 - re-exported for existing imports
+from .domains import domain, range_problem
+from .files import MAX_TABLE_BYTES, read_bounded
+from .layout import NEG_PARAMS, PAIN_KINDS, PARAMS, SIDES  # noqa: F401 - re-exported for existing imports
 
 DAYS_PER_YEAR = 365.0
 
@@ -62,6 +65,25 @@ DECLARATION_KEYS = {
 }
 #: Tables a dataset may leave out (an empty table of the same columns is used).
 OPTIONAL = {"responses"}
+#: The columns that identify a row of each table: a second row with the same key would
+#: silently win (or add up), so it is refused with both rows named.
+KEYS: dict[str, tuple[str, ...]] = {
+    "regions": ("region",), "products": ("product",), "sectors": ("sector",), "demand": ("region", "sector"),
+    "sourcing": ("importer", "product", "exporter"), "coefficients": ("product", "input"), "inventory": ("holder",),
+    "stockpile": ("region", "product"), "output_value": ("region", "sector"),
+    "trade_goods": ("exporter", "importer", "group"), "countermeasures": ("measure",), "parameters": ("name",),
+    "politics": ("side", "pain_kind"), "negotiation": ("name",), "sources": ("key",), "responses": ("sector",),
+    "declaration": ("key",),
+}
+#: Tables whose rows give a value with its sourced range: (value column, low, high).
+RANGED = {"parameters": ("value", "low", "high"), "negotiation": ("value", "low", "high"),
+          "inventory": ("days_cover", "low", "high"), "stockpile": ("tonnes", "low", "high"),
+          "responses": ("deferrable_days", "low", "high")}
+#: Numeric columns that must be strictly positive (a zero divides: units become NaN, prices 0**x).
+POSITIVE = {"sectors": ["kg_per_unit"], "products": ["price_usd_per_kg"]}
+#: Columns that are shares.
+SHARES = {"sourcing": ["share"]}
+ZONES = ("asia", "west")
 
 
 @dataclass(frozen=True)
@@ -209,8 +231,9 @@ def _read_table(folder: Path, table: str) -> pd.DataFrame:
             return pd.DataFrame({c: pd.Series(dtype=float if c in SCHEMA[table]["num"] else str)
                                  for c in SCHEMA[table]["cols"]})
         raise StandoffError("missing table of the dataset", file=str(path))
+    raw = read_bounded(path, MAX_TABLE_BYTES, "dataset table")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
     except Exception as exc:  # pandas raises several kinds for malformed CSV
         raise StandoffError(f"cannot read CSV: {exc}", file=str(path)) from None
     spec = SCHEMA[table]
@@ -228,7 +251,42 @@ def _read_table(folder: Path, table: str) -> pd.DataFrame:
                 raise StandoffError("must be a finite non-negative number", file=str(path),
                                     field=f"row {i + 2}.{col}", value=raw)
         df[col] = df[col].astype(float)
+    _check_rows(df, table, path)
     return df
+
+
+def _check_rows(df: pd.DataFrame, table: str, path: Path) -> None:
+    """Row-level checks that need no other table: unique keys, positive and share columns, ranges."""
+    key = KEYS[table]
+    seen: dict[tuple[str, ...], int] = {}
+    for i, row in enumerate(df[list(key)].itertuples(index=False, name=None)):
+        k = tuple(str(v).strip() for v in row)
+        if k in seen:
+            raise StandoffError(f"duplicate row: rows {seen[k]} and {i + 2} both give {', '.join(key)} = "
+                                f"{', '.join(k)} (one would silently win)", file=str(path),
+                                field=f"row {i + 2}.{key[0]}", value=", ".join(k))
+        seen[k] = i + 2
+    for col in POSITIVE.get(table, []):
+        for i, v in enumerate(df[col]):
+            if not v > 0:
+                raise StandoffError("must be positive (it divides)", file=str(path), field=f"row {i + 2}.{col}", value=v)
+    for col in SHARES.get(table, []):
+        for i, v in enumerate(df[col]):
+            if not 0 <= v <= 1:
+                raise StandoffError("a share must lie in [0, 1]", file=str(path), field=f"row {i + 2}.{col}", value=v)
+    if table in RANGED:
+        vcol, lcol, hcol = RANGED[table]
+        for i, row in enumerate(df.itertuples(index=False)):
+            v, lo, hi = getattr(row, vcol), getattr(row, lcol), getattr(row, hcol)
+            if table in ("parameters", "negotiation"):
+                problem = range_problem(v, lo, hi, domain(table, row.name))
+                where = f"row {i + 2} ({row.name})"
+            else:
+                problem = None if lo <= v <= hi else (f"need {lcol} <= {vcol} <= {hcol} "
+                                                       f"({lo:g} <= {v:g} <= {hi:g} does not hold)")
+                where = f"row {i + 2}.{vcol}"
+            if problem:
+                raise StandoffError(problem, file=str(path), field=where, value=v)
 
 
 def _check_names(df: pd.DataFrame, col: str, known: list[str], path: Path) -> None:
@@ -306,6 +364,21 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
             raise StandoffError("side must be US, CN or third", file=str(f("regions")), field=f"row {i + 2}.side",
                                 value=v)
 
+    for label in ("US", "CN"):
+        if list(t["regions"]["side"]).count(label) != 1:
+            raise StandoffError(f"exactly one region must be on side {label} (the two sides of the standoff)",
+                                file=str(f("regions")), field="side", value=list(t["regions"]["side"]))
+    for i, v in enumerate(t["regions"]["zone"]):
+        if v not in ZONES:
+            raise StandoffError(f"zone must be one of {', '.join(ZONES)} (it sets the transit time)",
+                                file=str(f("regions")), field=f"row {i + 2}.zone", value=v)
+    for tab, needed in (("parameters", PARAMS), ("negotiation", NEG_PARAMS)):
+        have = set(t[tab]["name"])
+        lacking = [n for n in needed if n not in have and not n.startswith("strategy_")]
+        if lacking:
+            raise StandoffError(f"missing rows for {', '.join(lacking)} (every mechanism's parameter needs a value "
+                                "and range; copy the rows of a built-in dataset and adapt them)",
+                                file=str(f(tab)), field="name", value=lacking[0])
     side = np.array([{"US": 0, "CN": 1}.get(v, -1) for v in t["regions"]["side"]], dtype=np.int64)
     zone = np.array([0 if z == "asia" else 1 for z in t["regions"]["zone"]], dtype=np.int64)
     critical = np.array([products.index(c) for c in t["sectors"]["critical_input"]], dtype=np.int64)
@@ -320,6 +393,14 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
     for _, row in t["demand"].iterrows():
         demand[regions.index(row["region"]), sectors.index(row["sector"])] = row["tonnes_per_year"] / DAYS_PER_YEAR
 
+    if not demand.sum() > 0:
+        raise StandoffError("every demand row is zero: nothing uses any product, so there is nothing to simulate",
+                            file=str(f("demand")), field="tonnes_per_year", value=0)
+    r_us = int(np.nonzero(side == 0)[0][0])
+    if not demand[r_us].sum() > 0:
+        raise StandoffError(f"the US-side region {regions[r_us]} has no demand: the standoff's importer must use "
+                            "something the chokepoint supplies", file=str(f("demand")), field=f"region={regions[r_us]}",
+                            value=0)
     share = np.zeros((P, R, R))
     for _, row in t["sourcing"].iterrows():
         share[products.index(row["product"]), regions.index(row["exporter"]), regions.index(row["importer"])] += \
@@ -374,14 +455,10 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
                                 field=f"row {i + 2}.key", value=key)
         dim = {"key_product": products, "other_products": products, "headline_sectors": sectors,
                "first_claim_sector": sectors, "headline_importers": regions}[key]
-        for name in val.split():
-            if name not in dim:
+        for item in val.split():
+            if item not in dim:
                 raise StandoffError(f"unknown name; known: {', '.join(dim)}", file=str(f("declaration")),
-                                    field=f"row {i + 2}.value", value=name)
-    for label in ("US", "CN"):
-        if list(t["regions"]["side"]).count(label) != 1:
-            raise StandoffError(f"exactly one region must be on side {label} (the two sides of the standoff)",
-                                file=str(f("regions")), field="side", value=list(t["regions"]["side"]))
+                                    field=f"row {i + 2}.value", value=item)
     _check_names(t["responses"], "sector", sectors, f("responses"))
     resp = t["responses"].set_index("sector")
     defer = pd.DataFrame({"days": 0.0, "low": 0.0, "high": 0.0}, index=pd.Index(sectors, name="sector"))

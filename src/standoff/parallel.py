@@ -33,6 +33,11 @@ class DaskExecutor:
         except ImportError:  # pragma: no cover - depends on the extra
             raise StandoffError(f"Dask is not installed: {install_hint('parallel')}") from None
         self._cluster = None
+        if n_workers < 1:
+            raise StandoffError("a local Dask cluster needs at least one worker", field="--workers", value=n_workers)
+        if address is not None and not _looks_like_address(address):
+            raise StandoffError("not a Dask scheduler address: give 'local' or an address such as "
+                                "tcp://127.0.0.1:8786", field="--dask", value=address)
         try:
             if address is None:
                 self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
@@ -40,8 +45,8 @@ class DaskExecutor:
                 self.client = Client(self._cluster)
             else:
                 self.client = Client(address, timeout="10s")
-        except OSError as exc:
-            raise StandoffError(f"cannot reach the Dask scheduler: {exc}", value=address) from None
+        except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError
+            raise StandoffError(f"cannot reach the Dask scheduler: {exc}", field="--dask", value=address) from None
         self.chunks_per_worker = chunks_per_worker
 
     @property
@@ -69,3 +74,9 @@ class DaskExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _looks_like_address(address: str) -> bool:
+    """``tcp://host:port``, ``host:port`` and the like: what distributed's Client can dial."""
+    import re
+    return bool(re.fullmatch(r"(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[A-Za-z0-9._\-\[\]:]+:\d{1,5}(?:/.*)?", address))

@@ -242,23 +242,34 @@ class Member:
         h.pipe += qty
 
     # ------------------------------------------------------------------ one day
-    def step(self, t: int, actions: list[tuple[int, int, int, int, int]]) -> None:
-        """One day: the kernel's stages in the kernel's order (see :mod:`standoff.engine`)."""
+    def step(self, t: int, actions: list[tuple[int, int, int, int, int]],
+             after: Any = None) -> None:
+        """One day: the kernel's stages in the kernel's order (see :mod:`standoff.engine`).
+
+        ``after``, if given, is called with each stage's name once that stage has run (how
+        :func:`first_nonfinite` finds the stage that first makes a number NaN or infinite).
+        """
+        done = after or (lambda name: None)
+        self.stage = "apply_actions"
         talks_today = self.apply_actions(t, actions)
-        self.play_negotiation(t, talks_today)
-        self.land_arrivals(t)
-        self.produce_day()
-        self.sector_pulls()
-        self.import_needs()
-        self.review_licences(t)
-        self.ship_usual(t)
-        self.divert(t)
-        self.supply_sectors(t)
-        self.update_markets()
-        self.book_material_trade()
-        self.trade_goods()
-        self.book_pain()
-        self.track_after_deal(t)
+        done("apply_actions")
+        for name, call in (("play_negotiation", lambda: self.play_negotiation(t, talks_today)),
+                           ("land_arrivals", lambda: self.land_arrivals(t)),
+                           ("produce_day", self.produce_day),
+                           ("sector_pulls", self.sector_pulls),
+                           ("import_needs", self.import_needs),
+                           ("review_licences", lambda: self.review_licences(t)),
+                           ("ship_usual", lambda: self.ship_usual(t)),
+                           ("divert", lambda: self.divert(t)),
+                           ("supply_sectors", lambda: self.supply_sectors(t)),
+                           ("update_markets", self.update_markets),
+                           ("book_material_trade", self.book_material_trade),
+                           ("trade_goods", self.trade_goods),
+                           ("book_pain", self.book_pain),
+                           ("track_after_deal", lambda: self.track_after_deal(t))):
+            self.stage = name
+            call()
+            done(name)
 
     def apply_actions(self, t: int, actions: list[tuple[int, int, int, int, int]]) -> bool:
         """Stage: today's actions change tariffs, controls, counter-measures, releases, capacity; True if talks are held."""
@@ -974,3 +985,61 @@ def new_member(pl: Any, inputs: dict[str, np.ndarray], k: int, start: int) -> Me
     _init_state(m.nst, inputs["npar"][k])
     m.rebuild, m.dipped = [math.nan] * m.R, [False] * m.R
     return m
+
+
+#: State arrays in which NaN is a value, not a fault: "has not happened yet" (first stockout,
+#: agreement, collapse, rebuild, stockpile empty days) and the game's unset slots.
+NAN_MEANS_NEVER = frozenset({"o_stockout", "o_spile_empty", "out_rebuild", "out_neg"})
+
+
+def nonfinite_arrays(state: dict[str, np.ndarray]) -> list[str]:
+    """Names of the arrays of ``state`` (:meth:`Member.export_state`) holding NaN or infinity
+    where a number is required (NaN where it means "never" is allowed; infinity never is)."""
+    bad = []
+    for name, arr in state.items():
+        a = np.asarray(arr)
+        if a.dtype.kind != "f":
+            continue
+        if np.isinf(a).any() or (name not in NAN_MEANS_NEVER and np.isnan(a).any()):
+            bad.append(name)
+    return bad
+
+
+def first_nonfinite(pl: Any, member: int) -> tuple[int, str, list[str]] | None:
+    """Where member ``member`` of ``pl`` first computes a NaN or infinity: (day, stage, arrays).
+
+    Runs the member in this reference (slow, but one member) and checks the state after each
+    day, then steps the first bad day again stage by stage.  ``None`` if no state goes bad
+    (the fault is then in how outputs are summarised, not in a stage).
+    """
+    inputs = pl.draw(member, 1)
+    T = pl.scenario.horizon_days
+    by_day = actions_by_day(pl)
+    try:
+        m = new_member(pl, inputs, 0, member)
+    except ArithmeticError as exc:
+        return 0, f"set-up ({type(exc).__name__}: {exc})", []
+    bad_day = None
+    for t in range(T):
+        try:
+            m.step(t, by_day.get(t, []))
+        except (ArithmeticError, ValueError) as exc:
+            return t, f"{m.stage} ({type(exc).__name__}: {exc})", []
+        if nonfinite_arrays(m.export_state(t)):
+            bad_day = t
+            break
+    if bad_day is None:
+        return None
+    m = new_member(pl, inputs, 0, member)
+    for t in range(bad_day):
+        m.step(t, by_day.get(t, []))
+    found: list[tuple[str, list[str]]] = []
+
+    def check(stage: str) -> None:
+        if not found:
+            bad = nonfinite_arrays(m.export_state(bad_day))
+            if bad:
+                found.append((stage, bad))
+    m.step(bad_day, by_day.get(bad_day, []), after=check)
+    stage, arrays = found[0] if found else ("(between days)", [])
+    return bad_day, stage, arrays

@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import StandoffError
+from .files import check_regular, sha256_file
 from .layout import FIXED_LABELS, NEG_OUTPUTS, OUTPUT_SHAPES, PAIN_KINDS, TRAJ_SHAPES
 from .mcerror import proportion_ci, quantile_ci, quantile_ci_counts
 from .scenario import Scenario, read_yaml_file, scenario_from_dict
@@ -526,7 +527,7 @@ class Results:
         if the run has none) and its headline numbers, so the catalogue can adopt the folder
         even if registering it never happened.
         """
-        from .runstore import atomic_folder, new_run_id
+        from .runstore import atomic_folder, new_run_id, writer_info
         out = Path(out)
         self.run_id = self.run_id or new_run_id()
         with atomic_folder(out, overwrite=overwrite) as tmp:
@@ -538,9 +539,13 @@ class Results:
             meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in self.ds.attrs.items()}
             meta["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             meta["run_id"] = self.run_id
+            meta["writer"] = writer_info()  # adoption leaves the folder of a live writer to it
             meta["negotiate"] = bool(self.scenario.negotiation.enabled)
             meta["headline"] = self.headline_metrics()
             meta["results_digest"] = results_digest(self.ds)  # what `standoff rerun` checks
+            # The stored files' own digests: a reader can tell a results.nc edited or replaced
+            # after the run from the one this run wrote (load refuses it; rerun names it).
+            meta["files_sha256"] = {n: sha256_file(tmp / n) for n in ("results.nc", "scenario.yaml")}
             try:
                 meta["platform"] = platform_info()
             except ImportError:  # numba missing: a run loaded for its report, saved elsewhere
@@ -552,25 +557,32 @@ class Results:
     def load(cls, folder: str | Path) -> "Results":
         """Read a run folder written by :meth:`save`."""
         folder = Path(folder)
+        from .runstore import read_run_json
+        if not folder.is_dir():
+            raise StandoffError("not a run folder", file=str(folder))
+        meta = read_run_json(folder) or {}
         if (folder / "run.json").exists() and not (folder / "results.nc").exists():
-            try:
-                streamed = json.loads((folder / "run.json").read_text()).get("streamed", False)
-            except (ValueError, OSError, AttributeError):
-                streamed = False
-            if streamed:
+            if meta.get("streamed", False):
                 raise StandoffError("this run was streamed and kept summaries only (stockouts.csv, the bands and "
                                     "paths.nc); report, compare and discover need a full run", file=str(folder))
         need = ["results.nc", "scenario.yaml", "run.json"]
         for n in need:
             if not (folder / n).exists():
                 raise StandoffError(f"not a complete standoff run folder (missing {n})", file=str(folder))
+            check_regular(folder / n, n)
+        recorded = meta.get("files_sha256")
+        if isinstance(recorded, dict):
+            for n, digest in recorded.items():
+                if n in need and sha256_file(folder / n) != digest:
+                    raise StandoffError(f"{n} is not the file this run wrote (its SHA-256 differs from the one "
+                                        "run.json records): it was edited or replaced since; run the scenario again",
+                                        file=str(folder / n))
         try:
             ds = xr.load_dataset(folder / "results.nc", engine="h5netcdf")
         except Exception as exc:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
         sc = scenario_from_dict(read_yaml_file(folder / "scenario.yaml"), str(folder / "scenario.yaml"))
-        from .runstore import read_run_json
-        return cls(ds, sc, run_id=(read_run_json(folder) or {}).get("run_id"))
+        return cls(ds, sc, run_id=meta.get("run_id"))
 
 
 _NEG_AGREE = NEG_OUTPUTS.index("first_agreement_day")
@@ -749,7 +761,7 @@ class StreamingSummary:
         paths (``paths.nc``) and their bands by day (``bands_*.csv``); ``scenario.yaml``; and
         ``run.json`` with ``streamed: true``, the run's catalogue id and headline numbers.
         """
-        from .runstore import atomic_folder, new_run_id
+        from .runstore import atomic_folder, new_run_id, writer_info
         out = Path(out)
         self.run_id = self.run_id or new_run_id()
         net, sc = self.plan.net, self.scenario
@@ -771,7 +783,7 @@ class StreamingSummary:
             (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
             (tmp / "run.json").write_text(json.dumps({
                 "run_id": self.run_id, "scenario": sc.name, "seed": sc.seed, "members": self.members,
-                "streamed": True, "negotiate": bool(sc.negotiation.enabled),
+                "streamed": True, "negotiate": bool(sc.negotiation.enabled), "writer": writer_info(),
                 "sampled_paths": int(paths.sizes["traj_member"]), "scenario_digest": sc.digest(),
                 "standoff_version": package_version(), "headline": self.headline_metrics()}, indent=2))
         return out

@@ -7,6 +7,13 @@ tell the folder of a killed writer (remove it) from one still being written by a
 process (leave it).  Every run folder's ``run.json`` carries the run's catalogue id and its
 headline numbers, so a folder whose writer died before registering it can be adopted into
 the catalogue without reading its results.
+
+What a sweep may remove is only ever what standoff made and marked: a temporary folder with
+standoff's name pattern *and* its ``.writer`` file, a replaced run's folder with its
+``.replaced`` mark, or a reserved run folder holding nothing but its ``.reserved`` mark (each
+naming a process on this host that no longer runs).  Outside a runs folder standoff made
+(marked by :data:`ROOT_MARK`), only the temporary folders of the one output folder being
+written are considered, so ``--out ~/myrun`` never touches anything else in ``~``.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import datetime as dt
 import errno
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -27,8 +35,32 @@ from .errors import StandoffError
 
 _PARTIAL = ".partial-"
 _WRITER = ".writer"
-#: A hidden temporary folder of an older standoff (no ``.writer`` file) is taken as orphaned after this long.
-LEGACY_ORPHAN_AGE_S = 3600.0
+#: The mark of a reserved, not yet written run folder (its writer's pid and host).
+_RESERVED = ".reserved"
+#: The mark of a run folder moved aside by ``--overwrite`` before its removal.
+_REPLACED = ".replaced"
+#: The mark of a runs folder that standoff made (where it may sweep what killed runs left).
+ROOT_MARK = ".standoff-runs"
+#: A temporary folder is ``.NAME.partial-`` and 8 hex digits (``old-`` before them for a replaced run).
+_PARTIAL_RE = re.compile(r"^\.(?P<name>.+)\.partial-(?P<old>old-)?[0-9a-f]{8}$")
+
+
+def _writer_info() -> str:
+    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+
+
+def writer_info() -> dict:
+    """This process's id and host: written into run.json so adoption can tell a live writer's folder."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _dead_writer(mark: Path) -> bool:
+    """Whether the mark file names a process on this host that no longer runs (False if unreadable)."""
+    try:
+        w = json.loads(mark.read_text(encoding="utf-8"))
+        return w.get("host") == socket.gethostname() and not _alive(int(w["pid"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def new_run_id() -> str:
@@ -44,20 +76,41 @@ def new_run_folder(root: str | Path, name: str, seed: int) -> Path:
     (:func:`standoff.scenario.safe_name`).
     """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / ROOT_MARK).touch()
+    except OSError as exc:
+        raise StandoffError(f"cannot create the runs folder: {exc.strerror}", file=str(root)) from None
     stem = f"{name}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}-s{seed}"
     for k in range(1, 10_000):
         path = root / (stem if k == 1 else f"{stem}-{k}")
         try:
             path.mkdir()
-            return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise StandoffError(f"cannot create a run folder: {exc.strerror}", file=str(path)) from None
+        # Marked, so that a run killed before writing leaves a folder a later sweep can tell from a user's.
+        (path / _RESERVED).write_text(_writer_info(), encoding="utf-8")
+        return path
     raise StandoffError("cannot find a free run folder name", file=str(root / stem))
 
 
+def probe_writable(folder: Path, option: str) -> None:
+    """Refuse, naming ``option``, a folder in which a run folder cannot be made (checked by making
+    and removing a file there, creating the folder if need be)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".standoff-probe-{uuid.uuid4().hex[:8]}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise StandoffError(f"cannot write there: {exc.strerror or exc}", field=option, value=str(folder)) from None
+
+
 def _is_empty_dir(p: Path) -> bool:
-    return p.is_dir() and not any(p.iterdir())
+    """Empty, or reserved by :func:`new_run_folder` and not yet written."""
+    return p.is_dir() and all(c.name == _RESERVED for c in p.iterdir())
 
 
 @contextlib.contextmanager
@@ -75,20 +128,25 @@ def atomic_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
         raise StandoffError("output path exists and is not a folder", file=str(out))
     if out.exists() and not _is_empty_dir(out) and not overwrite:
         raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", file=str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}{_PARTIAL}{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     try:
-        (tmp / _WRITER).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                               "started": time.time()}), encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.parent / f".{out.name}{_PARTIAL}{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as exc:
+        raise StandoffError(f"cannot write the output folder: {exc.strerror}", file=str(out)) from None
+    try:
+        (tmp / _WRITER).write_text(_writer_info(), encoding="utf-8")
         yield tmp
         (tmp / _WRITER).unlink()
         if overwrite and out.exists() and not _is_empty_dir(out):
             trash = out.parent / f".{out.name}{_PARTIAL}old-{uuid.uuid4().hex[:8]}"
+            (out / _REPLACED).write_text(_writer_info(), encoding="utf-8")
             os.replace(out, trash)
             os.replace(tmp, out)
             shutil.rmtree(trash, ignore_errors=True)
         else:
+            with contextlib.suppress(FileNotFoundError):
+                (out / _RESERVED).unlink()  # the reservation ends as the run moves in
             try:
                 os.rename(tmp, out)  # replaces an empty folder, never a non-empty one
             except OSError as exc:
@@ -123,50 +181,56 @@ class Sweep:
     bytes_freed: int = 0
 
 
-def sweep_orphans(root: str | Path) -> Sweep:
-    """Remove temporary folders under ``root`` left by writers that died (killed mid-save).
+def sweep_orphans(root: str | Path, name: str | None = None) -> Sweep:
+    """Remove what runs killed mid-save left under ``root``: only what standoff made and marked.
 
-    A temporary folder whose ``.writer`` names a process on this host that no longer runs is
-    removed; one whose writer is alive, or on another host, is left alone.  Hidden temporary
-    folders of older versions (no ``.writer``) are removed once older than an hour.
+    - a temporary folder (``.NAME.partial-xxxxxxxx``) whose ``.writer`` names a process on
+      this host that no longer runs;
+    - a replaced run moved aside by ``--overwrite`` (``.NAME.partial-old-xxxxxxxx`` holding
+      its ``.replaced`` mark) whose writer no longer runs;
+    - a reserved run folder holding nothing but its ``.reserved`` mark, whose writer no longer
+      runs.
+
+    In a folder without :data:`ROOT_MARK` (one standoff did not make, such as the parent of an
+    ``--out`` a user chose) only the temporary folders of output folder ``name`` are
+    considered, and nothing if ``name`` is not given.  A writer that is alive, or on another
+    host, is left alone; so is anything without standoff's marks, whatever its name or age.
     """
     root = Path(root)
     out = Sweep()
     if not root.is_dir():
         return out
-    host = socket.gethostname()
+    ours = (root / ROOT_MARK).is_file()
+    if not ours and name is None:
+        return out
     for p in root.iterdir():
-        if not (p.name.startswith(".") and p.is_dir()):
-            continue
-        writer = p / _WRITER
-        orphan = False
-        if _PARTIAL in p.name and writer.exists():
-            try:
-                w = json.loads(writer.read_text(encoding="utf-8"))
-                orphan = w.get("host") == host and not _alive(int(w["pid"]))
-            except (OSError, ValueError, KeyError, TypeError):
-                orphan = time.time() - p.stat().st_mtime > LEGACY_ORPHAN_AGE_S
-        elif _PARTIAL in p.name and "old-" in p.name:
-            orphan = time.time() - p.stat().st_mtime > 60.0  # a replaced run whose removal was cut short
-        elif (p / "run.json").exists() or (p / "results.nc").exists() or (p / "summary").is_dir() \
-                or _is_empty_dir(p):
-            # an older standoff's temporary folder (tempfile.mkdtemp(prefix=".NAME."))
-            orphan = time.time() - p.stat().st_mtime > LEGACY_ORPHAN_AGE_S
-        if orphan:
-            try:
-                size = _size(p)
-                shutil.rmtree(p)
-            except OSError:
+        try:
+            if p.is_symlink() or not p.is_dir():
                 continue
-            out.removed.append(p.name)
-            out.bytes_freed += size
+            m = _PARTIAL_RE.match(p.name)
+            orphan = False
+            if m and (ours or m.group("name") == name):
+                mark = p / (_REPLACED if m.group("old") else _WRITER)
+                orphan = mark.is_file() and _dead_writer(mark)
+            elif ours and not p.name.startswith("."):
+                kids = list(p.iterdir())
+                orphan = len(kids) == 1 and kids[0].name == _RESERVED and _dead_writer(kids[0])
+            if not orphan:
+                continue
+            size = _size(p)
+            shutil.rmtree(p)
+        except OSError:
+            continue
+        out.removed.append(p.name)
+        out.bytes_freed += size
     return out
 
 
 def read_run_json(folder: str | Path) -> dict | None:
     """A complete run folder's ``run.json`` as a dict, or ``None`` if the folder is not a run."""
+    from .files import MAX_META_BYTES, read_bounded
     try:
-        meta = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = json.loads(read_bounded(Path(folder) / "run.json", MAX_META_BYTES, "run.json").decode("utf-8"))
+    except (StandoffError, ValueError):
         return None
     return meta if isinstance(meta, dict) else None

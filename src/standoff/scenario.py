@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError,
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, StringConstraints, ValidationError,
                       field_validator, model_validator)
 
+from .domains import domain
 from .errors import StandoffError
 from .network import Network, builtin_datasets, load_network
 from .yamlio import load_yaml
@@ -26,6 +27,20 @@ from .yamlio import load_yaml
 MAX_NAME = 120
 #: Largest seed: random draws use 63 bits of it, and the catalogue stores it as a signed 64-bit integer.
 MAX_SEED = 2**63 - 1
+#: Earliest start and latest end of a scenario: results store dates as datetime64[ns], whose range
+#: is 1677-2262, and a date outside it would save but could not be read back.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2200, 12, 31)
+
+
+def _no_control_chars(text: str, allow_newlines: bool = False) -> str:
+    """Refuse characters no file, folder or table cell should carry (NUL, BEL, ESC, U+FFFE ...)."""
+    for ch in text:
+        o = ord(ch)
+        if (o < 32 and not (allow_newlines and ch in "\n\t\r")) or o == 127 or 0xFFFE <= o <= 0xFFFF \
+                or 0xD800 <= o <= 0xDFFF:
+            raise ValueError(f"contains the control character U+{o:04X}; use plain text")
+    return text
 
 
 class _Strict(BaseModel):
@@ -65,6 +80,8 @@ class Distribution(_Strict):
             raise ValueError("mode must lie between low and high")
         if self.dist == "normal" and self.sd < 0:  # type: ignore[operator]
             raise ValueError("sd must be non-negative")
+        if self.dist == "normal" and self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
         if self.dist == "lognormal" and (self.median <= 0 or self.sigma < 0):  # type: ignore[operator]
             raise ValueError("lognormal needs median > 0 and sigma >= 0")
         if self.dist == "choice" and not self.values:
@@ -145,8 +162,8 @@ class ExportControlEvent(_Event):
         if self.quota_calendar is not None:
             if self.quota_tonnes_per_year is None:
                 raise ValueError("quota_calendar needs quota_tonnes_per_year")
-            if len(self.quota_calendar) != 12 or min(self.quota_calendar) < 0 or sum(self.quota_calendar) <= 0:
-                raise ValueError("quota_calendar must be 12 non-negative monthly weights with a positive sum")
+            if len(self.quota_calendar) != 12 or min(self.quota_calendar) < 0 or not 0 < sum(self.quota_calendar) < 1e300:
+                raise ValueError("quota_calendar must be 12 non-negative monthly weights with a positive, finite sum")
         if self.effective is not None and self.effective < self.date:
             raise ValueError("effective must not come before the announcement date")
         return self
@@ -190,7 +207,7 @@ class CapacityEvent(_Event):
     region: str
     product: str
     tonnes_per_year: Number
-    ramp_days: int = Field(0, ge=0)
+    ramp_days: StrictInt = Field(0, ge=0, le=3650)
 
 
 class TalksEvent(_Event):
@@ -225,18 +242,19 @@ class Scenario(_Strict):
     description: Annotated[str, StringConstraints(max_length=20_000)] = ""
     baseline: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = "baseline-2024"
     start: dt.date
-    horizon_days: int = Field(..., gt=0, le=3650)
+    horizon_days: StrictInt = Field(..., gt=0, le=3650)
     time_step_days: Literal[1] = 1
-    members: int = Field(200, gt=0)
-    seed: int = Field(0, ge=0, le=MAX_SEED, description="random draws use the seed's low 63 bits, so larger "
-                      "seeds would repeat smaller ones")
-    trajectories: int = Field(200, ge=0, description="members whose daily paths are kept")
+    # Strict: YAML's ``members: true`` is not 1 member.
+    members: StrictInt = Field(200, gt=0)
+    seed: StrictInt = Field(0, ge=0, le=MAX_SEED, description="random draws use the seed's low 63 bits, so larger "
+                            "seeds would repeat smaller ones")
+    trajectories: StrictInt = Field(200, ge=0, description="members whose daily paths are kept")
     parameters: dict[str, Number] = Field(default_factory=dict)
     inventory_days: dict[str, Number] = Field(default_factory=dict)
     deferrable_days: dict[str, Number] = Field(default_factory=dict, description=(
         "per sector: days of its output firms can build without the input and finish later "
         "(default: the dataset's responses table)"))
-    firms: int | None = Field(None, ge=1, le=256, description=(
+    firms: StrictInt | None = Field(None, ge=1, le=256, description=(
         "firms per sector, each with its own days of cover (default: standoff.layout.DEFAULT_FIRMS)"))
     stockpiles: dict[str, dict[str, Number]] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
@@ -248,6 +266,23 @@ class Scenario(_Strict):
     def source(self) -> str | None:
         """The file this scenario was read from, or ``None``."""
         return self._source
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        return _no_control_chars(v)
+
+    @field_validator("description")
+    @classmethod
+    def _plain_description(cls, v: str) -> str:
+        return _no_control_chars(v, allow_newlines=True)
+
+    @field_validator("start")
+    @classmethod
+    def _representable(cls, v: dt.date) -> dt.date:
+        if not EARLIEST <= v <= LATEST:
+            raise ValueError(f"start must lie between {EARLIEST} and {LATEST} (dates outside cannot be stored)")
+        return v
 
     @field_validator("events")
     @classmethod
@@ -287,6 +322,7 @@ class Scenario(_Strict):
             raise StandoffError(err["msg"].removeprefix("Value error, "), file=self._source,
                                 field=_fmt_loc(tuple(err["loc"])), value=err.get("input")) from None
         new._source = self._source
+        _check_names(new, new.network(), self._source)  # names and parameter domains, as on loading
         if "events" not in changes:  # same events in the same (date) order: keep their places in the file
             for old, ev in zip(self.events, new.events):
                 ev._at = old._at
@@ -367,9 +403,9 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         if name not in net.negotiation.index:
             raise StandoffError("unknown negotiation parameter; known: " + ", ".join(net.negotiation.index),
                                 file=file, field=f"negotiation.parameters.{name}", value=name)
-        if isinstance(val, str) or not _in_bounds(val, 0.0, 1e6):
-            raise StandoffError("must be a non-negative number or distribution", file=file,
-                                field=f"negotiation.parameters.{name}", value=_shown(val))
+        if isinstance(val, str):
+            raise StandoffError("a negotiation parameter must be a number or a distribution", file=file,
+                                field=f"negotiation.parameters.{name}", value=val)
     for k, ev in enumerate(sc.events):
         where = f"events[{_at(k, ev)}]"
         day = sc.day_of(ev.date)
@@ -471,13 +507,16 @@ def _check_ranges(sc: Scenario, net: Network, file: str | None) -> None:
             if not _in_bounds(val, lo, hi, net):
                 shown = val if isinstance(val, (int, float)) else val.model_dump(exclude_none=True)
                 raise StandoffError(f"must lie in [{lo:g}, {hi:g}]", file=file, field=f"events[{k}].{fld}", value=shown)
-    for name, val in sc.parameters.items():
-        if name.endswith("_share") and not _in_bounds(val, 0.0, 1.0):
-            raise StandoffError("a share must lie in [0, 1]", file=file, field=f"parameters.{name}", value=_shown(val))
-        if not _in_bounds(val, 0.0, 1e6):
-            raise StandoffError("must lie in [0, 1e6], so an unbounded distribution (lognormal, normal without "
-                                "low/high) cannot be used", file=file, field=f"parameters.{name}", value=val if isinstance(
-                val, (int, float)) else val.model_dump(exclude_none=True))
+    for table, given in (("parameters", sc.parameters), ("negotiation", sc.negotiation.parameters)):
+        for name, val in given.items():
+            dom = domain(table, name)
+            if not _in_bounds(val, dom.lo, dom.hi):
+                unbounded = "" if isinstance(val, (int, float)) else \
+                    " (a distribution must stay inside it, so an unbounded distribution, lognormal or normal without " \
+                    "low/high, cannot be used)"
+                fld = f"parameters.{name}" if table == "parameters" else f"negotiation.parameters.{name}"
+                raise StandoffError(f"must lie in its domain {dom.text()}{unbounded}", file=file, field=fld,
+                                    value=_shown(val))
     for name, val in sc.inventory_days.items():
         if not _in_bounds(val, *FIELD_BOUNDS["inventory_days"]):
             raise StandoffError("days of cover must lie in [0, 3650]", file=file, field=f"inventory_days.{name}",
@@ -532,8 +571,9 @@ def scenario_from_dict(data: Any, file: str | None = None) -> Scenario:
     except ValidationError as exc:
         err = _best_error(exc)
         msg = err["msg"].removeprefix("Value error, ")
-        raise StandoffError(msg, file=file, field=_fmt_loc(tuple(err["loc"])) or None,
-                            value=err.get("input") if not isinstance(err.get("input"), dict) else None) from None
+        shown = err.get("input")
+        shown = None if isinstance(shown, dict) else str(shown) if isinstance(shown, dt.date) else shown
+        raise StandoffError(msg, file=file, field=_fmt_loc(tuple(err["loc"])) or None, value=shown) from None
     try:
         net = sc.network()
     except StandoffError as exc:
@@ -570,14 +610,12 @@ def load_scenario(ref: str | Path) -> Scenario:
 
 
 def read_yaml_file(path: Path) -> Any:
-    """Parse a YAML file within :mod:`standoff.yamlio`'s bounds, checking its size before reading it."""
+    """Parse a YAML file within :mod:`standoff.yamlio`'s bounds: a regular file, read with a byte limit."""
+    from .files import read_bounded
     from .yamlio import MAX_BYTES
+    raw = read_bounded(path, MAX_BYTES, "scenario file")
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise StandoffError(f"the file is {size / 1e6:.1f} MB; a scenario may be at most {MAX_BYTES / 1e6:g} MB",
-                                file=str(path))
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StandoffError(f"cannot read: {exc}", file=str(path)) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StandoffError(f"not UTF-8 text (byte {exc.start + 1})", file=str(path)) from None
     return load_yaml(text, str(path))

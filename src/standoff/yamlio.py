@@ -152,8 +152,11 @@ def load_yaml(text: str | bytes, file: str | None) -> Any:
     if size > MAX_BYTES:
         raise StandoffError(f"the document is {size / 1e6:.1f} MB; a scenario may be at most {MAX_BYTES / 1e6:g} MB",
                             file=file)
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        # Built inside the try: PyYAML's reader checks the characters when it is made, and a raw
+        # NUL, BEL, ESC or U+FFFE must be a named error, not an escape from this function.
+        loader = _BoundedLoader(text)
         root = loader.get_single_node()
         if root is None:
             return None
@@ -161,6 +164,10 @@ def load_yaml(text: str | bytes, file: str | None) -> Any:
         return loader.construct_document(root)
     except _TooDeep as exc:
         raise StandoffError(f"the YAML nests more than {MAX_DEPTH} levels deep (line {exc.mark.line + 1})",
+                            file=file) from None
+    except yaml.reader.ReaderError as exc:
+        raise StandoffError(f"malformed YAML at character {exc.position + 1}: the character #x{exc.character:04x} "
+                            "(a control or non-character code) is not allowed in YAML; remove it",
                             file=file) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -170,4 +177,5 @@ def load_yaml(text: str | bytes, file: str | None) -> Any:
     except RecursionError:
         raise StandoffError(f"the YAML nests too deeply (more than {MAX_DEPTH} levels)", file=file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -190,7 +190,9 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="standoff-serve-"))
     root.mkdir(parents=True, exist_ok=True)
     catalogue = Catalogue(Path(catalogue) if catalogue is not None else root / "catalogue.duckdb")
-    from ..runstore import sweep_orphans
+    from ..runstore import ROOT_MARK, sweep_orphans
+    (root / "runs").mkdir(exist_ok=True)
+    (root / "runs" / ROOT_MARK).touch()  # the server's own runs folder: it may sweep there
     swept = sweep_orphans(root / "runs")  # temporary folders of runs killed with an earlier server
     if swept.removed:
         log.warning("removed %d unfinished temporary run folder(s) (%.1f MB) left by a stopped server",
