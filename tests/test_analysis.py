@@ -209,8 +209,13 @@ def test_a_catalogue_from_before_streamed_runs_is_upgraded_in_place(run_dir, tmp
                 "seed BIGINT, members BIGINT, negotiate BOOLEAN, version VARCHAR, path VARCHAR, "
                 "p_stockout_usa_autos DOUBLE, median_stockout_day_usa_autos DOUBLE, median_loss_usa_autos_bn DOUBLE, "
                 "median_pain_us_bn DOUBLE, median_pain_cn_bn DOUBLE, p_truce_survives_90d DOUBLE, metrics JSON)")
+    import shutil
+    old_dir = tmp_path / "old-run"  # an earlier run in a folder of its own (a folder holds one run)
+    shutil.copytree(run_dir, old_dir)
+    meta = json.loads((old_dir / "run.json").read_text())
+    (old_dir / "run.json").write_text(json.dumps({**meta, "run_id": "old0000001"}))
     con.execute("INSERT INTO runs VALUES ('old0000001', now(), 'london-2025', 'x', 1, 60, false, '0.1', ?, "
-                "0.5, 100, 1, 1, 1, NULL, '{}')", [str(run_dir)])
+                "0.5, 100, 1, 1, 1, NULL, '{}')", [str(old_dir)])
     con.close()
     new_id = Catalogue(path).register(Results.load(run_dir), run_dir)
     df = Catalogue(path).list().set_index("id")

@@ -154,8 +154,19 @@ def test_rerun_confirms_a_fresh_run_and_names_what_changed(tmp_path):
     assert r["identical"] and r["arrays_differ"] == [] and r["changed_since"] == {}
     res = runner.invoke(app, ["rerun", str(folder)])
     assert res.exit_code == 0 and "bit-identical" in res.output
+    # What an older version wrote: other numbers, recorded consistently in run.json (digests of the
+    # results and of the file), so the replay is trusted and names what changed since.
+    import xarray as xr
+
+    from standoff.files import sha256_file
+    from standoff.results import results_digest
+    ds = xr.load_dataset(folder / "results.nc", engine="h5netcdf")
+    ds["output_loss_usd_bn"] = ds["output_loss_usd_bn"] * 1.01
+    (folder / "results.nc").unlink()
+    ds.to_netcdf(folder / "results.nc", engine="h5netcdf")
     meta = json.loads((folder / "run.json").read_text())
-    meta["results_digest"] = "0" * 64
+    meta["results_digest"] = results_digest(ds)
+    meta["files_sha256"]["results.nc"] = sha256_file(folder / "results.nc")
     meta["standoff_version"] = "0.0.1"
     (folder / "run.json").write_text(json.dumps(meta))
     res = runner.invoke(app, ["rerun", str(folder)])

@@ -202,6 +202,15 @@ def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
             raise StandoffError("not an uncertain input of this scenario; see `standoff sensitivity --list`",
                                 field="--input", value=k)
 
+    # The design's size is known before anything runs: refuse one that cannot fit in memory.
+    runs = n * (len(chosen) + (2 if method == "sobol" else 1))
+    from .ensemble import check_memory
+    try:
+        check_memory(plan(sc.with_(members=runs, trajectories=0)))
+    except StandoffError as exc:
+        raise StandoffError(f"the {method} design of n={n} is {runs:,} runs; " + exc.message.split("; use")[0] +
+                            "; use a smaller --n or fewer --input", field="--n", value=n) from None
+
     def model(X: np.ndarray) -> np.ndarray:
         m = len(X)
         override = {k: np.full(m, 0.5) for k in keys}

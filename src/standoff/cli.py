@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import present
 from .errors import StandoffError, install_hint
+from .files import write_csv
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="standoff: simulate trade standoffs over supply-chain chokepoints.")
@@ -390,7 +391,7 @@ def validate(members: int = typer.Option(200, "--members", "-n", help="Members p
                   f"{int(v.str.startswith('undecided').sum())} are undecided (more members, or --decide MAX, would "
                   f"settle them). {KNOWN_FAILURES_NOTE}")
     if out is not None:
-        df.drop(columns=["median_value"]).to_csv(out, index=False)
+        write_csv(df.drop(columns=["median_value"]), out)
         console.print(f"table written to {out}")
 
 

@@ -34,11 +34,19 @@ def check_dataset(folder: str | Path, days: int = 60, members: int = 4) -> list[
              f"  key product {net.key_product}; headline sectors {', '.join(net.headline_sectors)}; headline importers "
              f"{', '.join(net.headline_importers)}",
              "  rows marked ASSUMPTION: " + ", ".join(f"{t} {n}" for t, n in assumed.items() if n)]
+    counted = int(net.tables["output_value"]["units_per_year"].notna().sum())
+    lines.append(f"  tonnes, units and money agree within a factor of 2 in the {counted} output_value rows that count "
+                 "units" if counted else "  no output_value row counts units (units_per_year): units lost use each "
+                 "sector's kg_per_unit")
     sc = scenario_from_dict({"name": "data-check", "baseline": str(folder.resolve()), "start": str(dt.date(2025, 1, 1)),
                              "horizon_days": days, "members": members, "seed": 1, "trajectories": 0}, file=str(folder))
     res = simulate(sc)
-    loss = float(np.nanmax(res.ds["output_loss_usd_bn"].values))
-    bal = float(np.nanmax(np.abs(res.ds["material_balance_t"].values)))
+    # max, not nanmax: a NaN must fail the check, never slip past it (the run itself refuses NaN too).
+    loss_v, bal_v = res.ds["output_loss_usd_bn"].values, res.ds["material_balance_t"].values
+    if not (np.isfinite(loss_v).all() and np.isfinite(bal_v).all()):
+        raise StandoffError("the no-conflict run gives NaN or infinite losses or balances", file=str(folder))
+    loss = float(np.max(loss_v))
+    bal = float(np.max(np.abs(bal_v)))
     if loss > 1e-9:
         raise StandoffError(f"without any conflict the dataset loses output ({loss:.3g} US$ bn in {days} days): "
                             "sourcing, demand, production and inventories do not add up to a steady state",

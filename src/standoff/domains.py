@@ -64,7 +64,8 @@ PARAMETER_DOMAINS: dict[str, Domain] = {
     "price_cap": Domain(1.0, 1000.0, "a multiple of the baseline price, at least 1"),
     "price_floor": Domain(0.01, 1.0, "a positive multiple of the baseline price, at most 1"),
     "price_response_days": Domain(1.0, 3650.0, _TAU),
-    "substitution_max_share": Domain(0.0, 1.0, _SHARE),
+    "substitution_max_share": Domain(0.0, 0.9, "a share of use that substitution and thrift can remove (an input "
+                                     "that can be replaced entirely is no chokepoint)"),
     "substitution_rate_per_year": Domain(0.0, 1.0, "a share of demand substituted per year (at most all of it in a year)"),
     "capacity_growth_per_year": Domain(0.0, 1.0, "a share of the market added per year"),
     "investment_signal_days": Domain(1.0, 3650.0, _TAU),

@@ -177,7 +177,7 @@ def network_constants(nin: Any) -> Any:
     trade_v0 = nin.trade_value
     R, S = demand0.shape
     P = prod0.shape[1]
-    units_per_t = 1000.0 / nin.kg_per_unit
+    units_per_t = 1000.0 / nin.unit_kg
     inv_coef = np.zeros_like(coef)
     for p in range(P):
         for q in range(P):

@@ -371,7 +371,7 @@ def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:
     net = pl.net
     a = pl.actions
     nin = NetIn(net.demand, net.critical, net.coef, net.share, net.flows, net.production, net.use, net.stage_order,
-                net.zone, net.side, net.value_per_day, net.kg_per_unit, net.price_usd_per_t, net.trade_value,
+                net.zone, net.side, net.value_per_day, net.unit_kg, net.price_usd_per_t, net.trade_value,
                 net.base_tariff, net.cm_group, net.cm_imposer, net.cm_target, net.cm_blocked, net.cm_multiplier,
                 net.salience, net.decay_days,
                 net.sectors.index(net.first_claim_sector) if net.first_claim_sector else -1,
@@ -520,12 +520,56 @@ def memory_needed(pl: Plan) -> int:
     return int(pl.members * per_member + 2 * 8 * keep * T * per_path + 300e6)
 
 
-def _memory_total() -> int:
+#: Where Linux states a container's memory limit (cgroup v2, then v1).
+CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def _own_cgroup_limits() -> list[str]:
+    """The memory limit files of this process's cgroup (v2 or v1) and of each cgroup above it
+    (the tightest counts)."""
     try:
-        import os
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # not POSIX: do not guess
-        return 0
+        with open("/proc/self/cgroup", encoding="ascii") as fh:
+            lines = fh.read(4096).splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        hier, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        parts = [p for p in path.split("/") if p]
+        for k in range(len(parts), 0, -1):
+            if hier == "0" and controllers == "":  # cgroup v2
+                out.append("/sys/fs/cgroup/" + "/".join(parts[:k]) + "/memory.max")
+            elif "memory" in controllers.split(","):  # cgroup v1
+                out.append("/sys/fs/cgroup/memory/" + "/".join(parts[:k]) + "/memory.limit_in_bytes")
+    return out
+
+
+def _memory_total() -> int:
+    """Memory this process may use: the machine's, or less where a cgroup (a container, a
+    systemd slice, a batch job) or an address-space limit says so.  0 if it cannot be told."""
+    import os
+    limits = []
+    try:
+        limits.append(int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")))
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        pass
+    for path in (*_own_cgroup_limits(), *CGROUP_LIMITS):
+        try:
+            with open(path, encoding="ascii") as fh:
+                text = fh.read(64).strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:  # "max", or v1's huge number, mean no limit
+            limits.append(int(text))
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limits.append(int(soft))
+    except (ImportError, ValueError, OSError):
+        pass
+    return min(limits) if limits else 0
 
 
 def check_memory(pl: Plan, fraction: float = 0.8) -> None:
@@ -541,7 +585,7 @@ def check_memory(pl: Plan, fraction: float = 0.8) -> None:
     need = memory_needed(pl)
     if total and need > fraction * total:
         raise StandoffError(f"a full run of {pl.members:,} members needs about {need / 2**30:,.1f} GiB of memory and "
-                            f"this machine has {total / 2**30:,.1f} GiB; use --stream (summaries only, memory that "
+                            f"this process may use {total / 2**30:,.1f} GiB (the machine's memory or its container's limit); use --stream (summaries only, memory that "
                             "does not grow with members) or fewer members", file=pl.scenario.source,
                             field="members", value=pl.members)
 

@@ -12,8 +12,12 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import StandoffError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Largest table of a dataset read, in bytes (the built-in ones are a few kB each).
 MAX_TABLE_BYTES = 20_000_000
@@ -61,3 +65,27 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: "pd.DataFrame") -> "pd.DataFrame":
+    """``df`` with every text cell that a spreadsheet would run as a formula prefixed by ``'``.
+
+    Names come from users' scenario files and datasets (a region called ``=HYPERLINK(...)``);
+    numbers are left alone, so a negative number stays a number.
+    """
+    from pandas.api.types import is_object_dtype, is_string_dtype
+    out = df.copy()
+    for col in out.columns:
+        if is_object_dtype(out[col]) or is_string_dtype(out[col]):
+            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in out[col]]
+    renamed = {c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(_FORMULA_START)}
+    return out.rename(columns=renamed) if renamed else out
+
+
+def write_csv(df: "pd.DataFrame", path: str | Path) -> None:
+    """Write ``df`` as CSV (no index) with formula-looking text escaped (:func:`csv_safe`)."""
+    csv_safe(df).to_csv(path, index=False)

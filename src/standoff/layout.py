@@ -275,7 +275,7 @@ Timeline = namedtuple("Timeline", ["day", "kind", "a0", "a1", "a2", "col"])
 #: ... the network's tables as arrays, and the indices of the sectors, product and regions it names ...
 NetIn = namedtuple("NetIn", [
     "demand", "critical", "coef", "share", "flows", "production", "use", "stage_order", "zone", "side",
-    "value_per_day", "kg_per_unit", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
+    "value_per_day", "unit_kg", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
     "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "first_claim", "key_product", "lead_sector",
     "cn_idx",
     "us_idx", "firm_mult"])

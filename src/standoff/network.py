@@ -65,6 +65,15 @@ DECLARATION_KEYS = {
 }
 #: Tables a dataset may leave out (an empty table of the same columns is used).
 OPTIONAL = {"responses"}
+#: Numeric columns a table may leave out or leave blank in a row (NaN where not given).
+OPTIONAL_COLS: dict[str, list[str]] = {
+    "output_value": ["units_per_year"],  # units the sector makes a year (vehicles), beside its money value
+}
+#: How far a region's kilograms per unit, implied by its tonnes (demand.csv) and its units
+#: (output_value.csv), may stray from the sector's kg_per_unit before the tables are taken to
+#: disagree: a factor of 2 either way (EV shares differ between regions; a factor of 3.4, as
+#: 3,080 t of US autos' magnets at 1 kg against 10.5 M vehicles, is a disagreement).
+UNIT_TOLERANCE = 2.0
 #: The columns that identify a row of each table: a second row with the same key would
 #: silently win (or add up), so it is refused with both rows named.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -114,7 +123,8 @@ class Network:
     side: np.ndarray          # [R] 0 = US, 1 = CN, -1 = third country
     zone: np.ndarray          # [R] 0 asia / 1 west
     critical: np.ndarray      # [S] product index of the sector's critical input
-    kg_per_unit: np.ndarray   # [S]
+    kg_per_unit: np.ndarray   # [S] the sector's kg of its critical input per unit of output
+    unit_kg: np.ndarray       # [R, S] per region: from its tonnes and units where output_value.csv gives units
     price_usd_per_t: np.ndarray  # [P]
     coef: np.ndarray          # [P out, P in] t input per t output
     share: np.ndarray         # [P, E, I]
@@ -240,6 +250,21 @@ def _read_table(folder: Path, table: str) -> pd.DataFrame:
     missing = [c for c in spec["cols"] if c not in df.columns]
     if missing:
         raise StandoffError(f"missing columns {missing}", file=str(path))
+    for col in OPTIONAL_COLS.get(table, []):
+        if col not in df.columns:
+            df[col] = ""
+        for i, raw in enumerate(df[col]):
+            if str(raw).strip() == "":
+                continue
+            try:
+                val = float(raw)
+            except ValueError:
+                raise StandoffError("not a number (leave it blank if not known)", file=str(path),
+                                    field=f"row {i + 2}.{col}", value=raw) from None
+            if not (np.isfinite(val) and val > 0):
+                raise StandoffError("must be a positive number, or blank", file=str(path), field=f"row {i + 2}.{col}",
+                                    value=raw)
+        df[col] = pd.to_numeric(df[col].replace("", np.nan))
     for col in spec["num"]:
         for i, raw in enumerate(df[col]):
             try:
@@ -432,9 +457,21 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         production[:, p] = flows[p].sum(axis=1)
 
     value_per_day = np.zeros((R, S))
-    for _, row in t["output_value"].iterrows():
-        value_per_day[regions.index(row["region"]), sectors.index(row["sector"])] = \
-            row["usd_bn_per_year"] * 1e9 / DAYS_PER_YEAR
+    unit_kg = np.tile(kg_per_unit, (R, 1))
+    for i, row in t["output_value"].iterrows():
+        r, s = regions.index(row["region"]), sectors.index(row["sector"])
+        value_per_day[r, s] = row["usd_bn_per_year"] * 1e9 / DAYS_PER_YEAR
+        units = row["units_per_year"]
+        if units == units and demand[r, s] > 0:  # given: units lost follow the region's own tonnes per unit
+            unit_kg[r, s] = demand[r, s] * DAYS_PER_YEAR * 1000.0 / units
+            ratio = unit_kg[r, s] / kg_per_unit[s]
+            if not 1 / UNIT_TOLERANCE <= ratio <= UNIT_TOLERANCE:
+                raise StandoffError(
+                    f"tonnes, units and money disagree: {demand[r, s] * DAYS_PER_YEAR:,.0f} t a year (demand.csv) "
+                    f"over {units:,.0f} units is {unit_kg[r, s]:.3g} kg a unit, {ratio:.2f} times the sector's "
+                    f"kg_per_unit of {kg_per_unit[s]:g} (sectors.csv); one of the three is wrong (tolerance: a factor "
+                    f"of {UNIT_TOLERANCE:g})", file=str(f("output_value")), field=f"row {i + 2}.units_per_year",
+                    value=units)
 
     trade_value = np.zeros((R, R, G))
     base_tariff = np.zeros((R, R, G))
@@ -500,7 +537,7 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
     return Network(
         digest=h.hexdigest()[:16],
         name=str(name), tables=t, regions=regions, products=products, sectors=sectors, groups=groups,
-        measures=measures, side=side, zone=zone, critical=critical, kg_per_unit=kg_per_unit,
+        measures=measures, side=side, zone=zone, critical=critical, kg_per_unit=kg_per_unit, unit_kg=unit_kg,
         price_usd_per_t=price, coef=coef, share=share, demand=demand, use=use, flows=flows,
         production=production, stage_order=np.array(order_down[::-1], dtype=np.int64),
         value_per_day=value_per_day, trade_value=trade_value, base_tariff=base_tariff,

@@ -138,14 +138,16 @@ def produce_day(net: Any, par: Any, stocks: Any, acc: Any, scr: Any) -> None:
 
 @kernel_jit(error_model="numpy", inline="always")
 def sector_pulls(net: Any, par: Any, market: Any, sec: Any) -> None:
-    """Stage: each sector's requirement (after substitution and the price response) and what each of
-    its firms pulls: today's use plus a share of the gap to its target inventory."""
+    """Stage: each sector's requirement (after substitution and the price response, which together
+    cut it by at most ``substitution_max_share``) and what each of its firms pulls: today's use
+    plus a share of the gap to its target inventory."""
     demand0 = net.demand0
     crit = net.crit
     cmult_k = net.cmult_k
     inv_kc = net.inv_kc
     sector_days = par.sector_days
     inv_adj = par.inv_adj
+    submax = par.submax
     pe_mult = market.pe_mult
     sub = sec.sub
     req = sec.req
@@ -163,7 +165,10 @@ def sector_pulls(net: Any, par: Any, market: Any, sec: Any) -> None:
             pc = crit[s]
             for m in range(M):
                 base = d0 * (1.0 - sub[r, s, m])
-                req[r, s, m] = base * pe_mult[r, pc, m]
+                # Thrift under high prices and substitution together cut the requirement by at
+                # most substitution_max_share: a critical input's use cannot be priced away (at an
+                # elasticity of 3 and a 1000x price, use fell to 1e-9 of normal with no output lost).
+                req[r, s, m] = max(base * pe_mult[r, pc, m], d0 * (1.0 - submax[m]))
                 sect_tgt[r, s, m] = sector_days[m, s] * base
                 pull[r, s, m] = 0.0
             for c in range(KC):
@@ -290,7 +295,7 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
                     fstop[r, s, c, m] = max(fstop[r, s, c, m], sf)
                     stp[m] += inv_kc * sf
             vd = value_day[r, s]
-            upt = units_per_t[s]
+            upt = units_per_t[r, s]
             loss_v = x3
             frac_v = x2
             t_f = float(t)

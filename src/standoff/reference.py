@@ -156,7 +156,7 @@ class Member:
                 c.demand0 = float(net.demand[r, s])
                 c.days = float(inputs["sector_days"][k, s])
                 c.value_day = float(net.value_per_day[r, s])
-                c.units_per_t = 1000.0 / float(net.kg_per_unit[s])
+                c.units_per_t = 1000.0 / float(net.unit_kg[r, s])
                 c.cohorts = [c.days * c.demand0 * self.cmk[j] for j in range(K)]
                 c.cpull = [0.0] * K
                 c.defer_days = float(inputs["defer_days"][k, s])
@@ -383,7 +383,7 @@ class Member:
                     c.req = c.pull = c.sect_tgt = 0.0
                     continue
                 base = c.demand0 * (1.0 - c.sub)
-                c.req = base * self.h[r][c.crit].pe_mult
+                c.req = max(base * self.h[r][c.crit].pe_mult, c.demand0 * (1.0 - self.g[E.I_SUBMAX]))
                 c.sect_tgt = c.days * base
                 tot = 0.0
                 for j in range(self.K):

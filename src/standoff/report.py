@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import StandoffError, install_hint
+from .files import write_csv
 from .results import Results
 
 
@@ -263,7 +264,7 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                       _table(res.concessions()), "<h3>Against the status quo ante</h3>", _table(res.status_quo_ante())]
         for ch in charts:
             (tmp / "charts" / f"{ch['name']}.png").write_bytes(ch["png"])
-            ch["data"].to_csv(tmp / "charts" / f"{ch['name']}.csv", index=False)
+            write_csv(ch["data"], tmp / "charts" / f"{ch['name']}.csv")
             b64 = base64.b64encode(ch["png"]).decode()
             payload = ch["data"].to_json(orient="records").replace("</", "<\\/")
             parts += [f"<h2>{html.escape(ch['title'])}</h2>",

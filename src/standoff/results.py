@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import StandoffError
-from .files import check_regular, sha256_file
+from .files import check_regular, sha256_file, write_csv
 from .layout import FIXED_LABELS, NEG_OUTPUTS, OUTPUT_SHAPES, PAIN_KINDS, TRAJ_SHAPES
 from .mcerror import proportion_ci, quantile_ci, quantile_ci_counts
 from .scenario import Scenario, read_yaml_file, scenario_from_dict
@@ -534,7 +534,7 @@ class Results:
             self.ds.to_netcdf(tmp / "results.nc", engine="h5netcdf")
             (tmp / "summary").mkdir()
             for name, df in self.summary().items():
-                df.to_csv(tmp / "summary" / f"{name}.csv", index=False)
+                write_csv(df, tmp / "summary" / f"{name}.csv")
             (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
             meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in self.ds.attrs.items()}
             meta["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -767,19 +767,19 @@ class StreamingSummary:
         net, sc = self.plan.net, self.scenario
         labels = {"region": net.regions, "sector": net.sectors, "product": net.products, **FIXED_LABELS}
         with atomic_folder(out, overwrite=overwrite) as tmp:
-            self.stockouts().to_csv(tmp / "stockouts.csv", index=False)
+            write_csv(self.stockouts(), tmp / "stockouts.csv")
             for name, dims in (("output_loss_usd_bn", ("region", "sector")),
                                ("peak_price_multiple", ("region", "product")), ("pain_usd_bn", ("side", "pain_kind"))):
                 band = self.band(name)
                 rows = [{dims[0]: labels[dims[0]][i], dims[1]: labels[dims[1]][j], "p10": band[i, j, 0],
                          "median": band[i, j, 1], "p90": band[i, j, 2]}
                         for i in range(band.shape[0]) for j in range(band.shape[1])]
-                pd.DataFrame(rows).to_csv(tmp / f"{name}.csv", index=False)
+                write_csv(pd.DataFrame(rows), tmp / f"{name}.csv")
             paths = self.paths()
             if paths.sizes["traj_member"] > 0:
                 paths.to_netcdf(tmp / "paths.nc", engine="h5netcdf")
                 for name in ("cover_days", "price_multiple", "output_fraction"):
-                    self.path_bands(name).to_csv(tmp / f"bands_{name}.csv", index=False)
+                    write_csv(self.path_bands(name), tmp / f"bands_{name}.csv")
             (tmp / "scenario.yaml").write_text(sc.to_yaml(), encoding="utf-8")
             (tmp / "run.json").write_text(json.dumps({
                 "run_id": self.run_id, "scenario": sc.name, "seed": sc.seed, "members": self.members,

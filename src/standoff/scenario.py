@@ -322,7 +322,7 @@ class Scenario(_Strict):
             raise StandoffError(err["msg"].removeprefix("Value error, "), file=self._source,
                                 field=_fmt_loc(tuple(err["loc"])), value=err.get("input")) from None
         new._source = self._source
-        _check_names(new, new.network(), self._source)  # names and parameter domains, as on loading
+        _check_ranges(new, new.network(), self._source)  # the parameter domains and bounds, as on loading
         if "events" not in changes:  # same events in the same (date) order: keep their places in the file
             for old, ev in zip(self.events, new.events):
                 ev._at = old._at

@@ -49,6 +49,73 @@ MAX_BODY_BYTES = 2 * MAX_BYTES
 log = logging.getLogger("standoff.web")
 
 
+#: Most runs queued or running at once; more are refused (429) until one finishes.
+MAX_QUEUED = 8
+#: Most runs the server remembers; the oldest finished ones are forgotten (their folders and
+#: catalogue rows stay) so the job table cannot grow without end.
+MAX_JOBS = 500
+#: Disk the server's run folders may take before new runs are refused (507), bytes.
+MAX_DISK_BYTES_DEFAULT = 5 * 2**30
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over ``limit`` bytes, counted as it arrives.
+
+    A Content-Length over the limit is refused at once; a chunked body (no Content-Length) is
+    counted chunk by chunk and cut off as soon as it passes the limit, so memory holds at
+    most the limit and one chunk, never the whole body.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = {"detail": f"request body larger than {self.limit:,} bytes"}
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await JSONResponse(detail, status_code=413)(scope, receive, send)
+            return
+        seen = 0
+        started = too_large = False
+
+        async def counted() -> Any:
+            nonlocal seen, too_large
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    too_large = True
+                    raise _TooLarge
+            return msg
+
+        async def answer_413() -> None:
+            nonlocal started
+            if not started:
+                started = True
+                await JSONResponse(detail, status_code=413)(scope, receive, send)
+
+        async def watched(msg: Any) -> None:
+            nonlocal started
+            if too_large:  # FastAPI answers a body it could not read with a 400 of its own: say why instead
+                await answer_413()
+                return
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            await answer_413()
+
+
 class _Strict(BaseModel):
     # strict: JSON true is not a member count, "5" is not a number
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
@@ -165,7 +232,8 @@ def _charts(res: Any) -> dict[str, bytes]:
 
 
 def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS_DEFAULT,
-               catalogue: str | Path | None = None, datasets: Sequence[str | Path] = ()) -> FastAPI:
+               catalogue: str | Path | None = None, datasets: Sequence[str | Path] = (),
+               max_disk_bytes: int = MAX_DISK_BYTES_DEFAULT) -> FastAPI:
     """The dashboard app.
 
     Parameters
@@ -180,6 +248,10 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
     datasets
         Dataset folders, besides the built-in datasets, that a pasted scenario may name as
         its ``baseline``.  Nothing else on the machine can be named.
+    max_disk_bytes
+        Disk the run folders may take; new runs are refused (507) beyond it.  At most
+        :data:`MAX_QUEUED` runs wait or run at once (429 beyond) and the job table keeps at
+        most :data:`MAX_JOBS` runs.
     """
     from ..api import simulate
     from ..catalogue import Catalogue
@@ -213,12 +285,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and nothing here uses the network.
     app = FastAPI(title="standoff dashboard", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body larger than {MAX_BODY_BYTES:,} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -321,16 +388,37 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
         return {"scenarios": builtin_scenarios(), "max_members": max_members, "catalogue": str(catalogue.path),
                 "datasets": [*builtin_datasets(), *allowed]}
 
+    def disk_used() -> int:
+        total = 0
+        for p in (root / "runs").rglob("*"):
+            with contextlib.suppress(OSError):
+                if p.is_file() and not p.is_symlink():
+                    total += p.stat().st_size
+        return total
+
     @app.post("/api/runs")
     def start(req: RunRequest) -> dict:
         if req.members > max_members:
             raise HTTPException(400, f"members: {req.members} is more than this server allows ({max_members})")
+        with lock:
+            waiting = sum(j.status in ("queued", "running") for j in jobs.values())
+        if waiting >= MAX_QUEUED:
+            raise HTTPException(429, f"{waiting} runs are queued or running; wait for one to finish")
+        used = disk_used()
+        if used > max_disk_bytes:
+            raise HTTPException(507, f"the server's run folders take {used / 2**30:.1f} GiB, more than its limit of "
+                                     f"{max_disk_bytes / 2**30:.1f} GiB; remove old runs from {root / 'runs'}")
         try:
             sc = resolve(req)
         except StandoffError as exc:
             raise HTTPException(400, str(exc)) from None
         job = Job(id=uuid.uuid4().hex[:10], total=sc.members)
         with lock:
+            if len(jobs) >= MAX_JOBS:  # forget the oldest finished runs (dicts keep insertion order)
+                for old_id in [k for k, j in jobs.items() if j.status in ("done", "error")][:len(jobs) - MAX_JOBS + 1]:
+                    del jobs[old_id]
+            if len(jobs) >= MAX_JOBS:
+                raise HTTPException(429, "too many runs in progress; wait for one to finish")
             jobs[job.id] = job
         pool.submit(work, job, sc)
         return {"id": job.id}
