@@ -68,7 +68,7 @@ def _bodies(sentinels: list[str]) -> list[object]:
         for bad in ("NaN", "Infinity", "-Infinity", "1e999", "-1", "1.5", '"many"', "null", "[]", "{}",
                     "99999999999999999999999", "-99999999999999999999999", "true"):
             out.append(f'{{"scenario": "london-2025", "{fld}": {bad}}}')
-    for lever in ("approval_share", "delay_days", "tariff_scale", "inventory_days_autos", "stockpile_usa_magnet_t"):
+    for lever in ("approval_share", "delay_days", "tariff_scale", "inventory_days_lead_sector", "stockpile_us_key_product_t"):
         for bad in ("NaN", "Infinity", "-Infinity", "1e999", "-1", "1e308", '"x"', "[1]", "{}"):
             out.append(f'{{"scenario": "london-2025", "members": 2, "levers": {{"{lever}": {bad}}}}}')
     for bad in ('"nope"', "7", "[]", '"GRIM"'):

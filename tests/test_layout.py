@@ -61,14 +61,14 @@ def test_one_lever_module_and_one_table_of_bounds():
 
     sc = load_scenario("london-2025")
     by_search = apply_lever(sc, "stockpile", "USA", "MAGNET", 600.0)
-    by_page = apply_dashboard_levers(sc.model_dump(mode="json"), Levers(stockpile_usa_magnet_t=600.0))
+    by_page = apply_dashboard_levers(sc.model_dump(mode="json"), Levers(stockpile_us_key_product_t=600.0))
     rel_search = [e for e in by_search.events if e.type == "stockpile_release"]
     rel_page = [e for e in by_page["events"] if e["type"] == "stockpile_release"]
     assert len(rel_search) == len(rel_page) == 1
     assert str(rel_search[0].date) == rel_page[0]["date"] and rel_search[0].tonnes_per_day == rel_page[0]["tonnes_per_day"]
     # the page's inventory bound is the schema's
     hi = FIELD_BOUNDS["inventory_days"][1]
-    assert Levers(inventory_days_autos=hi).inventory_days_autos == hi
+    assert Levers(inventory_days_lead_sector=hi).inventory_days_lead_sector == hi
     for src in ("web/app.py", "analysis.py"):
         text = (SRC / src).read_text()
         assert '"stockpile_release"' not in text, f"{src} writes a stockpile release itself"

@@ -18,79 +18,32 @@ import pandas as pd
 
 from .errors import StandoffError, install_hint
 from .mcerror import mean_se, restricted
+from .outcomes import FORMS, TIME_TO_EVENT, Outcome, default_event, default_outcome, default_outcomes  # noqa: F401 - TIME_TO_EVENT re-exported
 from .levers import LEVER_RANGES, LEVERS, apply_lever  # noqa: F401 - the resilience levers live there
 from .results import Results
 from .scenario import Scenario
 
-DEFAULT_OUTCOMES = ("loss:USA:autos", "loss:EU:autos", "loss:JPN:autos", "stockout:USA:autos",
-                    "stockout:USA:defense", "pain:US", "pain:CN")
+OUTCOME_FORMS = FORMS
 
 
-OUTCOME_FORMS = "loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE, price:REGION:PRODUCT or concede:SIDE"
-_OUTCOME_DIMS = {"loss": ("region", "sector"), "stockout": ("region", "sector"), "pain": ("side",),
-                 "price": ("region", "product"), "concede": ("side",)}
+def check_outcome(spec: str | Outcome, net: Any) -> Outcome:
+    """The parsed outcome; a clear error for a malformed spec or an unknown name, before any run."""
+    return Outcome.parse(spec, net)
 
 
-def check_outcome(spec: str, net: Any) -> None:
-    """Raise a clear error for a malformed outcome spec or an unknown name, before any run."""
-    parts = spec.split(":")
-    dims = _OUTCOME_DIMS.get(parts[0])
-    if dims is None or len(parts) != len(dims) + 1:
-        raise StandoffError("outcome must be " + OUTCOME_FORMS, field="outcome", value=spec)
-    for dim, name in zip(dims, parts[1:], strict=True):
-        known = ["US", "CN"] if dim == "side" else getattr(net, dim + "s")
-        if name not in known:
-            raise StandoffError(f"unknown {dim} in outcome; known: {', '.join(known)}", field="outcome", value=spec)
+def outcome_values(res: Results, spec: str | Outcome) -> np.ndarray:
+    """Per-member values of an outcome (see :class:`standoff.outcomes.Outcome`)."""
+    return Outcome.parse(spec).values(res)
 
 
-def outcome_values(res: Results, spec: str) -> np.ndarray:
-    """Per-member values of an outcome spec (see module docstring)."""
-    parts = spec.split(":")
-    ds = res.ds
-    try:
-        if parts[0] == "loss" and len(parts) == 3:
-            return ds["output_loss_usd_bn"].sel(region=parts[1], sector=parts[2]).values
-        if parts[0] == "stockout" and len(parts) == 3:
-            d = ds["first_stockout_day"].sel(region=parts[1], sector=parts[2]).values
-            return np.where(np.isnan(d), res.scenario.horizon_days, d)
-        if parts[0] == "pain" and len(parts) == 2:
-            return ds["pain_usd_bn"].sel(side=parts[1]).sum("pain_kind").values
-        if parts[0] == "price" and len(parts) == 3:
-            return ds["peak_price_multiple"].sel(region=parts[1], product=parts[2]).values
-        if parts[0] == "concede" and len(parts) == 2 and parts[1] in ("US", "CN"):
-            d = ds["negotiation"].sel(neg_output=f"first_concession_day_{parts[1].lower()}").values
-            return np.where(np.isnan(d), res.scenario.horizon_days, d)
-    except KeyError as exc:
-        raise StandoffError(f"unknown name in outcome: {exc}", field="outcome", value=spec) from None
-    raise StandoffError("outcome must be " + OUTCOME_FORMS, field="outcome", value=spec)
-
-
-#: Outcomes that are days until an event, censored at the horizon when it does not happen.
-TIME_TO_EVENT = ("stockout", "concede")
-
-
-def event_days(res: Results, spec: str) -> np.ndarray:
+def event_days(res: Results, spec: str | Outcome) -> np.ndarray:
     """Per-member day of a time-to-event outcome (``stockout:..``, ``concede:..``), ``inf`` if never."""
-    parts = spec.split(":")
-    ds = res.ds
-    try:
-        if parts[0] == "stockout" and len(parts) == 3:
-            d = ds["first_stockout_day"].sel(region=parts[1], sector=parts[2]).values
-        elif parts[0] == "concede" and len(parts) == 2 and parts[1] in ("US", "CN"):
-            d = ds["negotiation"].sel(neg_output=f"first_concession_day_{parts[1].lower()}").values
-        else:
-            raise StandoffError("not a time-to-event outcome (stockout:REGION:SECTOR or concede:SIDE)",
-                                field="outcome", value=spec)
-    except KeyError as exc:
-        raise StandoffError(f"unknown name in outcome: {exc}", field="outcome", value=spec) from None
-    return np.where(np.isnan(d), np.inf, d.astype(float))
+    return Outcome.parse(spec).event_days(res)
 
 
-def censored_share(res: Results, spec: str) -> float:
+def censored_share(res: Results, spec: str | Outcome) -> float:
     """Share of members in which a time-to-event outcome did not happen within the horizon (0 for others)."""
-    if spec.split(":")[0] not in TIME_TO_EVENT:
-        return 0.0
-    return float(np.mean(~np.isfinite(event_days(res, spec))))
+    return Outcome.parse(spec).censored_share(res)
 
 
 def _difference_row(name: str, xa: np.ndarray, xb: np.ndarray, paired: bool) -> dict:
@@ -107,7 +60,7 @@ def _difference_row(name: str, xa: np.ndarray, xb: np.ndarray, paired: bool) -> 
     return row
 
 
-def compare(a: Results, b: Results, outcomes: Sequence[str] = DEFAULT_OUTCOMES) -> pd.DataFrame:
+def compare(a: Results, b: Results, outcomes: Sequence[str | Outcome] | None = None) -> pd.DataFrame:
     """Differences ``b - a`` with uncertainty.  When both runs share seed and members, members
     are paired (common random numbers) and the paired interval is the one to read; the
     unpaired interval shows how much sampling noise the pairing removes.
@@ -118,13 +71,20 @@ def compare(a: Results, b: Results, outcomes: Sequence[str] = DEFAULT_OUTCOMES) 
     = ``tau``).  Two members in which nothing happened differ by zero, whatever the horizons;
     ``censored_a``/``censored_b`` say how many members saw no event, and ``note`` warns when
     most did (then the restricted mean says more about the horizon than about the event).
+    Without ``outcomes``, those of :func:`standoff.outcomes.default_outcomes` for the first
+    run's dataset (from its declaration).
     """
+    net = a.scenario.network()
+    chosen = default_outcomes(net) if outcomes is None else [Outcome.parse(o, net) for o in outcomes]
+    for o in chosen:
+        o.check(b.scenario.network())
     paired = a.scenario.seed == b.scenario.seed and a.scenario.members == b.scenario.members
     rows = []
-    for spec in outcomes:
-        if spec.split(":")[0] in TIME_TO_EVENT:
+    for o in chosen:
+        spec = o.base
+        if o.time_to_event:
             tau = float(min(a.scenario.horizon_days, b.scenario.horizon_days))
-            da, db = event_days(a, spec), event_days(b, spec)
+            da, db = o.event_days(a), o.event_days(b)
             ea, eb = (da < tau).astype(float), (db < tau).astype(float)
             ca, cb = float(1 - ea.mean()), float(1 - eb.mean())
             note = ""
@@ -138,7 +98,7 @@ def compare(a: Results, b: Results, outcomes: Sequence[str] = DEFAULT_OUTCOMES) 
                 row.update({"censored_a": ca, "censored_b": cb, "note": note})
                 rows.append(row)
             continue
-        rows.append(_difference_row(spec, outcome_values(a, spec), outcome_values(b, spec), paired))
+        rows.append(_difference_row(spec, o.values(a), o.values(b), paired))
     df = pd.DataFrame(rows)
     df.attrs["paired"] = paired
     return df
@@ -183,7 +143,7 @@ def rank_inputs(model: Callable[[np.ndarray], np.ndarray], names: list[str], met
     return df.reset_index(drop=True)
 
 
-def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
+def sensitivity(sc: Scenario, outcome: str | Outcome | None = None, method: str = "sobol", n: int = 64,
                 inputs: Sequence[str] | None = None, executor: object | None = None) -> pd.DataFrame:
     """Sobol or Morris indices of a scenario's uncertain inputs for one outcome.
 
@@ -194,7 +154,7 @@ def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
     from .ensemble import plan
 
     pl0 = plan(sc)
-    check_outcome(outcome, pl0.net)
+    out = default_outcome(pl0.net) if outcome is None else Outcome.parse(outcome, pl0.net)
     keys = [u.key for u in pl0.uncertain_inputs()]
     chosen = list(inputs) if inputs else keys
     for k in chosen:
@@ -218,8 +178,8 @@ def sensitivity(sc: Scenario, outcome: str, method: str = "sobol", n: int = 64,
             override[k] = X[:, j]
         sc2 = sc.with_(members=m, trajectories=0)
         res = simulate(sc2, executor=executor, _u_override=override)
-        censored.append(censored_share(res, outcome))
-        return outcome_values(res, outcome)
+        censored.append(out.censored_share(res))
+        return out.values(res)
 
     censored: list[float] = []
     df = rank_inputs(model, chosen, method=method, n=n, seed=sc.seed)
@@ -272,12 +232,15 @@ def find_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.6) -> Box:
                float(traj.loc[i, "density"]), float(traj.loc[i, "mass"]))
 
 
-def discover(res: Results, outcome: str, below: float | None = None, above: float | None = None,
-             threshold: float = 0.6) -> Box:
-    """Which combinations of uncertain inputs lead to ``outcome`` below (or above) a value."""
+def discover(res: Results, outcome: str | Outcome | None = None, below: float | None = None,
+             above: float | None = None, threshold: float = 0.6) -> Box:
+    """Which combinations of uncertain inputs lead to ``outcome`` below (or above) a value
+    (default outcome: the US side's lead sector running out, from the declaration)."""
     if (below is None) == (above is None):
         raise StandoffError("give exactly one of --below or --above")
-    v = outcome_values(res, outcome)
+    net = res.scenario.network()
+    out = default_event(net) if outcome is None else Outcome.parse(outcome, net)
+    v = out.values(res)
     y = v <= below if below is not None else v >= above
     x = pd.DataFrame(res.ds["inputs"].values, columns=[str(k) for k in res.ds["input"].values])
     x = x.loc[:, x.std() > 0]
@@ -297,14 +260,15 @@ def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: 
     """
     from .api import simulate
 
-    product = product or sc.network().key_product
+    net = sc.network()
+    product = product or net.key_product
+    event = Outcome.parse(f"stockout:{region}:{sector}", net, field="--region/--sector")
     tol = tol if tol is not None else (high - low) / 64
     evals: list[dict] = []
 
     def prob(x: float) -> float:
         res = simulate(apply_lever(sc, lever, region, product, x).with_(trajectories=0), executor=executor)
-        d = res.ds["first_stockout_day"].sel(region=region, sector=sector).values
-        p = float(np.mean(np.nan_to_num(d, nan=np.inf) <= within_days))
+        p = float(np.mean(event.event_days(res) <= within_days))
         evals.append({"value": x, "p_stockout": p, "meets_target": p <= target})
         return p
 

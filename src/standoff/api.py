@@ -122,21 +122,21 @@ def precision_estimate(res: Results, target: str) -> tuple[str, float, float]:
     """
     import numpy as np
 
-    from .analysis import TIME_TO_EVENT, event_days, outcome_values
     from .mcerror import proportion_ci, quantile_ci
+    from .outcomes import Outcome
 
-    spec, _, within = target.partition("@")
-    if spec.split(":")[0] in TIME_TO_EVENT:
-        days = float(within) if within else float(res.scenario.horizon_days)
-        hit = event_days(res, spec) < days
+    o = Outcome.parse(target, field="--precision")
+    if o.time_to_event:
+        days = float(o.within) if o.within is not None else float(res.scenario.horizon_days)
+        hit = o.event_days(res) < days
         k, n = int(hit.sum()), hit.size
         lo, hi = proportion_ci(k, n)
         p = k / n
-        return f"P({spec} within {days:.0f} days)", p, max(p - lo, hi - p)
-    x = outcome_values(res, spec)
+        return f"P({o.base} within {days:.0f} days)", p, max(p - lo, hi - p)
+    x = o.values(res)
     med = float(np.quantile(x, 0.5, method="inverted_cdf"))
     lo, hi = quantile_ci(x, 0.5)
-    return f"median {spec}", med, max(med - lo, hi - med)
+    return f"median {o.base}", med, max(med - lo, hi - med)
 
 
 def simulate_until(scenario: Scenario, targets: dict[str, float], max_members: int, *,
@@ -151,15 +151,12 @@ def simulate_until(scenario: Scenario, targets: dict[str, float], max_members: i
     Returns the results and, per target, the estimate, half-width asked and reached, and
     whether it was met.
     """
-    from .analysis import check_outcome
     from .errors import StandoffError
+    from .outcomes import Outcome
 
     net = scenario.network()
     for t, w in targets.items():
-        spec, _, within = t.partition("@")
-        check_outcome(spec, net)
-        if within and not within.isdigit():
-            raise StandoffError("'@' takes a whole number of days", field="--precision", value=t)
+        Outcome.parse(t, net, field="--precision")
         if not w > 0:
             raise StandoffError("the half-width asked must be positive", field="--precision", value=f"{t}={w}")
     n0 = scenario.members

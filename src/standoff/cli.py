@@ -492,12 +492,12 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
             run_b: str = typer.Argument(..., help="Run folder or catalogue id (policy)."),
             outcome: Optional[list[str]] = typer.Option(None, "--outcome", help="e.g. loss:USA:autos (repeatable).")) -> None:
     """Differences between two runs (B - A) with uncertainty, paired by common random numbers."""
-    from .analysis import DEFAULT_OUTCOMES
+
     from .analysis import compare as do_compare
     from .catalogue import resolve_run
 
     a, b = resolve_run(run_a), resolve_run(run_b)
-    df = do_compare(a, b, outcome or DEFAULT_OUTCOMES)
+    df = do_compare(a, b, outcome or None)  # default: from the first run's dataset declaration
     console.print(present.df_table(df, f"{b.scenario.name} minus {a.scenario.name}"))
     if df.attrs["paired"]:
         console.print("Paired by member (same seed and members: common random numbers); read paired_95ci.")
@@ -508,7 +508,8 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
 @app.command()
 @guarded
 def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
-                outcome: str = typer.Option("loss:USA:autos", "--outcome", help="Outcome to explain."),
+                outcome: Optional[str] = typer.Option(None, "--outcome", help="Outcome to explain (default: the "
+                                                      "US side's lead-sector loss, from the dataset's declaration)."),
                 method: str = typer.Option("sobol", "--method", help="sobol or morris."),
                 n: int = typer.Option(32, "--n", help="Base sample size (Sobol: n*(k+2) runs; Morris: n*(k+1))."),
                 inputs: Optional[list[str]] = typer.Option(None, "--input", help="Inputs to vary (default all)."),
@@ -529,16 +530,20 @@ def sensitivity(scenario: str = typer.Argument(..., help="Built-in name or YAML 
         return
     if n < 2:
         raise StandoffError("n must be at least 2", field="--n", value=n)
+    from .outcomes import Outcome, default_outcome
+    net = sc.network()
+    out = default_outcome(net) if outcome is None else Outcome.parse(outcome, net, field="--outcome")
     with err_console.status(f"running the {method} design ..."):
-        df = do_sens(sc, outcome, method=method, n=n, inputs=inputs)
-    console.print(present.df_table(df, f"{method} indices for {outcome} ({df.attrs['evaluations']} runs), most influential first"))
-    _censoring_note(outcome, df.attrs.get("censored_share", 0.0))
+        df = do_sens(sc, out, method=method, n=n, inputs=inputs)
+    console.print(present.df_table(df, f"{method} indices for {out} ({df.attrs['evaluations']} runs), most influential first"))
+    _censoring_note(str(out), df.attrs.get("censored_share", 0.0))
 
 
 @app.command()
 @guarded
 def discover(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or catalogue id."),
-             outcome: str = typer.Option("stockout:USA:defense", "--outcome"),
+             outcome: Optional[str] = typer.Option(None, "--outcome", help="Outcome (default: the US side's lead "
+                                                   "sector running out, from the dataset's declaration)."),
              below: Optional[float] = typer.Option(None, "--below", help="Cases of interest: outcome <= this."),
              above: Optional[float] = typer.Option(None, "--above", help="Cases of interest: outcome >= this."),
              threshold: float = typer.Option(0.6, "--threshold", help="Density the box must reach.")) -> None:
@@ -546,11 +551,13 @@ def discover(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder 
     from .analysis import discover as do_discover
     from .catalogue import resolve_run
 
-    from .analysis import censored_share
+    from .outcomes import Outcome, default_event
     res = resolve_run(run_ref)
-    _censoring_note(outcome, censored_share(res, outcome) if outcome.split(":")[0] in ("stockout", "concede") else 0.0)
-    box = do_discover(res, outcome, below=below, above=above, threshold=threshold)
-    console.print(present.df_table(box.limits, f"PRIM box for {outcome} {'<= ' + str(below) if below is not None else '>= ' + str(above)}"))
+    net = res.scenario.network()
+    out = default_event(net) if outcome is None else Outcome.parse(outcome, net, field="--outcome")
+    _censoring_note(str(out), out.censored_share(res))
+    box = do_discover(res, out, below=below, above=above, threshold=threshold)
+    console.print(present.df_table(box.limits, f"PRIM box for {out} {'<= ' + str(below) if below is not None else '>= ' + str(above)}"))
     console.print(f"coverage {box.coverage:.0%} (of cases of interest inside), density {box.density:.0%} "
                   f"(of members inside that are cases), mass {box.mass:.0%}")
 

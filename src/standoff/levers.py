@@ -48,7 +48,7 @@ def apply_dashboard_levers(data: dict, lv: Any, net: Any = None) -> dict:
     releases the key product in the US side's region (``net``: the scenario's network, read
     from ``data`` if not given; see the dataset's declaration.csv).
     """
-    if net is None and (lv.inventory_days_autos is not None or lv.stockpile_usa_magnet_t):
+    if net is None and (lv.inventory_days_lead_sector is not None or lv.stockpile_us_key_product_t):
         net = scenario_from_dict(copy.deepcopy(data)).network()
     d = copy.deepcopy(data)
     events = d.setdefault("events", [])
@@ -60,10 +60,10 @@ def apply_dashboard_levers(data: dict, lv: Any, net: Any = None) -> dict:
                 ev["delay_days"] = lv.delay_days
         if ev.get("type") == "tariff" and lv.tariff_scale is not None and isinstance(ev.get("rate"), (int, float)):
             ev["rate"] = round(float(ev["rate"]) * lv.tariff_scale, 6)
-    if lv.inventory_days_autos is not None:
-        d.setdefault("inventory_days", {})[net.lead_sector] = lv.inventory_days_autos
-    if lv.stockpile_usa_magnet_t:
-        add_stockpile_release(d, net.us_region, net.key_product, lv.stockpile_usa_magnet_t, "dashboard-release")
+    if lv.inventory_days_lead_sector is not None:
+        d.setdefault("inventory_days", {})[net.lead_sector] = lv.inventory_days_lead_sector
+    if lv.stockpile_us_key_product_t:
+        add_stockpile_release(d, net.us_region, net.key_product, lv.stockpile_us_key_product_t, "dashboard-release")
     neg = d.setdefault("negotiation", {})
     if lv.negotiate:
         neg["enabled"] = True

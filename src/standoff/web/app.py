@@ -129,9 +129,9 @@ class Levers(_Strict):
                                             le=FIELD_BOUNDS["approval_share"][1])
     delay_days: Optional[float] = Field(None, ge=FIELD_BOUNDS["delay_days"][0], le=FIELD_BOUNDS["delay_days"][1])
     tariff_scale: Optional[float] = Field(None, ge=0, le=3)  # a multiplier: the scaled rates are checked as rates
-    inventory_days_autos: Optional[float] = Field(None, ge=FIELD_BOUNDS["inventory_days"][0],
-                                                  le=FIELD_BOUNDS["inventory_days"][1])
-    stockpile_usa_magnet_t: Optional[float] = Field(None, ge=0, le=1e6)  # the page's slider; the schema allows more
+    inventory_days_lead_sector: Optional[float] = Field(None, ge=FIELD_BOUNDS["inventory_days"][0],
+                                                        le=FIELD_BOUNDS["inventory_days"][1])
+    stockpile_us_key_product_t: Optional[float] = Field(None, ge=0, le=1e6)  # the page's slider; the schema allows more
     negotiate: bool = False
     strategy_us: Optional[Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]] = None
     strategy_cn: Optional[Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]] = None
