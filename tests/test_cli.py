@@ -65,9 +65,9 @@ def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path, monkeypat
     row = Catalogue(cat).list().iloc[0]
     assert bool(row["streamed"]) and row["members"] == 300 and row["path"] == str(out.resolve())
     want = simulate("london-2025", members=300, seed=5).headline_metrics()
-    assert abs(row["p_stockout_usa_autos"] - want["p_stockout_usa_autos"]) < 1e-12
-    assert row["median_stockout_day_usa_autos"] == want["median_stockout_day_usa_autos"]
-    for k in ("median_loss_usa_autos_bn", "median_pain_us_bn", "median_pain_cn_bn"):
+    assert abs(row["p_stockout_lead"] - want["p_stockout_lead"]) < 1e-12
+    assert row["median_stockout_day_lead"] == want["median_stockout_day_lead"]
+    for k in ("median_loss_lead_bn", "median_pain_us_bn", "median_pain_cn_bn"):
         assert abs(row[k] / want[k] - 1) < 0.025, k
     listed = runner.invoke(app, ["runs", "list", "--catalogue", str(cat)])
     assert listed.exit_code == 0 and "True" in listed.output

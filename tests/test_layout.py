@@ -97,3 +97,49 @@ def test_the_package_names_no_region_product_or_sector_of_a_dataset():
             if pat.search(line):
                 hits.append(f"{f.relative_to(root)}:{i}: {line.strip()}")
     assert not hits, "names of a dataset in the code:\n" + "\n".join(hits)
+
+
+#: String literals that contain a dataset's name as a word and may: each with its reason.
+NAME_WORDS_ALLOWED = {
+    "p_stockout_usa_autos": "the catalogue's old column names, mapped to their new ones for old catalogues",
+    "median_stockout_day_usa_autos": "as above",
+    "median_loss_usa_autos_bn": "as above",
+    "defense_strategic_weight": "a parameter of the model's vocabulary (renaming it would break users' scenarios)",
+    "other_products": "a key of declaration.csv",
+    "The other episode, to test on.": "English",
+    "the sector that draws first on a region's stock (defense priority; may be empty)": "English: the concept",
+    "Trust in the other side's compliance": "English",
+    "lowest 30-day mean share of the first-claim sector's requirement met (defense readiness)": "the concept",
+    "t, cumulative (lost: below baseline imports; diverted: from other suppliers)": "English",
+    "belief that the other side complies (0-1)": "English",
+}
+
+
+def test_no_string_literal_holds_a_dataset_name_as_a_word():
+    """Stricter than the test above: a dataset's name as a word (``_`` separating words too)
+    anywhere inside any string literal but a docstring, so ``stockpile_usa_magnet_t`` or
+    ``"loss:USA:autos"`` are found; the few literals that may are listed with their reasons."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import standoff
+    from standoff.network import builtin_datasets, load_network
+    names = set()
+    for ds in builtin_datasets():
+        net = load_network(ds)
+        names |= set(net.regions) | set(net.products) | set(net.sectors)
+    pat = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+                     + r")(?![A-Za-z0-9])")
+    root = Path(standoff.__file__).parent
+    hits = []
+    for f in sorted(root.rglob("*.py")):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        docs = {id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                if pat.search(node.value) and node.value not in NAME_WORDS_ALLOWED:
+                    hits.append(f"{f.relative_to(root)}:{node.lineno}: {node.value[:100]!r}")
+    assert not hits, "dataset names inside string literals:\n" + "\n".join(hits)

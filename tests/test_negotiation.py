@@ -136,7 +136,7 @@ def test_leverage_left_reports_both_sides():
     assert (lev["pressure_ratio_end_median"] >= 0).all()
     pr_end = res.ds.pressure_ratio.isel(time=-1).sel(side="US").median().item()
     assert lev.loc["US", "pressure_ratio_end_median"] == pr_end
-    assert 0 <= lev.attrs["china_share_of_magnets_outside_china_end"] <= 1
+    assert 0 <= lev.attrs["controller_share_outside_end"] <= 1
 
 
 @pytest.mark.parametrize("extra,needles", [

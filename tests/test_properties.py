@@ -143,7 +143,7 @@ def _licence(cover, appr=0.25, delay=63.0, rmin=7.0):
 #: (precautionary stock, speculation) is held off with it where a test needs exact comparisons.
 NO_INSPECTION = {"customs_inspection_days": 0.0, "precaution_max": 0.0, "speculation_days": 0.0}
 COMPARED = ("first_stockout_day", "output_loss_usd_bn", "peak_price_multiple", "re_trade_t", "pain_usd_bn",
-            "defense_readiness_min", "china_share_end")
+            "readiness_min", "china_share_end")
 
 
 def _same(a, b):

@@ -208,6 +208,11 @@ def find_box(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.6) -> Box:
     y = np.asarray(y, dtype=bool)
     if y.sum() == 0:
         raise StandoffError("no member shows the outcome of interest; nothing to discover")
+    if y.all():
+        raise StandoffError("every member shows the outcome of interest, so no range of the inputs sets it apart; "
+                            "choose a stricter --below or --above")
+    if x.shape[1] == 0:
+        raise StandoffError("the scenario has no uncertain inputs that vary between members; nothing to discover")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

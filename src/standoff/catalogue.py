@@ -33,9 +33,9 @@ CREATE TABLE IF NOT EXISTS runs (
     negotiate BOOLEAN,
     version VARCHAR,
     path VARCHAR,
-    p_stockout_usa_autos DOUBLE,
-    median_stockout_day_usa_autos DOUBLE,
-    median_loss_usa_autos_bn DOUBLE,
+    p_stockout_lead DOUBLE,
+    median_stockout_day_lead DOUBLE,
+    median_loss_lead_bn DOUBLE,
     median_pain_us_bn DOUBLE,
     median_pain_cn_bn DOUBLE,
     p_truce_survives_90d DOUBLE,
@@ -43,10 +43,14 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS streamed BOOLEAN DEFAULT false;
 """
-_HEADLINE = ("p_stockout_usa_autos", "median_stockout_day_usa_autos", "median_loss_usa_autos_bn", "median_pain_us_bn",
+#: Columns renamed since (their first names named one dataset's region and sector; they hold the
+#: US side's lead sector of any dataset): old catalogues are migrated on writing, read either way.
+RENAMED = {"p_stockout_usa_autos": "p_stockout_lead", "median_stockout_day_usa_autos": "median_stockout_day_lead",
+           "median_loss_usa_autos_bn": "median_loss_lead_bn"}
+_HEADLINE = ("p_stockout_lead", "median_stockout_day_lead", "median_loss_lead_bn", "median_pain_us_bn",
              "median_pain_cn_bn", "p_truce_survives_90d")
 _COLUMNS = ("id", "created", "scenario", "scenario_digest", "seed", "members", "negotiate", "version", "path",
-            "p_stockout_usa_autos", "median_stockout_day_usa_autos", "median_loss_usa_autos_bn", "median_pain_us_bn",
+            "p_stockout_lead", "median_stockout_day_lead", "median_loss_lead_bn", "median_pain_us_bn",
             "median_pain_cn_bn", "p_truce_survives_90d", "metrics", "streamed")
 
 
@@ -74,6 +78,10 @@ class Catalogue:
                 con = duckdb.connect(str(self.path), read_only=read_only)
                 if not read_only:
                     con.execute(_SCHEMA)
+                    have = {r[1] for r in con.execute("PRAGMA table_info('runs')").fetchall()}
+                    for old, new in RENAMED.items():
+                        if old in have and new not in have:
+                            con.execute(f"ALTER TABLE runs RENAME COLUMN {old} TO {new}")
                 return con
             except duckdb.IOException as exc:
                 # Only another process's lock is worth waiting for; a file that is not a
@@ -108,7 +116,7 @@ class Catalogue:
         return self._insert(row, folder)
 
     def _insert(self, meta: dict, folder: str | Path) -> str:
-        m = meta["headline"]
+        m = {RENAMED.get(k, k): v for k, v in meta["headline"].items()}  # a run.json of an older version too
         run_id = str(meta["run_id"])
         if not (run_id.isascii() and run_id.isalnum()):
             raise ValueError(f"run id {run_id!r} is not letters and digits")
@@ -127,7 +135,7 @@ class Catalogue:
                 [run_id, dt.datetime.now(), meta["scenario"], meta["scenario_digest"], int(meta["seed"]),
                  int(meta["members"]), bool(meta.get("negotiate", False)), str(meta.get("standoff_version")),
                  path,
-                 m["p_stockout_usa_autos"], m["median_stockout_day_usa_autos"], m["median_loss_usa_autos_bn"],
+                 m["p_stockout_lead"], m["median_stockout_day_lead"], m["median_loss_lead_bn"],
                  m["median_pain_us_bn"], m["median_pain_cn_bn"], m["p_truce_survives_90d"], json.dumps(m),
                  bool(meta.get("streamed", False))])
         finally:
@@ -175,7 +183,7 @@ class Catalogue:
         """All runs, newest first."""
         con = self._connect(read_only=True)
         try:
-            return con.execute("SELECT * EXCLUDE (metrics) FROM runs ORDER BY created DESC").df()
+            return con.execute("SELECT * EXCLUDE (metrics) FROM runs ORDER BY created DESC").df().rename(columns=RENAMED)
         finally:
             con.close()
 
@@ -188,7 +196,7 @@ class Catalogue:
             raise StandoffError("run ids are letters and digits (see `standoff runs list`)", file=str(self.path),
                                 value=run_id)
         try:
-            df = con.execute("SELECT * FROM runs WHERE starts_with(id, ?)", [run_id]).df()
+            df = con.execute("SELECT * FROM runs WHERE starts_with(id, ?)", [run_id]).df().rename(columns=RENAMED)
         finally:
             con.close()
         if len(df) == 0:

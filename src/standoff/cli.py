@@ -88,8 +88,8 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables."),
         precision: Optional[list[str]] = typer.Option(None, "--precision", metavar="OUTCOME=WIDTH",
                                                       help="Add members until OUTCOME's 95% interval is within ±WIDTH "
-                                                           "(repeatable), e.g. stockout:USA:autos@90=0.02 or "
-                                                           "loss:USA:autos=0.5; starts at --members, doubles."),
+                                                           "(repeatable), e.g. stockout:REGION:SECTOR@90=0.02 or "
+                                                           "loss:REGION:SECTOR=0.5; starts at --members, doubles."),
         max_members: int = typer.Option(20000, "--max-members", help="Cap on members for --precision."),
         catalogue_path: Optional[str] = typer.Option(None, "--catalogue",
                                                      help="Run catalogue file (default runs/catalogue.duckdb; "
@@ -176,7 +176,7 @@ def _parse_precision(items: list[str]) -> dict[str, float]:
         except ValueError:
             w = float("nan")
         if not sep or not spec or not (w > 0 and math.isfinite(w)):
-            raise StandoffError("expected OUTCOME=WIDTH with a positive width, e.g. stockout:USA:autos@90=0.02",
+            raise StandoffError("expected OUTCOME=WIDTH with a positive width, e.g. stockout:REGION:SECTOR@90=0.02",
                                 field="--precision", value=item)
         out[spec] = w
     return out
@@ -490,7 +490,7 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or
 @guarded
 def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (reference)."),
             run_b: str = typer.Argument(..., help="Run folder or catalogue id (policy)."),
-            outcome: Optional[list[str]] = typer.Option(None, "--outcome", help="e.g. loss:USA:autos (repeatable).")) -> None:
+            outcome: Optional[list[str]] = typer.Option(None, "--outcome", help="e.g. loss:REGION:SECTOR (repeatable; default: from the dataset's declaration).")) -> None:
     """Differences between two runs (B - A) with uncertainty, paired by common random numbers."""
 
     from .analysis import compare as do_compare
@@ -568,7 +568,7 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
                lever: str = typer.Option("stockpile", "--lever", help="stockpile, capacity or substitution."),
                region: Optional[str] = typer.Option(None, "--region", help="Default: the US side's region."),
                sector: Optional[str] = typer.Option(None, "--sector", help="Default: the dataset's first-claim "
-                                                    "sector (defense), else its lead sector."),
+                                                    "sector, else its lead sector."),
                product: Optional[str] = typer.Option(None, "--product", help="Default: the dataset's key product."),
                within: int = typer.Option(365, "--within", help="Horizon of the stockout probability, days."),
                target: float = typer.Option(0.05, "--target", help="Largest acceptable stockout probability."),
@@ -658,8 +658,8 @@ def runs_list(catalogue_path: Optional[str] = typer.Option(None, "--catalogue"))
     from .catalogue import Catalogue
 
     df = Catalogue(catalogue_path).list()
-    cols = ["id", "created", "scenario", "seed", "members", "negotiate", "streamed", "p_stockout_usa_autos",
-            "median_loss_usa_autos_bn", "path"]
+    cols = ["id", "created", "scenario", "seed", "members", "negotiate", "streamed", "p_stockout_lead",
+            "median_loss_lead_bn", "path"]
     console.print(present.df_table(df[cols], f"runs in {Catalogue(catalogue_path).path}"))
 
 

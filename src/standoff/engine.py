@@ -478,7 +478,7 @@ def write_outputs(net: Any, stocks: Any, sec: Any, ship: Any, pol: Any, acc: Any
                 d0 = net.demand0[r, s]
                 out.unfinished_usd_bn[m, r, s] = owed / d0 * net.value_day[r, s] * 1e-9 if d0 > 0.0 else 0.0
                 out.share_affected[m, r, s] = hit / KF
-            out.defense_readiness_min[m, r] = acc.readiness[r, m]
+            out.readiness_min[m, r] = acc.readiness[r, m]
             for p in range(P):
                 out.peak_price_multiple[m, r, p] = acc.o_peak[r, p, m]
                 out.stockpile_empty_day[m, r, p] = acc.o_spile_empty[r, p, m]

@@ -162,7 +162,7 @@ OUTPUT_SHAPES = {
     "output_loss_usd_bn": ("region", "sector"),
     "units_lost": ("region", "sector"),
     "peak_price_multiple": ("region", "product"),
-    "defense_readiness_min": ("region",),
+    "readiness_min": ("region",),
     "pain_usd_bn": ("side", "pain_kind"),
     "re_trade_t": ("product", "region", "flow_kind"),
     "goods_trade_usd_bn": ("side", "goods_kind"),

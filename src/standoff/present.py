@@ -192,22 +192,24 @@ def print_negotiation(res: Any, console: Console) -> None:
     rr = res.rounds().set_index("measure")
     console.print("Per member (mean): " + ", ".join(f"{k} {v:.2f}" for k, v in rr["mean"].items()))
     sq = res.status_quo_ante()
-    t = Table(title="Does an agreement fix anything? End state against the status quo ante (2024)")
-    for c in ["region", "China share of magnets: before = no conflict", "at end (median)", "P(autos rebuilt to 90%)",
-              "rebuild days (median)", "autos cover at end / no conflict (days)", "magnet price at end (x)"]:
+    net = res.scenario.network()
+    cn, kp, lead = net.cn_region, net.key_product, net.lead_sector
+    t = Table(title="Does an agreement fix anything? End state against the status quo ante (the baseline)")
+    for c in ["region", f"{cn} share of {kp}: before = no conflict", "at end (median)", f"P({lead} rebuilt to 90%)",
+              "rebuild days (median)", f"{lead} cover at end / no conflict (days)", f"{kp} price at end (x)"]:
         t.add_column(c, justify="right")
     for _, r in sq.iterrows():
         t.add_row(r["region"], f"{r['china_share_ante']:.0%}", f"{r['china_share_end_median']:.0%}",
                   f"{r['p_rebuilt']:.0%}", f"{r['rebuild_days_median']:.0f}" if r["rebuild_days_median"] == r[
                       "rebuild_days_median"] else "never",
-                  f"{r['autos_cover_end_days']:.0f} / {r['autos_cover_no_conflict_days']:.0f}",
-                  f"{r['magnet_price_end']:.2f}")
+                  f"{r['lead_cover_end_days']:.0f} / {r['lead_cover_no_conflict_days']:.0f}",
+                  f"{r['key_price_end']:.2f}")
     console.print(t)
     lev = res.leverage()
-    console.print("Leverage left at the end: pressure over resolve US {:.2f}, China {:.2f} (median; above 1 a side "
-                  "would concede again); China's median share of magnet supply outside China {:.0%}.".format(
-                      lev.loc[0, "pressure_ratio_end_median"], lev.loc[1, "pressure_ratio_end_median"],
-                      lev.attrs["china_share_of_magnets_outside_china_end"]))
+    console.print("Leverage left at the end: pressure over resolve US {:.2f}, CN {:.2f} (median; above 1 a side "
+                  "would concede again); {}'s median share of {} supply outside {} {:.0%}.".format(
+                      lev.loc[0, "pressure_ratio_end_median"], lev.loc[1, "pressure_ratio_end_median"], cn, kp, cn,
+                      lev.attrs["controller_share_outside_end"]))
 
 
 def df_table(df: Any, title: str) -> Table:

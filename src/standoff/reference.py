@@ -900,7 +900,7 @@ class Member:
             "output_loss_usd_bn": np.array([[c.loss for c in row] for row in self.sec]),
             "units_lost": np.array([[c.units for c in row] for row in self.sec]),
             "peak_price_multiple": np.array([[h.peak for h in row] for row in self.h]),
-            "defense_readiness_min": np.array(self.readiness),
+            "readiness_min": np.array(self.readiness),
             "pain_usd_bn": np.array(self.pain_total),
             "re_trade_t": np.array([[[self.h[i][p].re_lost, self.h[i][p].re_diverted] for i in range(R)]
                                     for p in range(P)]),

@@ -35,7 +35,7 @@ UNITS = {
     "stopped_weeks": "firm-weeks stopped, each firm weighted by its share of the sector (1 = the whole sector for a week)",
     "share_affected": "share of the sector's output (firms by size) that stopped on at least one day",
     "peak_price_multiple": "x baseline price",
-    "defense_readiness_min": "lowest 30-day mean share of defense requirement met",
+    "readiness_min": "lowest 30-day mean share of the first-claim sector's requirement met (defense readiness)",
     "pain_usd_bn": "US$ bn, cumulative",
     "re_trade_t": "t, cumulative (lost: below baseline imports; diverted: from other suppliers)",
     "goods_trade_usd_bn": "US$ bn, cumulative",
@@ -52,8 +52,8 @@ UNITS = {
     "expectation": "buyers' expected scarcity (0-1): controls on their imports or rising prices",
     "pain_cum_usd_bn": "US$ bn, cumulative",
     "negotiation": "per-member outcomes of the political game (see neg_output)",
-    "china_share_end": "China's share of magnets shipped to the region in the last 30 days",
-    "rebuild_days": "days from the first agreement until autos hold 90% of their target inventory",
+    "china_share_end": "the controlling side's share of the key product shipped to the region in the last 30 days",
+    "rebuild_days": "days from the first agreement until the lead sector holds 90% of its target inventory",
     "stockpile_empty_day": "day of the horizon a released strategic stockpile ran out (NaN: never)",
     "trust": "belief that the other side complies (0-1)",
     "pressure_ratio": "domestic pressure over resolve",
@@ -219,7 +219,7 @@ class Results:
 
     def readiness(self) -> pd.DataFrame:
         """Lowest 30-day defense readiness per region."""
-        return self._band("defense_readiness_min", ("region",))
+        return self._band("readiness_min", ("region",))
 
     def _neg(self, name: str) -> np.ndarray:
         return self.ds["negotiation"].sel(neg_output=name).values
@@ -249,7 +249,7 @@ class Results:
         return truce_table(days, [truce_counts(agree, collapse, self.scenario.horizon_days, d) for d in days])
 
     def headline_metrics(self) -> dict:
-        """The catalogue's headline numbers (US autos, pain medians, truce survival at 90 days)."""
+        """The catalogue's headline numbers (the US side's lead sector, pain medians, truce survival at 90 days)."""
         pain = self.ds["pain_usd_bn"].sum("pain_kind")
         net = self.scenario.network()
         lead = {"region": net.us_region, "sector": net.lead_sector}
@@ -289,9 +289,9 @@ class Results:
     def status_quo_ante(self) -> pd.DataFrame:
         """The end state against the status quo ante (the 2024 baseline, before escalation), per importing region.
 
-        China's share of magnet supply (remaining dependence), the days autos needed after the
+        The controller's share of the key product's supply (remaining dependence), the days the lead sector needed after the
         first agreement to hold 90% of target inventory again (rebuild time), and the magnet
-        price and autos cover at the end (from the kept daily paths).
+        price and the lead sector's cover at the end (from the kept daily paths).
         """
         net = self.scenario.network()
         kp, lead = net.key_product, net.lead_sector
@@ -313,9 +313,9 @@ class Results:
                          "china_share_end_median": float(np.nanmedian(share_end)) if np.isfinite(share_end).any() else np.nan,
                          "rebuild_days_median": float(np.nanmedian(rb)) if np.isfinite(rb).any() else np.nan,
                          "p_rebuilt": float(np.mean(np.isfinite(rb))),
-                         "autos_cover_end_days": float(np.median(cover)) if days0 and cover.size else np.nan,
-                         "autos_cover_no_conflict_days": no_conflict_cover if days0 else np.nan,
-                         "magnet_price_end": float(np.median(price)) if price.size else np.nan})
+                         "lead_cover_end_days": float(np.median(cover)) if days0 and cover.size else np.nan,
+                         "lead_cover_no_conflict_days": no_conflict_cover if days0 else np.nan,
+                         "key_price_end": float(np.median(price)) if price.size else np.nan})
         return pd.DataFrame(rows)
 
     def leverage(self) -> pd.DataFrame:
@@ -328,7 +328,7 @@ class Results:
                  "pressure_ratio_end_p90": float(pr.sel(side=s).quantile(0.9)) if pr.size else np.nan}
                 for s in ("US", "CN")]
         df = pd.DataFrame(rows)
-        df.attrs["china_share_of_magnets_outside_china_end"] = float(np.nanmedian(share.sel(region=outside).values))
+        df.attrs["controller_share_outside_end"] = float(np.nanmedian(share.sel(region=outside).values))
         return df
 
     def stockpiles(self) -> pd.DataFrame:
@@ -613,15 +613,15 @@ def truce_table(days: Sequence[int], counts: Sequence[Sequence[int]]) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def headline(stockouts: pd.DataFrame, lead: dict[str, str], loss_usa_autos: float, pain_us: float, pain_cn: float,
+def headline(stockouts: pd.DataFrame, lead: dict[str, str], loss_lead: float, pain_us: float, pain_cn: float,
              truce: pd.DataFrame | None) -> dict:
     """The catalogue's headline numbers, from a run's stockout table, medians and truce table (None if no talks).
 
-    ``lead`` names the US side's region and the dataset's lead sector (the catalogue's columns keep
-    their first names, ``..._usa_autos``, for the rare-earth datasets they were made for)."""
+    ``lead`` names the US side's region and the dataset's lead sector (the ``_lead`` columns of the
+    catalogue)."""
     so = stockouts.set_index(["region", "sector"]).loc[(lead["region"], lead["sector"])]
-    m = {"p_stockout_usa_autos": float(so["p_stockout"]), "median_stockout_day_usa_autos": float(so["median_day"]),
-         "median_loss_usa_autos_bn": loss_usa_autos, "median_pain_us_bn": pain_us, "median_pain_cn_bn": pain_cn,
+    m = {"p_stockout_lead": float(so["p_stockout"]), "median_stockout_day_lead": float(so["median_day"]),
+         "median_loss_lead_bn": loss_lead, "median_pain_us_bn": pain_us, "median_pain_cn_bn": pain_cn,
          "p_truce_survives_90d": None if truce is None else float(truce.set_index("days").loc[90, "p_survive"])}
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
 

@@ -462,7 +462,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             df = catalogue.list()
         except StandoffError:
             return {"runs": []}
-        cols = ["id", "scenario", "seed", "members", "p_stockout_usa_autos", "median_loss_usa_autos_bn"]
+        cols = ["id", "scenario", "seed", "members", "p_stockout_lead", "median_loss_lead_bn"]
         df = df[cols].copy()
         df = df.astype(object).where(df.notna(), None)
         return {"runs": df.to_dict(orient="records")}
