@@ -110,11 +110,12 @@ def main() -> None:
 def stage_shares(scenario: str, members: int) -> None:
     """Time each compiled stage of the day, called from Python on one block of members.
 
-    The day's loop is written out here in the kernel's order (``engine.run_block``), with a
-    timer around each stage; the calls cross from Python into compiled code, which adds a
-    few microseconds per call, small against a stage's work on a block of ``members``.
+    The day is ``standoff.day.DAY``, stage by stage with the arguments it names, with a timer
+    around each; the calls cross from Python into compiled code, which adds a few microseconds
+    per call, small against a stage's work on a block of ``members``.
     """
-    from standoff import controls, engine, markets, negotiation, politics, production, trade
+    from standoff import engine
+    from standoff.day import DAY, kernel_function
     from standoff.ensemble import dim_sizes, kernel_inputs, plan
     from standoff.layout import OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, Outputs, PathsOut
     from standoff.scenario import load_scenario
@@ -128,41 +129,26 @@ def stage_shares(scenario: str, members: int) -> None:
     sizes = dim_sizes(pl.net)
     out = Outputs(*[np.zeros((members, *[sizes[d] for d in dims])) for dims in OUTPUT_SHAPES.values()])
     tr = PathsOut(*[np.zeros((0, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()])
-    seed = np.uint64(sc.seed)
-    tail = max(T - 30, 0)
-    evT = np.ascontiguousarray(inp.ev.T)
+    funcs = [(st, kernel_function(st)) for st in DAY]
     times: dict[str, float] = {}
-
-    def run(name, fn, *a):
-        t0 = time.perf_counter()
-        r = fn(*a)
-        times[name] = times.get(name, 0.0) + time.perf_counter() - t0
-        return r
 
     for _rep in range(2):  # the first pass compiles each stage for calls from Python; time the second
         times.clear()
         net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial = \
             engine.init_block(0, 0, inp, nin, out, tr)
-        ap_ = 0
+        state = {"first": 0, "seed": np.uint64(sc.seed), "neg_on": pl.neg_on, "neg_start": pl.neg_start,
+                 "horizon": T, "tail_start": max(T - 30, 0), "ap": 0, "tl": tl, "evT": np.ascontiguousarray(inp.ev.T),
+                 "talks_today": False, "net": net, "par": par, "stocks": stocks, "market": market, "sec": sec,
+                 "ship": ship, "ctrl": ctrl, "goods": goods, "pol": pol, "acc": acc, "paths": paths, "scr": scr}
         for t in range(T):
-            pol.pain_today[:] = 0.0
-            ap_, talks = run("apply_actions", engine.apply_actions, t, ap_, tl, evT, stocks, ctrl, goods)
-            run("play_negotiation", negotiation.play_negotiation, t, 0, seed, pl.neg_on, pl.neg_start, talks, net, pol,
-                goods, ctrl, acc)
-            run("refresh_control_flags", controls.refresh_control_flags, ctrl)
-            run("land_arrivals", trade.land_arrivals, t, stocks, ship, acc)
-            run("produce_day", production.produce_day, net, par, stocks, acc, scr)
-            run("sector_pulls", production.sector_pulls, net, par, market, sec)
-            run("import_needs", trade.import_needs, net, par, stocks, market, sec, ship, ctrl, scr)
-            run("review_licences", controls.review_licences, t, 0, seed, net, par, stocks, ctrl)
-            run("ship_usual", trade.ship_usual, t, net, stocks, ship, ctrl, scr)
-            run("divert", trade.divert, t, stocks, ship, ctrl, acc, scr)
-            run("supply_sectors", production.supply_sectors, t, net, par, stocks, sec, pol, acc, paths, scr)
-            run("update_markets", markets.update_markets, t, net, par, stocks, market, sec, ship, ctrl, acc, paths, scr)
-            run("book_material_trade", trade.book_material_trade, t, net, ship, ctrl, market, pol, acc, paths)
-            run("trade_goods", trade.trade_goods, net, par, goods, pol, acc, scr)
-            run("book_pain", politics.book_pain, pol)
-            run("track_after_deal", engine.track_after_deal, t, T, tail, pl.neg_on, net, sec, ship, acc)
+            state["t"] = t
+            for st, fn in funcs:
+                args = [state[a] for a in st.args]
+                t0 = time.perf_counter()
+                r = fn(*args)
+                times[st.name] = times.get(st.name, 0.0) + time.perf_counter() - t0
+                if st.returns:
+                    state.update(zip(st.returns, r))
     total = sum(times.values())
     print(f"{scenario}, {members:,} members x {T} days, stages called from Python: "
           f"{members * T / total:,.0f} member-days/s")

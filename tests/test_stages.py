@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from standoff import controls, engine, markets, negotiation, politics, production, trade
+from standoff.day import DAY, kernel_function
 from standoff.ensemble import dim_sizes, kernel_inputs, plan
 from standoff.layout import (TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Paths, Pol, Scratch,
                              Sectors, Ship, Stocks)
@@ -46,10 +47,11 @@ class World:
         self.evT = _c(self.inp.ev.T)
         T = pl.scenario.horizon_days
         sizes = dim_sizes(pl.net)
-        tr = [np.zeros((0, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()]
+        tr = [np.zeros((1, T, *[sizes[d] for d in dims])) for dims in TRAJ_SHAPES.values()]  # this member's paths
         # Paths(n, cover, output, price, imports, pain, trust, pressure, agreement, requirement, exports, ...)
         by = dict(zip(TRAJ_SHAPES, tr))
-        self.paths = Paths(0, by["cover_days"], by["output_fraction"], by["price_multiple"], by["imports_t"],
+        self.tr = by
+        self.paths = Paths(1, by["cover_days"], by["output_fraction"], by["price_multiple"], by["imports_t"],
                            by["pain_cum_usd_bn"], by["trust"], by["pressure_ratio"], by["agreement_in_force"],
                            by["requirement_fraction"], by["exports_t"], by["route_exports_t"], by["licences"],
                            by["fob_price"], by["speculative_t"], by["expectation"])
@@ -82,49 +84,30 @@ def _ap(tl, t: int) -> int:
     return 0 if t == 0 else int(np.searchsorted(tl.day, t, side="left"))
 
 
-STAGES = [
-    # name, kernel call (world, t, talks) -> value, reference call (member, t, talks) -> value
-    ("apply_actions",
-     lambda w, t, talks: (w.pol.pain_today.fill(0.0), engine.apply_actions(t, _ap(w.tl, t), w.tl, w.evT, w.stocks,
-                                                                            w.ctrl, w.goods)[1])[1],
-     lambda m, t, talks, by_day: m.apply_actions(t, by_day.get(t, []))),
-    ("play_negotiation",
-     lambda w, t, talks: negotiation.play_negotiation(t, w.k, np.uint64(w.pl.scenario.seed), w.pl.neg_on,
-                                                      w.pl.neg_start, talks, w.net, w.pol, w.goods, w.ctrl, w.acc),
-     lambda m, t, talks, by_day: m.play_negotiation(t, talks)),
-    ("land_arrivals", lambda w, t, talks: trade.land_arrivals(t, w.stocks, w.ship, w.acc),
-     lambda m, t, talks, by_day: m.land_arrivals(t)),
-    ("produce_day", lambda w, t, talks: production.produce_day(w.net, w.par, w.stocks, w.acc, w.scr),
-     lambda m, t, talks, by_day: m.produce_day()),
-    ("sector_pulls", lambda w, t, talks: production.sector_pulls(w.net, w.par, w.market, w.sec),
-     lambda m, t, talks, by_day: m.sector_pulls()),
-    ("import_needs", lambda w, t, talks: trade.import_needs(w.net, w.par, w.stocks, w.market, w.sec, w.ship, w.ctrl, w.scr),
-     lambda m, t, talks, by_day: m.import_needs()),
-    ("review_licences",
-     lambda w, t, talks: controls.review_licences(t, w.k, np.uint64(w.pl.scenario.seed), w.net, w.par, w.stocks,
-                                                  w.ctrl),
-     lambda m, t, talks, by_day: m.review_licences(t)),
-    ("ship_usual", lambda w, t, talks: trade.ship_usual(t, w.net, w.stocks, w.ship, w.ctrl, w.scr),
-     lambda m, t, talks, by_day: m.ship_usual(t)),
-    ("divert", lambda w, t, talks: trade.divert(t, w.stocks, w.ship, w.ctrl, w.acc, w.scr),
-     lambda m, t, talks, by_day: m.divert(t)),
-    ("supply_sectors",
-     lambda w, t, talks: production.supply_sectors(t, w.net, w.par, w.stocks, w.sec, w.pol, w.acc, w.paths, w.scr),
-     lambda m, t, talks, by_day: m.supply_sectors(t)),
-    ("update_markets",
-     lambda w, t, talks: markets.update_markets(t, w.net, w.par, w.stocks, w.market, w.sec, w.ship, w.ctrl, w.acc, w.paths,
-                                                w.scr),
-     lambda m, t, talks, by_day: m.update_markets()),
-    ("book_material_trade", lambda w, t, talks: trade.book_material_trade(t, w.net, w.ship, w.ctrl, w.market, w.pol, w.acc, w.paths),
-     lambda m, t, talks, by_day: m.book_material_trade()),
-    ("trade_goods", lambda w, t, talks: trade.trade_goods(w.net, w.par, w.goods, w.pol, w.acc, w.scr),
-     lambda m, t, talks, by_day: m.trade_goods()),
-    ("book_pain", lambda w, t, talks: politics.book_pain(w.pol), lambda m, t, talks, by_day: m.book_pain()),
-    ("track_after_deal",
-     lambda w, t, talks: engine.track_after_deal(t, w.pl.scenario.horizon_days, max(w.pl.scenario.horizon_days - 30, 0),
-                                                 w.pl.neg_on, w.net, w.sec, w.ship, w.acc),
-     lambda m, t, talks, by_day: m.track_after_deal(t)),
-]
+def _kernel_args(w: "World", st, t: int, talks: bool) -> list:
+    """The arguments of a stage's compiled function, by the names standoff.day.DAY gives them."""
+    sc = w.pl.scenario
+    given = {"t": t, "first": w.k, "seed": np.uint64(sc.seed), "neg_on": w.pl.neg_on, "neg_start": w.pl.neg_start,
+             "talks_today": talks, "horizon": sc.horizon_days, "tail_start": max(sc.horizon_days - 30, 0),
+             "ap": _ap(w.tl, t), "tl": w.tl, "evT": w.evT}
+    return [given[a] if a in given else getattr(w, a) for a in st.args]
+
+
+def _container_of() -> dict[str, str]:
+    """Each state array's container (standoff.day.STATE), to check what a stage leaves alone."""
+    out = {}
+    for name, box in (("stocks", Stocks), ("market", Market), ("sec", Sectors), ("ship", Ship), ("ctrl", Ctrl),
+                      ("goods", Goods), ("acc", Acc)):
+        for f in box._fields:
+            out[f] = name
+    for f in ("pain_today", "pain_tot", "pressure", "rho_us", "rho_cn", "nst"):
+        out[f] = "pol"
+    return out
+
+
+CONTAINER = _container_of()
+#: The daily paths a recorder stage writes, with the reference's name for each.
+RECORDED = {"record_politics": ("trust", "pressure_ratio", "agreement_in_force"), "record_pain": ("pain_cum_usd_bn",)}
 
 
 def _differs(stage: str, kernel: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> list[str]:
@@ -158,26 +141,43 @@ def check_day(scenario: str, negotiate: bool, seed: int, k: int, day: int) -> li
     w = World(pl, inputs, k)
     problems: list[str] = []
     talks = False
-    for name, kernel_call, ref_call in STAGES:
+    for st in DAY:
+        if st.twin_args is None:
+            continue  # refresh_control_flags: checked after apply_actions below
         before = m.export_state(t)
         w.load(before)
-        got = kernel_call(w, t, talks)
-        want = ref_call(m, t, talks, by_day)
-        if name == "apply_actions":
-            if bool(got) != bool(want):
-                problems.append(f"stage apply_actions: talks today {got} in the kernel, {want} in the reference")
+        got = kernel_function(st)(*_kernel_args(w, st, t, talks))
+        given = {"t": t, "talks_today": talks, "actions": by_day.get(t, [])}
+        want = getattr(m, st.name)(*[given[a] for a in st.twin_args])
+        after = m.export_state(t)
+        kernel = w.arrays()
+        # What a stage does not change, it leaves bit for bit as it was (the table's "writes").
+        for name, arr in kernel.items():
+            if CONTAINER.get(name) not in st.writes and name not in NOT_COMPARED and \
+                    not np.array_equal(arr, before[name], equal_nan=True):
+                problems.append(f"stage {st.name}: changed {name} ({CONTAINER.get(name)}), which standoff.day.DAY "
+                                "says it does not write")
+        if st.name in RECORDED:
+            for path in RECORDED[st.name]:
+                k_val = np.asarray(w.tr[path][0, t], dtype=float)
+                r_val = np.asarray(m.recorded[path][t], dtype=float)
+                if not np.array_equal(k_val, r_val, equal_nan=True):
+                    problems.append(f"stage {st.name}: path {path} on day {t} is {k_val} in the kernel, {r_val} in "
+                                    "the reference")
+        if st.name == "apply_actions":
+            if bool(got[1]) != bool(want):
+                problems.append(f"stage apply_actions: talks today {got[1]} in the kernel, {want} in the reference")
             talks = bool(want)
             # the kernel marks changed controls for refresh_control_flags; check that stage here
-            after = m.export_state(t)
             w.ctrl.lic_route[:] = False
             w.ctrl.flags[0] = 1
             controls.refresh_control_flags(w.ctrl)
             problems += _differs("refresh_control_flags", {f: getattr(w.ctrl, f) for f in ("lic_route", "flags")},
                                  after)
-            problems += _differs(name, {k_: v for k_, v in w.arrays().items() if k_ not in ("lic_route", "flags")},
+            problems += _differs(st.name, {k_: v for k_, v in kernel.items() if k_ not in ("lic_route", "flags")},
                                  after)
             continue
-        problems += _differs(name, w.arrays(), m.export_state(t))
+        problems += _differs(st.name, kernel, after)
     return problems
 
 

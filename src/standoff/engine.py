@@ -1,29 +1,9 @@
 """The compiled kernel: a block of members advanced side by side through the whole horizon.
 
 :func:`run_block` is the day's timeline.  It sets up the state (grouped by mechanism in the
-containers of :mod:`standoff.layout`), then each day calls the stages in order; each stage
-is a compiled function in the module of its mechanism:
-
-=====================  ===========================  ==========================================
-stage                  module                       what it does
-=====================  ===========================  ==========================================
-apply_actions          engine                       the scenario's dated actions
-play_negotiation       negotiation                  pressure ratios, the political game
-refresh_control_flags  controls                     which routes any member licenses
-land_arrivals          trade                        stockpile releases and arrivals
-produce_day            production                   the chain produces, upstream first
-sector_pulls           production                   requirements and firm cohorts' pulls
-import_needs           trade                        orders up to a target position
-ship_usual             trade                        round 1: usual suppliers, under controls
-review_licences        controls                     licence contracts apply, wait, are granted or refused
-divert                 trade                        round 2: any supplier without a control
-supply_sectors         production                   sectors consume; losses and stockouts
-update_markets         markets                      prices, substitution, new capacity
-book_material_trade    trade                        trade lost, export pain, customs series
-trade_goods            trade                        tariffs, counter-measures, their pain
-book_pain              politics                     pain totals and pressure
-track_after_deal       engine                       dependence and inventory rebuild
-=====================  ===========================  ==========================================
+containers of :mod:`standoff.layout`), then each day calls the stages in the order of
+:data:`standoff.day.DAY`, the one table of the day (each stage's module, arguments, the state
+it changes and what it does); each stage is a compiled function in the module of its mechanism.
 
 State arrays carry the member on their last axis and every loop over members is innermost
 and (almost) free of branches, so the compiler vectorises across members.  Per member, the
@@ -61,21 +41,18 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
               tl: Any, nin: Any, out: Any, tr: Any) -> None:
     """Simulate members ``first .. first + M - 1`` (``M = inp.glob.shape[0]``) together, writing outputs in place.
 
-    The day's timeline: apply the scenario's actions, play the political game, land arrivals,
-    produce, set the sectors' pulls, order, review licences, ship from usual suppliers, divert,
-    supply the sectors, update markets, book material and goods trade, book pain.  Each stage
-    is a compiled function in the module of its mechanism, with a twin of the same name in
-    :class:`standoff.reference.Member`; the order of floating-point operations for each member
-    is the reference's, so results match it bit for bit.
+    The day's timeline is :data:`standoff.day.DAY`, called in its order with its arguments.
+    Each stage is a compiled function in the module of its mechanism, with a twin of the same
+    name in :class:`standoff.reference.Member` (but kernel bookkeeping); the order of
+    floating-point operations for each member is the reference's, so results match it bit for bit.
     """
     net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial = \
         init_block(first, n_keep, inp, nin, out, tr)
     evT = np.ascontiguousarray(inp.ev.T)
     tail_start = max(horizon - 30, 0)
     ap = 0
-    for t in range(horizon):
-        pol.pain_today[:] = 0.0
-        ap, talks_today = apply_actions(t, ap, tl, evT, stocks, ctrl, goods)
+    for t in range(horizon):  # the day of standoff.day.DAY (tests/test_day.py checks this loop against it)
+        ap, talks_today = apply_actions(t, ap, tl, evT, stocks, ctrl, goods, pol)
         play_negotiation(t, first, seed, neg_on, neg_start, talks_today, net, pol, goods, ctrl, acc)
         record_politics(t, pol, paths)
         refresh_control_flags(ctrl)
@@ -332,9 +309,11 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
 # ---------------------------------------------------------------- the timeline and the bookkeeping stages
 
 @kernel_jit(error_model="numpy", inline="always")
-def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: Any, goods: Any) -> tuple:
-    """Stage: the scenario's actions dated up to today change tariffs, controls, counter-measures,
-    stockpile releases and capacity.  Returns the next action's index and whether talks are held today."""
+def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: Any, goods: Any, pol: Any) -> tuple:
+    """Stage: a new day (today's pain starts at zero), and the scenario's actions dated up to today
+    change tariffs, controls, counter-measures, stockpile releases and capacity.  Returns the next
+    action's index and whether talks are held today."""
+    pol.pain_today[:] = 0.0
     talks_today = False
     M = evT.shape[1]
     n_act = tl.day.shape[0]

@@ -25,10 +25,12 @@ from typing import Any
 import numpy as np
 
 from . import engine as E
+from .day import DAY
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, diverts_to
 from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
-                     LICENCE_CONTRACTS, LICENCE_KINDS, STREAM_LICENCE, firm_cover_multipliers)
+                     LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
+                     firm_cover_multipliers)
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
@@ -208,6 +210,8 @@ class Member:
         self.cm_on = [0.0] * self.C
         self.pressure = [[0.0] * 4 for _ in range(2)]
         self.pain_total = [[0.0] * 4 for _ in range(2)]
+        #: Daily paths the recorder stages keep: name -> day -> value (as the kernel's kept paths).
+        self.recorded: dict[str, dict[int, Any]] = {}
         self.goods = [[0.0, 0.0] for _ in range(2)]
         self.readiness = [1.0] * R
         self.ready_buf = [[1.0] * E.READINESS_WINDOW for _ in range(R)]
@@ -244,32 +248,33 @@ class Member:
     # ------------------------------------------------------------------ one day
     def step(self, t: int, actions: list[tuple[int, int, int, int, int]],
              after: Any = None) -> None:
-        """One day: the kernel's stages in the kernel's order (see :mod:`standoff.engine`).
+        """One day: the stages of :data:`standoff.day.DAY` in its order, each twin given the
+        arguments the table names (``t``, ``talks_today``, ``actions``).
 
         ``after``, if given, is called with each stage's name once that stage has run (how
         :func:`first_nonfinite` finds the stage that first makes a number NaN or infinite).
         """
         done = after or (lambda name: None)
-        self.stage = "apply_actions"
-        talks_today = self.apply_actions(t, actions)
-        done("apply_actions")
-        for name, call in (("play_negotiation", lambda: self.play_negotiation(t, talks_today)),
-                           ("land_arrivals", lambda: self.land_arrivals(t)),
-                           ("produce_day", self.produce_day),
-                           ("sector_pulls", self.sector_pulls),
-                           ("import_needs", self.import_needs),
-                           ("review_licences", lambda: self.review_licences(t)),
-                           ("ship_usual", lambda: self.ship_usual(t)),
-                           ("divert", lambda: self.divert(t)),
-                           ("supply_sectors", lambda: self.supply_sectors(t)),
-                           ("update_markets", self.update_markets),
-                           ("book_material_trade", self.book_material_trade),
-                           ("trade_goods", self.trade_goods),
-                           ("book_pain", self.book_pain),
-                           ("track_after_deal", lambda: self.track_after_deal(t))):
-            self.stage = name
-            call()
-            done(name)
+        given = {"t": t, "actions": actions, "talks_today": False}
+        for st in DAY:
+            if st.twin_args is None:  # kernel bookkeeping, no twin
+                continue
+            self.stage = st.name
+            got = getattr(self, st.name)(*[given[a] for a in st.twin_args])
+            if st.name == "apply_actions":
+                given["talks_today"] = got
+            done(st.name)
+
+    def record_politics(self, t: int) -> None:
+        """Stage: today's trust, pressure ratios and agreement in force (the daily paths)."""
+        rho = getattr(self, "rho", [0.0, 0.0])
+        self.recorded.setdefault("trust", {})[t] = [float(self.nst[S_TRUST_US]), float(self.nst[S_TRUST_CN])]
+        self.recorded.setdefault("pressure_ratio", {})[t] = [float(rho[0]), float(rho[1])]
+        self.recorded.setdefault("agreement_in_force", {})[t] = float(self.nst[S_ACTIVE])
+
+    def record_pain(self, t: int) -> None:
+        """Stage: today's cumulative pain per side (a daily path)."""
+        self.recorded.setdefault("pain_cum_usd_bn", {})[t] = [_sum(self.pain_total[sd]) for sd in range(2)]
 
     def apply_actions(self, t: int, actions: list[tuple[int, int, int, int, int]]) -> bool:
         """Stage: today's actions change tariffs, controls, counter-measures, releases, capacity; True if talks are held."""
