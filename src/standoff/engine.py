@@ -21,7 +21,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
-from .layout import (A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
+from .layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
                      A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE, A_CTRL_QUOTA, A_CTRL_RMIN, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
@@ -168,7 +168,7 @@ def network_constants(nin: Any) -> Any:
     for p in range(P):
         for r in range(R):
             world_prod0[p] += prod0[r, p]
-            if side[r] != 1:
+            if side[r] != CN_SIDE:
                 outside[p] += prod0[r, p]
     rt_p, rt_e, rt_i = np.nonzero(share0 > 0.0)
     n_rt = rt_p.shape[0]
@@ -418,7 +418,7 @@ def track_after_deal(t: int, horizon: int, tail_start: int, neg_on: bool, net: A
                 continue
             for r in range(R):
                 if np.isnan(out_rebuild[m, r]) and demand0[r, autos] > 0.0:
-                    low = sec.ssum[r, autos, m] < 0.9 * sec.sect_tgt[r, autos, m]
+                    low = sec.ssum[r, autos, m] < REBUILD_SHARE * sec.sect_tgt[r, autos, m]
                     if low:
                         dipped[r, m] = 1.0
                     elif dipped[r, m] > 0.0:

@@ -20,6 +20,14 @@ SIDES = ("US", "CN")
 CN_SIDE = SIDES.index("CN")
 #: Kinds of pain each side feels, in the order of every ``pain_kind`` axis.
 PAIN_KINDS = ("output", "exports", "consumers", "strategic")
+#: Index of each pain kind along a ``pain_kind`` axis (the stages book pain under these names).
+PK_OUTPUT, PK_EXPORTS, PK_CONSUMERS, PK_STRATEGIC = (PAIN_KINDS.index(k) for k in PAIN_KINDS)
+#: A region's price signal (price over its moving average, smoothed over investment_signal_days)
+#: above which new capacity outside the controller is built, and the signal at which it is
+#: built fastest is this plus one (assumption: a 50% premium sustained for about a year).
+INVEST_SIGNAL = 1.5
+#: Share of its target inventory the lead sector must hold again to count as rebuilt after a deal.
+REBUILD_SHARE = 0.9
 
 # ---------------------------------------------------------------- per-member parameters of the kernel
 

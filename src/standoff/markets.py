@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .layout import I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, MODE_LICENCE, MODE_NONE
+from .layout import CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -210,11 +210,11 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
         if outside[p] <= 0.0:
             continue
         for r in range(R):
-            if side[r] != 1 and prod0[r, p] > 0.0:
+            if side[r] != CN_SIDE and prod0[r, p] > 0.0:
                 for m in range(M):
-                    if signal[r, p, m] > 1.5:
+                    if signal[r, p, m] > INVEST_SIGNAL:
                         grow = cap_grow[m] * world_prod0[p] * prod0[r, p] / outside[p]
-                        cap[r, p, m] += grow * min(signal[r, p, m] - 1.5, 1.0)
+                        cap[r, p, m] += grow * min(signal[r, p, m] - INVEST_SIGNAL, 1.0)
     expectations(t, net, par, stocks, market, ctrl, paths, scr)
 
 

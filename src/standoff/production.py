@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .layout import I_DEFCOST, I_FINISH
+from .layout import I_DEFCOST, I_FINISH, PK_OUTPUT, PK_STRATEGIC
 
 
 @kernel_jit(error_model="numpy")
@@ -329,10 +329,10 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
             if sd >= 0:
                 if s == defense:
                     for m in range(M):
-                        pain_today[sd, 3, m] += loss_v[m] * g_defw[m] * 1e-9
+                        pain_today[sd, PK_STRATEGIC, m] += loss_v[m] * g_defw[m] * 1e-9
                 else:
                     for m in range(M):
-                        pain_today[sd, 0, m] += loss_v[m] * 1e-9
+                        pain_today[sd, PK_OUTPUT, m] += loss_v[m] * 1e-9
             if s == defense:
                 w = t % W
                 for m in range(M):

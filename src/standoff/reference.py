@@ -30,6 +30,7 @@ from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_Q
 from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
                      LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
+                     CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
@@ -623,9 +624,9 @@ class Member:
                 pain = loss + late * g[I_DEFCOST]
                 if sd >= 0:
                     if c.s == self.defense:
-                        self.pain_today[sd][3] += pain * g[E.I_DEFW] * 1e-9
+                        self.pain_today[sd][PK_STRATEGIC] += pain * g[E.I_DEFW] * 1e-9
                     else:
-                        self.pain_today[sd][0] += pain * 1e-9
+                        self.pain_today[sd][PK_OUTPUT] += pain * 1e-9
                 if c.s == self.defense:
                     w = t % E.READINESS_WINDOW
                     self.ready_sum[r] += made - self.ready_buf[r][w]
@@ -657,9 +658,9 @@ class Member:
                 continue
             for r in range(R):
                 h = self.h[r][p]
-                if self.side[r] != 1 and h.prod0 > 0.0 and h.signal > 1.5:
+                if self.side[r] != CN_SIDE and h.prod0 > 0.0 and h.signal > INVEST_SIGNAL:
                     grow = self.cap_grow * self.world[p] * h.prod0 / self.outside[p]
-                    h.cap += grow * min(h.signal - 1.5, 1.0)
+                    h.cap += grow * min(h.signal - INVEST_SIGNAL, 1.0)
         # expectations and speculation (standoff.markets.expectations)
         inv_e = 1.0 / g[I_EXPDAYS]
         for r in range(R):
@@ -696,7 +697,7 @@ class Member:
             if gap > 0.0:
                 self.h[rt.i][rt.p].re_lost += gap
                 if self.side[rt.e] >= 0:
-                    self.pain_today[self.side[rt.e]][1] += gap * price_t[rt.p] * 1e-9
+                    self.pain_today[self.side[rt.e]][PK_EXPORTS] += gap * price_t[rt.p] * 1e-9
 
     def trade_goods(self) -> None:
         """Stage: goods trade under tariffs and counter-measures, and its pain."""
@@ -719,18 +720,18 @@ class Member:
             cost = lk.cs + g[E.I_PREM] * g[E.I_DIV] * max(lost, 0.0)
             si, se = self.side[lk.i], self.side[lk.e]
             if si >= 0:
-                self.pain_today[si][2] += cost * 1e-9
+                self.pain_today[si][PK_CONSUMERS] += cost * 1e-9
                 self.goods[si][0] += lost * 1e-9
             # the exporter places a share of its lost sales elsewhere, over the trade adjustment time
             redir = g[E.I_REDIR_CN] if se == E.CN_SIDE else g[E.I_REDIR]
             lk.redirected += (max(lost, 0.0) * redir - lk.redirected) * self.inv_tadj
             if se >= 0 and lost > 0.0:
-                self.pain_today[se][1] += max(lost - lk.redirected, 0.0) * 1e-9
+                self.pain_today[se][PK_EXPORTS] += max(lost - lk.redirected, 0.0) * 1e-9
                 self.goods[se][1] += lost * 1e-9
         for c in range(self.C):
             st = self.side[net.cm_target[c]]
             if self.cm_on[c] > 0.0 and st >= 0:
-                self.pain_today[st][3] += net.cm_blocked[c] * net.cm_multiplier[c] * 1e-9
+                self.pain_today[st][PK_STRATEGIC] += net.cm_blocked[c] * net.cm_multiplier[c] * 1e-9
 
     def book_pain(self) -> None:
         """Stage: today's pain joins the totals and the pressure."""
@@ -787,7 +788,7 @@ class Member:
         for r in range(self.R):
             c = self.sec[r][self.autos]
             if math.isnan(self.rebuild[r]) and c.demand0 > 0.0:
-                if _sum(c.cohorts) < 0.9 * c.sect_tgt:
+                if _sum(c.cohorts) < REBUILD_SHARE * c.sect_tgt:
                     self.dipped[r] = True
                 elif self.dipped[r]:
                     self.rebuild[r] = t - a_day

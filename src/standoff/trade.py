@@ -19,7 +19,8 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import diverts_to, schedule
-from .layout import CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA
+from .layout import (CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+                     PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -359,7 +360,7 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol
             if gap > 0.0:
                 o_re[p, i, 0, m] += gap
                 if se >= 0:
-                    pain_today[se, 1, m] += gap * pt * 1e-9
+                    pain_today[se, PK_EXPORTS, m] += gap * pt * 1e-9
     for p in range(P):
         for i in range(R):
             for m in range(n_keep):
@@ -467,7 +468,7 @@ def trade_goods(net: Any, par: Any, goods: Any, pol: Any, acc: Any, scr: Any) ->
             lost = v0 - tv[e, i, gg, m]
             cost = gt_cs[j, m] + g_prem[m] * g_div[m] * max(lost, 0.0)
             if si >= 0:
-                pain_today[si, 2, m] += cost * 1e-9
+                pain_today[si, PK_CONSUMERS, m] += cost * 1e-9
                 o_goods[si, 0, m] += lost * 1e-9
             # Exporters find other buyers for a share of what they lose, over the time
             # trade takes to follow a tariff (goods made for one market are not sold in
@@ -476,7 +477,7 @@ def trade_goods(net: Any, par: Any, goods: Any, pol: Any, acc: Any, scr: Any) ->
             red += (max(lost, 0.0) * redir[m] - red) * inv_tadj[m]
             gt_red[j, m] = red
             if se >= 0 and lost > 0.0:
-                pain_today[se, 1, m] += max(lost - red, 0.0) * 1e-9
+                pain_today[se, PK_EXPORTS, m] += max(lost - red, 0.0) * 1e-9
                 o_goods[se, 1, m] += lost * 1e-9
     for c in range(C):
         st = side[cm_target[c]]
@@ -484,4 +485,4 @@ def trade_goods(net: Any, par: Any, goods: Any, pol: Any, acc: Any, scr: Any) ->
             hit = cm_blocked[c] * cm_mult[c] * 1e-9
             for m in range(M):
                 if cm_on[c, m] > 0.0:
-                    pain_today[st, 3, m] += hit
+                    pain_today[st, PK_STRATEGIC, m] += hit
