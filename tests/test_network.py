@@ -51,3 +51,29 @@ def test_shares_match_sourced_aggregates(net):
 def test_parameter_ranges_contain_their_values(net):
     p = net.parameters
     assert ((p["low"] <= p["value"]) & (p["value"] <= p["high"])).all()
+
+
+def test_the_model_wide_parameter_table_is_complete_and_sourced():
+    """Every parameter a mechanism reads is declared once in defaults/, with a source the
+    defaults' sources.csv cites and a domain that holds its value and range."""
+    from standoff.layout import NEG_PARAMS, PARAMS
+    from standoff.network import model_defaults
+    d = model_defaults()
+    assert set(PARAMS) <= set(d["parameters"]["name"])
+    assert {p for p in NEG_PARAMS if not p.startswith("strategy_")} <= set(d["negotiation"]["name"])
+    assert set(d["parameters"]["source"]) | set(d["negotiation"]["source"]) <= set(d["sources"]["key"])
+
+
+def test_a_dataset_overrides_only_the_rows_it_gives(tmp_path):
+    import shutil
+    from importlib import resources
+    folder = tmp_path / "mine"
+    shutil.copytree(str(resources.files("standoff") / "data_template"), folder)
+    (folder / "parameters.csv").write_text("name,value,low,high,unit,source,note\n"
+                                           "price_cap,10,8,12,x baseline,ASSUMPTION,a cap of my own\n")
+    load_network.cache_clear()
+    net = load_network(folder)
+    p = net.tables["parameters"].set_index("name")
+    assert p.loc["price_cap", "value"] == 10 and p.loc["price_cap", "origin"] == "mine"
+    assert (p.drop(index="price_cap")["origin"] == "model").all()
+    assert net.parameters.loc["order_adjust_days", "value"] == 30  # the model-wide value

@@ -49,7 +49,22 @@ def _dataset(tmp_path: Path, name: str = "data") -> Path:
     return folder
 
 
+def _override(folder: Path, table: str) -> None:
+    """Give the dataset its own parameters or negotiation table: the model-wide rows, copied
+    (a dataset's own rows override the package's defaults/ ones)."""
+    src = Path(str(resources.files("standoff") / "defaults" / f"{table}.csv"))
+    import csv
+    import io
+    rows = list(csv.reader(io.StringIO(src.read_text())))
+    keep = [r[:7] for r in rows]  # without the domain columns
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(keep)
+    (folder / f"{table}.csv").write_text(buf.getvalue())
+
+
 def _edit(folder: Path, table: str, old: str, new: str) -> None:
+    if table in ("parameters", "negotiation") and not (folder / f"{table}.csv").exists():
+        _override(folder, table)
     f = folder / f"{table}.csv"
     text = f.read_text()
     assert old in text, (table, old)
@@ -265,14 +280,18 @@ def test_structural_dataset_faults_name_file_and_row(tmp_path, what):
         f.write_text("\n".join([*lines, lines[1]]) + "\n")
         needles = ["products.csv", "duplicate"]
     elif what == "duplicate_parameter":
+        _override(folder, "parameters")
         f = folder / "parameters.csv"
         lines = f.read_text().splitlines()
         f.write_text("\n".join([*lines, lines[1]]) + "\n")
         needles = ["parameters.csv", "duplicate"]
     elif what == "missing_negotiation_row":
+        # A dataset can no longer lack a row (the model-wide table fills it); an unknown source
+        # key in a row of its own is named with the file and row.
+        _override(folder, "negotiation")
         f = folder / "negotiation.csv"
-        f.write_text("\n".join(ln for ln in f.read_text().splitlines() if not ln.startswith("repair_days")) + "\n")
-        needles = ["negotiation.csv", "repair_days"]
+        f.write_text(f.read_text().replace("repair_days,7,3,14,days,LDN", "repair_days,7,3,14,days,NOSUCH"))
+        needles = ["negotiation.csv", "NOSUCH", "source key"]
     elif what == "us_no_demand":
         f = folder / "demand.csv"
         lines = f.read_text().splitlines()

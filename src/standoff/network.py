@@ -63,8 +63,12 @@ DECLARATION_KEYS = {
     "first_claim_sector": "the sector that draws first on a region's stock (defense priority; may be empty)",
     "headline_importers": "importing regions the report and dashboard show first (space-separated)",
 }
-#: Tables a dataset may leave out (an empty table of the same columns is used).
-OPTIONAL = {"responses"}
+#: Tables a dataset may leave out (an empty table of the same columns is used).  A dataset's
+#: ``parameters`` and ``negotiation`` hold only the rows where it differs from the model-wide
+#: table in the package (``defaults/``); see :func:`model_defaults`.
+OPTIONAL = {"responses", "parameters", "negotiation"}
+#: Tables a dataset's rows are merged into from the package's ``defaults/`` folder.
+DEFAULTED = ("parameters", "negotiation")
 #: Numeric columns a table may leave out or leave blank in a row (NaN where not given).
 OPTIONAL_COLS: dict[str, list[str]] = {
     "output_value": ["units_per_year"],  # units the sector makes a year (vehicles), beside its money value
@@ -321,6 +325,43 @@ def _check_names(df: pd.DataFrame, col: str, known: list[str], path: Path) -> No
                                 field=f"row {i + 2}.{col}", value=v)
 
 
+def _defaults_dir() -> Path:
+    return Path(str(resources.files("standoff") / "defaults"))
+
+
+@lru_cache(maxsize=1)
+def model_defaults() -> dict[str, pd.DataFrame]:
+    """The model-wide parameter tables (``defaults/parameters.csv``, ``negotiation.csv``) and the
+    sources they cite, checked like a dataset's (each value, low and high inside its domain)."""
+    folder = _defaults_dir()
+    out = {tab: _read_table(folder, tab) for tab in (*DEFAULTED, "sources")}
+    keys = set(out["sources"]["key"])
+    for tab in DEFAULTED:
+        for i, v in enumerate(out[tab]["source"]):
+            if v not in keys:
+                raise StandoffError("source key not listed in sources.csv", file=str(folder / f"{tab}.csv"),
+                                    field=f"row {i + 2}.source", value=v)
+    return out
+
+
+def _merge_defaults(t: dict[str, pd.DataFrame], folder: Path) -> None:
+    """Fill a dataset's parameter tables from the model-wide ones, where the dataset has no row of
+    its own; each row says where it comes from (``origin``: ``model`` or the dataset's folder)."""
+    d = model_defaults()
+    for tab in DEFAULTED:
+        own = t[tab].copy()
+        if "note" not in own.columns:
+            own["note"] = ""
+        own["origin"] = folder.name
+        base = d[tab][[c for c in d[tab].columns if not c.startswith("domain_")]].copy()
+        base["origin"] = "model"
+        base = base[~base["name"].isin(set(own["name"]))]
+        t[tab] = pd.concat([base, own[base.columns]], ignore_index=True)
+    have = set(t["sources"]["key"])
+    extra = d["sources"][~d["sources"]["key"].isin(have)]
+    t["sources"] = pd.concat([t["sources"], extra], ignore_index=True)
+
+
 @lru_cache(maxsize=8)
 def load_network(name: str | Path = "baseline-2024") -> Network:
     """Read a baseline dataset and derive its steady state.
@@ -350,13 +391,15 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
     """
     folder = _dataset_dir(name)
     t = {tab: _read_table(folder, tab) for tab in SCHEMA}
-    src_keys = set(t["sources"]["key"])
+    # A dataset's rows may cite its own sources or the model-wide ones (defaults/sources.csv).
+    src_keys = set(t["sources"]["key"]) | set(model_defaults()["sources"]["key"])
     for tab, df in t.items():
         for col in [c for c in df.columns if c == "source" or c == "price_source"]:
             for i, v in enumerate(df[col]):
                 if v not in src_keys:
                     raise StandoffError("source key not listed in sources.csv", file=str(folder / f"{tab}.csv"),
                                         field=f"row {i + 2}.{col}", value=v)
+    _merge_defaults(t, folder)
 
     regions = list(t["regions"]["region"])
     products = list(t["products"]["product"])
@@ -534,6 +577,9 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         if (folder / f"{tab}.csv").exists():
             h.update(tab.encode())
             h.update((folder / f"{tab}.csv").read_bytes())
+    for tab in (*DEFAULTED, "sources"):  # the model-wide rows the dataset takes are part of its data
+        h.update(b"defaults/" + tab.encode())
+        h.update((_defaults_dir() / f"{tab}.csv").read_bytes())
     return Network(
         digest=h.hexdigest()[:16],
         name=str(name), tables=t, regions=regions, products=products, sectors=sectors, groups=groups,
