@@ -1,6 +1,6 @@
 """Engine throughput: member-days per second, peak memory, and the ratio to a reference.
 
-The reference is :mod:`standoff.reference`: the same model written as a per-agent
+The reference is :mod:`standoff.core.reference`: the same model written as a per-agent
 simulator would write it, in plain Python with one object per node (holding, sector,
 route, goods link), stepping one member at a time.  Both are first checked to give
 bit-identical outputs on a small case; the benchmark stops if they differ.
@@ -50,7 +50,7 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sc0 = standoff.load_scenario(args.scenario)
     # 1. bit-identical results against the object-per-node reference on a small case
-    from standoff.reference import run_reference
+    from standoff.core.reference import run_reference
     small = sc0.with_(members=args.ref_members, horizon_days=args.ref_horizon, trajectories=0)
     pl_small = plan(small)
     fast = run_chunk(pl_small, 0, args.ref_members, full_precision=True).arrays
@@ -114,7 +114,7 @@ def stage_shares(scenario: str, members: int) -> None:
     around each; the calls cross from Python into compiled code, which adds a few microseconds
     per call, small against a stage's work on a block of ``members``.
     """
-    from standoff import engine
+    from standoff.core import engine
     from standoff.day import DAY, kernel_function
     from standoff.ensemble import dim_sizes, kernel_inputs, plan
     from standoff.layout import OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, Outputs, PathsOut

@@ -1,8 +1,8 @@
-"""Licences for contracts (standoff.controls.review_contracts): review times, grants, refusals,
+"""Licences for contracts (standoff.core.controls.review_contracts): review times, grants, refusals,
 buyers who give up, licences that stay valid, and supply that comes back in steps."""
 import numpy as np
 
-from standoff.controls import MODE_LICENCE, MODE_NONE, review_contracts
+from standoff.core.controls import MODE_LICENCE, MODE_NONE, review_contracts
 from standoff.layout import CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, LICENCE_CONTRACTS
 
 NC = LICENCE_CONTRACTS

@@ -14,7 +14,7 @@ import re
 import textwrap
 from pathlib import Path
 
-from standoff import engine, reference
+from standoff.core import engine, reference
 from standoff.day import DAY, STATE
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -43,8 +43,8 @@ def test_run_block_calls_the_table_in_order_with_its_arguments():
 
 def test_every_stage_lives_where_the_table_says_and_has_its_twin():
     for st in DAY:
-        mod = importlib.import_module(f"standoff.{st.module}")
-        assert hasattr(mod, st.name), f"{st.name} is not in standoff.{st.module}"
+        mod = importlib.import_module(f"standoff.core.{st.module}")
+        assert hasattr(mod, st.name), f"{st.name} is not in standoff.core.{st.module}"
         assert set(st.writes) <= set(STATE), st.name
         assert set(st.writes) <= set(st.args), st.name  # a stage changes only what it is given
         if st.twin_args is not None:

@@ -34,7 +34,7 @@ def test_an_edit_to_a_stage_module_takes_effect(tmp_path):
     assert not cached  # a fresh copy compiles
     cached, again = _run(tmp_path / "pkg")
     assert cached and again == before  # the second run loads what the first compiled
-    markets = copy / "markets.py"
+    markets = copy / "core" / "markets.py"
     text = markets.read_text()
     edited = text.replace("effort = min(max((price - 1.0) / 2.0, 0.0), 1.0)",
                           "effort = min(max((price - 1.0) / 0.5, 0.0), 1.0)")

@@ -41,7 +41,7 @@ def test_reading_a_saved_run_does_not_load_the_engine(tmp_path):
     code = ("import sys\nfrom standoff.results import Results\nfrom standoff.report import write_report\n"
             f"res = Results.load({str(folder)!r})\nres.stockouts(); res.summary()\n"
             f"write_report(res, {str(tmp_path / 'report')!r})\n"
-            "bad = [m for m in sys.modules if m == 'numba' or m.startswith('numba.') or m == 'standoff.engine']\n"
+            "bad = [m for m in sys.modules if m == 'numba' or m.startswith('numba.') or m == 'standoff.core.engine']\n"
             "print('LOADED', bad)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -143,3 +143,38 @@ def test_no_string_literal_holds_a_dataset_name_as_a_word():
                 if pat.search(node.value) and node.value not in NAME_WORDS_ALLOWED:
                     hits.append(f"{f.relative_to(root)}:{node.lineno}: {node.value[:100]!r}")
     assert not hits, "dataset names inside string literals:\n" + "\n".join(hits)
+
+
+def test_the_compiled_core_is_a_folder_and_only_the_ensemble_imports_it():
+    """Everything numba compiles is in standoff/core; outside it, only standoff.ensemble (which runs
+    the kernel) imports the core at module level, so every other module loads without numba, by
+    construction (the import graph), not by care in placing imports inside functions."""
+    import ast
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC)
+        text = path.read_text(encoding="utf-8")
+        if rel.parts[0] == "core":
+            continue
+        assert "kernel_jit" not in text or rel.name == "layout.py", f"{rel} compiles outside standoff/core"
+        if rel.name == "ensemble.py":
+            continue
+        for node in ast.parse(text).body:  # module level only: imports inside functions are lazy
+            mods = []
+            if isinstance(node, ast.ImportFrom):
+                mods = [("." * node.level) + (node.module or "") + "." + a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            for m in mods:
+                assert "core" not in m.split(".") and not m.startswith("numba"), f"{rel} imports {m} at module level"
+
+
+def test_every_module_outside_the_core_loads_without_numba():
+    modules = sorted({".".join(("standoff", *p.relative_to(SRC).with_suffix("").parts)).removesuffix(".__init__")
+                      for p in SRC.rglob("*.py") if "core" not in p.relative_to(SRC).parts
+                      and p.name not in ("ensemble.py", "api.py", "parallel.py", "__main__.py")})
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+            "print('LOADED', sorted(m for m in sys.modules if m == 'numba' or m.startswith('standoff.core')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout, out.stdout

@@ -213,7 +213,7 @@ def test_more_firms_never_change_total_stock_and_without_a_control_nothing_happe
 def test_a_firm_with_more_cover_never_stops_before_one_with_less(seed, appr, firms):
     """Day by day, the firms that have stopped are always the thinnest ones (a prefix in cover order)."""
     from standoff.ensemble import plan
-    from standoff.reference import actions_by_day, new_member
+    from standoff.core.reference import actions_by_day, new_member
     from .conftest import make
     sc = make(events=_licence(1.0, appr), members=2, horizon_days=160, seed=seed, firms=firms)
     pl = plan(sc)

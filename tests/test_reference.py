@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 import standoff
 from standoff.ensemble import plan, run_chunk
-from standoff.markets import pow_pos
-from standoff.reference import run_reference
+from standoff.core.markets import pow_pos
+from standoff.core.reference import run_reference
 
 from .conftest import control, make
 from .test_properties import control_st, tariff_st

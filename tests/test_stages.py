@@ -1,6 +1,6 @@
 """Each stage of the kernel against its twin in the reference, from the same state, bit for bit.
 
-For a member of a scenario drawn by hypothesis, the reference (:class:`standoff.reference.Member`)
+For a member of a scenario drawn by hypothesis, the reference (:class:`standoff.core.reference.Member`)
 is stepped to a drawn day.  Then, for each stage of that day in the kernel's order, the
 reference's state is exported in the kernel's layout and loaded into the kernel's containers,
 the compiled stage and the reference's method of the same name run, and every array of the
@@ -15,12 +15,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from standoff import controls, engine, markets, negotiation, politics, production, trade
+from standoff.core import controls, engine, markets, negotiation, politics, production, trade
 from standoff.day import DAY, kernel_function
 from standoff.ensemble import dim_sizes, kernel_inputs, plan
 from standoff.layout import (TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Paths, Pol, Scratch,
                              Sectors, Ship, Stocks)
-from standoff.reference import actions_by_day, new_member
+from standoff.core.reference import actions_by_day, new_member
 from standoff.scenario import load_scenario
 
 #: Kernel-only arrays the reference has no counterpart of: today's arrivals (a path) and the cache

@@ -1,9 +1,9 @@
 """The model's day as one table: each stage, where it lives, what it is given and what it changes.
 
-This is the one written order of a day.  :func:`standoff.engine.run_block` calls the stages in
+This is the one written order of a day.  :func:`standoff.core.engine.run_block` calls the stages in
 this order with these arguments (``tests/test_day.py`` reads ``run_block``'s source with ``ast``
 and checks it against this table, call by call and argument by argument);
-:meth:`standoff.reference.Member.step` steps through the table; the stage tests
+:meth:`standoff.core.reference.Member.step` steps through the table; the stage tests
 (``tests/test_stages.py``) and ``bench/bench_engine.py --stages`` iterate it; and the README's
 table of stages is checked against it.  A new mechanism is a new row here, a compiled function
 in its module, a reference method of the same name, and the call in ``run_block``.
@@ -32,7 +32,8 @@ class Stage:
     name
         The compiled function's name, and its reference twin's method name.
     module
-        The module of its mechanism, where the compiled function lives.
+        The module of its mechanism in the compiled core (:mod:`standoff.core`), where the
+        compiled function lives.
     args
         Its arguments, as named in ``run_block``.
     returns
@@ -113,4 +114,4 @@ def stage(name: str) -> Stage:
 def kernel_function(st: Stage):  # noqa: ANN201 - a numba dispatcher
     """The compiled function of a stage (imports the kernel module: numba)."""
     import importlib
-    return getattr(importlib.import_module(f"standoff.{st.module}"), st.name)
+    return getattr(importlib.import_module(f"standoff.core.{st.module}"), st.name)

@@ -1,7 +1,7 @@
 """Ensembles: sampling uncertain inputs, compiling the timeline, and running members.
 
 Every uncertain number is drawn from a counter-based stream keyed by the seed, the
-number's name and the member's global index (:mod:`standoff.rng`), so results do not
+number's name and the member's global index (:mod:`standoff.core.rng`), so results do not
 depend on how members are chunked, and two scenarios that share a seed share their
 draws (common random numbers).  Executors run chunks of members: :class:`SerialExecutor`
 in this process, :class:`DaskExecutor` on a Dask cluster; both give identical results.
@@ -16,16 +16,16 @@ from typing import Callable, Iterator, Protocol
 import numpy as np
 from scipy import special
 
-from . import engine
-from .controls import LEAK_EXTRA_DAYS, MODES
+from .core import engine
+from .core.controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
 from .layout import (DEFAULT_FIRMS, OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, NetIn, Outputs, PathsOut, Timeline,
                      firm_cover_multipliers)
 from .layout import dim_sizes as layout_dim_sizes
-from .negotiation import NEG_PARAMS, STRATEGIES
+from .core.negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
-from .politics import GDP_BN_PER_DAY
-from .rng import uniforms
+from .core.politics import GDP_BN_PER_DAY
+from .core.rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
                        StockpileReleaseEvent, SuspendEvent, TalksEvent, TariffEvent)
 
@@ -385,7 +385,7 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
     """Run members ``start .. start + n - 1`` in this process.
 
     Per-member outputs are returned as float32 unless ``full_precision`` (float64, as the
-    kernel computes them; used to compare with :mod:`standoff.reference` bit for bit).
+    kernel computes them; used to compare with :mod:`standoff.core.reference` bit for bit).
     """
     net = pl.net
     sizes = dim_sizes(net)
@@ -426,7 +426,7 @@ def check_finite(pl: Plan, start: int, out: dict[str, np.ndarray], paths: dict[s
     A run that exits 0 with NaN losses, or with "no stockout" because a comparison with NaN
     is always false, is the worst answer a user can get: a confident wrong one.  The
     parameter domains (:mod:`standoff.domains`) keep known causes out; this is the net for
-    unknown ones.  The first bad member is run again in :mod:`standoff.reference` to name
+    unknown ones.  The first bad member is run again in :mod:`standoff.core.reference` to name
     the day and the stage where its numbers first go bad.
 
     Raises
@@ -448,7 +448,7 @@ def check_finite(pl: Plan, start: int, out: dict[str, np.ndarray], paths: dict[s
     if not bad_members:
         return
     member = start + min(bad_members)
-    from .reference import first_nonfinite  # only when something went wrong: the reference is slow
+    from .core.reference import first_nonfinite  # only when something went wrong: the reference is slow
     where = first_nonfinite(pl, member)
     sc = pl.scenario
     if where is None:
@@ -600,7 +600,7 @@ def engine_cached() -> bool:
 
     A cold compile takes about a minute; loading takes seconds.  Reads the cache index the
     way numba does (its stamp must be the digest of today's kernel modules, see
-    :mod:`standoff._jit`); False if that cannot be told.
+    :mod:`standoff.core._jit`); False if that cannot be told.
     """
     try:
         return bool(engine.run_block._cache._cache_file._load_index())

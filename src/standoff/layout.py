@@ -219,7 +219,7 @@ def dim_sizes(regions: int, sectors: int, products: int, routes: int = 0) -> dic
 # ---------------------------------------------------------------- the kernel's state, grouped by mechanism
 # Each daily stage of the kernel takes the few of these containers it reads and writes.  They
 # are named tuples of arrays (numba passes them to compiled functions as they are); every
-# per-member array has the member on its last axis.  The reference (standoff.reference) holds
+# per-member array has the member on its last axis.  The reference (standoff.core.reference) holds
 # the same quantities in its objects; ``tests/test_stages.py`` maps one onto the other.
 from collections import namedtuple  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Dask scale-out: members split into chunks that run on a Dask cluster.
 
 Results are identical to a single-process run with the same seed whatever the chunk count,
-because every draw is keyed by the member's global index (:mod:`standoff.rng`) and chunks
+because every draw is keyed by the member's global index (:mod:`standoff.core.rng`) and chunks
 start at multiples of :data:`standoff.ensemble.BLOCK`.  If a worker dies, Dask reruns its
 chunk elsewhere; the rerun gives the same numbers, so the result is unchanged.
 """

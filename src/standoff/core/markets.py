@@ -10,7 +10,7 @@ prices rise and bring it back when they stop (:func:`expectations`).  Prices are
 a control splits one market into two tiers: inside the controlling country unlicensed supply
 piles up and its price falls, outside buyers compete for what is licensed and theirs rises;
 the export (FOB) price is what the exporter's shipments fetch at their destinations
-(:func:`standoff.trade.book_material_trade`).
+(:func:`standoff.core.trade.book_material_trade`).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .layout import CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE
+from ..layout import CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -42,7 +42,7 @@ def pow_pos(x: np.ndarray, y: np.ndarray, out: np.ndarray, scratch: np.ndarray) 
     block of members; the C library's ``pow`` is called one element at a time and took a
     quarter of the kernel's time.  The polynomials are evaluated by Estrin's scheme (short
     dependency chains) with fused multiply-adds: that is why this one function is compiled
-    with ``contract``.  Both the kernel and :mod:`standoff.reference` call this function,
+    with ``contract``.  Both the kernel and :mod:`standoff.core.reference` call this function,
     so they agree bit for bit.  ``x`` must be contiguous; ``scratch`` holds two values per
     element.
     """
@@ -103,7 +103,7 @@ def target_price(cover: float, flexibility: float, floor: float, cap: float) -> 
     """Price multiple a market clears at when its inventory position is ``cover`` of target.
 
     ``cover ** (-1 / flexibility)`` bounded by ``floor`` and ``cap`` (``cap`` when nothing is
-    left).  One value at a time, for :mod:`standoff.reference`; the kernel applies the same
+    left).  One value at a time, for :mod:`standoff.core.reference`; the kernel applies the same
     formula to a block of members with :func:`pow_pos`.
     """
     if cover <= 1e-9:
@@ -228,7 +228,7 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     price momentum: the price's rise over its short moving average, as a share of
     ``momentum_scale`` (capped at 1).  Expectations follow the signal over ``expectation_days``
     (so does the moving average); buyers raise their target inventories by up to
-    ``precaution_max`` of normal at full expected scarcity (:func:`standoff.trade.import_needs`),
+    ``precaution_max`` of normal at full expected scarcity (:func:`standoff.core.trade.import_needs`),
     which lowers cover and raises the price: that is what turns a shortage into a bubble.
     Traders hold up to ``speculation_days`` of the region's use while prices rise (momentum
     only), taking it from the market and bringing it back as momentum fades: the hoard that

@@ -3,7 +3,7 @@
 numba keys each cached function on the source of its own file only.  The kernel calls and
 inlines functions from several mechanism modules (``controls``, ``markets``, ...), so an
 edit to one of them used to leave ``engine.run_block``'s cached machine code in place: the
-engine ran the old code while :mod:`standoff.reference` ran the new, until someone deleted
+engine ran the old code while :mod:`standoff.core.reference` ran the new, until someone deleted
 the cache by hand.  Here every compiled function of the package is stamped with one digest
 of all the kernel's modules (every module of the package that compiles with
 :func:`kernel_jit`, and :mod:`standoff.layout`), so an edit to any of them recompiles all of
@@ -28,10 +28,11 @@ _HERE = Path(__file__).resolve().parent
 
 
 def kernel_modules() -> list[Path]:
-    """The source files whose edits must recompile the kernel."""
+    """The source files whose edits must recompile the kernel: every module of the compiled core
+    that compiles with :func:`kernel_jit`, this one, and :mod:`standoff.layout` beside the core."""
     mods = [p for p in sorted(_HERE.glob("*.py"))
-            if p.name in ("layout.py", "_jit.py") or "kernel_jit" in p.read_text(encoding="utf-8")]
-    return mods
+            if p.name == "_jit.py" or "kernel_jit" in p.read_text(encoding="utf-8")]
+    return [*mods, _HERE.parent / "layout.py"]
 
 
 def kernel_digest() -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .layout import I_DEFCOST, I_FINISH, PK_OUTPUT, PK_STRATEGIC
+from ..layout import I_DEFCOST, I_FINISH, PK_OUTPUT, PK_STRATEGIC
 
 
 @kernel_jit(error_model="numpy")

@@ -3,7 +3,7 @@
 Material (stages :func:`land_arrivals`, :func:`import_needs`, :func:`ship_usual`,
 :func:`divert`, :func:`book_material_trade`): each region orders up to a target inventory
 position; usual suppliers ship pro rata to their stock under the controls in force (licences
-go through :func:`standoff.controls.review_licences`); what buyers still lack they buy from
+go through :func:`standoff.core.controls.review_licences`); what buyers still lack they buy from
 any supplier without a control on the route; shipments arrive after a transit time.
 
 Goods (stage :func:`trade_goods`), partial equilibrium: a group's imports follow
@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import diverts_to, schedule
-from .layout import (CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+from ..layout import (CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
 
@@ -91,7 +91,7 @@ def import_needs(net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: A
     plus restocking), never a backlog of everything ordered while it waited.  Between a
     control's announcement and its effect, buyers from an announced route raise their target
     by ``buy_ahead_days`` of what they buy on that route, times the announced coverage.  Buyers
-    who expect scarcity (``market.expect``, :func:`standoff.markets.expectations`) raise their
+    who expect scarcity (``market.expect``, :func:`standoff.core.markets.expectations`) raise their
     inventory target (not the pipeline's) by up to ``precaution_max`` of normal.
     """
     c_ahead = ctrl.c_ahead

@@ -15,7 +15,7 @@ import numpy as np
 from typing import Any
 from ._jit import kernel_jit
 
-from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_PATIENCE, I_REAPPLY, I_VALIDITY,  # noqa: F401
+from ..layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_PATIENCE, I_REAPPLY, I_VALIDITY,  # noqa: F401
                      LEAK_EXTRA_DAYS, LICENCE_CONTRACTS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, MODES,
                      STREAM_LICENCE)
 from .rng import kernel_uniform
@@ -154,7 +154,7 @@ def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, 
 @kernel_jit(error_model="numpy", inline="always")
 def diverts_to(mode: int, cover: float) -> bool:
     """Whether buyers short elsewhere can buy on a route: no control, or a licence control that
-    covers nothing (round 2 of shipping, :func:`standoff.trade.divert`)."""
+    covers nothing (round 2 of shipping, :func:`standoff.core.trade.divert`)."""
     return mode == MODE_NONE or (mode == MODE_LICENCE and cover <= 0.0)
 
 

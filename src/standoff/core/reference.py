@@ -4,8 +4,8 @@ This is how a per-agent simulator would write standoff: one Python object per no
 network (a region's holding of a product, a region's sector with its firm cohorts, a trade
 route with its export control and licence contracts, a goods-trade link, a side's politics), a
 dictionary of arrivals per holding instead of a ring buffer, and one member stepped at a
-time.  It shares no code with the compiled kernel (:mod:`standoff.engine`) beyond the
-scalar formulas of :mod:`standoff.markets` and :mod:`standoff.trade` called in plain
+time.  It shares no code with the compiled kernel (:mod:`standoff.core.engine`) beyond the
+scalar formulas of :mod:`standoff.core.markets` and :mod:`standoff.core.trade` called in plain
 Python, and follows the same order of operations, so on the same inputs it gives the same
 numbers to the last bit.  That makes it
 
@@ -13,7 +13,7 @@ numbers to the last bit.  That makes it
 * the straightforward baseline the benchmark (``bench/bench_engine.py``) measures the
   kernel's speed against.
 
-The negotiation game is a per-member state machine (:mod:`standoff.negotiation`); the
+The negotiation game is a per-member state machine (:mod:`standoff.core.negotiation`); the
 reference plays it by calling the same function, in plain Python, on arrays it assembles
 from its route and goods-link objects each day, and writes the resulting policies back.
 """
@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from . import engine as E
-from .day import DAY
+from ..day import DAY
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, diverts_to
-from .layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
+from ..layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
                      LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
@@ -486,7 +486,7 @@ class Member:
 
     def review_licences(self, t: int) -> None:
         """Stage: licence review, contract by contract, on every licensed trading route
-        (:func:`standoff.controls.review_contracts`)."""
+        (:func:`standoff.core.controls.review_contracts`)."""
         g = self.g
         NC = LICENCE_CONTRACTS
         for row in self.lic_n:
@@ -661,7 +661,7 @@ class Member:
                 if self.side[r] != CN_SIDE and h.prod0 > 0.0 and h.signal > INVEST_SIGNAL:
                     grow = self.cap_grow * self.world[p] * h.prod0 / self.outside[p]
                     h.cap += grow * min(h.signal - INVEST_SIGNAL, 1.0)
-        # expectations and speculation (standoff.markets.expectations)
+        # expectations and speculation (standoff.core.markets.expectations)
         inv_e = 1.0 / g[I_EXPDAYS]
         for r in range(R):
             for p in range(P):
@@ -927,7 +927,7 @@ class Member:
 
 
 def _open(rt: Route) -> bool:
-    """A route buyers can divert to (:func:`standoff.controls.diverts_to`)."""
+    """A route buyers can divert to (:func:`standoff.core.controls.diverts_to`)."""
     return _diverts_to(rt.mode, rt.cover)
 
 

@@ -8,7 +8,7 @@ it changes and what it does); each stage is a compiled function in the module of
 State arrays carry the member on their last axis and every loop over members is innermost
 and (almost) free of branches, so the compiler vectorises across members.  Per member, the
 floating-point operations come in the same order as in the object-per-node
-:mod:`standoff.reference`, whose :class:`~standoff.reference.Member` has a method of the
+:mod:`standoff.core.reference`, whose :class:`~standoff.core.reference.Member` has a method of the
 same name for each stage, and the two agree bit for bit (tested stage by stage and whole).
 Only per-member summaries and the daily paths of the first ``trajectories`` members are
 written out, so memory does not grow with the member count beyond the summaries.
@@ -21,7 +21,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
-from .layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
+from ..layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
                      A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE, A_CTRL_QUOTA, A_CTRL_RMIN, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
@@ -43,7 +43,7 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
 
     The day's timeline is :data:`standoff.day.DAY`, called in its order with its arguments.
     Each stage is a compiled function in the module of its mechanism, with a twin of the same
-    name in :class:`standoff.reference.Member` (but kernel bookkeeping); the order of
+    name in :class:`standoff.core.reference.Member` (but kernel bookkeeping); the order of
     floating-point operations for each member is the reference's, so results match it bit for bit.
     """
     net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial = \
