@@ -24,7 +24,6 @@ from .layout import (DEFAULT_FIRMS, OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, NetIn, O
 from .layout import dim_sizes as layout_dim_sizes
 from .core.negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
-from .core.politics import GDP_BN_PER_DAY
 from .core.rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
                        StockpileReleaseEvent, SuspendEvent, TalksEvent, TariffEvent)
@@ -145,6 +144,17 @@ class Plan:
                 "npar": np.ascontiguousarray(npar), "defer_days": np.ascontiguousarray(dd)}
 
 
+def _gdp_bn_per_day(sc: Scenario, net: Network, side: str) -> float:
+    """A side's GDP (``gdp_us_bn_per_year``, ``gdp_cn_bn_per_year``: the dataset's, or the
+    scenario's number) in US$ bn a day: the unit a resolve in % of GDP is turned into."""
+    name = f"gdp_{side}_bn_per_year"
+    val = sc.negotiation.parameters.get(name, float(net.negotiation.loc[name, "value"]))
+    if not isinstance(val, (int, float)):
+        raise StandoffError("a GDP is a number, not a distribution (it scales a resolve the same way in every "
+                            "member)", file=sc.source, field=f"negotiation.parameters.{name}", value=str(val))
+    return float(val) / DAYS_PER_YEAR
+
+
 def _param_spec(sc: Scenario, net: Network, name: str) -> Uncertain:
     key = f"parameters.{name}"
     if name in sc.parameters:
@@ -223,10 +233,8 @@ def plan(sc: Scenario) -> Plan:
             row = net.negotiation.loc[name]
             u = Uncertain(key, (float(row["low"]), float(row["value"]), float(row["high"])))
         scale = 1.0
-        if name == "resolve_us":
-            scale = GDP_BN_PER_DAY[0] / 100.0  # % of GDP per year -> US$ bn per day
-        elif name == "resolve_cn":
-            scale = GDP_BN_PER_DAY[1] / 100.0
+        if name in ("resolve_us", "resolve_cn"):  # % of the side's GDP per year -> US$ bn per day
+            scale = _gdp_bn_per_day(sc, net, name[-2:]) / 100.0
         neg.append((u, scale))
 
     rows: list[tuple[int, int, int, int, int, int]] = []

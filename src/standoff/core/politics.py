@@ -15,9 +15,6 @@ import numpy as np
 
 from ._jit import kernel_jit
 
-#: Daily GDP used to express resolve as a share of GDP (US$ bn/day): US ~29 tn, China ~18.7 tn
-#: a year in 2024 (assumption: IMF-order figures, not in shared data).
-GDP_BN_PER_DAY = np.array([29000.0 / 365.0, 18700.0 / 365.0])
 
 
 @kernel_jit(error_model="numpy")
