@@ -77,3 +77,25 @@ def test_a_dataset_overrides_only_the_rows_it_gives(tmp_path):
     assert p.loc["price_cap", "value"] == 10 and p.loc["price_cap", "origin"] == "mine"
     assert (p.drop(index="price_cap")["origin"] == "model").all()
     assert net.parameters.loc["order_adjust_days", "value"] == 30  # the model-wide value
+
+
+def test_the_models_constants_are_declared_with_their_sources():
+    """The structural constants (contracts per route, leak days, the firms' spread, the release
+    span, substitution effort, the investment signal, the rebuild share) are rows of
+    defaults/constants.csv with a unit, a source the defaults cite and the reasoning, and the
+    kernel's cache stamp covers that file."""
+    import csv
+    from importlib import resources
+
+    from standoff import layout
+    from standoff.core._jit import kernel_modules
+    from standoff.network import model_defaults
+    path = resources.files("standoff") / "defaults" / "constants.csv"
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    keys = set(model_defaults()["sources"]["key"])
+    for row in rows:
+        assert row["source"] in keys and row["note"].strip() and row["unit"].strip(), row["name"]
+    values = {r["name"]: float(r["value"]) for r in rows}
+    assert layout.LICENCE_CONTRACTS == values["licence_contracts"] and layout.FIRM_SIGMA == values["firm_cover_sigma"]
+    assert layout.LEAK_EXTRA_DAYS == values["leak_extra_days"] and layout.RELEASE_DAYS == values["release_days"]
+    assert any(p.name == "constants.csv" for p in kernel_modules())

@@ -9,7 +9,21 @@ labels of one) never compiles or loads the kernel.
 """
 from __future__ import annotations
 
+import csv
+from importlib import resources
+
 import numpy as np
+
+
+def _model_constants() -> dict[str, float]:
+    """The model's structural constants, each declared with its unit, source and reasoning in the
+    package's ``defaults/constants.csv`` (the compiled kernel freezes them; its cache stamp covers
+    that file, so an edit recompiles it)."""
+    text = (resources.files("standoff") / "defaults" / "constants.csv").read_text(encoding="utf-8")
+    return {row["name"]: float(row["value"]) for row in csv.DictReader(text.splitlines())}
+
+
+_CONST = _model_constants()
 
 # ---------------------------------------------------------------- the two sides and what hurts them
 
@@ -25,9 +39,14 @@ PK_OUTPUT, PK_EXPORTS, PK_CONSUMERS, PK_STRATEGIC = (PAIN_KINDS.index(k) for k i
 #: A region's price signal (price over its moving average, smoothed over investment_signal_days)
 #: above which new capacity outside the controller is built, and the signal at which it is
 #: built fastest is this plus one (assumption: a 50% premium sustained for about a year).
-INVEST_SIGNAL = 1.5
+INVEST_SIGNAL = _CONST["invest_signal"]
 #: Share of its target inventory the lead sector must hold again to count as rebuilt after a deal.
-REBUILD_SHARE = 0.9
+REBUILD_SHARE = _CONST["rebuild_share"]
+#: Substitution effort is full at this multiple of the baseline price, and grows linearly from
+#: the baseline price over this span (``defaults/constants.csv``).
+SUB_EFFORT_SPAN = _CONST["substitution_full_effort_price"] - 1.0
+#: Days over which a lever's stockpile release is drawn down (``defaults/constants.csv``).
+RELEASE_DAYS = int(_CONST["release_days"])
 
 # ---------------------------------------------------------------- per-member parameters of the kernel
 
@@ -67,7 +86,7 @@ MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban":
 #: waits, is granted or refused, and ships under its own licence.  Supply on a route therefore
 #: comes back in steps of ``1 / LICENCE_CONTRACTS`` of its covered trade (assumption: no source
 #: gives the number of buyers per route; 8 is enough for steps and few enough to be cheap).
-LICENCE_CONTRACTS = 8
+LICENCE_CONTRACTS = int(_CONST["licence_contracts"])
 #: States of a contract: no application; application pending (``ct_day`` = review ends); licence
 #: granted (``ct_day`` = validity ends); refused or cancelled (``ct_day`` = the buyer applies again).
 CT_NONE, CT_PENDING, CT_GRANTED, CT_OUT = 0, 1, 2, 3
@@ -79,7 +98,7 @@ LICENCE_KINDS = ("applied", "granted", "refused", "cancelled", "pending")
 #: draws the review time, the next one the decision.
 STREAM_LICENCE = 1000
 #: Extra days a leaked shipment spends passing through a third country (assumption).
-LEAK_EXTRA_DAYS = 30.0
+LEAK_EXTRA_DAYS = _CONST["leak_extra_days"]
 #: Days the arrival ring looks ahead (a power of two): longer than any transit plus leakage.
 RING_DAYS = 128
 
@@ -90,7 +109,7 @@ RING_DAYS = 128
 #: are the quantile midpoints of a lognormal with this log-sd, scaled to the sector's mean
 #: (assumption: the best-stocked quarter holds about three times what the thinnest holds).  The
 #: thinnest firm runs out first; a sector's output falls firm by firm.
-FIRM_SIGMA = 0.5
+FIRM_SIGMA = _CONST["firm_cover_sigma"]
 #: Firms per sector unless a scenario says otherwise: the resolution beyond which london-2025's
 #: first stoppages, losses and stopped weeks move less than their Monte Carlo error
 #: (``bench/firms_convergence.py``; the README has the table and its cost).

@@ -11,11 +11,9 @@ import copy
 from typing import Any
 
 from .errors import StandoffError
+from .layout import RELEASE_DAYS
 from .scenario import FIELD_BOUNDS, Scenario, scenario_from_dict
 
-#: A released stockpile is drawn down evenly over this many days (assumption: about four
-#: months, the span of the 2025 licence stall before the first approvals).
-RELEASE_DAYS = 120
 
 #: Resilience levers: the smallest and largest value each can take, and the default top of a search.
 #: Substitution is a share of demand, so it cannot pass 1; tonnages are bounded as the scenario schema bounds them.

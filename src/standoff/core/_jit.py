@@ -28,11 +28,12 @@ _HERE = Path(__file__).resolve().parent
 
 
 def kernel_modules() -> list[Path]:
-    """The source files whose edits must recompile the kernel: every module of the compiled core
-    that compiles with :func:`kernel_jit`, this one, and :mod:`standoff.layout` beside the core."""
+    """The files whose edits must recompile the kernel: every module of the compiled core that
+    compiles with :func:`kernel_jit`, this one, :mod:`standoff.layout` beside the core, and the
+    model's constants it freezes (``defaults/constants.csv``)."""
     mods = [p for p in sorted(_HERE.glob("*.py"))
             if p.name == "_jit.py" or "kernel_jit" in p.read_text(encoding="utf-8")]
-    return [*mods, _HERE.parent / "layout.py"]
+    return [*mods, _HERE.parent / "layout.py", _HERE.parent / "defaults" / "constants.csv"]
 
 
 def kernel_digest() -> bytes:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from ..layout import CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE
+from ..layout import CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, SUB_EFFORT_SPAN
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -123,7 +123,7 @@ def power(x: float, y: float) -> float:
 @kernel_jit(error_model="numpy", inline="always")
 def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: float) -> float:
     """Substitution share after one day: moves toward a price-driven target, never back."""
-    effort = min(max((price - 1.0) / 2.0, 0.0), 1.0)  # full effort at a tripled price (assumption)
+    effort = min(max((price - 1.0) / SUB_EFFORT_SPAN, 0.0), 1.0)  # full at a tripled price (defaults/constants.csv)
     target = sub_max * effort
     if target > sub:
         return sub + min(target - sub, rate_per_day)
