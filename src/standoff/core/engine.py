@@ -32,7 +32,7 @@ from ..layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR
 from .markets import update_markets
 from .negotiation import init_state, play_negotiation
 from .politics import book_pain
-from .production import cohort_sum, produce_day, sector_pulls, supply_sectors
+from .production import firms_sum, produce_day, sector_pulls, supply_sectors
 from .trade import book_material_trade, divert, import_needs, land_arrivals, ship_usual, trade_goods
 
 
@@ -224,7 +224,7 @@ def member_parameters(inp: Any) -> Any:
 @kernel_jit(error_model="numpy")
 def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: Any, goods: Any, pol: Any,
                      acc: Any, initial: np.ndarray) -> None:
-    """The baseline's steady state: stocks at their targets, sectors' cohorts at their days of cover,
+    """The baseline's steady state: stocks at their targets, sectors' firms at their days of cover,
     arrivals of the trade shipped before the start in transit, tariffs at their baseline."""
     gp = par.gp
     pool_days = par.pool_days
@@ -261,7 +261,7 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
                 for m in range(M):
                     sinv[r, s, c, m] = sector_days[m, s] * demand0[r, s] * cmult_k[c]
             for m in range(M):
-                ssum[r, s, m] = cohort_sum(sinv, r, s, m)
+                ssum[r, s, m] = firms_sum(sinv, r, s, m)
     for e in range(R):
         for i in range(R):
             for m in range(M):

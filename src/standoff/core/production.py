@@ -60,8 +60,8 @@ def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, s
                         crit: np.ndarray, defense: int, scratch: np.ndarray) -> None:
     """Share each region's receiving stock among its sectors' pulls; defense first.
 
-    Within a sector, what it gets is shared among its firm cohorts in proportion to
-    their own pulls (``cpull``), so the thinly stocked cohorts are not favoured.
+    Within a sector, what it gets is shared among its firms in proportion to
+    their own pulls (``cpull``), so the thinly stocked firms are not favoured.
     ``scratch`` holds four values per member.
     """
     R = recv.shape[0]
@@ -299,7 +299,7 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
             loss_v = x3
             frac_v = x2
             t_f = float(t)
-            # What the firms hold together, firm by firm from zero (cohort_sum's order), with the
+            # What the firms hold together, firm by firm from zero (firms_sum's order), with the
             # member innermost so the compiler vectorises it.
             for m in range(M):
                 held[m] = 0.0
@@ -346,8 +346,8 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def cohort_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
-    """What the firm cohorts of sector ``s`` in region ``r`` hold together (member ``m``)."""
+def firms_sum(sinv: np.ndarray, r: int, s: int, m: int) -> float:
+    """What the firms of sector ``s`` in region ``r`` hold together (member ``m``)."""
     tot = 0.0
     for c in range(sinv.shape[2]):
         tot += sinv[r, s, c, m]

@@ -1,7 +1,7 @@
 """An independent, object-per-node implementation of the model, for checking and benchmarking.
 
 This is how a per-agent simulator would write standoff: one Python object per node of the
-network (a region's holding of a product, a region's sector with its firm cohorts, a trade
+network (a region's holding of a product, a region's sector with its firms, a trade
 route with its export control and licence contracts, a goods-trade link, a side's politics), a
 dictionary of arrivals per holding instead of a ring buffer, and one member stepped at a
 time.  It shares no code with the compiled kernel (:mod:`standoff.core.engine`) beyond the
@@ -61,9 +61,9 @@ class Holding:
 
 
 class Sector:
-    """A region's sector: its requirement, its firm cohorts' inventories, its losses."""
+    """A region's sector: its requirement, its firms' inventories, its losses."""
 
-    __slots__ = ("r", "s", "crit", "demand0", "days", "value_day", "units_per_t", "cohorts", "cpull", "sub", "req",
+    __slots__ = ("r", "s", "crit", "demand0", "days", "value_day", "units_per_t", "firms", "cpull", "sub", "req",
                  "pull", "sect_tgt", "stockout", "loss", "units", "defer_days", "owed", "stopped", "delayed",
                  "units_delayed", "stop_days")
 
@@ -160,7 +160,7 @@ class Member:
                 c.days = float(inputs["sector_days"][k, s])
                 c.value_day = float(net.value_per_day[r, s])
                 c.units_per_t = 1000.0 / float(net.unit_kg[r, s])
-                c.cohorts = [c.days * c.demand0 * self.cmk[j] for j in range(K)]
+                c.firms = [c.days * c.demand0 * self.cmk[j] for j in range(K)]
                 c.cpull = [0.0] * K
                 c.defer_days = float(inputs["defer_days"][k, s])
                 c.owed = [0.0] * K       # input the firm's parked incomplete units still need
@@ -233,7 +233,7 @@ class Member:
             tot += h.stock + h.recv + h.spile + h.spec
             for c in self.sec[r]:
                 if c.crit == p:
-                    tot += _sum(c.cohorts)
+                    tot += _sum(c.firms)
         for i in range(self.R):
             tot += self.h[i][p].pipe
         return tot
@@ -379,7 +379,7 @@ class Member:
 
 
     def sector_pulls(self) -> None:
-        """Stage: each sector's requirement and its firm cohorts' pulls."""
+        """Stage: each sector's requirement and its firms' pulls."""
         R = self.R
         # sector requirements and pulls
         cmk = self.cmk
@@ -393,7 +393,7 @@ class Member:
                 c.sect_tgt = c.days * base
                 tot = 0.0
                 for j in range(self.K):
-                    cp = c.req * self.inv_kc + max(c.sect_tgt * cmk[j] - c.cohorts[j], 0.0) * self.inv_adj
+                    cp = c.req * self.inv_kc + max(c.sect_tgt * cmk[j] - c.firms[j], 0.0) * self.inv_adj
                     c.cpull[j] = cp
                     tot += cp
                 c.pull = tot
@@ -419,7 +419,7 @@ class Member:
                 for c in self.sec[i]:
                     if c.crit == p:
                         use_now += c.req
-                        position += _sum(c.cohorts)
+                        position += _sum(c.firms)
                         target += c.sect_tgt
                         inv_tgt += c.sect_tgt
                 target += g[I_PRECMAX] * h.expect * inv_tgt
@@ -568,7 +568,7 @@ class Member:
                 d = self.sec[r][self.defense] if self.defense >= 0 else None
                 if d is not None and d.crit == p and d.pull > 0.0:
                     give = min(d.pull, avail)
-                    _to_cohorts(d, give)
+                    _to_firms(d, give)
                     avail -= give
                 others = [c for c in self.sec[r] if c.s != self.defense and c.crit == p]
                 tot = _sum([c.pull for c in others])
@@ -576,7 +576,7 @@ class Member:
                     f = min(1.0, avail / tot)
                     for c in others:
                         give = c.pull * f
-                        _to_cohorts(c, give)
+                        _to_firms(c, give)
                         avail -= give
                 h.recv = max(avail, 0.0)
         for r in range(R):
@@ -591,14 +591,14 @@ class Member:
                 d0 = c.demand0
                 for j in range(self.K):
                     rq = c.req * self.inv_kc
-                    hold = c.cohorts[j]
+                    hold = c.firms[j]
                     cj = min(rq, hold)
                     left = hold - cj
                     short = rq - cj
                     owed = c.owed[j]
                     df = min(short, max(c.defer_days * d0 * self.inv_kc - owed, 0.0))
                     fin = min(owed, left, g[I_FINISH] * rq) if short <= 0.0 else 0.0
-                    c.cohorts[j] = left - fin
+                    c.firms[j] = left - fin
                     c.owed[j] = owed + df - fin
                     got += cj
                     gone += short - df
@@ -610,7 +610,7 @@ class Member:
                 self.consumed[c.crit] += got + fint
                 lost = min(gone / c.req, 1.0)
                 made = 1.0 - lost
-                self.h[r][c.crit].sinv_p += _sum(c.cohorts)
+                self.h[r][c.crit].sinv_p += _sum(c.firms)
                 short = gone
                 loss = lost * c.value_day
                 late = dly / c.req * c.value_day
@@ -788,7 +788,7 @@ class Member:
         for r in range(self.R):
             c = self.sec[r][self.autos]
             if math.isnan(self.rebuild[r]) and c.demand0 > 0.0:
-                if _sum(c.cohorts) < REBUILD_SHARE * c.sect_tgt:
+                if _sum(c.firms) < REBUILD_SHARE * c.sect_tgt:
                     self.dipped[r] = True
                 elif self.dipped[r]:
                     self.rebuild[r] = t - a_day
@@ -858,9 +858,9 @@ class Member:
             # Market
             "price": hold("price"), "signal": hold("signal"), "pe_mult": hold("pe_mult"),
             # Sectors
-            "sinv": a([[c.cohorts for c in row] for row in self.sec]), "cpull": a([[c.cpull for c in row]
+            "sinv": a([[c.firms for c in row] for row in self.sec]), "cpull": a([[c.cpull for c in row]
                                                                                   for row in self.sec]),
-            "ssum": a([[_sum(c.cohorts) for c in row] for row in self.sec]), "sub": sect("sub"), "req": sect("req"),
+            "ssum": a([[_sum(c.firms) for c in row] for row in self.sec]), "sub": sect("sub"), "req": sect("req"),
             "pull": sect("pull"), "sect_tgt": sect("sect_tgt"),
             "dfr": a([[c.owed for c in row] for row in self.sec]), "fstop": a([[c.stopped for c in row]
                                                                               for row in self.sec]),
@@ -938,12 +938,12 @@ def _sum(xs: list[float]) -> float:
     return tot
 
 
-def _to_cohorts(c: Sector, give: float) -> None:
+def _to_firms(c: Sector, give: float) -> None:
     if c.pull <= 0.0:
         return
     f = give / c.pull
-    for j in range(len(c.cohorts)):
-        c.cohorts[j] += c.cpull[j] * f
+    for j in range(len(c.firms)):
+        c.firms[j] += c.cpull[j] * f
 
 
 def run_reference(pl: Any, start: int, n: int) -> dict[str, np.ndarray]:
