@@ -1,4 +1,4 @@
-"""Export controls: licences for contracts, coverage, customs inspection, quotas, bans, leakage.
+"""Export controls: licences for contracts and coverage; the rules that quotas, bans and leakage follow.
 
 A control covers a share of a route's trade (by element content or grade).  Covered trade
 needs a licence, and a licence is for a contract: each route's covered trade is split into
@@ -8,6 +8,12 @@ share and its licensed contracts' share of what buyers order today, after custom
 a share of the rest leaks through third countries and the rest stays with the exporter, while
 its buyers look elsewhere.  Nothing is lost, and nothing ordered while waiting piles up: when
 a policy eases, buyers order what they still want (use plus restocking), not a backlog.
+
+What happens to the goods lives where they ship: :func:`standoff.core.trade.ship_usual` ships
+the uncovered and licensed shares (after customs inspection, whose delay
+``customs_inspection_days`` is set up with the transit times in
+:func:`standoff.core.engine.set_steady_state`) and the leaked share; its twin is
+:meth:`standoff.core.reference.Member.ship_usual`.
 """
 from __future__ import annotations
 
