@@ -346,7 +346,10 @@ def data(table: Optional[str] = typer.Argument(None, help="A table to show (defa
         return
     if table not in SCHEMA:
         raise StandoffError(f"unknown table; known: {', '.join(SCHEMA)}", value=table)
-    console.print(present.data_table(net.tables[table], f"{net.name}/{table}.csv"))
+    from .network import DEFAULTED
+    title = (f"{net.name}: {table} (the model-wide rows of defaults/{table}.csv and the dataset's own; see origin)"
+             if table in DEFAULTED else f"{net.name}/{table}.csv")
+    console.print(present.data_table(net.tables[table], title))
 
 
 @app.command()
