@@ -36,7 +36,7 @@ def test_an_edit_to_a_stage_module_takes_effect(tmp_path):
     assert cached and again == before  # the second run loads what the first compiled
     markets = copy / "core" / "markets.py"
     text = markets.read_text()
-    edited = text.replace("effort = min(max((price - 1.0) / 2.0, 0.0), 1.0)",
+    edited = text.replace("effort = min(max((price - 1.0) / SUB_EFFORT_SPAN, 0.0), 1.0)",
                           "effort = min(max((price - 1.0) / 0.5, 0.0), 1.0)")
     assert edited != text
     markets.write_text(edited)  # engine.py is untouched: its own file's stamp alone would not see this
