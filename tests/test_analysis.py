@@ -78,14 +78,15 @@ def test_sensitivity_on_the_scenario_finds_the_approval_share():
 
 
 def test_who_blinks_first_depends_on_how_much_china_sells_elsewhere():
-    from standoff.analysis import outcome_values, sensitivity
+    from standoff.analysis import sensitivity
+    from standoff.outcomes import Outcome
     war = [{"date": "2025-01-10", "type": "tariff", "importer": "USA", "exporter": "CHN", "rate": 1.45},
            {"date": "2025-01-10", "type": "tariff", "importer": "CHN", "exporter": "USA", "rate": 1.25}]
     # resolve high enough that China holds out past the first weeks, when it has not yet
     # placed lost sales elsewhere and every share of them hurts alike
     sc = make(members=8, horizon_days=400, events=war,
               negotiation={"enabled": False, "parameters": {"resolve_cn": 0.5, "resolve_us": 0.5}})
-    days = outcome_values(simulate(sc), "concede:CN")
+    days = Outcome.parse("concede:CN").values(simulate(sc))
     assert (days < 400).all()  # China's pressure passes its resolve within the horizon
     df = sensitivity(sc, "concede:CN", "morris", n=8,
                      inputs=["parameters.china_export_redirect_share", "parameters.price_floor",

@@ -561,3 +561,18 @@ def test_concurrent_runs_do_not_adopt_each_others_live_folders(tmp_path):
         other.kill()
         other.wait()
     assert not _live_writer({"pid": other.pid, "host": socket.gethostname()})
+
+
+def test_the_sides_gdp_comes_from_the_data_not_a_module_constant(tmp_path):
+    """A resolve in % of GDP is scaled by the sides' GDP from defaults/negotiation.csv, which a
+    dataset or scenario may set (a number: it scales every member alike)."""
+    from standoff.ensemble import plan
+    from standoff.layout import NEG_PARAMS
+    sc = load_scenario(_scenario(tmp_path, ""))
+    i = NEG_PARAMS.index("resolve_us")
+    scale = plan(sc).neg[i][1]
+    assert scale == pytest.approx(29000 / 365 / 100)
+    doubled = plan(sc.with_(negotiation={"parameters": {"gdp_us_bn_per_year": 58000}})).neg[i][1]
+    assert doubled == pytest.approx(2 * scale)
+    with pytest.raises(StandoffError, match="GDP is a number"):
+        plan(sc.with_(negotiation={"parameters": {"gdp_us_bn_per_year": {"dist": "uniform", "low": 1, "high": 2}}}))

@@ -18,33 +18,10 @@ import pandas as pd
 
 from .errors import StandoffError, install_hint
 from .mcerror import mean_se, restricted
-from .outcomes import FORMS, TIME_TO_EVENT, Outcome, default_event, default_outcome, default_outcomes  # noqa: F401 - TIME_TO_EVENT re-exported
+from .outcomes import Outcome, default_event, default_outcome, default_outcomes
 from .levers import LEVER_RANGES, LEVERS, apply_lever  # noqa: F401 - the resilience levers live there
 from .results import Results
 from .scenario import Scenario
-
-OUTCOME_FORMS = FORMS
-
-
-def check_outcome(spec: str | Outcome, net: Any) -> Outcome:
-    """The parsed outcome; a clear error for a malformed spec or an unknown name, before any run."""
-    return Outcome.parse(spec, net)
-
-
-def outcome_values(res: Results, spec: str | Outcome) -> np.ndarray:
-    """Per-member values of an outcome (see :class:`standoff.outcomes.Outcome`)."""
-    return Outcome.parse(spec).values(res)
-
-
-def event_days(res: Results, spec: str | Outcome) -> np.ndarray:
-    """Per-member day of a time-to-event outcome (``stockout:..``, ``concede:..``), ``inf`` if never."""
-    return Outcome.parse(spec).event_days(res)
-
-
-def censored_share(res: Results, spec: str | Outcome) -> float:
-    """Share of members in which a time-to-event outcome did not happen within the horizon (0 for others)."""
-    return Outcome.parse(spec).censored_share(res)
-
 
 def _difference_row(name: str, xa: np.ndarray, xb: np.ndarray, paired: bool) -> dict:
     n = min(len(xa), len(xb))

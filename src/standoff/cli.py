@@ -209,15 +209,11 @@ def _catalogue(path: Optional[str]) -> Any:
 
 def _check_out(out: Optional[Path], overwrite: bool) -> None:
     """Refuse, before any work, an output folder the run could not be written to."""
-    from .runstore import probe_writable
+    from .runstore import check_destination, probe_writable
     if out is None:
         probe_writable(Path("runs"), "--out")  # the default runs folder
         return
-    if out.exists() and not out.is_dir():
-        raise StandoffError("output path exists and is not a folder", field="--out", value=str(out))
-    if out.is_dir() and any(c.name != ".reserved" for c in out.iterdir()) and not overwrite:
-        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)",
-                            field="--out", value=str(out))
+    check_destination(out, overwrite, "--out")  # the same rule the atomic write applies at the end
     probe_writable(out.parent, "--out")
 
 

@@ -45,13 +45,14 @@ ROOT_MARK = ".standoff-runs"
 _PARTIAL_RE = re.compile(r"^\.(?P<name>.+)\.partial-(?P<old>old-)?[0-9a-f]{8}$")
 
 
-def _writer_info() -> str:
-    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
-
-
 def writer_info() -> dict:
     """This process's id and host: written into run.json so adoption can tell a live writer's folder."""
     return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _writer_info() -> str:
+    """A mark file's text: :func:`writer_info` and when the writing started."""
+    return json.dumps({**writer_info(), "started": time.time()})
 
 
 def _dead_writer(mark: Path) -> bool:
@@ -108,6 +109,16 @@ def probe_writable(folder: Path, option: str) -> None:
         raise StandoffError(f"cannot write there: {exc.strerror or exc}", field=option, value=str(folder)) from None
 
 
+def check_destination(out: Path, overwrite: bool, option: str | None = None) -> None:
+    """Refuse an output path that is a file, or a non-empty folder (not merely reserved) unless
+    ``overwrite``; the error names ``option`` (``--out``) when given, else the path as a file."""
+    where = {"field": option, "value": str(out)} if option else {"file": str(out)}
+    if out.exists() and not out.is_dir():
+        raise StandoffError("output path exists and is not a folder", **where)
+    if out.exists() and not _is_empty_dir(out) and not overwrite:
+        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", **where)
+
+
 def _is_empty_dir(p: Path) -> bool:
     """Empty, or reserved by :func:`new_run_folder` and not yet written."""
     return p.is_dir() and all(c.name == _RESERVED for c in p.iterdir())
@@ -124,10 +135,7 @@ def atomic_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     temporary folder is removed and ``out`` is left as it was.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise StandoffError("output path exists and is not a folder", file=str(out))
-    if out.exists() and not _is_empty_dir(out) and not overwrite:
-        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", file=str(out))
+    check_destination(out, overwrite)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.parent / f".{out.name}{_PARTIAL}{uuid.uuid4().hex[:8]}"
