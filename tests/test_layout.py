@@ -178,3 +178,31 @@ def test_every_module_outside_the_core_loads_without_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "LOADED []" in out.stdout, out.stdout
+
+
+def test_every_route_term_is_a_field_compiled_applied_and_bounded():
+    """A control's per-route terms are one table: each is an event field with bounds, each set
+    by the timeline on its day in the kernel's ``c_term`` and the reference's route."""
+    import numpy as np
+    import pytest
+    from standoff.ensemble import plan
+    from standoff.errors import StandoffError
+    from standoff.scenario import FIELD_BOUNDS, ExportControlEvent
+
+    from .conftest import control, make
+    fields = [t.field for t in layout.ROUTE_TERMS if t.field]
+    assert len(set(t.name for t in layout.ROUTE_TERMS)) == len(layout.ROUTE_TERMS)
+    for f in fields:
+        assert f in ExportControlEvent.model_fields
+        assert FIELD_BOUNDS[f] == next(t.bounds for t in layout.ROUTE_TERMS if t.field == f)
+        hi = FIELD_BOUNDS[f][1]
+        with pytest.raises(StandoffError) as err:
+            make(events=[control(**{f: hi + 1.0})])
+        assert f in str(err.value)
+    pl = plan(make(events=[control(approval=0.3, delay=40.0, review_min_days=7.0, leakage=0.05, coverage=0.6)]))
+    kinds = set(pl.actions["kind"].tolist())
+    for k, t in enumerate(layout.ROUTE_TERMS):
+        if t.field is not None:
+            assert layout.A_TERM + k in kinds, t.name
+    cols = pl.actions["col"][pl.actions["kind"] == layout.A_TERM + layout.T_RMIN]
+    assert np.all(np.array([pl.columns[c][0].spec for c in cols]) == 7.0)

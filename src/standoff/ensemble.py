@@ -19,8 +19,8 @@ from scipy import special
 from .core import engine
 from .core.controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
-from .layout import (DEFAULT_FIRMS, OUTPUT_SHAPES, TRAJ_SHAPES, Inputs, NetIn, Outputs, PathsOut, Timeline,
-                     firm_cover_multipliers)
+from .layout import (A_TERM, DEFAULT_FIRMS, OUTPUT_SHAPES, ROUTE_TERMS, T_AHEAD, T_COVER, TRAJ_SHAPES, Inputs, NetIn,
+                     Outputs, PathsOut, Timeline, firm_cover_multipliers)
 from .layout import dim_sizes as layout_dim_sizes
 from .core.negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
@@ -307,23 +307,20 @@ def _control_rows(sc: Scenario, net: Network, ev: ExportControlEvent, day: int, 
         for pname in ev.products:
             p = net.products.index(pname)
             for i in dests:
-                rows += [(day, engine.A_CTRL_AHEAD, p, e, i, on), (end, engine.A_CTRL_AHEAD, p, e, i, off)]
+                rows += [(day, A_TERM + T_AHEAD, p, e, i, on), (end, A_TERM + T_AHEAD, p, e, i, off)]
     if suspended is not None:
         return rows  # suspended before it took effect: nothing changes on the ground
     cm = col(f"{key}.mode", float(MODES[ev.mode]))
-    ca = col(f"{key}.approval_share", ev.approval_share)
-    cd = col(f"{key}.delay_days", ev.delay_days)
-    cr = col(f"{key}.review_min_days", ev.review_min_days)
-    cl = col(f"{key}.leakage", ev.leakage)
+    # Every term the event sets (coverage apart: it may be given by sector, or kept as in force).
+    terms = [(A_TERM + k, col(f"{key}.{term.field}", getattr(ev, term.field)))
+             for k, term in enumerate(ROUTE_TERMS) if term.field not in (None, "coverage")]
     demand = np.asarray(net.demand, dtype=float)
     for pname in ev.products:
         p = net.products.index(pname)
         for i in dests:
-            rows += [(eff, engine.A_CTRL_MODE, p, e, i, cm), (eff, engine.A_CTRL_APPR, p, e, i, ca),
-                     (eff, engine.A_CTRL_DELAY, p, e, i, cd), (eff, engine.A_CTRL_RMIN, p, e, i, cr),
-                     (eff, engine.A_CTRL_LEAK, p, e, i, cl)]
+            rows += [(eff, engine.A_CTRL_MODE, p, e, i, cm)] + [(eff, kind, p, e, i, c) for kind, c in terms]
             if cv is not None:
-                rows.append((eff, engine.A_CTRL_COVER, p, e, i, cv))
+                rows.append((eff, A_TERM + T_COVER, p, e, i, cv))
             if not by_sector:
                 continue
             # Coverage by buying sector: the importer's sectors' shares of its use of the product
@@ -331,7 +328,7 @@ def _control_rows(sc: Scenario, net: Network, ev: ExportControlEvent, day: int, 
             users = [s for s in range(len(net.sectors)) if int(net.critical[s]) == p]
             w = demand[i, users] if demand[i, users].sum() > 0.0 else demand[:, users].sum(axis=0)
             w = w / w.sum() if w.sum() > 0.0 else np.full(len(users), 1.0 / len(users))
-            rows.append((eff, engine.A_CTRL_COVER, p, e, i, col(f"{key}.coverage_reset", 0.0)))
+            rows.append((eff, A_TERM + T_COVER, p, e, i, col(f"{key}.coverage_reset", 0.0)))
             for s, ws in zip(users, w):
                 sname = net.sectors[s]
                 val = ev.coverage.get(sname, 1.0)  # type: ignore[union-attr]  # unnamed sectors: fully covered

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,12 +70,40 @@ PARAMS = (
 # ---------------------------------------------------------------- the timeline
 
 #: Action kinds compiled from a scenario's events (rows of ``Plan.actions``).
-#: ``A_CTRL_DELAY`` sets the longest licence review, ``A_CTRL_RMIN`` the shortest; ``A_CTRL_COVER``
-#: sets the covered share of a route's trade and ``A_CTRL_COVER_ADD`` adds to it (a coverage given
-#: by buying sector is a sum of sector shares); ``A_CTRL_AHEAD`` marks a route announced but not
-#: yet controlled (buyers buy ahead) or clears the mark.
-A_TARIFF, A_CTRL_MODE, A_CTRL_APPR, A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, \
-    A_TALKS, A_CTRL_COVER, A_CTRL_COVER_ADD, A_CTRL_RMIN, A_CTRL_AHEAD = range(14)
+#: ``A_CTRL_COVER_ADD`` adds to a route's covered share (a coverage given by buying sector is a
+#: sum of sector shares); ``A_TERM + k`` sets route term ``k`` of :data:`ROUTE_TERMS`.
+A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD = range(8)
+A_TERM = 16
+
+
+class RouteTerm(NamedTuple):
+    """One term of an export control on a route (``Ctrl.c_term[k, product, exporter, importer, member]``).
+
+    ``field`` is the :class:`~standoff.scenario.ExportControlEvent` field that sets it (``None``:
+    set by the timeline itself), ``free`` its value on a route no control has touched, and
+    ``bounds`` the values a scenario may give it.  A new term is a row here, a field of the
+    event, and the stage (and its reference twin) that reads it: compiling, applying and
+    checking it follow from this table."""
+
+    name: str
+    field: str | None
+    free: float
+    bounds: tuple[float, float]
+    does: str
+
+
+#: Every per-route term of an export control, in the order the kernel stores them.
+ROUTE_TERMS = (
+    RouteTerm("appr", "approval_share", 1.0, (0.0, 1.0), "share of decided applications granted"),
+    RouteTerm("delay", "delay_days", 0.0, (0.0, 365.0), "longest licence review (the legal limit), days"),
+    RouteTerm("rmin", "review_min_days", 0.0, (0.0, 365.0), "shortest licence review, days"),
+    RouteTerm("leak", "leakage", 0.0, (0.0, 1.0), "share of what is held back that leaks through third countries"),
+    RouteTerm("cover", "coverage", 1.0, (0.0, 1.0), "share of the route's trade the control covers"),
+    RouteTerm("ahead", None, 0.0, (0.0, 1.0), "announced, not yet in effect: buyers buy ahead (share covered)"),
+)
+T_APPR, T_DELAY, T_RMIN, T_LEAK, T_COVER, T_AHEAD = range(len(ROUTE_TERMS))
+#: The free value of every term, in order (the kernel's ``c_term`` starts from these).
+ROUTE_TERM_FREE = np.array([t.free for t in ROUTE_TERMS])
 
 # ---------------------------------------------------------------- export controls
 
@@ -271,14 +300,14 @@ Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", 
 #: route, where every shipment is inspected by customs.
 Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "dl", "dleak", "dinsp"])
 #: Export controls in force, licence contracts, and the shipping round's pro-rata state.
-#: ``c_delay``/``c_rmin``: longest/shortest review; ``c_cover``: covered share; ``c_ahead``: announced.
+#: ``c_term`` (term, product, exporter, importer, member): the route terms of :data:`ROUTE_TERMS`.
 #: ``ct_state``, ``ct_day``, ``ct_since`` (route, contract, member): each contract's state, the day
 #: it next changes and the day it applied; ``ct_ok`` (route, member): share of contracts licensed;
 #: ``ct_next`` (route, 3, member): a kernel-only cache of when the route's contracts can next change;
 #: ``lic_n`` (product, kind, member): today's licence counts (``LICENCE_KINDS``).
 #: ``flags``: [controls changed since the flags were refreshed, some route is under a quota].
 Ctrl = namedtuple("Ctrl", [
-    "c_mode", "c_appr", "c_delay", "c_leak", "c_quota", "c_cover", "c_rmin", "c_ahead", "ct_state", "ct_day",
+    "c_mode", "c_term", "c_quota", "ct_state", "ct_day",
     "ct_since", "ct_ok", "ct_next", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
 #: Goods trade: tariffs, trade values, counter-measures and each link's cached responses.
 Goods = namedtuple("Goods", ["tariff", "tv", "cm_on", "gt_tau", "gt_vstar", "gt_cs", "gt_red"])

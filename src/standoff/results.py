@@ -152,28 +152,10 @@ class Results:
         and ``median_day_lo``/``_hi`` are 95% Monte Carlo intervals (Wilson; order
         statistics), see :mod:`standoff.mcerror`.
         """
-        rows = []
         d = self.ds["first_stockout_day"].values
-        dem = self.ds["demand_t_per_day"].values
-        for r, reg in enumerate(self.ds.region.values):
-            for s, sec in enumerate(self.ds.sector.values):
-                if dem[r, s] <= 0:
-                    continue
-                x = np.where(np.isnan(d[:, r, s]), np.inf, d[:, r, s])
-                k = int(np.isfinite(x).sum())
-                p_lo, p_hi = proportion_ci(k, x.size)
-                m_lo, m_hi = quantile_ci(x, 0.5)
-                a_lo, a_hi = quantile_ci(x, 0.1)
-                z_lo, z_hi = quantile_ci(x, 0.9)
-                rows.append({"region": reg, "sector": sec, "p_stockout": k / x.size if x.size else float("nan"),
-                             "p_stockout_lo": p_lo, "p_stockout_hi": p_hi,
-                             "p10_day": _q(x, 0.1), "median_day": _q(x, 0.5), "p90_day": _q(x, 0.9),
-                             "median_day_lo": m_lo, "median_day_hi": m_hi, "p10_day_lo": a_lo, "p10_day_hi": a_hi,
-                             "p90_day_lo": z_lo, "p90_day_hi": z_hi})
-        df = pd.DataFrame(rows)
-        start = pd.Timestamp(self.scenario.start)
-        df["median_date"] = [start + pd.Timedelta(days=v) if np.isfinite(v) else pd.NaT for v in df["median_day"]]
-        return df
+        T = self.scenario.horizon_days
+        return stockout_table(self.ds.region.values.tolist(), self.ds.sector.values.tolist(),
+                              self.ds["demand_t_per_day"].values, stockout_counts(d, T), self.scenario.start)
 
     def _band(self, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
         """p10, median and p90 across members by ``dims``, with the 95% Monte Carlo interval of
@@ -626,6 +608,55 @@ def headline(stockouts: pd.DataFrame, lead: dict[str, str], loss_lead: float, pa
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}
 
 
+def stockout_counts(days: np.ndarray, horizon: int) -> np.ndarray:
+    """Members by first-stockout day, ``counts[r, s, d]``, the last bin (``horizon``) for never.
+
+    ``days`` is ``(member, region, sector)``, NaN for never; first-stockout days are whole days
+    of the horizon, so the histogram is exact."""
+    idx = np.where(np.isnan(days), horizon, days).astype(np.int64)
+    out = np.zeros(days.shape[1:] + (horizon + 1,), dtype=np.int64)
+    for r, s in np.ndindex(*days.shape[1:]):
+        out[r, s] = np.bincount(idx[:, r, s], minlength=horizon + 1)
+    return out
+
+
+def _quantile_day(counts: np.ndarray, q: float) -> float:
+    """The empirical (inverted-CDF) quantile of a day histogram; ``inf`` if it falls on never."""
+    c = np.cumsum(counts)
+    if not c[-1]:
+        return float("nan")
+    d = int(np.searchsorted(c, q * c[-1], side="left"))
+    return float("inf") if d >= counts.size - 1 else float(d)
+
+
+def stockout_table(regions: Sequence[str], sectors: Sequence[str], demand: np.ndarray, counts: np.ndarray,
+                   start: dt.date) -> pd.DataFrame:
+    """The first-stockout table (:meth:`Results.stockouts`) from day histograms (:func:`stockout_counts`).
+
+    One function for full and streamed results, so the two agree by construction: the
+    empirical quantile never interpolates between a day and never."""
+    rows = []
+    for r, reg in enumerate(regions):
+        for s, sec in enumerate(sectors):
+            if demand[r, s] <= 0:
+                continue
+            cnt = counts[r, s]
+            n = int(cnt.sum())
+            k = n - int(cnt[-1])
+            p_lo, p_hi = proportion_ci(k, n)
+            row = {"region": reg, "sector": sec, "p_stockout": k / n if n else float("nan"),
+                   "p_stockout_lo": p_lo, "p_stockout_hi": p_hi}
+            row.update({f"{name}_day": _quantile_day(cnt, q) for name, q in (("p10", 0.1), ("median", 0.5),
+                                                                              ("p90", 0.9))})
+            for name, q in (("median", 0.5), ("p10", 0.1), ("p90", 0.9)):
+                row[f"{name}_day_lo"], row[f"{name}_day_hi"] = quantile_ci_counts(cnt, q)
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    t0 = pd.Timestamp(start)
+    df["median_date"] = [t0 + pd.Timedelta(days=v) if np.isfinite(v) else pd.NaT for v in df["median_day"]]
+    return df
+
+
 class StreamingSummary:
     """Summaries of an ensemble accumulated chunk by chunk, in memory that does not grow with members.
 
@@ -662,12 +693,7 @@ class StreamingSummary:
     def add(self, chunk: Chunk) -> None:
         """Fold one chunk's members into the summaries (then the chunk can be dropped)."""
         a = chunk.arrays
-        d = a["first_stockout_day"]
-        idx = np.where(np.isnan(d), self.T, d).astype(np.int64)
-        R, S = idx.shape[1], idx.shape[2]
-        for r in range(R):
-            for s in range(S):
-                self.stockout_counts[r, s] += np.bincount(idx[:, r, s], minlength=self.T + 1)
+        self.stockout_counts += stockout_counts(a["first_stockout_day"], self.T)
         for name, h in self.hists.items():
             x = a[name] if name != "pain_total_usd_bn" else a["pain_usd_bn"].sum(axis=2)
             b = np.clip(np.searchsorted(self.EDGES, x, side="right") - 1, 0, len(self.EDGES) - 1)
@@ -694,25 +720,8 @@ class StreamingSummary:
     def stockouts(self) -> pd.DataFrame:
         """As :meth:`Results.stockouts`, from the exact day counts."""
         net = self.plan.net
-        rows = []
-        for r, reg in enumerate(net.regions):
-            for s, sec in enumerate(net.sectors):
-                if net.demand[r, s] <= 0:
-                    continue
-                cnt = self.stockout_counts[r, s]
-                qs = [self._quantile(cnt, q) for q in (0.1, 0.5, 0.9)]
-                qs = [float("inf") if v >= self.T else float(v) for v in qs]
-                k = int(self.members - cnt[self.T])
-                p_lo, p_hi = proportion_ci(k, self.members)
-                m_lo, m_hi = quantile_ci_counts(cnt, 0.5)
-                a_lo, a_hi = quantile_ci_counts(cnt, 0.1)
-                z_lo, z_hi = quantile_ci_counts(cnt, 0.9)
-                rows.append({"region": reg, "sector": sec, "p_stockout": 1 - cnt[self.T] / self.members,
-                             "p_stockout_lo": p_lo, "p_stockout_hi": p_hi,
-                             "p10_day": qs[0], "median_day": qs[1], "p90_day": qs[2],
-                             "median_day_lo": m_lo, "median_day_hi": m_hi, "p10_day_lo": a_lo, "p10_day_hi": a_hi,
-                             "p90_day_lo": z_lo, "p90_day_hi": z_hi})
-        return pd.DataFrame(rows)
+        return stockout_table(list(net.regions), list(net.sectors), net.demand, self.stockout_counts,
+                              self.plan.scenario.start)
 
     def paths(self) -> xr.Dataset:
         """The daily paths of the sampled members, labelled as in :class:`Results` (``traj_member``, ``time``)."""
@@ -793,7 +802,8 @@ class StreamingSummary:
         net = self.plan.net
         pain = self.band("pain_total_usd_bn")
         loss = self.band("output_loss_usd_bn")[net.regions.index(net.us_region), net.sectors.index(net.lead_sector), 1]
-        return headline(self.stockouts(), {"region": net.us_region, "sector": net.lead_sector}, float(loss), float(pain[0, 1]), float(pain[1, 1]),
+        return headline(self.stockouts(), {"region": net.us_region, "sector": net.lead_sector}, float(loss),
+                        float(pain[0, 1]), float(pain[1, 1]),
                         self.truce_survival() if self.plan.neg_on else None)
 
     def band(self, name: str) -> np.ndarray:

@@ -20,6 +20,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Stri
 
 from .domains import domain
 from .errors import StandoffError
+from .layout import ROUTE_TERMS
 from .network import Network, builtin_datasets, load_network
 from .yamlio import load_yaml
 
@@ -467,13 +468,12 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
 #: Physical bounds of numeric fields (a distribution must stay inside them too).  The one
 #: table of bounds: the schema checks against it, and the dashboard's levers and the
 #: resilience search take their limits from it.
-FIELD_BOUNDS = {"rate": (0.0, 10.0), "approval_share": (0.0, 1.0), "leakage": (0.0, 1.0), "delay_days": (0.0, 365.0),
-                "review_min_days": (0.0, 365.0), "coverage": (0.0, 1.0),
+FIELD_BOUNDS = {"rate": (0.0, 10.0), **{t.field: t.bounds for t in ROUTE_TERMS if t.field},
                 "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9),
                 "inventory_days": (0.0, 3650.0), "stockpile": (0.0, 1e9)}
-#: Fields of events checked against :data:`FIELD_BOUNDS`.
-_EVENT_FIELDS = ("rate", "approval_share", "leakage", "delay_days", "review_min_days", "coverage",
-                 "quota_tonnes_per_year", "tonnes_per_day", "tonnes_per_year")
+#: Fields of events checked against :data:`FIELD_BOUNDS` (an export control's from ``layout.ROUTE_TERMS``).
+_EVENT_FIELDS = ("rate", *(t.field for t in ROUTE_TERMS if t.field), "quota_tonnes_per_year", "tonnes_per_day",
+                 "tonnes_per_year")
 
 
 def _in_bounds(val: Number, lo: float, hi: float, net: Network | None = None) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 from ._jit import kernel_jit
 
 from ..layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_PATIENCE, I_REAPPLY, I_VALIDITY,  # noqa: F401
+                     T_AHEAD, T_APPR, T_DELAY, T_RMIN,
                      LEAK_EXTRA_DAYS, LICENCE_CONTRACTS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, MODES,
                      STREAM_LICENCE)
 from .rng import kernel_uniform
@@ -177,7 +178,7 @@ def refresh_control_flags(ctrl: Any) -> None:
         return
     c_mode = ctrl.c_mode
     lic_route = ctrl.lic_route
-    c_ahead = ctrl.c_ahead
+    c_ahead = ctrl.c_term[T_AHEAD]
     P, R = c_mode.shape[0], c_mode.shape[1]
     M = c_mode.shape[3]
     lic_route[:] = False
@@ -205,5 +206,5 @@ def review_licences(t: int, first: int, seed: np.uint64, net: Any, par: Any, sto
     (:func:`review_contracts`); shipping then sends what each route's licences allow."""
     gp = par.gp
     review_contracts(t, first, seed, ctrl.ct_state, ctrl.ct_day, ctrl.ct_since, ctrl.ct_ok, ctrl.lic_n, ctrl.c_mode,
-                     ctrl.c_appr, ctrl.c_delay, ctrl.c_rmin, stocks.need, net.share0, net.rt_p, net.rt_e, net.rt_i,
+                     ctrl.c_term[T_APPR], ctrl.c_term[T_DELAY], ctrl.c_term[T_RMIN], stocks.need, net.share0, net.rt_p, net.rt_e, net.rt_i,
                      ctrl.lic_route, gp[I_PATIENCE], gp[I_REAPPLY], gp[I_VALIDITY], ctrl.ct_next)

@@ -21,8 +21,8 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
-from ..layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_AHEAD, A_CTRL_APPR, A_CTRL_COVER, A_CTRL_COVER_ADD,  # noqa: F401
-                     A_CTRL_DELAY, A_CTRL_LEAK, A_CTRL_MODE, A_CTRL_QUOTA, A_CTRL_RMIN, I_INSPECT, LICENCE_CONTRACTS,
+from ..layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+                     A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
                      I_PREM, I_PRESP, I_PT, I_REDIR, I_REDIR_CN, I_SIGMA, I_STOCKOUT, I_SUBMAX, I_SUBRATE,
@@ -113,9 +113,11 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     ship = Ship(np.zeros((D, P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, R, M)), np.zeros((R, R, M), dtype=np.int64),
                 np.zeros((R, R, M), dtype=np.int64), np.zeros((R, R, M), dtype=np.int64))
-    ctrl = Ctrl(np.zeros((P, R, R, M), dtype=np.int64), np.ones((P, R, R, M)), np.zeros((P, R, R, M)),
-                np.zeros((P, R, R, M)), np.zeros((P, R, M)), np.ones((P, R, R, M)), np.zeros((P, R, R, M)),
-                np.zeros((P, R, R, M)), np.zeros((nr, NC, M), dtype=np.int64), np.zeros((nr, NC, M)),
+    c_term = np.empty((ROUTE_TERM_FREE.shape[0], P, R, R, M))
+    for k in range(ROUTE_TERM_FREE.shape[0]):
+        c_term[k] = ROUTE_TERM_FREE[k]
+    ctrl = Ctrl(np.zeros((P, R, R, M), dtype=np.int64), c_term, np.zeros((P, R, M)),
+                np.zeros((nr, NC, M), dtype=np.int64), np.zeros((nr, NC, M)),
                 np.zeros((nr, NC, M)), np.zeros((nr, M)), np.zeros((nr, 3, M)), np.zeros((P, NL, M)),
                 np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, R), dtype=np.bool_),
@@ -329,12 +331,6 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
             for m in range(M):
                 ctrl.c_mode[a0, a1, a2, m] = int(v[m])
             ctrl.flags[0] = 1
-        elif kind == A_CTRL_APPR:
-            ctrl.c_appr[a0, a1, a2, :] = v
-        elif kind == A_CTRL_DELAY:
-            ctrl.c_delay[a0, a1, a2, :] = v
-        elif kind == A_CTRL_LEAK:
-            ctrl.c_leak[a0, a1, a2, :] = v
         elif kind == A_CTRL_QUOTA:
             ctrl.c_quota[a0, a1, :] = v
         elif kind == A_CM:
@@ -346,16 +342,12 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
                 stocks.cap[a0, a1, m] += v[m]
         elif kind == A_TALKS:
             talks_today = True
-        elif kind == A_CTRL_COVER:
-            ctrl.c_cover[a0, a1, a2, :] = v
         elif kind == A_CTRL_COVER_ADD:
             for m in range(M):
-                ctrl.c_cover[a0, a1, a2, m] += v[m]
-        elif kind == A_CTRL_RMIN:
-            ctrl.c_rmin[a0, a1, a2, :] = v
-        elif kind == A_CTRL_AHEAD:
-            ctrl.c_ahead[a0, a1, a2, :] = v
-            ctrl.flags[0] = 1
+                ctrl.c_term[T_COVER, a0, a1, a2, m] += v[m]
+        elif kind >= A_TERM:
+            ctrl.c_term[kind - A_TERM, a0, a1, a2, :] = v
+            ctrl.flags[0] = 1  # cheap: the flags are refreshed once, and depend on mode and announcement only
         ap += 1
     return ap, talks_today
 

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from ..layout import CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, SUB_EFFORT_SPAN
+from ..layout import (CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, SUB_EFFORT_SPAN,
+                     T_AHEAD, T_APPR, T_COVER)
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -237,9 +238,9 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     share0 = net.share0
     use0 = net.use0
     c_mode = ctrl.c_mode
-    c_cover = ctrl.c_cover
-    c_appr = ctrl.c_appr
-    c_ahead = ctrl.c_ahead
+    c_cover = ctrl.c_term[T_COVER]
+    c_appr = ctrl.c_term[T_APPR]
+    c_ahead = ctrl.c_term[T_AHEAD]
     price = market.price
     pma = market.pma
     expect = market.expect

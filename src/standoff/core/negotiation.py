@@ -26,7 +26,8 @@ from ._jit import kernel_jit
 
 from .rng import kernel_uniform
 
-from ..layout import (CN, MODE_LICENCE, N_AGR_DAYS, N_APPR, N_CM_CN, N_CM_US, N_COLLAPSE, N_CSD_CN,  # noqa: F401 - re-exported
+from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-exported
+                     N_AGR_DAYS, N_APPR, N_CM_CN, N_CM_US, N_COLLAPSE, N_CSD_CN,
                      N_CSD_US, N_DELAY, N_FLOOR_CN, N_FLOOR_US, N_FORGIVE, N_MINGAP, N_NEAR, N_NOISE_CN, N_NOISE_US,
                      N_RES_CN, N_RES_US, N_RETAL_Q, N_STATE, N_STRAT_CN, N_STRAT_US, N_T0_CN, N_T0_US, N_THETA,
                      N_TMEM, N_TRIGGER, N_WALK, NEG_OUTPUTS, NEG_PARAMS, O_AGREE, O_AGREEMENTS, O_COLLAPSE,
@@ -338,6 +339,6 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
                     ev += ctrl.ct_ok[j, m]
                     n_ev += 1
             negotiate_day(t, first + m, seed, talks_today, npar[m], nst[m], pressure[:, :, m],
-                          goods.tariff[:, :, :, m], ctrl.c_appr[:, :, :, m], ctrl.c_delay[:, :, :, m],
+                          goods.tariff[:, :, :, m], ctrl.c_term[T_APPR, :, :, :, m], ctrl.c_term[T_DELAY, :, :, :, m],
                           ctrl.c_mode[:, :, :, m], goods.cm_on[:, m], net.cm_imposer, us, cn,
                           out_neg[m], ev / n_ev if n_ev > 0 else -1.0)

@@ -27,7 +27,7 @@ import numpy as np
 from . import engine as E
 from ..day import DAY
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, diverts_to
-from ..layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
+from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
                      LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
@@ -71,13 +71,15 @@ class Sector:
 class Route:
     """One product's trade from an exporter to an importer, with the control in force on it."""
 
-    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "appr", "delay", "leak", "shipped", "cover",
-                 "rmin", "ahead", "ct_state", "ct_day", "ct_since", "ok", "j")
+    # The control's terms are attributes named as in ``layout.ROUTE_TERMS`` (appr, delay, ...).
+    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "shipped", "ct_state", "ct_day", "ct_since", "ok",
+                 "j", *(term.name for term in ROUTE_TERMS))
 
     def __init__(self, p: int, e: int, i: int) -> None:
         self.p, self.e, self.i = p, e, i
-        self.mode, self.appr, self.delay, self.leak = MODE_NONE, 1.0, 0.0, 0.0
-        self.cover, self.rmin, self.ahead = 1.0, 0.0, 0.0
+        self.mode = MODE_NONE
+        for term in ROUTE_TERMS:
+            setattr(self, term.name, term.free)
         # Licence contracts: state, the day it next changes, the day the buyer applied.
         self.ct_state = [CT_NONE] * LICENCE_CONTRACTS
         self.ct_day = [0.0] * LICENCE_CONTRACTS
@@ -286,12 +288,6 @@ class Member:
                 self.tariff[(a0, a1, a2)] = v
             elif kind == E.A_CTRL_MODE:
                 self.route[(a0, a1, a2)].mode = int(v)
-            elif kind == E.A_CTRL_APPR:
-                self.route[(a0, a1, a2)].appr = v
-            elif kind == E.A_CTRL_DELAY:
-                self.route[(a0, a1, a2)].delay = v
-            elif kind == E.A_CTRL_LEAK:
-                self.route[(a0, a1, a2)].leak = v
             elif kind == E.A_CTRL_QUOTA:
                 self.h[a1][a0].quota = v
             elif kind == E.A_CM:
@@ -300,14 +296,10 @@ class Member:
                 self.h[a0][a1].release = v
             elif kind == E.A_CAPACITY:
                 self.h[a0][a1].cap += v
-            elif kind == E.A_CTRL_COVER:
-                self.route[(a0, a1, a2)].cover = v
             elif kind == E.A_CTRL_COVER_ADD:
                 self.route[(a0, a1, a2)].cover += v
-            elif kind == E.A_CTRL_RMIN:
-                self.route[(a0, a1, a2)].rmin = v
-            elif kind == E.A_CTRL_AHEAD:
-                self.route[(a0, a1, a2)].ahead = v
+            elif kind >= E.A_TERM:
+                setattr(self.route[(a0, a1, a2)], ROUTE_TERMS[kind - E.A_TERM].name, v)
         return any(kind == E.A_TALKS for kind, *_ in actions)
 
     def play_negotiation(self, t: int, talks_today: bool) -> None:
@@ -868,9 +860,9 @@ class Member:
             "ring": ring, "pipe": by_pi("pipe"), "pipe0": by_pi("pipe0"), "unmet": by_pi("unmet"),
             "shipped": routes("shipped"), "dl": dl, "dleak": dleak, "dinsp": dinsp,
             # Ctrl
-            "c_mode": mode, "c_appr": routes("appr"), "c_delay": routes("delay"), "c_leak": routes("leak"),
-            "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "c_cover": routes("cover"),
-            "c_rmin": routes("rmin"), "c_ahead": routes("ahead"), "ct_state": ct_state, "ct_day": ct_day,
+            "c_mode": mode, "c_term": np.stack([routes(term.name) for term in ROUTE_TERMS]),
+            "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "ct_state": ct_state,
+            "ct_day": ct_day,
             "ct_since": ct_since, "ct_ok": ct_ok, "ct_next": np.zeros((nl, 3, 1)),  # kernel-only cache: empty
             "lic_n": a(self.lic_n), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
                                                     for p in range(P)]),

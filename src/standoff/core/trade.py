@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import diverts_to, schedule
-from ..layout import (CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+from ..layout import (T_AHEAD, T_COVER, T_LEAK, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
 
@@ -94,7 +94,7 @@ def import_needs(net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: A
     who expect scarcity (``market.expect``, :func:`standoff.core.markets.expectations`) raise their
     inventory target (not the pipeline's) by up to ``precaution_max`` of normal.
     """
-    c_ahead = ctrl.c_ahead
+    c_ahead = ctrl.c_term[T_AHEAD]
     any_ahead = ctrl.flags[2] != 0
     recv = stocks.recv
     input_used = stocks.input_used
@@ -183,8 +183,8 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
     frac_pe = ctrl.frac_pe
     c_mode = ctrl.c_mode
     c_quota = ctrl.c_quota
-    c_leak = ctrl.c_leak
-    c_cover = ctrl.c_cover
+    c_leak = ctrl.c_term[T_LEAK]
+    c_cover = ctrl.c_term[T_COVER]
     ct_ok = ctrl.ct_ok
     lic_route = ctrl.lic_route
     any_quota = ctrl.flags[1] != 0
@@ -269,7 +269,7 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
     pipe = ship.pipe
     dl = ship.dl
     c_mode = ctrl.c_mode
-    c_cover = ctrl.c_cover
+    c_cover = ctrl.c_term[T_COVER]
     o_re = acc.o_re
     R, P, M = stock.shape
     active = scr.x[2]
