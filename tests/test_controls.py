@@ -1,46 +1,62 @@
-"""Licences for contracts (standoff.core.controls.review_contracts): review times, grants, refusals,
-buyers who give up, licences that stay valid, and supply that comes back in steps."""
+"""The licensing authority (standoff.core.controls.review_contracts): review times, grants,
+refusals, buyers who give up or leave, licences that stay valid, supply that comes back in steps,
+and an authority with a start, a rate and an order."""
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from standoff.core.controls import MODE_LICENCE, MODE_NONE, review_contracts
-from standoff.layout import CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, LICENCE_CONTRACTS
+from standoff.layout import (CT_GRANTED, CT_LEFT, CT_NONE, CT_OUT, CT_PENDING, LICENCE_CONTRACTS, LICENCE_KINDS,
+                             LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED, LK_LEFT, LK_PENDING, LK_REFUSED,
+                             LK_WAITED, ROUTE_TERM_FREE, T_AGAIN, T_APPR, T_DELAY, T_OPEN, T_PRIO, T_RATE, T_RMIN,
+                             T_TRADER, T_WARM, Ctrl)
 
 NC = LICENCE_CONTRACTS
 
 
 class Route:
-    """One licensed route (product 0 from region 0 to region 1) for ``M`` members."""
+    """Licensed routes of product 0 from region 0 to regions 1..K, for ``M`` members, driven day by
+    day through the kernel's ``review_contracts`` (the authority is region 0's, shared by the K routes)."""
 
     def __init__(self, M=64, appr=1.0, rmin=7.0, rmax=63.0, patience=1e9, reapply=30.0, validity=365.0,
-                 need=1.0, seed=11):
-        self.M = M
-        self.ct_state = np.zeros((1, NC, M), dtype=np.int64)
-        self.ct_day = np.zeros((1, NC, M))
-        self.ct_since = np.zeros((1, NC, M))
-        self.ct_ok = np.zeros((1, M))
-        self.lic_n = np.zeros((1, 5, M))
-        self.mode = np.full((1, 2, 2, M), MODE_NONE, dtype=np.int64)
-        self.mode[0, 0, 1] = MODE_LICENCE
-        self.appr = np.full((1, 2, 2, M), appr)
-        self.rmax = np.full((1, 2, 2, M), rmax)
-        self.rmin = np.full((1, 2, 2, M), rmin)
-        self.need = np.full((2, 1, M), need)
-        self.share = np.zeros((1, 2, 2))
-        self.share[0, 0, 1] = 1.0
-        self.lic = np.zeros((1, 2, 2), dtype=np.bool_)
-        self.lic[0, 0, 1] = True
+                 need=1.0, seed=11, K=1, **terms):
+        R = K + 1
+        self.M, self.K = M, K
+        self.c_term = np.empty((len(ROUTE_TERM_FREE), 1, R, R, M))
+        for k, v in enumerate(ROUTE_TERM_FREE):
+            self.c_term[k] = v
+        self.appr, self.rmax, self.rmin = self.c_term[T_APPR], self.c_term[T_DELAY], self.c_term[T_RMIN]
+        self.appr[:], self.rmax[:], self.rmin[:] = appr, rmax, rmin
+        index = {"open": T_OPEN, "rate": T_RATE, "prio": T_PRIO, "trader": T_TRADER, "again": T_AGAIN,
+                 "warm": T_WARM}
+        for name, val in terms.items():  # a number, or one per route
+            self.c_term[index[name], 0, 0, 1:] = np.asarray(val, dtype=float).reshape(-1, 1) * np.ones((K, M)) \
+                if np.ndim(val) else val
+        mode = np.full((1, R, R, M), MODE_NONE, dtype=np.int64)
+        mode[0, 0, 1:] = MODE_LICENCE
+        share = np.zeros((1, R, R))
+        share[0, 0, 1:] = 1.0
+        self.share = share
+        lic = np.zeros((1, R, R), dtype=np.bool_)
+        lic[0, 0, 1:] = True
+        self.need = np.full((R, 1, M), need)
+        self.ctrl = Ctrl(mode, self.c_term, np.zeros((1, R, M)), np.zeros((K, NC, M), dtype=np.int64),
+                         np.zeros((K, NC, M)), np.zeros((K, NC, M)), np.zeros((K, M)), np.full((1, R, R, M), -1.0),
+                         np.zeros((1, R, R, M)), np.zeros((R, M)), np.zeros((1, len(LICENCE_KINDS), M)),
+                         np.zeros((1, R, M)), np.zeros((1, R, M)), np.zeros((1, R, M)), lic, np.zeros(3, np.int64))
+        self.ct_state, self.ct_day = self.ctrl.ct_state, self.ctrl.ct_day
+        self.mode = mode
         self.patience = np.full(M, patience)
         self.reapply = np.full(M, reapply)
         self.validity = np.full(M, validity)
         self.seed = np.uint64(seed)
-        self.ct_next = np.zeros((1, 3, M))
 
     def day(self, t):
-        review_contracts(t, 0, self.seed, self.ct_state, self.ct_day, self.ct_since, self.ct_ok, self.lic_n,
-                         self.mode, self.appr, self.rmax, self.rmin, self.need, self.share, np.array([0]),
-                         np.array([0]), np.array([1]), self.lic, self.patience, self.reapply, self.validity,
-                         self.ct_next)
-        return self.ct_ok[0].copy(), self.lic_n[0].copy()
+        review_contracts(t, 0, self.seed, self.ctrl, self.need, self.share, np.zeros(self.K, np.int64),
+                         np.zeros(self.K, np.int64), np.arange(1, self.K + 1), self.patience, self.reapply,
+                         self.validity)
+        n = self.ctrl.lic_n[0].copy()
+        return (self.ctrl.ct_ok[0].copy() if self.K == 1 else self.ctrl.ct_ok.copy()), n
 
 
 def test_reviews_take_between_the_shortest_and_the_longest_time():
@@ -133,7 +149,7 @@ def test_counts_add_up_and_states_are_valid():
         assert n[4].sum() == pending
         assert applied - decided == pending
         assert ((ok >= 0) & (ok <= 1)).all()
-        assert set(np.unique(r.ct_state)) <= {CT_NONE, CT_PENDING, CT_GRANTED, CT_OUT}
+        assert set(np.unique(r.ct_state)) <= {CT_NONE, CT_PENDING, CT_GRANTED, CT_OUT, CT_LEFT}
 
 
 def test_the_same_seed_gives_the_same_licences_and_another_seed_others():
@@ -144,17 +160,96 @@ def test_the_same_seed_gives_the_same_licences_and_another_seed_others():
     assert np.array_equal(pa, pb) and not np.array_equal(pa, pc)
 
 
-def test_the_skip_cache_changes_nothing():
-    """Days on which no contract can change are skipped; the same route with the cache cleared every
-    day (so nothing is skipped) goes through the same states and counts."""
-    a = Route(appr=0.4, rmin=3.0, rmax=40.0, patience=30.0, reapply=10.0, validity=60.0)
-    b = Route(appr=0.4, rmin=3.0, rmax=40.0, patience=30.0, reapply=10.0, validity=60.0)
-    for t in range(250):
-        if t == 120:
-            for r in (a, b):
-                r.rmax[:] = 15.0  # a deal shortens the longest review
-        b.ct_next[:] = 0.0
-        oa, na = a.day(t)
-        ob, nb = b.day(t)
-        assert np.array_equal(oa, ob) and np.array_equal(na, nb), t
-        assert np.array_equal(a.ct_state, b.ct_state) and np.array_equal(a.ct_day, b.ct_day)
+def test_the_authority_decides_nothing_before_it_starts():
+    r = Route(appr=1.0, rmin=0.0, rmax=10.0, open=40.0)
+    for t in range(40):
+        ok, n = r.day(t)
+        assert (ok == 0.0).all() and (n[LK_GRANTED] == 0).all(), t
+    ok, n = r.day(40)  # every review is over by now: all decided on the first day
+    assert (ok == 1.0).all()
+    assert (n[LK_WAITED] == 40 * NC).all()  # each waited from day 0
+
+
+def test_a_busy_authority_decides_no_more_than_its_capacity_and_keeps_a_backlog():
+    rate = 0.25  # a quarter of the route's buyers a week: 2 contracts a week
+    r = Route(appr=1.0, rmin=0.0, rmax=0.0, rate=rate)
+    decided = np.zeros(r.M)
+    for t in range(29):
+        _, n = r.day(t)
+        decided += n[LK_GRANTED] + n[LK_REFUSED]
+        assert (decided <= rate * NC / 7.0 * (t + 1) + 1e-9).all()
+        assert (decided >= np.floor(rate * NC / 7.0 * (t + 1) - 1e-9) - 1).all()  # and no fewer (rounding)
+        assert (n[LK_BACKLOG] == n[LK_PENDING]).all()  # every review is over: all pending wait for the authority
+    assert (decided == 8).all() and (n[LK_PENDING] == 0).all()  # 2 a week: the route's 8 buyers in 4 weeks
+
+
+def test_busy_authorities_decide_in_order_priority_then_end_users_then_first_come():
+    r = Route(M=8, appr=1.0, rmin=0.0, rmax=0.0, rate=[0.5, 0.5], prio=[1.0, 0.0], trader=[0.0, 0.5], K=2)
+    order = []
+    for t in range(60):
+        before = r.ct_state.copy()
+        r.day(t)
+        for j, c in zip(*np.nonzero((before[:, :, 0] != CT_GRANTED) & (r.ct_state[:, :, 0] == CT_GRANTED))):
+            order.append((t, int(j), int(c)))
+    assert len(order) == 2 * NC
+    day = {(j, c): t for t, j, c in order}
+    # route 1 (priority 0) first: its end users (contracts 0-3) before its traders (4-7); then route 0
+    assert max(day[(1, c)] for c in range(NC)) <= min(day[(0, c)] for c in range(NC))
+    assert max(day[(1, c)] for c in range(NC // 2)) <= min(day[(1, c)] for c in range(NC // 2, NC))
+    assert max(day.values()) > 7  # the capacity did bind
+
+
+def test_a_refused_buyer_that_does_not_reapply_leaves_for_good():
+    r = Route(appr=0.0, rmin=0.0, rmax=0.0, again=0.0)
+    _, n = r.day(0)
+    assert (n[LK_LEFT] == NC).all() and (r.ct_state == CT_LEFT).all()
+    for t in range(1, 400):
+        _, n = r.day(t)
+        assert (n[LK_APPLIED] == 0).all()
+
+
+def test_some_refused_buyers_try_again_as_the_reapply_share_says():
+    r = Route(M=2000, appr=0.0, rmin=0.0, rmax=0.0, again=0.3)
+    _, n = r.day(0)
+    assert abs(n[LK_LEFT].sum() / (NC * r.M) - 0.7) < 0.02
+
+
+def test_a_warm_start_holds_licences_that_expire_over_their_validity():
+    r = Route(M=256, appr=0.0, rmin=0.0, rmax=0.0, validity=365.0, warm=1.0)
+    ok, n = r.day(0)
+    assert (ok == 1.0).all() and (n[LK_APPLIED] == 0).all()
+    ends = r.ct_day[0]
+    assert ends.min() > 0 and ends.max() < 365 and abs(ends.mean() - 182.5) < 10
+
+
+@settings(max_examples=30, deadline=None)
+@given(slow=st.floats(0.05, 2.0), faster=st.floats(1.0, 20.0), start=st.floats(0.0, 60.0),
+       seed=st.integers(0, 2**31))
+def test_an_authority_that_decides_faster_never_licenses_less_by_any_day(slow, faster, start, seed):
+    """With approval 1 and buyers who wait, more capacity means at least as many licences every day,
+    and the first licence no later."""
+    a = Route(M=16, appr=1.0, rmin=7.0, rmax=63.0, rate=slow, open=start, seed=seed, K=2)
+    b = Route(M=16, appr=1.0, rmin=7.0, rmax=63.0, rate=slow * faster, open=start, seed=seed, K=2)
+    first_a = np.full(16, np.inf)
+    first_b = np.full(16, np.inf)
+    for t in range(200):
+        oa, _ = a.day(t)
+        ob, _ = b.day(t)
+        assert (ob.sum(axis=0) >= oa.sum(axis=0)).all(), t
+        first_a = np.where(np.isinf(first_a) & (oa.sum(axis=0) > 0), t, first_a)
+        first_b = np.where(np.isinf(first_b) & (ob.sum(axis=0) > 0), t, first_b)
+    assert (first_b <= first_a).all()
+
+
+def test_counts_add_up_under_a_busy_authority():
+    r = Route(appr=0.5, rmin=3.0, rmax=40.0, patience=45.0, reapply=10.0, validity=60.0, rate=0.3, open=20.0,
+              again=0.5, K=2)
+    applied = decided = 0.0
+    for t in range(300):
+        _, n = r.day(t)
+        applied += n[LK_APPLIED].sum()
+        decided += n[LK_GRANTED].sum() + n[LK_REFUSED].sum() + n[LK_CANCELLED].sum()
+        pending = (r.ct_state == CT_PENDING).sum()
+        assert n[LK_PENDING].sum() == pending and n[LK_BACKLOG].sum() <= pending
+        assert applied - decided == pending
+        assert n[LK_WAITED].sum() >= 0

@@ -19,7 +19,7 @@ from scipy import special
 from .core import engine
 from .core.controls import LEAK_EXTRA_DAYS, MODES
 from .errors import StandoffError
-from .layout import (A_TERM, DEFAULT_FIRMS, OUTPUT_SHAPES, ROUTE_TERMS, T_AHEAD, T_COVER, TRAJ_SHAPES, Inputs, NetIn,
+from .layout import (A_TERM, DEFAULT_FIRMS, OUTPUT_SHAPES, ROUTE_TERMS, T_AHEAD, T_COVER, T_WARM, TRAJ_SHAPES, Inputs, NetIn,
                      Outputs, PathsOut, Timeline, firm_cover_multipliers)
 from .layout import dim_sizes as layout_dim_sizes
 from .core.negotiation import NEG_PARAMS, STRATEGIES
@@ -312,8 +312,13 @@ def _control_rows(sc: Scenario, net: Network, ev: ExportControlEvent, day: int, 
         return rows  # suspended before it took effect: nothing changes on the ground
     cm = col(f"{key}.mode", float(MODES[ev.mode]))
     # Every term the event sets (coverage apart: it may be given by sector, or kept as in force).
+    # A term not given (None) keeps the value in force on the route.
     terms = [(A_TERM + k, col(f"{key}.{term.field}", getattr(ev, term.field)))
-             for k, term in enumerate(ROUTE_TERMS) if term.field not in (None, "coverage")]
+             for k, term in enumerate(ROUTE_TERMS)
+             if term.field not in (None, "coverage") and getattr(ev, term.field) is not None]
+    # Warm only when the control says it was in force before the scenario: a later regime on the
+    # route (after a ban, say) starts cold.
+    terms.append((A_TERM + T_WARM, col(f"{key}.in_force", 1.0 if ev.in_force_since is not None else 0.0)))
     demand = np.asarray(net.demand, dtype=float)
     for pname in ev.products:
         p = net.products.index(pname)

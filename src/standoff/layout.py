@@ -10,6 +10,7 @@ labels of one) never compiles or loads the kernel.
 from __future__ import annotations
 
 import csv
+import math
 from importlib import resources
 from typing import NamedTuple
 
@@ -100,8 +101,24 @@ ROUTE_TERMS = (
     RouteTerm("leak", "leakage", 0.0, (0.0, 1.0), "share of what is held back that leaks through third countries"),
     RouteTerm("cover", "coverage", 1.0, (0.0, 1.0), "share of the route's trade the control covers"),
     RouteTerm("ahead", None, 0.0, (0.0, 1.0), "announced, not yet in effect: buyers buy ahead (share covered)"),
+    RouteTerm("open", "authority_start_days", 0.0, (0.0, 365.0),
+              "days from the regime taking effect to the authority's first decisions"),
+    RouteTerm("rate", "decision_rate", math.inf, (0.0, math.inf),
+              "applications the authority decides per week, as a share of the route's buyers (pooled over "
+              "the exporter's licensed routes; inf: as fast as reviews end)"),
+    RouteTerm("prio", "priority", 0.0, (0.0, 100.0), "order of decision: lower first (then first come)"),
+    RouteTerm("trader", "trader_share", 0.0, (0.0, 1.0), "share of the route's buyers that are traders, decided "
+              "after its end users"),
+    RouteTerm("again", "reapply_share", 1.0, (0.0, 1.0), "chance that a refused buyer applies again; otherwise it "
+              "leaves the route for good"),
+    RouteTerm("chill", "chill_share", 0.0, (0.0, 1.0), "share of the uncovered trade held back when the regime "
+              "starts (exporters proving what they ship)"),
+    RouteTerm("chill_days", "chill_days", 0.0, (0.0, 365.0), "days over which that hold-back fades to nothing"),
+    RouteTerm("warm", None, 0.0, (0.0, 1.0), "the regime was in force before the scenario starts: licences held, "
+              "the authority at work"),
 )
-T_APPR, T_DELAY, T_RMIN, T_LEAK, T_COVER, T_AHEAD = range(len(ROUTE_TERMS))
+(T_APPR, T_DELAY, T_RMIN, T_LEAK, T_COVER, T_AHEAD, T_OPEN, T_RATE, T_PRIO, T_TRADER, T_AGAIN, T_CHILL, T_CHILL_DAYS,
+ T_WARM) = range(len(ROUTE_TERMS))
 #: The free value of every term, in order (the kernel's ``c_term`` starts from these).
 ROUTE_TERM_FREE = np.array([t.free for t in ROUTE_TERMS])
 
@@ -117,14 +134,19 @@ MODES = {"none": MODE_NONE, "licence": MODE_LICENCE, "quota": MODE_QUOTA, "ban":
 #: gives the number of buyers per route; 8 is enough for steps and few enough to be cheap).
 LICENCE_CONTRACTS = int(_CONST["licence_contracts"])
 #: States of a contract: no application; application pending (``ct_day`` = review ends); licence
-#: granted (``ct_day`` = validity ends); refused or cancelled (``ct_day`` = the buyer applies again).
-CT_NONE, CT_PENDING, CT_GRANTED, CT_OUT = 0, 1, 2, 3
+#: granted (``ct_day`` = validity ends); refused or cancelled (``ct_day`` = the buyer applies again);
+#: refused and gone to other suppliers for good.
+CT_NONE, CT_PENDING, CT_GRANTED, CT_OUT, CT_LEFT = 0, 1, 2, 3, 4
 #: Licence events counted each day, per product (the ``licence_kind`` axis): applications made,
-#: licences granted, refused, applications cancelled by buyers who stopped waiting, and the
-#: applications pending at the end of the day (a stock, not a flow).
-LICENCE_KINDS = ("applied", "granted", "refused", "cancelled", "pending")
-#: Random streams of the licence review: stream ``STREAM_LICENCE + 2 * (route * contracts + c)``
-#: draws the review time, the next one the decision.
+#: licences granted, refused, applications cancelled by buyers who stopped waiting, the
+#: applications pending at the end of the day (a stock), refused buyers who left for good, the
+#: days today's decided applications waited (a sum: divide by granted + refused for the mean),
+#: and the backlog: applications whose review is over but that the authority has not reached.
+LICENCE_KINDS = ("applied", "granted", "refused", "cancelled", "pending", "left", "waited_days", "backlog")
+LK_APPLIED, LK_GRANTED, LK_REFUSED, LK_CANCELLED, LK_PENDING, LK_LEFT, LK_WAITED, LK_BACKLOG = range(len(LICENCE_KINDS))
+#: Random streams of the licence review: stream ``STREAM_LICENCE + 3 * (route * contracts + c)``
+#: draws the review time, the next one the decision, the third whether a refused buyer tries
+#: again (and, starting warm, how long a licence held at the start still runs).
 STREAM_LICENCE = 1000
 #: Extra days a leaked shipment spends passing through a third country (assumption).
 LEAK_EXTRA_DAYS = _CONST["leak_extra_days"]
@@ -303,12 +325,15 @@ Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shippe
 #: ``c_term`` (term, product, exporter, importer, member): the route terms of :data:`ROUTE_TERMS`.
 #: ``ct_state``, ``ct_day``, ``ct_since`` (route, contract, member): each contract's state, the day
 #: it next changes and the day it applied; ``ct_ok`` (route, member): share of contracts licensed;
-#: ``ct_next`` (route, 3, member): a kernel-only cache of when the route's contracts can next change;
+#: ``au_open`` (product, exporter, importer, member): the day the authority first decides the
+#: route's applications (-1: no licence regime on it; a timeline action that ends the regime
+#: resets it); ``au_since``: the day the regime took effect on it (the chill fades from there);
+#: ``au_carry`` (exporter, member): decisions the authority carries to tomorrow (less than one);
 #: ``lic_n`` (product, kind, member): today's licence counts (``LICENCE_KINDS``).
 #: ``flags``: [controls changed since the flags were refreshed, some route is under a quota].
 Ctrl = namedtuple("Ctrl", [
     "c_mode", "c_term", "c_quota", "ct_state", "ct_day",
-    "ct_since", "ct_ok", "ct_next", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
+    "ct_since", "ct_ok", "au_open", "au_since", "au_carry", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
 #: Goods trade: tariffs, trade values, counter-measures and each link's cached responses.
 Goods = namedtuple("Goods", ["tariff", "tv", "cm_on", "gt_tau", "gt_vstar", "gt_cs", "gt_red"])
 #: Politics: today's and cumulative pain, pressure, pressure ratios, the game's state and inputs.

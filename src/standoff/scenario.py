@@ -151,6 +151,24 @@ class ExportControlEvent(_Event):
     review_min_days: Number = 0.0
     delay_days: Number = Field(0.0, description="the longest licence review (the legal limit), days")
     leakage: Number = 0.0
+    # The licensing authority (licence controls).  Not given: as in force on the route (for a
+    # route never controlled, the free value of layout.ROUTE_TERMS: an idle authority).
+    authority_start_days: Number | None = Field(
+        None, description="days from the regime taking effect to the authority's first decisions")
+    decision_rate: Number | None = Field(
+        None, description="applications decided per week, as a share of each route's buyers, pooled over the "
+                          "exporter's licensed routes (default: unlimited, decided as reviews end)")
+    priority: Number | None = Field(None, description="order of decision when the authority is busy: lower first")
+    trader_share: Number | None = Field(None, description="share of buyers that are traders, decided after end users")
+    reapply_share: Number | None = Field(
+        None, description="chance that a refused buyer applies again; otherwise it leaves for other suppliers for good")
+    chill_share: Number | None = Field(
+        None, description="share of the uncovered trade held back when the regime starts (exporters proving what "
+                          "they ship), fading over chill_days")
+    chill_days: Number | None = Field(None, description="days over which the chill fades to nothing")
+    in_force_since: dt.date | None = Field(
+        None, description="the licence regime was in force from this date, before the scenario starts: licences "
+                          "granted then are held and the authority is at work (a warm start)")
     quota_tonnes_per_year: Number | None = None
     quota_calendar: list[float] | None = Field(
         None, description="12 monthly weights: how the year's quota is allocated from the effective date "
@@ -167,6 +185,11 @@ class ExportControlEvent(_Event):
                 raise ValueError("quota_calendar must be 12 non-negative monthly weights with a positive, finite sum")
         if self.effective is not None and self.effective < self.date:
             raise ValueError("effective must not come before the announcement date")
+        if self.in_force_since is not None:
+            if self.mode != "licence":
+                raise ValueError("in_force_since applies to licence controls only")
+            if self.in_force_since >= self.effective_date:
+                raise ValueError("in_force_since must come before the date the control takes effect in the scenario")
         return self
 
     @property
@@ -429,6 +452,10 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
             if not sc.day_of(ev.effective_date) < sc.horizon_days:
                 raise StandoffError(f"effective date outside the horizon {sc.start} to {sc.end}", file=file,
                                     field=f"{where}.effective", value=str(ev.effective))
+            if ev.in_force_since is not None and ev.effective_date != sc.start:
+                raise StandoffError(f"a control in force before the scenario (in_force_since) must take effect on its "
+                                    f"start, {sc.start}", file=file, field=f"{where}.in_force_since",
+                                    value=str(ev.in_force_since))
             if isinstance(ev.coverage, dict):
                 if ev.mode != "licence":
                     raise StandoffError("coverage by sector applies to licence controls only", file=file,

@@ -21,8 +21,9 @@ import numpy as np
 from typing import Any
 from ._jit import kernel_jit
 
-from ..layout import (CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, I_PATIENCE, I_REAPPLY, I_VALIDITY,  # noqa: F401
-                     T_AHEAD, T_APPR, T_DELAY, T_RMIN,
+from ..layout import (CT_GRANTED, CT_LEFT, CT_NONE, CT_OUT, CT_PENDING, I_PATIENCE, I_REAPPLY,  # noqa: F401
+                     I_VALIDITY, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED, LK_LEFT, LK_PENDING, LK_REFUSED,
+                     LK_WAITED, T_AGAIN, T_AHEAD, T_APPR, T_DELAY, T_OPEN, T_PRIO, T_RATE, T_RMIN, T_TRADER, T_WARM,
                      LEAK_EXTRA_DAYS, LICENCE_CONTRACTS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, MODES,
                      STREAM_LICENCE)
 from .rng import kernel_uniform
@@ -61,101 +62,213 @@ def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np
             pipe[p, i, m] += q
 
 
-@kernel_jit(error_model="numpy")
-def review_contracts(t: int, first: int, seed: np.uint64, ct_state: np.ndarray, ct_day: np.ndarray,
-                     ct_since: np.ndarray, ct_ok: np.ndarray, lic_n: np.ndarray, mode: np.ndarray, appr: np.ndarray,
-                     rmax: np.ndarray, rmin: np.ndarray, need: np.ndarray, share0: np.ndarray, rt_p: np.ndarray,
-                     rt_e: np.ndarray, rt_i: np.ndarray, lic_route: np.ndarray, patience: np.ndarray,
-                     reapply: np.ndarray, validity: np.ndarray, ct_next: np.ndarray) -> None:
-    """One day of licence review on every licensed route, contract by contract, for a block of members.
+@kernel_jit(error_model="numpy", inline="always")
+def _start_regime(t: int, j: int, m: int, first: int, seed: np.uint64, p: int, e: int, i: int, ctrl: Any,
+                  validity: float) -> None:
+    """A licence regime takes effect on route ``j`` for member ``m`` today.  Cold, the authority
+    first decides ``authority_start_days`` later and the chill starts; warm (in force before the
+    scenario starts), it is at work already and every buyer holds a licence with a remaining life
+    drawn uniformly over its validity (assumption: in a settled regime refused buyers have left)."""
+    c_term = ctrl.c_term
+    NC = ctrl.ct_state.shape[1]
+    if c_term[T_WARM, p, e, i, m] > 0.0:
+        ctrl.au_open[p, e, i, m] = float(t)
+        ctrl.au_since[p, e, i, m] = -np.inf
+        for c in range(NC):
+            u = kernel_uniform(seed, first + m, t, STREAM_LICENCE + 3 * (j * NC + c) + 2)
+            ctrl.ct_state[j, c, m] = CT_GRANTED
+            ctrl.ct_day[j, c, m] = t + u * validity
+            ctrl.ct_since[j, c, m] = float(t)
+    else:
+        ctrl.au_open[p, e, i, m] = t + c_term[T_OPEN, p, e, i, m]
+        ctrl.au_since[p, e, i, m] = float(t)
 
-    A contract whose licence expired or whose buyer's wait to apply again is over has no
-    application; a buyer without one applies if it orders anything today, and its review takes
-    a time drawn uniformly between the shortest review and the longest (the legal limit) in
-    force.  A review that ends (or passes the longest review now in force: a faster regime
-    speeds up what is pending) is granted with the approval share in force, for the licence's
-    validity, or refused, and the buyer applies again after ``reapply`` days.  A buyer whose
-    application has waited ``patience`` days cancels it and applies again after ``reapply``.
+
+@kernel_jit(error_model="numpy", inline="always")
+def _ready(t: int, d: float, since: float, lim: float) -> bool:
+    """Whether a pending application's review is over: its drawn review time has passed, or the
+    longest review now in force has (a faster regime speeds up what is pending)."""
+    return t >= min(d, since + lim)
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def _decide(t: int, j: int, c: int, m: int, first: int, seed: np.uint64, p: int, e: int, i: int, ctrl: Any,
+            reapply: float, validity: float) -> None:
+    """The authority decides contract ``c`` of route ``j``: granted with the approval share in
+    force, for the licence's validity; or refused, and the buyer applies again after ``reapply``
+    days with the route's ``reapply_share``, or leaves for other suppliers for good.  Draws are
+    keyed by the application day: the same application gets the same decision whenever it is
+    decided (common random numbers across terms)."""
+    NC = ctrl.ct_state.shape[1]
+    since = ctrl.ct_since[j, c, m]
+    stream = STREAM_LICENCE + 3 * (j * NC + c)
+    lic_n = ctrl.lic_n
+    lic_n[p, LK_WAITED, m] += t - since
+    if kernel_uniform(seed, first + m, int(since), stream + 1) < ctrl.c_term[T_APPR, p, e, i, m]:
+        ctrl.ct_state[j, c, m] = CT_GRANTED
+        ctrl.ct_day[j, c, m] = t + validity
+        lic_n[p, LK_GRANTED, m] += 1.0
+    else:
+        lic_n[p, LK_REFUSED, m] += 1.0
+        if kernel_uniform(seed, first + m, int(since), stream + 2) < ctrl.c_term[T_AGAIN, p, e, i, m]:
+            ctrl.ct_state[j, c, m] = CT_OUT
+            ctrl.ct_day[j, c, m] = t + reapply
+        else:
+            ctrl.ct_state[j, c, m] = CT_LEFT
+            ctrl.ct_day[j, c, m] = np.inf
+            lic_n[p, LK_LEFT, m] += 1.0
+
+
+@kernel_jit(error_model="numpy")
+def review_contracts(t: int, first: int, seed: np.uint64, ctrl: Any, need: np.ndarray, share0: np.ndarray,
+                     rt_p: np.ndarray, rt_e: np.ndarray, rt_i: np.ndarray, patience: np.ndarray,
+                     reapply: np.ndarray, validity: np.ndarray) -> None:
+    """One day of the licensing authority on every licensed route, for a block of members.
+
+    1. *Applications.*  A licence regime that takes effect on a route starts it
+       (:func:`_start_regime`).  A contract whose licence expired, or whose buyer's wait to apply
+       again is over, has no application; a buyer without one applies if it orders anything
+       today, and its review takes a time drawn uniformly between the shortest review and the
+       longest (the legal limit) in force.
+    2. *Decisions.*  Each exporter's authority decides applications whose review is over (and
+       whose route it has begun to decide, ``authority_start_days`` after the regime took effect),
+       up to its capacity: each open route adds ``decision_rate`` of its contracts per week,
+       pooled over the exporter's routes, the fraction left over carried to tomorrow (unused
+       capacity is not banked).  When applications outnumber the capacity it decides them in
+       order: lower ``priority`` first, a route's end users before its traders (the last
+       ``trader_share`` of its contracts), then first come (application day, route, contract).
+       With unlimited capacity and no start delay this is a review drawn between the shortest
+       and the longest time: the idle authority.  A busy one overruns the legal limit, as the
+       sources report (reviews of 60 and 90 days against 45 working days).
+    3. *Waiting.*  A buyer whose application has waited ``patience`` days cancels it and applies
+       again after ``reapply`` (losing its place).
+
     ``ct_ok[j, m]`` is the share of route ``j``'s contracts licensed at the end of the day;
-    ``lic_n`` counts today's applications, grants, refusals, cancellations and what is pending.
-    ``ct_next[j, 0..2, m]`` caches, per route and member, the first day any contract can change,
-    the longest review it was computed under and the number pending: until that day (and while
-    the longest review is unchanged) the contracts are left as they are, which changes nothing.
-    Draws are counter-based (member, application day, route, contract), so a member's licences
-    do not depend on the block it runs in, and one application gets the same review draw and
-    decision under any terms (a longer review decides it later, not differently).
+    ``lic_n`` counts the day's licence events (``LICENCE_KINDS``).  Draws are counter-based
+    (member, application day, route, contract), so a member's licences do not depend on the
+    block it runs in.
     """
+    ct_state = ctrl.ct_state
+    ct_day = ctrl.ct_day
+    ct_since = ctrl.ct_since
+    c_mode = ctrl.c_mode
+    c_term = ctrl.c_term
+    au_open = ctrl.au_open
+    lic_n = ctrl.lic_n
     NC = ct_state.shape[1]
     M = ct_state.shape[2]
+    R = c_mode.shape[1]
+    n_rt = rt_p.shape[0]
     lic_n[:] = 0.0
     inv_nc = 1.0 / NC
-    for j in range(rt_p.shape[0]):
+    for e in range(R):
+        any_here = False
+        for j in range(n_rt):
+            if rt_e[j] == e and rt_i[j] != e and ctrl.lic_route[rt_p[j], e, rt_i[j]]:
+                any_here = True
+        if not any_here:
+            continue
+        for m in range(M):
+            # 1. applications (and regimes that start or end today)
+            cap = ctrl.au_carry[e, m]
+            n_ready = 0
+            for j in range(n_rt):
+                i = rt_i[j]
+                if rt_e[j] != e or i == e:
+                    continue
+                p = rt_p[j]
+                if c_mode[p, e, i, m] != MODE_LICENCE:
+                    continue
+                if au_open[p, e, i, m] < 0.0:
+                    _start_regime(t, j, m, first, seed, p, e, i, ctrl, validity[m])
+                wants = need[i, p, m] * share0[p, e, i] > 0.0
+                lim = c_term[T_DELAY, p, e, i, m]
+                lo = min(c_term[T_RMIN, p, e, i, m], lim)
+                is_open = t >= au_open[p, e, i, m]
+                if is_open:
+                    cap += c_term[T_RATE, p, e, i, m] * NC / 7.0
+                for c in range(NC):
+                    st = ct_state[j, c, m]
+                    if (st == CT_GRANTED or st == CT_OUT) and t >= ct_day[j, c, m]:
+                        st = CT_NONE
+                        ct_state[j, c, m] = st
+                    if st == CT_NONE and wants:
+                        u = kernel_uniform(seed, first + m, t, STREAM_LICENCE + 3 * (j * NC + c))
+                        ct_state[j, c, m] = CT_PENDING
+                        ct_since[j, c, m] = float(t)
+                        ct_day[j, c, m] = t + lo + u * (lim - lo)
+                        lic_n[p, LK_APPLIED, m] += 1.0
+                        st = CT_PENDING
+                    if st == CT_PENDING and is_open and _ready(t, ct_day[j, c, m], ct_since[j, c, m], lim):
+                        n_ready += 1
+            if n_ready == 0:
+                ctrl.au_carry[e, m] = 0.0
+                continue
+            # 2. decisions: all that are ready, or as many as the capacity allows, in order
+            if cap >= n_ready:
+                for j in range(n_rt):
+                    i = rt_i[j]
+                    p = rt_p[j]
+                    if rt_e[j] != e or i == e or c_mode[p, e, i, m] != MODE_LICENCE or t < au_open[p, e, i, m]:
+                        continue
+                    lim = c_term[T_DELAY, p, e, i, m]
+                    for c in range(NC):
+                        if ct_state[j, c, m] == CT_PENDING and _ready(t, ct_day[j, c, m], ct_since[j, c, m], lim):
+                            _decide(t, j, c, m, first, seed, p, e, i, ctrl, reapply[m], validity[m])
+                ctrl.au_carry[e, m] = 0.0
+                continue
+            k = int(cap)
+            ctrl.au_carry[e, m] = cap - k
+            for _ in range(k):
+                best_j = -1
+                best_c = -1
+                best_key = np.inf
+                best_since = np.inf
+                for j in range(n_rt):
+                    i = rt_i[j]
+                    p = rt_p[j]
+                    if rt_e[j] != e or i == e or c_mode[p, e, i, m] != MODE_LICENCE or t < au_open[p, e, i, m]:
+                        continue
+                    lim = c_term[T_DELAY, p, e, i, m]
+                    n_end_users = NC - int(c_term[T_TRADER, p, e, i, m] * NC + 0.5)
+                    for c in range(NC):
+                        if ct_state[j, c, m] != CT_PENDING or not _ready(t, ct_day[j, c, m], ct_since[j, c, m], lim):
+                            continue
+                        key = c_term[T_PRIO, p, e, i, m] + (0.5 if c >= n_end_users else 0.0)
+                        since = ct_since[j, c, m]
+                        if key < best_key or (key == best_key and since < best_since):
+                            best_key = key
+                            best_since = since
+                            best_j = j
+                            best_c = c
+                _decide(t, best_j, best_c, m, first, seed, rt_p[best_j], e, rt_i[best_j], ctrl, reapply[m],
+                        validity[m])
+    # 3. buyers who stop waiting; what is pending and ready but undecided; the licensed shares
+    for j in range(n_rt):
         p = rt_p[j]
         e = rt_e[j]
         i = rt_i[j]
-        if e == i or not lic_route[p, e, i]:
+        if e == i or not ctrl.lic_route[p, e, i]:
             continue
-        sh = share0[p, e, i]
         for m in range(M):
-            if mode[p, e, i, m] != MODE_LICENCE:
+            if c_mode[p, e, i, m] != MODE_LICENCE:
                 continue
-            lim = rmax[p, e, i, m]
-            if t < ct_next[j, 0, m] and lim == ct_next[j, 1, m]:
-                lic_n[p, 4, m] += ct_next[j, 2, m]  # nothing can change today
-                continue
-            wants = need[i, p, m] * sh > 0.0
-            lo = min(rmin[p, e, i, m], lim)
-            a = appr[p, e, i, m]
+            lim = c_term[T_DELAY, p, e, i, m]
             n_ok = 0
-            n_pend = 0.0
-            nxt = np.inf
             for c in range(NC):
                 st = ct_state[j, c, m]
-                d = ct_day[j, c, m]
-                since = ct_since[j, c, m]
-                stream = STREAM_LICENCE + 2 * (j * NC + c)
-                if (st == CT_GRANTED or st == CT_OUT) and t >= d:
-                    st = CT_NONE
-                if st == CT_NONE and wants:
-                    u = kernel_uniform(seed, first + m, t, stream)
-                    st = CT_PENDING
-                    since = float(t)
-                    d = t + lo + u * (lim - lo)
-                    lic_n[p, 0, m] += 1.0
+                if st == CT_PENDING and t - ct_since[j, c, m] >= patience[m]:
+                    st = CT_OUT
+                    ct_state[j, c, m] = st
+                    ct_day[j, c, m] = t + reapply[m]
+                    lic_n[p, LK_CANCELLED, m] += 1.0
                 if st == CT_PENDING:
-                    if t >= min(d, since + lim):
-                        # keyed by the application day: the same application gets the same
-                        # decision whenever it is decided (common random numbers across terms)
-                        u = kernel_uniform(seed, first + m, int(since), stream + 1)
-                        if u < a:
-                            st = CT_GRANTED
-                            d = t + validity[m]
-                            lic_n[p, 1, m] += 1.0
-                        else:
-                            st = CT_OUT
-                            d = t + reapply[m]
-                            lic_n[p, 2, m] += 1.0
-                    elif t - since >= patience[m]:
-                        st = CT_OUT
-                        d = t + reapply[m]
-                        lic_n[p, 3, m] += 1.0
-                if st == CT_PENDING:
-                    lic_n[p, 4, m] += 1.0
-                    n_pend += 1.0
-                    nxt = min(nxt, min(d, since + lim), since + patience[m])
-                elif st == CT_NONE:
-                    nxt = min(nxt, t + 1.0)  # applies as soon as it orders
-                else:
-                    nxt = min(nxt, d)
+                    lic_n[p, LK_PENDING, m] += 1.0
+                    if t >= au_open[p, e, i, m] and _ready(t, ct_day[j, c, m], ct_since[j, c, m], lim):
+                        lic_n[p, LK_BACKLOG, m] += 1.0
                 if st == CT_GRANTED:
                     n_ok += 1
-                ct_state[j, c, m] = st
-                ct_day[j, c, m] = d
-                ct_since[j, c, m] = since
-            ct_ok[j, m] = n_ok * inv_nc
-            ct_next[j, 0, m] = nxt
-            ct_next[j, 1, m] = lim
-            ct_next[j, 2, m] = n_pend
+            ctrl.ct_ok[j, m] = n_ok * inv_nc
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -205,6 +318,5 @@ def review_licences(t: int, first: int, seed: np.uint64, net: Any, par: Any, sto
     """Stage: licence review, contract by contract, on every licensed route
     (:func:`review_contracts`); shipping then sends what each route's licences allow."""
     gp = par.gp
-    review_contracts(t, first, seed, ctrl.ct_state, ctrl.ct_day, ctrl.ct_since, ctrl.ct_ok, ctrl.lic_n, ctrl.c_mode,
-                     ctrl.c_term[T_APPR], ctrl.c_term[T_DELAY], ctrl.c_term[T_RMIN], stocks.need, net.share0, net.rt_p, net.rt_e, net.rt_i,
-                     ctrl.lic_route, gp[I_PATIENCE], gp[I_REAPPLY], gp[I_VALIDITY], ctrl.ct_next)
+    review_contracts(t, first, seed, ctrl, stocks.need, net.share0, net.rt_p, net.rt_e, net.rt_i, gp[I_PATIENCE],
+                     gp[I_REAPPLY], gp[I_VALIDITY])

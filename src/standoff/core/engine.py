@@ -22,6 +22,7 @@ import numpy as np
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
 from ..layout import (REBUILD_SHARE, A_CAPACITY, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+                     MODE_LICENCE,
                      A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
@@ -118,7 +119,8 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
         c_term[k] = ROUTE_TERM_FREE[k]
     ctrl = Ctrl(np.zeros((P, R, R, M), dtype=np.int64), c_term, np.zeros((P, R, M)),
                 np.zeros((nr, NC, M), dtype=np.int64), np.zeros((nr, NC, M)),
-                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.zeros((nr, 3, M)), np.zeros((P, NL, M)),
+                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.full((P, R, R, M), -1.0), np.zeros((P, R, R, M)),
+                np.zeros((R, M)), np.zeros((P, NL, M)),
                 np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, R), dtype=np.bool_),
                 np.array([1, 0, 0], dtype=np.int64))
@@ -330,6 +332,8 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
         elif kind == A_CTRL_MODE:
             for m in range(M):
                 ctrl.c_mode[a0, a1, a2, m] = int(v[m])
+                if int(v[m]) != MODE_LICENCE:
+                    ctrl.au_open[a0, a1, a2, m] = -1.0  # the licence regime ends: the next starts afresh
             ctrl.flags[0] = 1
         elif kind == A_CTRL_QUOTA:
             ctrl.c_quota[a0, a1, :] = v

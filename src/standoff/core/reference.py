@@ -27,7 +27,8 @@ import numpy as np
 from . import engine as E
 from ..day import DAY
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, diverts_to
-from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
+from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED,
+                     LK_LEFT, LK_PENDING, LK_REFUSED, LK_WAITED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
                      LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
@@ -35,7 +36,7 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_NONE, CT_OUT, CT_PENDING, DEFA
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
-from .trade import buyer_loss, import_target
+from .trade import buyer_loss, chill_now, import_target
 
 _py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss)}
 _substitution_step = _py[substitution_step]
@@ -73,13 +74,16 @@ class Route:
 
     # The control's terms are attributes named as in ``layout.ROUTE_TERMS`` (appr, delay, ...).
     __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "shipped", "ct_state", "ct_day", "ct_since", "ok",
-                 "j", *(term.name for term in ROUTE_TERMS))
+                 "j", "au_open", "au_since", *(term.name for term in ROUTE_TERMS))
 
     def __init__(self, p: int, e: int, i: int) -> None:
         self.p, self.e, self.i = p, e, i
         self.mode = MODE_NONE
         for term in ROUTE_TERMS:
             setattr(self, term.name, term.free)
+        # The licensing authority on this route: the day it first decides (-1: no regime), and
+        # the day the regime took effect (the chill fades from there).
+        self.au_open, self.au_since = -1.0, 0.0
         # Licence contracts: state, the day it next changes, the day the buyer applied.
         self.ct_state = [CT_NONE] * LICENCE_CONTRACTS
         self.ct_day = [0.0] * LICENCE_CONTRACTS
@@ -183,6 +187,7 @@ class Member:
         for j, rt in enumerate(self.trading):
             rt.j = j  # the kernel's route index (its random streams)
         self.lic_n = [[0.0] * len(LICENCE_KINDS) for _ in range(P)]
+        self.au_carry = [0.0] * R  # each exporter's authority: decisions carried to tomorrow
         for p in range(P):
             for e in range(R):
                 for i in range(R):
@@ -288,6 +293,8 @@ class Member:
                 self.tariff[(a0, a1, a2)] = v
             elif kind == E.A_CTRL_MODE:
                 self.route[(a0, a1, a2)].mode = int(v)
+                if int(v) != MODE_LICENCE:
+                    self.route[(a0, a1, a2)].au_open = -1.0  # the regime ends: the next starts afresh
             elif kind == E.A_CTRL_QUOTA:
                 self.h[a1][a0].quota = v
             elif kind == E.A_CM:
@@ -455,7 +462,7 @@ class Member:
                 sent = q
             elif rt.mode == MODE_LICENCE:
                 # The uncovered share and the licensed contracts' share, after customs inspection.
-                af = (1.0 - rt.cover) + rt.cover * rt.ok
+                af = (1.0 - rt.cover) * (1.0 - chill_now(t, rt.chill, rt.chill_days, rt.au_since)) + rt.cover * rt.ok
                 ok = q * af
                 leak = (q - ok) * rt.leak
                 if rt.cover > 0.0:  # customs inspect what a control covers any of
@@ -477,45 +484,94 @@ class Member:
             hi.unmet += o - sent
 
     def review_licences(self, t: int) -> None:
-        """Stage: licence review, contract by contract, on every licensed trading route
+        """Stage: the licensing authority on every licensed trading route: applications, decisions
+        up to each exporter's capacity in order, buyers who stop waiting
         (:func:`standoff.core.controls.review_contracts`)."""
         g = self.g
         NC = LICENCE_CONTRACTS
         for row in self.lic_n:
             for k in range(len(row)):
                 row[k] = 0.0
+        for e in range(self.R):
+            routes = [rt for rt in self.trading if rt.e == e and rt.i != e and rt.mode == MODE_LICENCE]
+            if not routes:
+                continue
+            cap = self.au_carry[e]
+            ready = []
+            for rt in routes:
+                if rt.au_open < 0.0:
+                    self._start_regime(t, rt)
+                n = self.lic_n[rt.p]
+                wants = self.h[rt.i][rt.p].need * rt.share > 0.0
+                lo = min(rt.rmin, rt.delay)
+                is_open = t >= rt.au_open
+                if is_open:
+                    cap += rt.rate * NC / 7.0
+                n_end_users = NC - int(rt.trader * NC + 0.5)
+                for c in range(NC):
+                    if rt.ct_state[c] in (CT_GRANTED, CT_OUT) and t >= rt.ct_day[c]:
+                        rt.ct_state[c] = CT_NONE
+                    if rt.ct_state[c] == CT_NONE and wants:
+                        u = kernel_uniform(self.seed, self.member, t, STREAM_LICENCE + 3 * (rt.j * NC + c))
+                        rt.ct_state[c], rt.ct_since[c], rt.ct_day[c] = CT_PENDING, float(t), t + lo + u * (rt.delay - lo)
+                        n[LK_APPLIED] += 1.0
+                    if rt.ct_state[c] == CT_PENDING and is_open and t >= min(rt.ct_day[c], rt.ct_since[c] + rt.delay):
+                        ready.append((rt.prio + (0.5 if c >= n_end_users else 0.0), rt.ct_since[c], rt.j, c, rt))
+            if not ready:
+                self.au_carry[e] = 0.0
+                continue
+            if cap >= len(ready):
+                chosen, self.au_carry[e] = ready, 0.0
+            else:
+                k = int(cap)
+                self.au_carry[e] = cap - k
+                chosen = sorted(ready, key=lambda x: x[:4])[:k]
+            for *_, c, rt in chosen:
+                self._decide(t, rt, c)
         for rt in self.trading:
             if rt.e == rt.i or rt.mode != MODE_LICENCE:
                 continue
             n = self.lic_n[rt.p]
-            wants = self.h[rt.i][rt.p].need * rt.share > 0.0
-            lim = rt.delay
-            lo = min(rt.rmin, lim)
             n_ok = 0
             for c in range(NC):
-                st, d, since = rt.ct_state[c], rt.ct_day[c], rt.ct_since[c]
-                stream = STREAM_LICENCE + 2 * (rt.j * NC + c)
-                if st in (CT_GRANTED, CT_OUT) and t >= d:
-                    st = CT_NONE
-                if st == CT_NONE and wants:
-                    u = kernel_uniform(self.seed, self.member, t, stream)
-                    st, since, d = CT_PENDING, float(t), t + lo + u * (lim - lo)
-                    n[0] += 1.0
-                if st == CT_PENDING:
-                    if t >= min(d, since + lim):
-                        if kernel_uniform(self.seed, self.member, int(since), stream + 1) < rt.appr:
-                            st, d = CT_GRANTED, t + g[I_VALIDITY]
-                            n[1] += 1.0
-                        else:
-                            st, d = CT_OUT, t + g[I_REAPPLY]
-                            n[2] += 1.0
-                    elif t - since >= g[I_PATIENCE]:
-                        st, d = CT_OUT, t + g[I_REAPPLY]
-                        n[3] += 1.0
-                n[4] += 1.0 if st == CT_PENDING else 0.0
-                n_ok += 1 if st == CT_GRANTED else 0
-                rt.ct_state[c], rt.ct_day[c], rt.ct_since[c] = st, d, since
+                if rt.ct_state[c] == CT_PENDING and t - rt.ct_since[c] >= g[I_PATIENCE]:
+                    rt.ct_state[c], rt.ct_day[c] = CT_OUT, t + g[I_REAPPLY]
+                    n[LK_CANCELLED] += 1.0
+                if rt.ct_state[c] == CT_PENDING:
+                    n[LK_PENDING] += 1.0
+                    if t >= rt.au_open and t >= min(rt.ct_day[c], rt.ct_since[c] + rt.delay):
+                        n[LK_BACKLOG] += 1.0
+                n_ok += 1 if rt.ct_state[c] == CT_GRANTED else 0
             rt.ok = n_ok * (1.0 / NC)
+
+    def _start_regime(self, t: int, rt: Route) -> None:
+        """A licence regime takes effect on ``rt`` today: cold (the authority starts later, the
+        chill starts) or warm (every buyer holds a licence with a remaining life drawn over its
+        validity; :func:`standoff.core.controls._start_regime`)."""
+        if rt.warm > 0.0:
+            rt.au_open, rt.au_since = float(t), -math.inf
+            for c in range(LICENCE_CONTRACTS):
+                u = kernel_uniform(self.seed, self.member, t, STREAM_LICENCE + 3 * (rt.j * LICENCE_CONTRACTS + c) + 2)
+                rt.ct_state[c], rt.ct_day[c], rt.ct_since[c] = CT_GRANTED, t + u * self.g[I_VALIDITY], float(t)
+        else:
+            rt.au_open, rt.au_since = t + rt.open, float(t)
+
+    def _decide(self, t: int, rt: Route, c: int) -> None:
+        """The authority decides contract ``c`` of ``rt`` (:func:`standoff.core.controls._decide`)."""
+        n = self.lic_n[rt.p]
+        since = rt.ct_since[c]
+        stream = STREAM_LICENCE + 3 * (rt.j * LICENCE_CONTRACTS + c)
+        n[LK_WAITED] += t - since
+        if kernel_uniform(self.seed, self.member, int(since), stream + 1) < rt.appr:
+            rt.ct_state[c], rt.ct_day[c] = CT_GRANTED, t + self.g[I_VALIDITY]
+            n[LK_GRANTED] += 1.0
+        else:
+            n[LK_REFUSED] += 1.0
+            if kernel_uniform(self.seed, self.member, int(since), stream + 2) < rt.again:
+                rt.ct_state[c], rt.ct_day[c] = CT_OUT, t + self.g[I_REAPPLY]
+            else:
+                rt.ct_state[c], rt.ct_day[c] = CT_LEFT, math.inf
+                n[LK_LEFT] += 1.0
 
     def divert(self, t: int) -> None:
         """Stage: round 2: buyers short buy from any supplier without a control."""
@@ -863,7 +919,8 @@ class Member:
             "c_mode": mode, "c_term": np.stack([routes(term.name) for term in ROUTE_TERMS]),
             "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "ct_state": ct_state,
             "ct_day": ct_day,
-            "ct_since": ct_since, "ct_ok": ct_ok, "ct_next": np.zeros((nl, 3, 1)),  # kernel-only cache: empty
+            "ct_since": ct_since, "ct_ok": ct_ok, "au_open": routes("au_open"), "au_since": routes("au_since"),
+            "au_carry": a(self.au_carry),
             "lic_n": a(self.lic_n), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
                                                     for p in range(P)]),
             "ctl_pe": a([[getattr(self.h[e][p], "quota_order", 0.0) for e in range(R)] for p in range(P)]),

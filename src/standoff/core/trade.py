@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import diverts_to, schedule
-from ..layout import (T_AHEAD, T_COVER, T_LEAK, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
 
@@ -160,6 +160,16 @@ def import_needs(net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: A
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def chill_now(t: int, chill: float, days: float, since: float) -> float:
+    """Share of a licensed route's uncovered trade held back today: exporters of goods the new rules
+    may cover stop until they can show what they ship (composition analyses, safety data sheets),
+    ``chill`` at the regime's start (``since``), fading linearly to nothing over ``days``."""
+    if days <= 0.0 or chill <= 0.0:
+        return 0.0
+    return chill * max(0.0, 1.0 - (t - since) / days)
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) -> None:
     """Stage: round 1 of shipping, from each buyer's usual suppliers, under the controls in force.
 
@@ -233,7 +243,9 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
             licensed = (not free) and md == MODE_LICENCE
             if licensed:
                 cv = c_cover[p, e, i, m]
-                af = (1.0 - cv) + cv * ct_ok[j, m]
+                af = (1.0 - cv) * (1.0 - chill_now(t, ctrl.c_term[T_CHILL, p, e, i, m],
+                                                   ctrl.c_term[T_CHILL_DAYS, p, e, i, m], ctrl.au_since[p, e, i, m])) \
+                    + cv * ct_ok[j, m]
             else:
                 af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
             ok = q * af
