@@ -384,11 +384,15 @@ def validate(members: int = typer.Option(200, "--members", "-n", help="Members p
     with err_console.status("running back-tests ...") as status:
         df = run_validation(members, progress=lambda name: status.update(f"running {name} ..."), max_members=decide)
     console.print(present.validation_table(df, members))
-    v = df["verdict"]
-    console.print(f"{int(df['holds'].sum())} of {len(df)} observations have their simulated median within tolerance; "
+    tests, fits = df[df["role"] != "calibration"], df[df["role"] == "calibration"]
+    v = tests["verdict"]
+    console.print(f"{int(tests['holds'].sum())} of {len(tests)} observations have their simulated median within tolerance; "
                   f"given Monte Carlo error, {int((v == 'yes').sum())} hold, {int((v == 'no').sum())} do not and "
                   f"{int(v.str.startswith('undecided').sum())} are undecided (more members, or --decide MAX, would "
                   f"settle them). {KNOWN_FAILURES_NOTE}")
+    if len(fits):
+        console.print(f"Not counted: {len(fits)} calibration target(s), rows a parameter was fitted on "
+                      f"({int(fits['holds'].sum())} reproduced).")
     if out is not None:
         write_csv(df.drop(columns=["median_value"]), out)
         console.print(f"table written to {out}")

@@ -289,7 +289,8 @@ def validation_table(df: pd.DataFrame, members: int) -> Table:
     for _, r in df.iterrows():
         v = r["verdict"]
         style = "green" if v == "yes" else "red" if v == "no" else "yellow"
-        t.add_row(r["scenario"], r["observation"], f"{r['observed']} ({r['source']})", r["simulated_median"],
+        name = r["observation"] + (" [calibration target: fitted, not a test]" if r.get("role") == "calibration" else "")
+        t.add_row(r["scenario"], name, f"{r['observed']} ({r['source']})", r["simulated_median"],
                   r["median_95ci"], r["p10_p90"], r["tolerance"], Text(v, style=style))
     return t
 

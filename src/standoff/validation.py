@@ -126,7 +126,25 @@ def _m_first_agreement_date(res: Results) -> np.ndarray:
     return res.ds["negotiation"].sel(neg_output="first_agreement_day").values + res.scenario.start.toordinal()
 
 
+def _m_granted_share(res: Results, product: str, at: object) -> np.ndarray:
+    """Licences granted for ``product`` by a date as a share of the applications made by then
+    (all destinations; kept members' daily licence counts), as a survey of applicants reports it."""
+    lic = res.ds["licences"].sel(product=product).isel(time=slice(0, _day(res, at) + 1))
+    applied = lic.sel(licence_kind="applied").sum("time").values
+    granted = lic.sel(licence_kind="granted").sum("time").values
+    return np.where(applied > 0, granted / np.maximum(applied, 1e-300), np.nan)
+
+
+def _m_first_licence_date(res: Results, products: list) -> np.ndarray:
+    """The first day any licence for ``products`` is granted (NaN: none within the horizon)."""
+    g = res.ds["licences"].sel(product=products, licence_kind="granted").sum("product").values  # [member, time]
+    any_ = g > 0
+    first = np.where(any_.any(axis=1), any_.argmax(axis=1), np.nan)
+    return first + res.scenario.start.toordinal()
+
+
 MEASURES: dict[str, Callable[..., np.ndarray]] = {
+    "granted_share": _m_granted_share, "first_licence_date": _m_first_licence_date,
     "peak_fob": _m_peak_fob, "peak_fob_date": _m_peak_fob_date, "fob_ratio": _m_fob_ratio,
     "imports_during": _m_imports_during, "requirement_change": _m_requirement_change,
     "truce_lifespan": lambda res: _truce_lifespan(res), "first_stockout_date": _m_first_stockout_date,
@@ -151,6 +169,8 @@ class Observation:
     show_as_date: bool = False
     horizon_days: int | None = None  # run the scenario over this horizon instead of its own
     negotiate: bool = False  # let the bargaining model decide the talks instead of the scripted outcomes
+    #: ``test``, or ``calibration``: a parameter was fitted on this row, so it checks the fit, not the model.
+    role: str = "test"
 
 
 def _d(res_start: dt.date, day: float) -> str:
@@ -173,7 +193,7 @@ def load_observations() -> list[Observation]:
                                bound(row["low"]), bound(row["high"]), row["unit"],
                                (lambda res, fn=fn, spec=spec: fn(res, **spec)), row.get("note", ""),
                                show_as_date=is_date, horizon_days=row.get("horizon_days"),
-                               negotiate=bool(row.get("negotiate", False))))
+                               negotiate=bool(row.get("negotiate", False)), role=str(row.get("role", "test"))))
     return out
 
 
@@ -266,7 +286,8 @@ def _validate_once(obs: list[Observation], n_of: dict[int, int], runs: dict, pro
             if ob.show_as_date:
                 return str(dt.date.fromordinal(int(round(v))))
             return f"{v:.2f}"
-        rows.append({"scenario": ob.scenario, "observation": ob.name, "observed": ob.observed, "source": ob.source,
+        rows.append({"scenario": ob.scenario, "observation": ob.name, "role": ob.role, "observed": ob.observed,
+                     "source": ob.source,
                      "simulated_median": fmt(med), "median_95ci": f"{fmt(ci[0])} - {fmt(ci[1])}",
                      "p10_p90": f"{fmt(p10)} - {fmt(p90)}", "tolerance": f"{fmt(ob.low)} to {fmt(ob.high)}",
                      "members": members, "members_counted": n_valid, "holds": holds,
