@@ -253,3 +253,36 @@ def test_counts_add_up_under_a_busy_authority():
         assert n[LK_PENDING].sum() == pending and n[LK_BACKLOG].sum() <= pending
         assert applied - decided == pending
         assert n[LK_WAITED].sum() >= 0
+
+
+def test_an_idle_authority_that_grants_everything_at_once_is_no_control():
+    """Approval 1, coverage 1, no review, unlimited capacity, no start, no chill and no customs
+    delay: every output is bit for bit that of no control (the licence counts apart)."""
+    from standoff.ensemble import plan, run_chunk
+
+    from .conftest import control, make
+    free = dict(approval=1.0, delay=0.0, review_min_days=0.0, coverage=1.0, leakage=0.0, authority_start_days=0.0,
+                chill_share=0.0)
+    common = dict(horizon_days=150, parameters={"customs_inspection_days": 0.0})
+    sc_ctrl = make(events=[control(**free)], **common)
+    sc_none = make(events=[], **common)
+    a = run_chunk(plan(sc_ctrl), 0, 4, full_precision=True).arrays
+    b = run_chunk(plan(sc_none), 0, 4, full_precision=True).arrays
+    assert a["traj:licences"].sum() > 0  # the regime did run
+    for key in b:
+        if key in ("traj:licences", "inputs"):
+            continue
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_the_chill_holds_back_uncovered_trade_and_fades():
+    from .conftest import control, run
+    base = dict(approval=1.0, delay=0.0, coverage=0.0, products=["MAGNET"], destinations=["USA"])
+    cold = run(events=[control(**base, chill_share=0.8, chill_days=40.0)], horizon_days=120)
+    warm = run(events=[control(**base)], horizon_days=120)
+    r = [str(x) for x in cold.ds.route.values].index("MAGNET CHN>USA")
+    xc = cold.ds["route_exports_t"].isel(route=r).median("traj_member").values
+    xw = warm.ds["route_exports_t"].isel(route=r).median("traj_member").values
+    start = 31  # 1 February
+    assert xc[start:start + 10].sum() < 0.5 * xw[start:start + 10].sum()
+    assert np.allclose(xc[start + 45:start + 50].sum(), xw[start + 45:start + 50].sum(), rtol=0.5)

@@ -199,10 +199,28 @@ def test_every_route_term_is_a_field_compiled_applied_and_bounded():
         with pytest.raises(StandoffError) as err:
             make(events=[control(**{f: hi + 1.0})])
         assert f in str(err.value)
-    pl = plan(make(events=[control(approval=0.3, delay=40.0, review_min_days=7.0, leakage=0.05, coverage=0.6)]))
+    given = {"authority_start_days": 20.0, "decision_rate": 0.1, "priority": 1.0, "trader_share": 0.2,
+             "reapply_share": 0.5, "chill_share": 0.3, "chill_days": 30.0}
+    pl = plan(make(events=[control(approval=0.3, delay=40.0, review_min_days=7.0, leakage=0.05, coverage=0.6,
+                                   **given)]))
     kinds = set(pl.actions["kind"].tolist())
     for k, t in enumerate(layout.ROUTE_TERMS):
         if t.field is not None:
             assert layout.A_TERM + k in kinds, t.name
+    # a term a later event does not give keeps the value in force: no action sets it
+    later = plan(make(events=[control(**given), control(day="2025-03-01", approval=0.5)]))
+    rate = later.actions["day"][later.actions["kind"] == layout.A_TERM + layout.T_RATE]
+    assert set(rate.tolist()) == {31}
     cols = pl.actions["col"][pl.actions["kind"] == layout.A_TERM + layout.T_RMIN]
     assert np.all(np.array([pl.columns[c][0].spec for c in cols]) == 7.0)
+
+
+def test_the_engine_builds_paths_in_the_order_of_the_table():
+    """``init_block`` (compiled, so it cannot read the table) names the daily paths in the order of
+    ``layout.PATH_FIELDS``, and that table covers every path of ``TRAJ_SHAPES`` once."""
+    tree = ast.parse((SRC / "core" / "engine.py").read_text())
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Paths"]
+    assert len(calls) == 1
+    names = [a.attr for a in calls[0].args[1:]]
+    assert tuple(names) == layout.PATH_FIELDS
+    assert sorted(layout.PATH_FIELDS) == sorted(layout.TRAJ_SHAPES)

@@ -24,6 +24,15 @@ control_st = st.fixed_dictionaries({
     "delay_days": st.floats(0, 120),
     "leakage": st.floats(0, 0.3),
     "quota_tonnes_per_year": st.floats(0, 100000),
+}, optional={
+    # the licensing authority's terms (left out: as in force, an idle authority on a new control)
+    "authority_start_days": st.floats(0, 60),
+    "decision_rate": st.one_of(st.floats(0, 2), st.just(1e6)),
+    "priority": st.floats(0, 3),
+    "trader_share": st.floats(0, 1),
+    "reapply_share": st.floats(0, 1),
+    "chill_share": st.floats(0, 1),
+    "chill_days": st.floats(0, 90),
 })
 tariff_st = st.fixed_dictionaries({
     "date": st.just("2025-02-01"), "type": st.just("tariff"),

@@ -38,6 +38,28 @@ def _assert_identical(sc: standoff.Scenario, n: int = 3) -> None:
         np.testing.assert_array_equal(fast[key], want, err_msg=key)
 
 
+AUTHORITY = [
+    control("2025-02-01", approval=0.7, delay=60.0, review_min_days=7.0, destinations=["USA", "EU", "JPN"],
+            authority_start_days=20.0, decision_rate=0.15, trader_share=0.25, reapply_share=0.4, chill_share=0.5,
+            chill_days=30.0, coverage=0.8),
+    control("2025-02-01", approval=0.7, delay=60.0, destinations=["OAS"], priority=1.0, decision_rate=0.15),
+    control("2025-03-15", mode="ban", products=["MAGNET"], destinations=["JPN"]),
+    control("2025-04-20", products=["MAGNET"], destinations=["JPN"], authority_start_days=5.0, approval=0.9),
+    control("2025-05-01", approval=0.9, delay=30.0, destinations=["USA", "EU"], decision_rate=0.5),
+    control("2025-06-01", mode="none", products=["HREO"]),
+]
+
+
+def test_the_licensing_authority_bit_identical():
+    """A busy authority: a start, a pace pooled over routes, priorities, traders, refusals that stick,
+    the chill, a regime ended by a ban and started again, a faster pace after a deal, a lifting."""
+    _assert_identical(make(events=AUTHORITY, horizon_days=220), n=3)
+
+
+def test_a_warm_start_bit_identical():
+    _assert_identical(standoff.load_scenario("gallium-ban-2024").with_(horizon_days=200, members=3, trajectories=0))
+
+
 def test_every_lever_bit_identical():
     """Tariffs, licences, bans, quotas with leakage, counter-measures, releases, capacity, lifting a control."""
     _assert_identical(make(events=EVERY_LEVER, horizon_days=200))

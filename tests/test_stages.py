@@ -18,14 +18,13 @@ from hypothesis import strategies as st
 from standoff.core import controls, engine, markets, negotiation, politics, production, trade
 from standoff.day import DAY, kernel_function
 from standoff.ensemble import dim_sizes, kernel_inputs, plan
-from standoff.layout import (TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Paths, Pol, Scratch,
+from standoff.layout import (TRAJ_SHAPES, Acc, Ctrl, Goods, Inputs, Market, Pol, Scratch, paths_of,
                              Sectors, Ship, Stocks)
 from standoff.core.reference import actions_by_day, new_member
 from standoff.scenario import load_scenario
 
-#: Kernel-only arrays the reference has no counterpart of: today's arrivals (a path) and the cache
-#: of when each route's licence contracts can next change.
-NOT_COMPARED = {"arrivals", "ct_next"}
+#: Kernel-only arrays the reference has no counterpart of: today's arrivals (a path).
+NOT_COMPARED = {"arrivals"}
 #: Kernel caches valid only right after the stage that fills them (none at present).
 CACHED_BY: dict[str, str] = {}
 
@@ -51,10 +50,7 @@ class World:
         # Paths(n, cover, output, price, imports, pain, trust, pressure, agreement, requirement, exports, ...)
         by = dict(zip(TRAJ_SHAPES, tr))
         self.tr = by
-        self.paths = Paths(1, by["cover_days"], by["output_fraction"], by["price_multiple"], by["imports_t"],
-                           by["pain_cum_usd_bn"], by["trust"], by["pressure_ratio"], by["agreement_in_force"],
-                           by["requirement_fraction"], by["exports_t"], by["route_exports_t"], by["licences"],
-                           by["fob_price"], by["speculative_t"], by["expectation"])
+        self.paths = paths_of(1, by)
         self.scr = Scratch(np.zeros((6, 1)), np.zeros((4, 1)))
 
     def load(self, d: dict[str, np.ndarray]) -> None:

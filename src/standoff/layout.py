@@ -103,9 +103,9 @@ ROUTE_TERMS = (
     RouteTerm("ahead", None, 0.0, (0.0, 1.0), "announced, not yet in effect: buyers buy ahead (share covered)"),
     RouteTerm("open", "authority_start_days", 0.0, (0.0, 365.0),
               "days from the regime taking effect to the authority's first decisions"),
-    RouteTerm("rate", "decision_rate", math.inf, (0.0, math.inf),
+    RouteTerm("rate", "decision_rate", math.inf, (0.0, 1e6),
               "applications the authority decides per week, as a share of the route's buyers (pooled over "
-              "the exporter's licensed routes; inf: as fast as reviews end)"),
+              "the exporter's licensed routes; where no control set it, unlimited: decided as reviews end)"),
     RouteTerm("prio", "priority", 0.0, (0.0, 100.0), "order of decision: lower first (then first come)"),
     RouteTerm("trader", "trader_share", 0.0, (0.0, 1.0), "share of the route's buyers that are traders, decided "
               "after its end users"),
@@ -263,6 +263,7 @@ TRAJ_SHAPES = {
     "imports_t": ("product", "region"),
     "exports_t": ("product", "region"),
     "route_exports_t": ("route",),
+    "route_transshipped_t": ("route",),
     "licences": ("product", "licence_kind"),
     "pain_cum_usd_bn": ("side",),
     "trust": ("side",),
@@ -318,9 +319,12 @@ Market = namedtuple("Market", ["price", "signal", "pe_mult", "pma", "expect"])
 #: whether it has stopped on any day.
 Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", "sect_tgt", "dfr", "fstop"])
 #: Material in transit: the arrival ring, pipelines, today's shipments and lead times.
+#: ``leaked`` (product, exporter, importer, member): the part of today's shipments that goes
+#: through a third country (declared there, not to the importer).
 #: ``dl``: lead days of a usual shipment; ``dleak``: through a third country; ``dinsp``: on a licensed
 #: route, where every shipment is inspected by customs.
-Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "dl", "dleak", "dinsp"])
+Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "leaked", "dl", "dleak",
+                           "dinsp"])
 #: Export controls in force, licence contracts, and the shipping round's pro-rata state.
 #: ``c_term`` (term, product, exporter, importer, member): the route terms of :data:`ROUTE_TERMS`.
 #: ``ct_state``, ``ct_day``, ``ct_since`` (route, contract, member): each contract's state, the day
@@ -346,7 +350,17 @@ Acc = namedtuple("Acc", [
     "o_udelay", "o_stopd"])
 #: Daily paths of the kept members (member first): ``n`` is how many of the block's members are kept.
 Paths = namedtuple("Paths", ["n", "cover", "output", "price", "imports", "pain", "trust", "pressure", "agreement",
-                             "requirement", "exports", "route_exports", "licences", "fob", "spec", "expect"])
+                             "requirement", "exports", "route_exports", "route_leaked", "licences", "fob", "spec",
+                             "expect"])
+#: The daily path (``TRAJ_SHAPES`` name) each field of ``Paths`` after ``n`` records, in order.
+PATH_FIELDS = ("cover_days", "output_fraction", "price_multiple", "imports_t", "pain_cum_usd_bn", "trust",
+               "pressure_ratio", "agreement_in_force", "requirement_fraction", "exports_t", "route_exports_t",
+               "route_transshipped_t", "licences", "fob_price", "speculative_t", "expectation")
+
+
+def paths_of(n: int, arrays: dict) -> "Paths":
+    """The kernel's ``Paths`` of ``n`` kept members over the daily-path ``arrays`` (by ``TRAJ_SHAPES`` name)."""
+    return Paths(n, *[arrays[name] for name in PATH_FIELDS])
 #: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees).
 Scratch = namedtuple("Scratch", ["x", "y"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...

@@ -45,7 +45,10 @@ UNITS = {
     "price_multiple": "x baseline price",
     "imports_t": "t/day arriving",
     "exports_t": "t/day shipped abroad (usual buyers, licensed, leaked and diverted)",
-    "route_exports_t": "t/day shipped on the route (exporter to importer; what customs publish by destination)",
+    "route_exports_t": "t/day shipped on the route and declared to its importer (what the exporter's customs publish "
+                       "by destination; leaked tonnes are declared to a third country)",
+    "route_transshipped_t": "t/day of the route's trade shipped through third countries (leakage): in the exporter's "
+                            "customs, exports to those countries; in the importer's, imports from them",
     "licences": "licence contracts per day (applied, granted, refused, cancelled) and pending at day's end",
     "fob_price": "x baseline: the export (FOB) price: what the region's shipments of the product fetch at their destinations",
     "speculative_t": "t held by traders for the expected gain (withheld from the market)",
@@ -60,6 +63,10 @@ UNITS = {
     "agreement_in_force": "1 while an agreement is in force",
     "requirement_fraction": "requirement after substitution and price response, x baseline demand",
 }
+
+
+#: The destination of the customs table's leaked tonnes: declared to the countries they pass through.
+THIRD_COUNTRIES = "via third countries"
 
 
 def assemble(pl: Plan, parts: list[Chunk]) -> xr.Dataset:
@@ -432,7 +439,10 @@ class Results:
 
         One row per month, product, exporter and destination (``ALL`` for the total): the median,
         p10 and p90 over members of the month's mean t/day, and the median as a multiple of the
-        baseline flow (``x_baseline``: "exports to the US fell n%" is ``1 - x_baseline``).
+        baseline flow (``x_baseline``: "exports to the US fell n%" is ``1 - x_baseline``).  Leaked
+        tonnes are declared to the third countries they pass through (:data:`THIRD_COUNTRIES`,
+        no baseline), not to their final destination, as the exporter's customs record them; the
+        importer's statistics record them as imports from those countries.
         """
         cols = ["month", "product", "exporter", "destination", "median_t_per_day", "p10", "p90", "x_baseline"]
         ds = self.ds
@@ -454,9 +464,13 @@ class Results:
             p, e = net.products.index(prod), net.regions.index(exp)
             base_all = float(sum(net.flows[p, e, i] for i in range(len(net.regions)) if i != e))
             add(ds["exports_t"].sel(product=prod, region=exp), prod, exp, "ALL", base_all)
-            for j in np.nonzero((r["route_product"].values == prod) & (r["route_from"].values == exp))[0]:
+            mine = np.nonzero((r["route_product"].values == prod) & (r["route_from"].values == exp))[0]
+            for j in mine:
                 dest = str(r["route_to"].values[j])
                 add(r.isel(route=j), prod, exp, dest, float(net.flows[p, e, net.regions.index(dest)]))
+            if "route_transshipped_t" in ds and len(mine):
+                # Declared to third countries on the way to any destination (none in the baseline).
+                add(ds["route_transshipped_t"].isel(route=mine).sum("route"), prod, exp, THIRD_COUNTRIES, 0.0)
         return pd.DataFrame(rows, columns=cols)
 
     def licences(self) -> pd.DataFrame:

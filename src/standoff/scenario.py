@@ -161,7 +161,7 @@ class ExportControlEvent(_Event):
     priority: Number | None = Field(None, description="order of decision when the authority is busy: lower first")
     trader_share: Number | None = Field(None, description="share of buyers that are traders, decided after end users")
     reapply_share: Number | None = Field(
-        None, description="chance that a refused buyer applies again; otherwise it leaves for other suppliers for good")
+        None, description="chance that a refused buyer applies again; otherwise it leaves for good to buy elsewhere")
     chill_share: Number | None = Field(
         None, description="share of the uncovered trade held back when the regime starts (exporters proving what "
                           "they ship), fading over chill_days")

@@ -272,10 +272,21 @@ def review_contracts(t: int, first: int, seed: np.uint64, ctrl: Any, need: np.nd
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def diverts_to(mode: int, cover: float) -> bool:
+def chill_now(t: int, chill: float, days: float, since: float) -> float:
+    """Share of a licensed route's uncovered trade held back today: exporters of goods the new rules
+    may cover stop until they can show what they ship (composition analyses, safety data sheets),
+    ``chill`` at the regime's start (``since``), fading linearly to nothing over ``days``."""
+    if days <= 0.0 or chill <= 0.0:
+        return 0.0
+    return chill * max(0.0, 1.0 - (t - since) / days)
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def diverts_to(mode: int, cover: float, chill: float) -> bool:
     """Whether buyers short elsewhere can buy on a route: no control, or a licence control that
-    covers nothing (round 2 of shipping, :func:`standoff.core.trade.divert`)."""
-    return mode == MODE_NONE or (mode == MODE_LICENCE and cover <= 0.0)
+    covers nothing and no longer chills its exporters (round 2 of shipping,
+    :func:`standoff.core.trade.divert`)."""
+    return mode == MODE_NONE or (mode == MODE_LICENCE and cover <= 0.0 and chill <= 0.0)
 
 
 @kernel_jit(error_model="numpy", inline="always")

@@ -112,7 +112,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
                   np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, S, KC, M)),
                   np.zeros((R, S, KC, M)))
     ship = Ship(np.zeros((D, P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)),
-                np.zeros((P, R, M)), np.zeros((P, R, R, M)), np.zeros((R, R, M), dtype=np.int64),
+                np.zeros((P, R, M)), np.zeros((P, R, R, M)), np.zeros((P, R, R, M)), np.zeros((R, R, M), dtype=np.int64),
                 np.zeros((R, R, M), dtype=np.int64), np.zeros((R, R, M), dtype=np.int64))
     c_term = np.empty((ROUTE_TERM_FREE.shape[0], P, R, R, M))
     for k in range(ROUTE_TERM_FREE.shape[0]):
@@ -133,9 +133,11 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
               np.full((R, M), float(W)), np.ones((R, M)), np.zeros((P, M)), np.zeros((P, M)), np.zeros((R, M)),
               np.zeros((R, M)), np.zeros((R, M)), out.negotiation, out.rebuild_days, np.zeros((R, S, M)),
               np.zeros((R, S, M)), np.zeros((R, S, M)))
-    paths = Paths(n_keep_here, tr.cover_days, tr.output_fraction, tr.price_multiple, tr.imports_t,
-                  tr.pain_cum_usd_bn, tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction,
-                  tr.exports_t, tr.route_exports_t, tr.licences, tr.fob_price, tr.speculative_t, tr.expectation)
+    # In the order of layout.PATH_FIELDS (numba cannot build it from the table; tests/test_layout.py checks).
+    paths = Paths(n_keep_here, tr.cover_days, tr.output_fraction, tr.price_multiple, tr.imports_t, tr.pain_cum_usd_bn,
+                  tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction, tr.exports_t,
+                  tr.route_exports_t, tr.route_transshipped_t, tr.licences, tr.fob_price, tr.speculative_t,
+                  tr.expectation)
     scr = Scratch(np.zeros((6, M)), np.zeros((4, M)))
     initial = np.zeros((P, M))
     set_steady_state(net, par, inp, stocks, sec, ship, goods, pol, acc, initial)

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import engine as E
 from ..day import DAY
-from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, diverts_to
+from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to
 from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED,
                      LK_LEFT, LK_PENDING, LK_REFUSED, LK_WAITED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
@@ -36,7 +36,7 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
 from .rng import kernel_uniform
 from .markets import power, substitution_step, target_price
 from .negotiation import N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_FC_CN, O_FC_US, init_state, negotiate_day
-from .trade import buyer_loss, chill_now, import_target
+from .trade import buyer_loss, import_target
 
 _py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss)}
 _substitution_step = _py[substitution_step]
@@ -73,8 +73,8 @@ class Route:
     """One product's trade from an exporter to an importer, with the control in force on it."""
 
     # The control's terms are attributes named as in ``layout.ROUTE_TERMS`` (appr, delay, ...).
-    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "shipped", "ct_state", "ct_day", "ct_since", "ok",
-                 "j", "au_open", "au_since", *(term.name for term in ROUTE_TERMS))
+    __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "shipped", "leaked", "ct_state", "ct_day",
+                 "ct_since", "ok", "j", "au_open", "au_since", *(term.name for term in ROUTE_TERMS))
 
     def __init__(self, p: int, e: int, i: int) -> None:
         self.p, self.e, self.i = p, e, i
@@ -84,13 +84,13 @@ class Route:
         # The licensing authority on this route: the day it first decides (-1: no regime), and
         # the day the regime took effect (the chill fades from there).
         self.au_open, self.au_since = -1.0, 0.0
+        self.shipped = self.leaked = 0.0
         # Licence contracts: state, the day it next changes, the day the buyer applied.
         self.ct_state = [CT_NONE] * LICENCE_CONTRACTS
         self.ct_day = [0.0] * LICENCE_CONTRACTS
         self.ct_since = [0.0] * LICENCE_CONTRACTS
         self.ok = 0.0
         self.j = -1
-        self.shipped = 0.0
 
 
 class GoodsLink:
@@ -435,7 +435,7 @@ class Member:
             for h in row:
                 h.tot_order = h.quota_order = h.unmet = 0.0
         for rt in self.route.values():
-            rt.shipped = 0.0
+            rt.shipped = rt.leaked = 0.0
         for rt in self.trading:
             o = self.h[rt.i][rt.p].need * rt.share
             he = self.h[rt.e][rt.p]
@@ -472,6 +472,7 @@ class Member:
                     self._ship(t, rt, ok, rt.lead)
                     self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
                 sent = ok + leak
+                rt.leaked = leak
             else:
                 af = quota_frac if rt.mode == MODE_QUOTA else 0.0
                 ok = q * af
@@ -479,6 +480,7 @@ class Member:
                 self._ship(t, rt, ok, rt.lead)
                 self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
                 sent = ok + leak
+                rt.leaked = leak
             he.stock = max(he.stock - sent, 0.0)
             rt.shipped += sent
             hi.unmet += o - sent
@@ -585,7 +587,7 @@ class Member:
                 if he.stock <= 0.0:
                     continue
                 open_ = [self.route[(p, e, i)] for i in range(R)
-                         if i != e and self.h[i][p].unmet > 0.0 and _open(self.route[(p, e, i)])]
+                         if i != e and self.h[i][p].unmet > 0.0 and _open(self.route[(p, e, i)], t)]
                 want = _sum([self.h[rt.i][p].unmet for rt in open_])
                 if want <= 0.0:
                     continue
@@ -914,7 +916,7 @@ class Member:
                                                                               for row in self.sec]),
             # Ship
             "ring": ring, "pipe": by_pi("pipe"), "pipe0": by_pi("pipe0"), "unmet": by_pi("unmet"),
-            "shipped": routes("shipped"), "dl": dl, "dleak": dleak, "dinsp": dinsp,
+            "shipped": routes("shipped"), "leaked": routes("leaked"), "dl": dl, "dleak": dleak, "dinsp": dinsp,
             # Ctrl
             "c_mode": mode, "c_term": np.stack([routes(term.name) for term in ROUTE_TERMS]),
             "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "ct_state": ct_state,
@@ -975,9 +977,9 @@ class Member:
         }
 
 
-def _open(rt: Route) -> bool:
-    """A route buyers can divert to (:func:`standoff.core.controls.diverts_to`)."""
-    return _diverts_to(rt.mode, rt.cover)
+def _open(rt: Route, t: int) -> bool:
+    """A route buyers can divert to today (:func:`standoff.core.controls.diverts_to`)."""
+    return _diverts_to(rt.mode, rt.cover, chill_now(t, rt.chill, rt.chill_days, rt.au_since))
 
 
 def _sum(xs: list[float]) -> float:

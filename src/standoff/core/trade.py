@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .controls import diverts_to, schedule
-from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+from .controls import chill_now, diverts_to, schedule
+from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT,
+                     I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
 
@@ -160,13 +161,10 @@ def import_needs(net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: A
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def chill_now(t: int, chill: float, days: float, since: float) -> float:
-    """Share of a licensed route's uncovered trade held back today: exporters of goods the new rules
-    may cover stop until they can show what they ship (composition analyses, safety data sheets),
-    ``chill`` at the regime's start (``since``), fading linearly to nothing over ``days``."""
-    if days <= 0.0 or chill <= 0.0:
-        return 0.0
-    return chill * max(0.0, 1.0 - (t - since) / days)
+def _chill(t: int, ctrl: Any, p: int, e: int, i: int, m: int) -> float:
+    """The chill in force today on a route (:func:`standoff.core.controls.chill_now`)."""
+    return chill_now(t, ctrl.c_term[T_CHILL, p, e, i, m], ctrl.c_term[T_CHILL_DAYS, p, e, i, m],
+                     ctrl.au_since[p, e, i, m])
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -206,6 +204,7 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
     n_rt = rt_p.shape[0]
     x3 = scr.x[2]
     shipped[:] = 0.0
+    ship.leaked[:] = 0.0
     unmet[:] = 0.0
     tot_pe[:] = 0.0
     ctl_pe[:] = 0.0
@@ -243,9 +242,7 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
             licensed = (not free) and md == MODE_LICENCE
             if licensed:
                 cv = c_cover[p, e, i, m]
-                af = (1.0 - cv) * (1.0 - chill_now(t, ctrl.c_term[T_CHILL, p, e, i, m],
-                                                   ctrl.c_term[T_CHILL_DAYS, p, e, i, m], ctrl.au_since[p, e, i, m])) \
-                    + cv * ct_ok[j, m]
+                af = (1.0 - cv) * (1.0 - _chill(t, ctrl, p, e, i, m)) + cv * ct_ok[j, m]
             else:
                 af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
             ok = q * af
@@ -257,6 +254,7 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
             inspected = licensed and c_cover[p, e, i, m] > 0.0
             sched_a[m] = (q if free else (0.0 if inspected else ok)) if live else 0.0
             sched_b[m] = leak if (live and not free) else 0.0
+            ship.leaked[p, e, i, m] = sched_b[m]
             sched_c[m] = ok if (live and inspected) else 0.0
             stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
             shipped[p, e, i, m] += sent
@@ -306,7 +304,8 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
                     continue
                 for m in range(M):
                     u = unmet[p, i, m]
-                    want[m] += u if (u > 0.0 and diverts_to(c_mode[p, e, i, m], c_cover[p, e, i, m])) else 0.0
+                    want[m] += u if (u > 0.0 and diverts_to(c_mode[p, e, i, m], c_cover[p, e, i, m],
+                                                             _chill(t, ctrl, p, e, i, m))) else 0.0
             any_f = False
             for m in range(M):
                 go = active[m] > 0.0 and stock[e, p, m] > 0.0 and want[m] > 0.0
@@ -319,7 +318,7 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
                     continue
                 for m in range(M):
                     u = unmet[p, i, m]
-                    open_ = diverts_to(c_mode[p, e, i, m], c_cover[p, e, i, m])
+                    open_ = diverts_to(c_mode[p, e, i, m], c_cover[p, e, i, m], _chill(t, ctrl, p, e, i, m))
                     qq = u * fr[m] if (fr[m] > 0.0 and u > 0.0 and open_) else 0.0
                     stock[e, p, m] = max(stock[e, p, m] - qq, 0.0)
                     shipped[p, e, i, m] += qq
@@ -358,6 +357,8 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol
     tr_imports = paths.imports
     tr_exports = paths.exports
     tr_routes = paths.route_exports
+    tr_leaked = paths.route_leaked
+    leaked = ship.leaked
     tr_lic = paths.licences
     lic_n = ctrl.lic_n
     for j in range(rt_p.shape[0]):
@@ -412,7 +413,10 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol
         if e == i:
             continue
         for m in range(n_keep):
-            tr_routes[m, t, x] = shipped[p, e, i, m]
+            # The exporter's customs declare leaked tonnes to the third country they pass through,
+            # not to the importer: they are its own series (route_transshipped_t).
+            tr_routes[m, t, x] = shipped[p, e, i, m] - leaked[p, e, i, m]
+            tr_leaked[m, t, x] = leaked[p, e, i, m]
         x += 1
 
 
