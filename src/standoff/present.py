@@ -105,6 +105,19 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
                        f"{r['fob_peak']:.2f} ({r['fob_p10']:.2f}-{r['fob_p90']:.2f})", r["fob_peak_date"],
                        f"{r['wedge_at_peak']:.2f}")
         console.print(t2)
+    au = res.authority()
+    if len(au):
+        t3 = Table(title="The licensing authority (kept members; contracts are buyers' shares of a route)",
+                   caption="first licence: median (p10-p90) date; backlog: applications whose review is over that the "
+                           "authority has not reached (contracts, median of each member's peak); days to decision and "
+                           "share granted over the horizon (medians)")
+        for c in ["product", "first licence", "peak backlog", "days to decision", "granted", "buyers left"]:
+            t3.add_column(c)
+        for _, r in au.iterrows():
+            t3.add_row(r["product"], f"{r['first_licence']} ({r['first_licence_p10']} - {r['first_licence_p90']})",
+                       f"{r['peak_backlog']:.0f}", f"{r['mean_days_to_decision']:.0f}", f"{r['granted_share']:.0%}",
+                       f"{r['left']:.0f}")
+        console.print(t3)
     console.print(band_table(res.pain(), ["side", "pain_kind"],
                               "Pain per side, cumulative over the horizon (US$ bn, median and p10-p90)", ".1f"))
 

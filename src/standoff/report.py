@@ -152,6 +152,7 @@ def build_charts(res: Results) -> list[dict]:
             ax.bar(x - 0.2, d["applied"], width=0.4, label="applied", color="C0")
             ax.bar(x + 0.2, d["granted"], width=0.4, label="granted", color="C2")
             ax.plot(x, d["pending_end"], color="C3", marker=".", label="pending (month end)")
+            ax.plot(x, d["backlog_end"], color="C1", marker="x", label="backlog: reviewed, not reached")
             ax.set_xticks(x[::2], d["month"].values[::2], rotation=45, fontsize=7)
             ax.set_title(prod, fontsize=9)
         axes[0][0].set_ylabel("licence contracts (median member)")
@@ -218,6 +219,13 @@ def _customs_parts(res: Results) -> list[str]:
            "<p class='note'>Monthly exports of each controlled product as a multiple of its baseline flow "
            "(median member; 0.5 = exports fell 50%). The full table with t/day and p10/p90 is "
            "<code>summary/customs.csv</code> of a saved run.</p>", _table(wide.round(2))]
+    au = res.authority()
+    if len(au):
+        out += ["<h3>The licensing authority</h3>",
+                "<p class='note'>First licence (median, p10, p90 over the kept members), the largest backlog "
+                "(applications whose review is over that the authority has not reached), mean days from "
+                "application to decision, share of applications granted and refused buyers who left for "
+                "good, over the horizon.</p>", _table(au.round(2))]
     lic = res.licences()
     if len(lic):
         out += ["<h3>Licences by month (contracts, median member)</h3>", _table(lic.round(1))]

@@ -475,14 +475,18 @@ class Results:
 
     def licences(self) -> pd.DataFrame:
         """Monthly licence counts per product, from the kept daily paths: the median over members of
-        contracts applied for, granted, refused and cancelled in the month, and pending at its end.
+        contracts applied for, granted, refused and cancelled in the month, refused buyers who left
+        for good, the applications pending and the backlog (reviews over, not yet reached by the
+        authority) at its end, and the mean days from application to decision of the month's
+        decisions (median over the members that decided any).
 
         A contract is one buyer's share of a route's covered trade (``LICENCE_CONTRACTS`` per
         route), so the counts are comparable across months and scenarios, not with the number of
         licences an authority issues.
         """
         ds = self.ds
-        cols = ["month", "product", "applied", "granted", "refused", "cancelled", "pending_end"]
+        cols = ["month", "product", "applied", "granted", "refused", "cancelled", "left", "pending_end", "backlog_end",
+                "mean_days_to_decision"]
         if ds.sizes.get("traj_member", 0) == 0 or "licences" not in ds:
             return pd.DataFrame(columns=cols)
         lic = ds["licences"]
@@ -490,13 +494,56 @@ class Results:
         rows = []
         for prod in lic["product"].values[active.values]:
             x = lic.sel(product=prod)
-            flows = x.resample(time="MS").sum().median("traj_member")
-            pend = x.sel(licence_kind="pending").resample(time="MS").last().median("traj_member")
+            by_month = x.resample(time="MS")
+            sums = by_month.sum()
+            flows = sums.median("traj_member")
+            ends = by_month.last().median("traj_member")
+            decided = sums.sel(licence_kind="granted") + sums.sel(licence_kind="refused")
+            wait = (sums.sel(licence_kind="waited_days") / decided.where(decided > 0)).median("traj_member",
+                                                                                             skipna=True)
             for k, month in enumerate(flows.time.dt.strftime("%Y-%m").values):
                 rows.append({"month": month, "product": str(prod),
                              **{kind: float(flows.sel(licence_kind=kind).values[k])
-                                for kind in ("applied", "granted", "refused", "cancelled")},
-                             "pending_end": float(pend.values[k])})
+                                for kind in ("applied", "granted", "refused", "cancelled", "left")},
+                             "pending_end": float(ends.sel(licence_kind="pending").values[k]),
+                             "backlog_end": float(ends.sel(licence_kind="backlog").values[k]),
+                             "mean_days_to_decision": float(wait.values[k])})
+        return pd.DataFrame(rows, columns=cols)
+
+    def authority(self) -> pd.DataFrame:
+        """The licensing authority per licensed product, from the kept members' daily licence counts:
+        the first licence's date, the largest backlog, the mean days from application to decision
+        over the horizon, the share of applications granted and the buyers who left (medians, with
+        p10 and p90 of the first licence's date)."""
+        ds = self.ds
+        cols = ["product", "first_licence", "first_licence_p10", "first_licence_p90", "peak_backlog",
+                "mean_days_to_decision", "granted_share", "left"]
+        if ds.sizes.get("traj_member", 0) == 0 or "licences" not in ds:
+            return pd.DataFrame(columns=cols)
+        lic = ds["licences"]
+        start = pd.Timestamp(self.scenario.start)
+        rows = []
+        for prod in lic["product"].values[(lic.sum(("traj_member", "time", "licence_kind")) > 0).values]:
+            x = lic.sel(product=prod)
+            g = x.sel(licence_kind="granted").values  # [member, time]
+            first = np.where((g > 0).any(axis=1), (g > 0).argmax(axis=1), np.inf)
+            tot = x.sum("time")
+            decided = (tot.sel(licence_kind="granted") + tot.sel(licence_kind="refused")).values
+            applied = tot.sel(licence_kind="applied").values
+
+            def day(q: float) -> object:
+                v = _q(first, q)
+                return (start + pd.Timedelta(days=v)).date() if np.isfinite(v) else "never"
+            rows.append({"product": str(prod), "first_licence": day(0.5), "first_licence_p10": day(0.1),
+                         "first_licence_p90": day(0.9),
+                         "peak_backlog": float(np.median(x.sel(licence_kind="backlog").max("time").values)),
+                         "mean_days_to_decision": float(np.nanmedian(np.where(
+                             decided > 0, tot.sel(licence_kind="waited_days").values / np.maximum(decided, 1), np.nan)))
+                         if (decided > 0).any() else float("nan"),
+                         "granted_share": float(np.nanmedian(np.where(
+                             applied > 0, tot.sel(licence_kind="granted").values / np.maximum(applied, 1), np.nan)))
+                         if (applied > 0).any() else float("nan"),
+                         "left": float(np.median(tot.sel(licence_kind="left").values))})
         return pd.DataFrame(rows, columns=cols)
 
     def summary(self) -> dict[str, pd.DataFrame]:
@@ -505,7 +552,8 @@ class Results:
                "pain": self.pain(), "trade": self.trade(), "goods": self.goods(), "readiness": self.readiness(),
                "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
                "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses(),
-               "customs": self.customs(), "licences": self.licences(), "firms": self.firms(),
+               "customs": self.customs(), "licences": self.licences(), "authority": self.authority(),
+               "firms": self.firms(),
                "price_tiers": self.price_tiers()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),

@@ -220,8 +220,10 @@ def _charts(res: Any) -> dict[str, bytes]:
                     label=f"{prod} pending")
             ax.bar(pd.to_datetime(d["month"]) + pd.Timedelta(days=4 * k), d["granted"], width=4, color=f"C{k}",
                    alpha=0.5, label=f"{prod} granted")
+            ax.plot(pd.to_datetime(d["month"]), d["backlog_end"], linestyle=":", color=f"C{k}",
+                    label=f"{prod} backlog")
         ax.set_ylabel("licence contracts")
-        ax.set_title("Licences granted in the month and pending at its end (median member)", fontsize=9)
+        ax.set_title("Licences granted in the month, pending and in the backlog at its end (median member)", fontsize=9)
         ax.legend(fontsize=6, ncol=2)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
         buf = io.BytesIO()
