@@ -78,7 +78,8 @@ DAY: tuple[Stage, ...] = (
     Stage("import_needs", "trade", ("net", "par", "stocks", "market", "sec", "ship", "ctrl", "scr"), (),
           ("stocks",), (), "orders up to a target position (buying ahead of an announced control)"),
     Stage("review_licences", "controls", ("t", "first", "seed", "net", "par", "stocks", "ctrl"), (), ("ctrl",),
-          ("t",), "licence contracts: buyers apply, wait, are granted or refused, give up, apply again"),
+          ("t",), "the licensing authority: buyers apply; from its start it decides at its pace, in order; grants, "
+          "refusals, buyers who give up or leave"),
     Stage("ship_usual", "trade", ("t", "net", "stocks", "ship", "ctrl", "scr"), (), ("stocks", "ship", "ctrl"), ("t",),
           "round 1: usual suppliers, under the controls in force (uncovered and licensed shares, after customs "
           "inspection)"),

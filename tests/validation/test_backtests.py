@@ -19,7 +19,11 @@ KNOWN_FAILURES = {
         "is left to fall",
     "Geneva truce lifespan (talks simulated)":
         "with the escalation ladder most first truces lapse at their 90-day expiry or are extended past the "
-        "horizon: the median (~90 days) sits at the edge of the tolerance (undecided at 200 members)",
+        "horizon: the median (~74-90 days) sits at the edge of the tolerance (undecided at 200 members)",
+    "licences granted by October 2025 (share of applications)":
+        "the authority decides at a constant pace (calibrated on CLEPA's 25% by 4 June), so it clears the first "
+        "wave by mid-July and ~70% of applications are granted by October against the EU chamber's 19 of 141: "
+        "decisions that stayed slow (or refusals that stayed many) after the first months are not modelled",
     "Buenos Aires truce lifespan":
         "with the escalation ladder the 2018 truce is extended past the horizon in most members: ~358 days "
         "against 160 (it was ~30 days before the ladder)",
@@ -44,6 +48,17 @@ def test_backtest(table, name, request):
 
 
 def test_table_names_observed_value_source_and_tolerance(table):
-    for col in ("observed", "source", "simulated_median", "p10_p90", "tolerance", "holds"):
+    for col in ("observed", "source", "simulated_median", "p10_p90", "tolerance", "holds", "role"):
         assert col in table.columns
     assert table["source"].str.len().min() > 2
+
+
+def test_a_calibration_target_is_marked_and_not_counted_as_a_test(table):
+    """The row a parameter was fitted on says so; every other row is a test."""
+    roles = table["role"]
+    assert set(roles) <= {"test", "calibration"}
+    cal = table[roles == "calibration"]
+    assert len(cal) == 1 and "granted" in cal.index[0]
+    from standoff.network import model_defaults
+    note = model_defaults()["parameters"].set_index("name").loc["licence_decision_rate", "note"]
+    assert note.startswith("CALIBRATED") and "CLEPA" in note
