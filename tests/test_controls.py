@@ -286,3 +286,38 @@ def test_the_chill_holds_back_uncovered_trade_and_fades():
     start = 31  # 1 February
     assert xc[start:start + 10].sum() < 0.5 * xw[start:start + 10].sum()
     assert np.allclose(xc[start + 45:start + 50].sum(), xw[start + 45:start + 50].sum(), rtol=0.5)
+
+
+def test_an_authority_that_decides_faster_never_ships_less_by_any_day():
+    """The same members under a slow and a fast authority (approval 1, buyers who wait): the
+    controlled routes' cumulative exports are never lower with the fast one, on any day."""
+    from standoff.ensemble import plan, run_chunk
+
+    from .conftest import control, make
+    terms = dict(approval=1.0, delay=63.0, review_min_days=7.0, coverage=1.0, authority_start_days=20.0,
+                 destinations=["USA", "EU", "JPN"], products=["MAGNET"])
+    runs = {}
+    for rate in (0.1, 0.4):
+        sc = make(events=[control(**terms, decision_rate=rate)], horizon_days=200, trajectories=8, members=8,
+                  parameters={"licence_patience_days": 3000.0})
+        runs[rate] = run_chunk(plan(sc), 0, 8, full_precision=True).arrays["traj:route_exports_t"]
+    slow, fast = (np.cumsum(runs[r], axis=1) for r in (0.1, 0.4))  # [member, day, route]
+    assert (fast.sum(axis=2) >= slow.sum(axis=2) - 1e-9).all()
+    assert (fast.sum(axis=2)[:, -1] > slow.sum(axis=2)[:, -1]).all() or (fast > slow + 1e-6).any()
+
+
+def test_a_regime_in_force_before_the_start_does_not_collapse_on_day_one():
+    """gallium-ban-2024 starts inside the 2023 licences: buyers hold them, so few stop in the first
+    months (a renewal that waits in review can); started cold, every importer applies on day one
+    and a third of sectors outside the US stop within four months."""
+    import standoff
+    sc = standoff.load_scenario("gallium-ban-2024").with_(members=40, trajectories=0, horizon_days=150)
+    warm = standoff.simulate(sc).ds["first_stockout_day"]
+    events = [e.model_copy(update={"in_force_since": None}) if e.type == "export_control" else e
+              for e in sc.events]
+    cold = standoff.simulate(sc.with_(events=events)).ds["first_stockout_day"]
+    outside = [r for r in sc.network().regions if r not in ("CHN", "USA")]  # the ban on the US starts in Dec
+    early_warm = (warm.sel(region=outside) < 120).mean().item()  # stocks last about two months
+    early_cold = (cold.sel(region=outside) < 120).mean().item()
+    # warm, only a renewal that waits in review can stop a buyer early; cold, every buyer waits
+    assert early_cold > 0.1 and early_warm < early_cold / 5, (early_warm, early_cold)
