@@ -321,3 +321,24 @@ def test_a_regime_in_force_before_the_start_does_not_collapse_on_day_one():
     early_cold = (cold.sel(region=outside) < 120).mean().item()
     # warm, only a renewal that waits in review can stop a buyer early; cold, every buyer waits
     assert early_cold > 0.1 and early_warm < early_cold / 5, (early_warm, early_cold)
+
+
+def test_leakage_grows_with_the_price_wedge():
+    """No wedge, no leak; the share an event sets at the full wedge; in proportion in between."""
+    from standoff.core.controls import leak_share
+    assert leak_share(0.2, 0.0, 1.0, 1.0) == 0.2  # no wedge set: the full share at once
+    assert leak_share(0.2, 1.0, 1.0, 1.0) == 0.0
+    assert leak_share(0.2, 1.0, 0.8, 1.0) == 0.0  # cheaper outside: nothing to gain
+    assert abs(leak_share(0.2, 1.0, 1.5, 1.0) - 0.1) < 1e-12
+    assert leak_share(0.2, 1.0, 5.0, 1.0) == 0.2
+
+
+def test_leaked_tonnes_are_declared_to_third_countries_not_the_importer():
+    from .conftest import control, run
+    res = run(events=[control(mode="ban", products=["MAGNET"], destinations=["USA"], leakage=0.3)], horizon_days=90)
+    r = [str(x) for x in res.ds.route.values].index("MAGNET CHN>USA")
+    declared = res.ds["route_exports_t"].isel(route=r).values[:, 40:]
+    via = res.ds["route_transshipped_t"].isel(route=r).values[:, 40:]
+    assert np.allclose(declared, 0.0) and via.sum() > 0  # banned: nothing declared to the US, some leaks
+    cu = res.customs()
+    assert "via third countries" in set(cu["destination"])

@@ -33,6 +33,7 @@ control_st = st.fixed_dictionaries({
     "reapply_share": st.floats(0, 1),
     "chill_share": st.floats(0, 1),
     "chill_days": st.floats(0, 90),
+    "leakage_wedge": st.floats(0, 3),
 })
 tariff_st = st.fixed_dictionaries({
     "date": st.just("2025-02-01"), "type": st.just("tariff"),

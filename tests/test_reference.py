@@ -19,7 +19,7 @@ EVERY_LEVER = [
      "groups": ["agriculture", "energy"]},
     control("2025-02-01", approval={"dist": "uniform", "low": 0.1, "high": 0.6}, delay=45.0, leakage=0.1,
             destinations=["USA", "EU"]),
-    control("2025-02-10", mode="ban", products=["MAGNET"], destinations=["JPN"], leakage=0.2),
+    control("2025-02-10", mode="ban", products=["MAGNET"], destinations=["JPN"], leakage=0.2, leakage_wedge=0.3),
     control("2025-02-15", mode="quota", products=["LREO"], quota_tonnes_per_year=2000.0),
     {"date": "2025-03-01", "type": "counter_measure", "measure": "ethane"},
     {"date": "2025-03-10", "type": "stockpile_release", "region": "USA", "product": "MAGNET", "tonnes_per_day": 5.0},

@@ -80,7 +80,8 @@ DAY: tuple[Stage, ...] = (
     Stage("review_licences", "controls", ("t", "first", "seed", "net", "par", "stocks", "ctrl"), (), ("ctrl",),
           ("t",), "the licensing authority: buyers apply; from its start it decides at its pace, in order; grants, "
           "refusals, buyers who give up or leave"),
-    Stage("ship_usual", "trade", ("t", "net", "stocks", "ship", "ctrl", "scr"), (), ("stocks", "ship", "ctrl"), ("t",),
+    Stage("ship_usual", "trade", ("t", "net", "stocks", "market", "ship", "ctrl", "scr"), (), ("stocks", "ship", "ctrl"),
+          ("t",),
           "round 1: usual suppliers, under the controls in force (uncovered and licensed shares, after customs "
           "inspection)"),
     Stage("divert", "trade", ("t", "stocks", "ship", "ctrl", "acc", "scr"), (), ("stocks", "ship", "acc"), ("t",),

@@ -116,9 +116,12 @@ ROUTE_TERMS = (
     RouteTerm("chill_days", "chill_days", 0.0, (0.0, 365.0), "days over which that hold-back fades to nothing"),
     RouteTerm("warm", None, 0.0, (0.0, 1.0), "the regime was in force before the scenario starts: licences held, "
               "the authority at work"),
+    RouteTerm("leak_wedge", "leakage_wedge", 0.0, (0.0, 100.0), "the price wedge (the importer's price over the "
+              "exporter's, less one) at which leakage reaches its full share, growing in proportion below it "
+              "(0: the full share at once)"),
 )
 (T_APPR, T_DELAY, T_RMIN, T_LEAK, T_COVER, T_AHEAD, T_OPEN, T_RATE, T_PRIO, T_TRADER, T_AGAIN, T_CHILL, T_CHILL_DAYS,
- T_WARM) = range(len(ROUTE_TERMS))
+ T_WARM, T_LEAK_WEDGE) = range(len(ROUTE_TERMS))
 #: The free value of every term, in order (the kernel's ``c_term`` starts from these).
 ROUTE_TERM_FREE = np.array([t.free for t in ROUTE_TERMS])
 

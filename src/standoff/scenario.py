@@ -166,6 +166,9 @@ class ExportControlEvent(_Event):
         None, description="share of the uncovered trade held back when the regime starts (exporters proving what "
                           "they ship), fading over chill_days")
     chill_days: Number | None = Field(None, description="days over which the chill fades to nothing")
+    leakage_wedge: Number | None = Field(
+        None, description="the price wedge (importer's price over the exporter's, less one) at which leakage reaches "
+                          "its full share, growing in proportion below it (default: the full share at once)")
     in_force_since: dt.date | None = Field(
         None, description="the licence regime was in force from this date, before the scenario starts: licences "
                           "granted then are held and the authority is at work (a warm start)")

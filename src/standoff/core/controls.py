@@ -282,6 +282,18 @@ def chill_now(t: int, chill: float, days: float, since: float) -> float:
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def leak_share(leak: float, full_wedge: float, p_importer: float, p_exporter: float) -> float:
+    """Share of what a control holds back that leaks through third countries today: smuggling
+    and transshipment pay when the importer's price is above the exporter's, so the share grows
+    in proportion to that wedge up to ``leak`` at ``full_wedge`` (0: ``leak`` at once).  A later
+    event with a lower ``leakage`` is enforcement tightening."""
+    if full_wedge <= 0.0:
+        return leak
+    w = p_importer / p_exporter - 1.0 if p_exporter > 0.0 else 0.0
+    return leak * min(1.0, max(w, 0.0) / full_wedge)
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def diverts_to(mode: int, cover: float, chill: float) -> bool:
     """Whether buyers short elsewhere can buy on a route: no control, or a licence control that
     covers nothing and no longer chills its exporters (round 2 of shipping,

@@ -62,7 +62,7 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
         sector_pulls(net, par, market, sec)
         import_needs(net, par, stocks, market, sec, ship, ctrl, scr)
         review_licences(t, first, seed, net, par, stocks, ctrl)
-        ship_usual(t, net, stocks, ship, ctrl, scr)
+        ship_usual(t, net, stocks, market, ship, ctrl, scr)
         divert(t, stocks, ship, ctrl, acc, scr)
         supply_sectors(t, net, par, stocks, sec, pol, acc, paths, scr)
         update_markets(t, net, par, stocks, market, sec, ship, ctrl, acc, paths, scr)

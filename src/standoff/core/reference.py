@@ -26,7 +26,7 @@ import numpy as np
 
 from . import engine as E
 from ..day import DAY
-from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to
+from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to, leak_share
 from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED,
                      LK_LEFT, LK_PENDING, LK_REFUSED, LK_WAITED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
@@ -464,7 +464,7 @@ class Member:
                 # The uncovered share and the licensed contracts' share, after customs inspection.
                 af = (1.0 - rt.cover) * (1.0 - chill_now(t, rt.chill, rt.chill_days, rt.au_since)) + rt.cover * rt.ok
                 ok = q * af
-                leak = (q - ok) * rt.leak
+                leak = (q - ok) * leak_share(rt.leak, rt.leak_wedge, hi.price, he.price)
                 if rt.cover > 0.0:  # customs inspect what a control covers any of
                     self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)  # the kernel's order of additions
                     self._ship(t, rt, ok, rt.lead + self.g[I_INSPECT])
@@ -476,7 +476,7 @@ class Member:
             else:
                 af = quota_frac if rt.mode == MODE_QUOTA else 0.0
                 ok = q * af
-                leak = (q - ok) * rt.leak
+                leak = (q - ok) * leak_share(rt.leak, rt.leak_wedge, hi.price, he.price)
                 self._ship(t, rt, ok, rt.lead)
                 self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
                 sent = ok + leak

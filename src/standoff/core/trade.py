@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .controls import chill_now, diverts_to, schedule
-from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT,
+from .controls import chill_now, diverts_to, leak_share, schedule
+from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, T_LEAK_WEDGE, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT,
                      I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
@@ -168,7 +168,7 @@ def _chill(t: int, ctrl: Any, p: int, e: int, i: int, m: int) -> float:
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) -> None:
+def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any, scr: Any) -> None:
     """Stage: round 1 of shipping, from each buyer's usual suppliers, under the controls in force.
 
     Every buyer of an exporter gets the same share of its order (pro rata to stock).  Free
@@ -246,7 +246,8 @@ def ship_usual(t: int, net: Any, stocks: Any, ship: Any, ctrl: Any, scr: Any) ->
             else:
                 af = (x3[m] if any_quota else 1.0) if md == MODE_QUOTA else 0.0  # a ban ships nothing
             ok = q * af
-            leak = (q - ok) * c_leak[p, e, i, m]
+            leak = (q - ok) * leak_share(c_leak[p, e, i, m], ctrl.c_term[T_LEAK_WEDGE, p, e, i, m],
+                                         market.price[i, p, m], market.price[e, p, m])
             live = o > 0.0
             sent = (q if free else ok + leak) if live else 0.0
             # Customs inspect every shipment of a product a control covers any of (a delay, not a
