@@ -357,3 +357,13 @@ def test_serve_uses_the_command_lines_catalogue(monkeypatch, tmp_path):
     runs = client.get("/api/catalogue").json()["runs"]
     assert [x["scenario"] for x in runs] == ["small"]  # the CLI's run, listed on the page
     assert client.get("/api/scenarios").json()["catalogue"] == str(Catalogue().path)
+
+
+def test_the_readme_assertion_helper_works_as_written():
+    """`standoff.testing.assert_conserved(res)` after only `import standoff` (a fresh interpreter)."""
+    import subprocess
+    import sys
+    code = "import standoff; print(standoff.testing.assert_conserved.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "assert_conserved"

@@ -21,6 +21,9 @@ def __getattr__(name: str) -> Any:
     if name == "simulate":
         from .api import simulate
         return simulate
+    if name == "testing":  # as the README writes it, without importing the submodule first
+        import importlib
+        return importlib.import_module(".testing", __name__)
     raise AttributeError(f"module 'standoff' has no attribute {name!r}")
 
 
