@@ -104,6 +104,8 @@ def test_move_a_lever_run_and_see_the_consequence(server, browser, tmp_path):
     assert float(delayed) >= 0.0  # output built incomplete and finished later, shown beside what is lost
     customs = browser.find_element(By.ID, "customs").text
     assert "to USA" in customs and "2025-04" in customs
+    authority = browser.find_element(By.ID, "authority").text
+    assert "MAGNET" in authority and "first licence" in authority
     WebDriverWait(browser, 20).until(lambda d: all(
         d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i) for i in imgs))
     assert "US$" in browser.page_source and browser.find_element(By.ID, "download").is_displayed()

@@ -175,6 +175,19 @@ def _customs_summary(res: Any) -> dict[str, list]:
     return {"columns": cols, "rows": rows}
 
 
+def _authority_summary(res: Any) -> dict[str, list]:
+    """The licensing authority per licensed product (:meth:`standoff.Results.authority`): when the
+    first licence came, the largest backlog, days from application to decision, share granted."""
+    au = res.authority()
+    cols = ["product", "first licence (median, p10-p90)", "peak backlog (contracts)", "days to decision",
+            "share granted", "buyers who left"]
+    rows = [[r["product"], f"{r['first_licence']} ({r['first_licence_p10']} - {r['first_licence_p90']})",
+             f"{r['peak_backlog']:.0f}", f"{r['mean_days_to_decision']:.0f}" if np.isfinite(r["mean_days_to_decision"])
+             else "n/a", f"{r['granted_share']:.0%}" if np.isfinite(r["granted_share"]) else "n/a", f"{r['left']:.0f}"]
+            for _, r in au.iterrows()]
+    return {"columns": cols if rows else [], "rows": rows}
+
+
 def _charts(res: Any) -> dict[str, bytes]:
     import matplotlib
     matplotlib.use("Agg")
@@ -372,6 +385,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
                 ts = res.truce_survival().set_index("days")["p_survive"]
                 job.summary["truce"] = {str(k): (None if v != v else round(float(v), 3)) for k, v in ts.items()}
             job.summary["customs"] = _customs_summary(res)
+            job.summary["authority"] = _authority_summary(res)
             job.charts = _charts(res)
             job.catalogue_id = catalogue.register(res, folder)  # only once the folder is complete
             job.folder = folder
