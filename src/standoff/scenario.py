@@ -133,10 +133,19 @@ class ExportControlEvent(_Event):
     day if not given); in between, buyers of the named products from the exporter buy ahead.
     A licence control covers ``coverage`` of each route's trade (a number, or a number per
     buying sector of the importer, weighted by the sectors' use); covered trade needs a licence
-    per contract, reviewed in between ``review_min_days`` and ``delay_days`` (the longest
-    review, the legal limit) and granted with probability ``approval_share``.  An event without
-    ``coverage`` leaves the coverage in force (all of the trade, for a new control).  Licences
-    already granted stay valid when a later event changes the terms.
+    per contract.  The exporter's authority starts deciding ``authority_start_days`` after the
+    control takes effect and decides ``decision_rate`` of a route's buyers a week (pooled over
+    its licensed routes; lower ``priority`` first, then end users before the ``trader_share``
+    of traders, then first come); each review takes at least ``review_min_days`` and, for an
+    idle authority, at most ``delay_days`` (the legal limit); a decision grants a licence with
+    probability ``approval_share``, and a refused buyer applies again with ``reapply_share`` or
+    leaves for good.  ``chill_share`` of the uncovered trade is held back at first, fading over
+    ``chill_days``; ``leakage`` of what is held back goes through third countries, growing with
+    the price wedge up to ``leakage_wedge``.  ``in_force_since`` starts the regime warm (it was
+    in force before the scenario).  An event without ``coverage`` leaves the coverage in force
+    (all of the trade, for a new control), and one without an authority term leaves that term
+    in force (an idle authority, for a new control).  Licences already granted stay valid when
+    a later event changes the terms.
     """
 
     type: Literal["export_control"]

@@ -1,12 +1,17 @@
-"""Export controls: licences for contracts and coverage; the rules that quotas, bans and leakage follow.
+"""Export controls: the licensing authority, coverage, the chill, leakage; the rules quotas and bans follow.
 
 A control covers a share of a route's trade (by element content or grade).  Covered trade
 needs a licence, and a licence is for a contract: each route's covered trade is split into
-:data:`~standoff.layout.LICENCE_CONTRACTS` buyers, each applying, waiting, being granted or
-refused, giving up and applying again (:func:`review_contracts`).  A route ships its uncovered
-share and its licensed contracts' share of what buyers order today, after customs inspection;
-a share of the rest leaks through third countries and the rest stays with the exporter, while
-its buyers look elsewhere.  Nothing is lost, and nothing ordered while waiting piles up: when
+:data:`~standoff.layout.LICENCE_CONTRACTS` buyers who apply when they order.  Each exporter's
+licensing authority starts deciding some time after a regime takes effect and decides at a
+finite pace, pooled over its routes and in order when it is busy (priority, end users before
+traders, first come); it grants or refuses, and a refused buyer tries again or leaves for good
+(:func:`review_contracts`; a regime in force before the scenario starts warm).  A route ships
+its uncovered share (held back for a while by the chill, :func:`chill_now`, while exporters
+prove what they ship) and its licensed contracts' share of what buyers order today, after
+customs inspection; a share of the rest leaks through third countries, growing with the price
+wedge (:func:`leak_share`), and the rest stays with the exporter, while its buyers look
+elsewhere.  The terms a scenario sets per route are the rows of :data:`standoff.layout.ROUTE_TERMS`.  Nothing is lost, and nothing ordered while waiting piles up: when
 a policy eases, buyers order what they still want (use plus restocking), not a backlog.
 
 What happens to the goods lives where they ship: :func:`standoff.core.trade.ship_usual` ships
