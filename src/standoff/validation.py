@@ -4,7 +4,9 @@ Each :class:`Observation` names the observed value and its source, how the simul
 is computed from a run, and the tolerance written next to the source.  ``standoff validate``
 runs every back-test and prints the table; ``tests/validation`` asserts each tolerance.
 Tolerances are about direction, timing and order of magnitude (MODEL.md); none of the
-model's parameters was tuned to meet them.  Rows the model fails are reported, not hidden.
+model's parameters was tuned to meet them, but for the rows marked ``role: calibration``,
+which a parameter was fitted on (they check the fit and are not counted as tests).  Rows the
+model fails are reported, not hidden.
 """
 from __future__ import annotations
 
