@@ -367,3 +367,10 @@ def test_the_readme_assertion_helper_works_as_written():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "assert_conserved"
+
+
+def test_tables_print_numbers_as_people_read_them():
+    """Whole numbers without '.0', no exponents for ordinary sizes, NaN as n/a (issue 29)."""
+    from standoff.present import cell
+    assert cell(300.0) == "300" and cell(4.705010414123535) == "4.71" and cell(1253.7) == "1,250"
+    assert cell(float("nan")) == "n/a" and cell(12345678.9) == "12,300,000" and cell(0.000123) == "0.000123"

@@ -501,7 +501,7 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
 
     a, b = resolve_run(run_a), resolve_run(run_b)
     df = do_compare(a, b, outcome or None)  # default: from the first run's dataset declaration
-    console.print(present.df_table(df, f"{b.scenario.name} minus {a.scenario.name}"))
+    console.print(present.df_table(df, f"B: {b.scenario.name} ({run_b}) minus A: {a.scenario.name} ({run_a})"))
     if df.attrs["paired"]:
         console.print("Paired by member (same seed and members: common random numbers); read paired_95ci.")
     else:

@@ -225,13 +225,30 @@ def print_negotiation(res: Any, console: Console) -> None:
                       lev.attrs["controller_share_outside_end"]))
 
 
+def cell(v: Any) -> str:
+    """A value as a person reads it: whole numbers without a decimal point, other floats to 3
+    significant digits (no exponent above 0.001), "n/a" for NaN."""
+    if isinstance(v, (float, np.floating)):
+        if v != v:
+            return "n/a"
+        if np.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if float(v).is_integer() and abs(v) < 1e15:
+            return f"{int(v):,}"
+        if abs(v) < 1e-3:
+            return f"{v:.3g}"
+        r = float(f"{v:.3g}")
+        return f"{int(r):,}" if r.is_integer() else f"{r:,}"
+    return str(v)
+
+
 def df_table(df: Any, title: str) -> Table:
-    """Any DataFrame as a table (floats to 3 significant digits)."""
+    """Any DataFrame as a table (:func:`cell` formats each value)."""
     t = Table(title=title)
     for col in df.columns:
         t.add_column(str(col), overflow="fold")
     for _, r in df.iterrows():
-        t.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
+        t.add_row(*[cell(v) for v in r])
     return t
 
 
@@ -327,5 +344,5 @@ def record_table(row: Any) -> Table:
     t.add_column("field")
     t.add_column("value", overflow="fold")
     for k, v in row.items():
-        t.add_row(str(k), str(v))
+        t.add_row(str(k), cell(v))
     return t
