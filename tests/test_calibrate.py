@@ -59,3 +59,17 @@ def test_the_command_fits_on_one_episode_and_tests_on_the_other(tmp_path):
     bad = CliRunner().invoke(app, ["calibrate", "--fit-on", "truce-2018", "--test-on", "london-2025",
                                    "--param", "thresold=0.5", "-n", "4", "--out", str(tmp_path / "x.csv")])
     assert bad.exit_code != 0 and "unknown negotiation parameter" in bad.output
+
+
+def test_by_default_the_rows_go_beside_the_runs_not_into_the_working_directory(tmp_path, monkeypatch):
+    """A clone stays clean: the default file is under runs/, and the output says how to use it."""
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["calibrate", "--fit-on", "truce-2018", "--test-on", "london-2025",
+                                   "--param", "threshold=0.5", "--param", "repair_success=0.6", "-n", "8"])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "calibrated.csv").exists()
+    written = list((tmp_path / "runs").glob("calibration-truce-2018-*.csv"))
+    assert len(written) == 1 and "negotiation: parameters:" in res.output.replace("\n", " ")
+    folder = CliRunner().invoke(app, ["calibrate", "--fit-on", "truce-2018", "--test-on", "london-2025",
+                                      "--param", "threshold=0.5", "-n", "4", "--out", str(tmp_path)])
+    assert folder.exit_code != 0 and "--out" in folder.output

@@ -406,8 +406,9 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
                                               help="NAME=V1,V2,... a negotiation parameter and the values to try "
                                                    "(repeatable)."),
               members: int = typer.Option(200, "--members", "-n", help="Members per run."),
-              out: Path = typer.Option(Path("calibrated.csv"), "--out", "-o",
-                                       help="Where to write the calibrated rows (negotiation.csv layout).")) -> None:
+              out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                 help="Where to write the calibrated rows (negotiation.csv layout; "
+                                                      "default runs/calibration-FIT_ON-TIME.csv).")) -> None:
     """Fit negotiation parameters on one truce episode and test them on the other (out of sample)."""
     from .calibrate import calibrate as do_calibrate
     from .calibrate import write_calibration
@@ -429,6 +430,16 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
         if name not in known:
             raise StandoffError("unknown negotiation parameter; known: " + ", ".join(known), field="--param",
                                 value=name)
+    import datetime as dt
+
+    from .runstore import probe_writable
+    if out is None:  # beside the runs, not in the working directory (a clone stays clean)
+        probe_writable(Path("runs"), "--out")
+        out = Path("runs") / f"calibration-{fit_on}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}.csv"
+    elif out.is_dir():
+        raise StandoffError("is a folder; give a file name for the calibrated rows", field="--out", value=str(out))
+    else:
+        probe_writable(out.parent, "--out")
     with err_console.status("calibrating ...") as status:
         outcome = do_calibrate(fit_on, test_on, grid, members, progress=lambda msg: status.update(msg))
     console.print(present.df_table(outcome["grid"].round(3), f"Fit on {fit_on}: median first-truce lifespan "
@@ -441,7 +452,10 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
                   f"{outcome['test_observed']:g} observed (tolerance {lo:g}-{hi:g}): "
                   + ("holds" if outcome["test_holds"] else "does not hold"), markup=False)
     write_calibration(out, outcome)
-    console.print(f"calibrated rows written to {out} (source CALIBRATED; use them as negotiation.parameters)")
+    console.print(f"calibrated rows written to {out} (source CALIBRATED). To use them, set the values in a "
+                  f"scenario's negotiation: parameters: (each NAME: VALUE), or copy the rows into the "
+                  f"negotiation.csv of your own dataset (standoff data new); the note on each row says on what "
+                  f"it was fitted and whether the other episode held.", markup=False)
 
 
 @app.command()
