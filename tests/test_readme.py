@@ -64,10 +64,10 @@ def test_readme_negotiated_figures_match_a_fresh_run():
 
 def test_readme_stockout_excerpt_matches_a_fresh_run():
     from standoff.present import fmt_day_ci, fmt_p
-    block = re.search(r"\$ standoff run london-2025 --members 200\n(.+?)\n \.\.\.", README, re.S).group(1)
+    block = re.search(r"\$ standoff run london-2025\n(.+?)\n \.\.\.", README, re.S).group(1)
     rows = [re.match(r"\s*(\S+)\s+(\S+)\s+(\d+% \(\d+-\d+\))\s+(\S+ ±\S+)\s+\S+ - \S+\s+(\S+ ±\S+)", r)
             for r in block.splitlines()[1:]]
-    res = simulate("london-2025", members=200)
+    res = simulate("london-2025")  # as the quick start runs it: the scenario's own members
     so = res.stockouts().set_index(["region", "sector"])
     start = res.scenario.start
     assert rows and all(rows)
