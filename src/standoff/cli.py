@@ -455,7 +455,7 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
     console.print(f"calibrated rows written to {out} (source CALIBRATED). To use them, set the values in a "
                   f"scenario's negotiation: parameters: (each NAME: VALUE), or copy the rows into the "
                   f"negotiation.csv of your own dataset (standoff data new); the note on each row says on what "
-                  f"it was fitted and whether the other episode held.", markup=False)
+                  f"it was fitted and whether the test episode held.", markup=False)
 
 
 @app.command()
