@@ -342,3 +342,92 @@ def test_leaked_tonnes_are_declared_to_third_countries_not_the_importer():
     assert np.allclose(declared, 0.0) and via.sum() > 0  # banned: nothing declared to the US, some leaks
     cu = res.customs()
     assert "via third countries" in set(cu["destination"])
+
+
+def test_transshipment_is_capped_by_its_capacity():
+    """Leaked tonnes never exceed ``leakage_capacity`` times the route's normal daily trade, and a
+    tighter capacity leaks less."""
+    import standoff
+
+    from .conftest import control, make
+    ban = dict(mode="ban", products=["MAGNET"], destinations=["USA"], leakage=0.3)
+    capped = standoff.simulate(make(events=[control(**ban, leakage_capacity=0.02)], horizon_days=90))
+    free = standoff.simulate(make(events=[control(**ban)], horizon_days=90))
+    net = capped.scenario.network()
+    p, e, i = (net.products.index("MAGNET"), net.regions.index("CHN"), net.regions.index("USA"))
+    flow0 = float(net.flows[p, e, i])
+    r = [str(x) for x in capped.ds.route.values].index("MAGNET CHN>USA")
+    via_c = capped.ds["route_transshipped_t"].isel(route=r).values
+    via_f = free.ds["route_transshipped_t"].isel(route=r).values
+    assert via_c.max() <= 0.02 * flow0 * (1 + 1e-9)
+    assert via_f.max() > 0.02 * flow0 and via_c.sum() < via_f.sum()
+
+
+def test_screened_licences_starve_defense_not_civilian_users():
+    """A licence regime that bars military end users: the same licences, the same members; the
+    importer's first-claim (defense) sector may not draw the licensed tonnes, so it produces less
+    and stops no later, while its civilian sectors lose no more.  (The US buys a sixth of its
+    magnets outside China, several times what its defense uses, so the test closes those routes:
+    with them open defense, drawing first on them, loses nothing either way.)"""
+    import standoff
+
+    from .conftest import control, make
+    terms = dict(approval=0.6, delay=45.0, review_min_days=10.0, products=["HREO", "METAL", "MAGNET"],
+                 destinations=["USA"])
+    others = [control(exporter=e, mode="ban", products=["MAGNET"], destinations=["USA"]) for e in ("JPN", "OAS")]
+    out = {}
+    for screen in (0.0, 1.0):
+        res = standoff.simulate(make(events=[control(**terms, military_screen=screen), *others], horizon_days=240,
+                                     members=24, trajectories=0))
+        out[screen] = res.ds
+    lost0 = out[0.0]["units_lost"].sel(region="USA").mean("member")
+    lost1 = out[1.0]["units_lost"].sel(region="USA").mean("member")
+    assert float(lost1.sel(sector="defense")) > float(lost0.sel(sector="defense")) * 1.05 + 1e-9
+    for s in lost0.sector.values:
+        if s != "defense":
+            assert float(lost1.sel(sector=s)) <= float(lost0.sel(sector=s)) * (1 + 1e-9), s
+    d0 = out[0.0]["first_stockout_day"].sel(region="USA", sector="defense").fillna(1e9)
+    d1 = out[1.0]["first_stockout_day"].sel(region="USA", sector="defense").fillna(1e9)
+    assert (d1 <= d0).all()
+
+
+def test_civilian_only_stock_is_never_more_than_the_stock():
+    """The part of a region's receiving stock licensed for civilian use only stays between zero and
+    that stock, day by day (reference member, screened licences, traders and producers drawing)."""
+    from standoff.core.reference import actions_by_day, new_member
+    from standoff.ensemble import plan
+
+    from .conftest import control, make
+    sc = make(events=[control(approval=0.8, delay=30.0, destinations=["USA", "JPN", "EU"], military_screen=1.0)],
+              horizon_days=150, members=2, trajectories=0)
+    pl = plan(sc)
+    inputs = pl.draw(0, 1)
+    m = new_member(pl, inputs, 0, 0)
+    by_day = actions_by_day(pl)
+    seen = 0.0
+    for t in range(150):
+        m.step(t, by_day.get(t, []))
+        for row in m.h:
+            for h in row:
+                assert -1e-12 <= h.recv_civ <= h.recv + 1e-9
+                seen = max(seen, h.recv_civ)
+    assert seen > 0.0
+
+
+def test_defense_draws_first_but_not_on_civilian_only_stock():
+    """One region, one product, the first-claim sector and one other: of 10 t on hand, 8 t licensed
+    for civilian use only, defense (pulling 5) gets the 2 t free of that, the other sector (pulling
+    4) gets its 4 t from the civilian-only part, and 4 t stay, all civilian-only."""
+    from standoff.core.production import allocate_to_sectors
+    recv = np.array([[[10.0]]])
+    civ = np.array([[[8.0]]])
+    pull = np.array([[[5.0], [4.0]]])  # [region, sector, member]
+    cpull = pull[:, :, None, :].copy()  # one firm each
+    sinv = np.zeros((1, 2, 1, 1))
+    allocate_to_sectors(recv, civ, pull, cpull, sinv, np.array([0, 0]), 0, np.zeros((4, 1)))
+    assert sinv[0, :, 0, 0].tolist() == [2.0, 4.0]
+    assert recv[0, 0, 0] == 4.0 and civ[0, 0, 0] == 4.0
+    # without civilian-only stock, defense is served in full
+    recv, civ, sinv = np.array([[[10.0]]]), np.zeros((1, 1, 1)), np.zeros((1, 2, 1, 1))
+    allocate_to_sectors(recv, civ, pull, cpull, sinv, np.array([0, 0]), 0, np.zeros((4, 1)))
+    assert sinv[0, :, 0, 0].tolist() == [5.0, 4.0]

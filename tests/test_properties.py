@@ -34,6 +34,8 @@ control_st = st.fixed_dictionaries({
     "chill_share": st.floats(0, 1),
     "chill_days": st.floats(0, 90),
     "leakage_wedge": st.floats(0, 3),
+    "leakage_capacity": st.one_of(st.floats(0, 2), st.just(1e6)),
+    "military_screen": st.floats(0, 1),
 })
 tariff_st = st.fixed_dictionaries({
     "date": st.just("2025-02-01"), "type": st.just("tariff"),

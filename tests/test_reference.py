@@ -19,7 +19,8 @@ EVERY_LEVER = [
      "groups": ["agriculture", "energy"]},
     control("2025-02-01", approval={"dist": "uniform", "low": 0.1, "high": 0.6}, delay=45.0, leakage=0.1,
             destinations=["USA", "EU"]),
-    control("2025-02-10", mode="ban", products=["MAGNET"], destinations=["JPN"], leakage=0.2, leakage_wedge=0.3),
+    control("2025-02-10", mode="ban", products=["MAGNET"], destinations=["JPN"], leakage=0.2, leakage_wedge=0.3,
+            leakage_capacity=0.05),
     control("2025-02-15", mode="quota", products=["LREO"], quota_tonnes_per_year=2000.0),
     {"date": "2025-03-01", "type": "counter_measure", "measure": "ethane"},
     {"date": "2025-03-10", "type": "stockpile_release", "region": "USA", "product": "MAGNET", "tonnes_per_day": 5.0},
@@ -41,7 +42,7 @@ def _assert_identical(sc: standoff.Scenario, n: int = 3) -> None:
 AUTHORITY = [
     control("2025-02-01", approval=0.7, delay=60.0, review_min_days=7.0, destinations=["USA", "EU", "JPN"],
             authority_start_days=20.0, decision_rate=0.15, trader_share=0.25, reapply_share=0.4, chill_share=0.5,
-            chill_days=30.0, coverage=0.8),
+            chill_days=30.0, coverage=0.8, military_screen=1.0),
     control("2025-02-01", approval=0.7, delay=60.0, destinations=["OAS"], priority=1.0, decision_rate=0.15),
     control("2025-03-15", mode="ban", products=["MAGNET"], destinations=["JPN"]),
     control("2025-04-20", products=["MAGNET"], destinations=["JPN"], authority_start_days=5.0, approval=0.9),
@@ -52,7 +53,7 @@ AUTHORITY = [
 
 def test_the_licensing_authority_bit_identical():
     """A busy authority: a start, a pace pooled over routes, priorities, traders, refusals that stick,
-    the chill, a regime ended by a ban and started again, a faster pace after a deal, a lifting."""
+    the chill, military end users screened out, a regime ended by a ban and started again, a faster pace after a deal, a lifting."""
     _assert_identical(make(events=AUTHORITY, horizon_days=220), n=3)
 
 

@@ -119,9 +119,14 @@ ROUTE_TERMS = (
     RouteTerm("leak_wedge", "leakage_wedge", 0.0, (0.0, 100.0), "the price wedge (the importer's price over the "
               "exporter's, less one) at which leakage reaches its full share, growing in proportion below it "
               "(0: the full share at once)"),
+    RouteTerm("leak_cap", "leakage_capacity", math.inf, (0.0, 1e6), "most that routes through third countries "
+              "carry a day, as a share of the route's normal daily trade (where no control set it: unlimited)"),
+    RouteTerm("screen", "military_screen", 0.0, (0.0, 1.0), "share of the route's licensed tonnes whose end-use "
+              "certificates bar military end users: only civilian users (the chain's producers and every sector "
+              "but the first-claim one) may draw them"),
 )
 (T_APPR, T_DELAY, T_RMIN, T_LEAK, T_COVER, T_AHEAD, T_OPEN, T_RATE, T_PRIO, T_TRADER, T_AGAIN, T_CHILL, T_CHILL_DAYS,
- T_WARM, T_LEAK_WEDGE) = range(len(ROUTE_TERMS))
+ T_WARM, T_LEAK_WEDGE, T_LEAK_CAP, T_SCREEN) = range(len(ROUTE_TERMS))
 #: The free value of every term, in order (the kernel's ``c_term`` starts from these).
 ROUTE_TERM_FREE = np.array([t.free for t in ROUTE_TERMS])
 
@@ -310,9 +315,11 @@ Par = namedtuple("Par", [
     "pool_days", "defer_days"])
 #: Regional holdings of each product (region, product, member).
 #: ``spec``: traders' speculative stock, withheld from the market (it neither supplies nor counts in cover).
+#: ``recv_civ``: the part of ``recv`` licensed for civilian end use only (the first-claim sector may
+#: not draw it; civilian users draw it first).
 Stocks = namedtuple("Stocks", [
     "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
-    "pos_tgt", "sinv_p", "spec"])
+    "pos_tgt", "sinv_p", "spec", "recv_civ"])
 #: Regional markets (region, product, member): the price multiple, its slow signal (capacity), the
 #: demand response, the price's short moving average (``pma``) and buyers' expected scarcity
 #: (``expect``, 0-1).  Traders' speculative stock is a holding (``Stocks.spec``).
@@ -325,9 +332,10 @@ Sectors = namedtuple("Sectors", ["sinv", "cpull", "ssum", "sub", "req", "pull", 
 #: ``leaked`` (product, exporter, importer, member): the part of today's shipments that goes
 #: through a third country (declared there, not to the importer).
 #: ``dl``: lead days of a usual shipment; ``dleak``: through a third country; ``dinsp``: on a licensed
-#: route, where every shipment is inspected by customs.
+#: route, where every shipment is inspected by customs.  ``ring_civ``: the part of each arrival in
+#: ``ring`` licensed for civilian end use only (it joins ``Stocks.recv_civ`` when it lands).
 Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shipped", "leaked", "dl", "dleak",
-                           "dinsp"])
+                           "dinsp", "ring_civ"])
 #: Export controls in force, licence contracts, and the shipping round's pro-rata state.
 #: ``c_term`` (term, product, exporter, importer, member): the route terms of :data:`ROUTE_TERMS`.
 #: ``ct_state``, ``ct_day``, ``ct_since`` (route, contract, member): each contract's state, the day

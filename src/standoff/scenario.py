@@ -141,7 +141,10 @@ class ExportControlEvent(_Event):
     probability ``approval_share``, and a refused buyer applies again with ``reapply_share`` or
     leaves for good.  ``chill_share`` of the uncovered trade is held back at first, fading over
     ``chill_days``; ``leakage`` of what is held back goes through third countries, growing with
-    the price wedge up to ``leakage_wedge``.  ``in_force_since`` starts the regime warm (it was
+    the price wedge up to ``leakage_wedge`` and at most ``leakage_capacity`` of the route's normal
+    daily trade.  ``military_screen`` of the licensed tonnes carry end-use certificates that bar
+    military end users: the importer's first-claim (defense) sector may not draw them.
+    ``in_force_since`` starts the regime warm (it was
     in force before the scenario).  An event without ``coverage`` leaves the coverage in force
     (all of the trade, for a new control), and one without an authority term leaves that term
     in force (an idle authority, for a new control).  Licences already granted stay valid when
@@ -178,6 +181,12 @@ class ExportControlEvent(_Event):
     leakage_wedge: Number | None = Field(
         None, description="the price wedge (importer's price over the exporter's, less one) at which leakage reaches "
                           "its full share, growing in proportion below it (default: the full share at once)")
+    leakage_capacity: Number | None = Field(
+        None, description="most that routes through third countries carry a day, as a share of the route's normal "
+                          "daily trade (default: unlimited)")
+    military_screen: Number | None = Field(
+        None, description="share of licensed tonnes whose end-use certificates bar military end users: the "
+                          "importer's first-claim sector may not draw them (default: 0, none screened)")
     in_force_since: dt.date | None = Field(
         None, description="the licence regime was in force from this date, before the scenario starts: licences "
                           "granted then are held and the authority is at work (a warm start)")

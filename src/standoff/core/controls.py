@@ -67,6 +67,17 @@ def schedule(ring: np.ndarray, pipe: np.ndarray, t: int, p: int, i: int, qty: np
             pipe[p, i, m] += q
 
 
+@kernel_jit(error_model="numpy")
+def tag(ring: np.ndarray, t: int, p: int, i: int, qty: np.ndarray, days: np.ndarray) -> None:
+    """Mark ``qty`` of what :func:`schedule` put in the arrival ring as licensed for civilian end use
+    only (``ring`` is ``Ship.ring_civ``; the pipeline already counts it)."""
+    D = ring.shape[0]
+    for m in range(qty.shape[0]):
+        q = qty[m]
+        if q > 0.0:
+            ring[(t + days[m]) & (D - 1), p, i, m] += q
+
+
 @kernel_jit(error_model="numpy", inline="always")
 def _start_regime(t: int, j: int, m: int, first: int, seed: np.uint64, p: int, e: int, i: int, ctrl: Any,
                   validity: float) -> None:

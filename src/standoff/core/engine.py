@@ -105,7 +105,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     stocks = Stocks(np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
-                    np.zeros((R, P, M)))
+                    np.zeros((R, P, M)), np.zeros((R, P, M)))
     market = Market(np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)),
                     np.zeros((R, P, M)))
     sec = Sectors(np.zeros((R, S, KC, M)), np.zeros((R, S, KC, M)), np.zeros((R, S, M)), np.zeros((R, S, M)),
@@ -113,7 +113,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
                   np.zeros((R, S, KC, M)))
     ship = Ship(np.zeros((D, P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, R, M)), np.zeros((P, R, R, M)), np.zeros((R, R, M), dtype=np.int64),
-                np.zeros((R, R, M), dtype=np.int64), np.zeros((R, R, M), dtype=np.int64))
+                np.zeros((R, R, M), dtype=np.int64), np.zeros((R, R, M), dtype=np.int64), np.zeros((D, P, R, M)))
     c_term = np.empty((ROUTE_TERM_FREE.shape[0], P, R, R, M))
     for k in range(ROUTE_TERM_FREE.shape[0]):
         c_term[k] = ROUTE_TERM_FREE[k]

@@ -284,6 +284,9 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
                 take = min(mv, recv[r, p, m]) if mv > 0.0 else 0.0
                 back = min(-mv, sp) if mv < 0.0 else 0.0
                 recv[r, p, m] = recv[r, p, m] - take + back
+                # Traders buy what is free to resell: licences for civilian end use stay with their
+                # holders, so what they take comes from the unrestricted part first.
+                stocks.recv_civ[r, p, m] = min(stocks.recv_civ[r, p, m], recv[r, p, m])
                 spec[r, p, m] = sp + take - back
             for m in range(n_keep):
                 paths.spec[m, t, r, p] = spec[r, p, m]

@@ -20,12 +20,14 @@ from ..layout import I_DEFCOST, I_FINISH, PK_OUTPUT, PK_STRATEGIC
 
 @kernel_jit(error_model="numpy")
 def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap: np.ndarray, stock: np.ndarray,
-            stock_tgt: np.ndarray, recv: np.ndarray, shipped_prev: np.ndarray, inv_adjust: np.ndarray,
-            prod_today: np.ndarray, input_used: np.ndarray, q: np.ndarray) -> None:
+            stock_tgt: np.ndarray, recv: np.ndarray, recv_civ: np.ndarray, shipped_prev: np.ndarray,
+            inv_adjust: np.ndarray, prod_today: np.ndarray, input_used: np.ndarray, q: np.ndarray) -> None:
     """One day of production at every stage, upstream first, for a block of members.
 
     ``inv_adjust`` is one over the days over which a stage closes its stock gap (per
-    member), ``inv_coef`` holds ``1 / coef`` where ``coef > 0``, ``q`` is scratch.
+    member), ``inv_coef`` holds ``1 / coef`` where ``coef > 0``, ``q`` is scratch.  Producers
+    are civilian users: they draw first on inputs licensed for civilian end use only
+    (``recv_civ``, the part of ``recv`` the first-claim sector may not draw).
     """
     R = stock.shape[0]
     P = stock.shape[1]
@@ -48,7 +50,9 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap
                     cf = coef[p, j]
                     for m in range(M):
                         used = q[m] * cf
-                        recv[r, j, m] = max(recv[r, j, m] - used, 0.0)
+                        rv = max(recv[r, j, m] - used, 0.0)
+                        recv[r, j, m] = rv
+                        recv_civ[r, j, m] = min(max(recv_civ[r, j, m] - used, 0.0), rv)
                         input_used[r, j, m] += used
             for m in range(M):
                 stock[r, p, m] += q[m]
@@ -56,12 +60,15 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap
 
 
 @kernel_jit(error_model="numpy")
-def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, sinv: np.ndarray,
-                        crit: np.ndarray, defense: int, scratch: np.ndarray) -> None:
+def allocate_to_sectors(recv: np.ndarray, recv_civ: np.ndarray, pull: np.ndarray, cpull: np.ndarray,
+                        sinv: np.ndarray, crit: np.ndarray, defense: int, scratch: np.ndarray) -> None:
     """Share each region's receiving stock among its sectors' pulls; defense first.
 
-    Within a sector, what it gets is shared among its firms in proportion to
-    their own pulls (``cpull``), so the thinly stocked firms are not favoured.
+    The first-claim (defense) sector draws first, but not on what was licensed for civilian end
+    use only (``recv_civ``: the controller screens out military end users); the other sectors
+    share the rest in proportion to their pulls, drawing first on the civilian-only part (the
+    licences are theirs).  Within a sector, what it gets is shared among its firms in
+    proportion to their own pulls (``cpull``), so the thinly stocked firms are not favoured.
     ``scratch`` holds four values per member.
     """
     R = recv.shape[0]
@@ -81,8 +88,9 @@ def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, s
                 d = defense
                 for m in range(M):
                     pl = pull[r, d, m]
-                    ok = avail[m] > 0.0 and pl > 0.0
-                    give = min(pl, avail[m])
+                    free = avail[m] - recv_civ[r, p, m]
+                    ok = free > 0.0 and pl > 0.0
+                    give = min(pl, free)
                     f[m] = give / pl if ok else 0.0
                     avail[m] = avail[m] - give if ok else avail[m]
                 for c in range(K):
@@ -107,12 +115,14 @@ def allocate_to_sectors(recv: np.ndarray, pull: np.ndarray, cpull: np.ndarray, s
                             give = pl * share[m]
                             f[m] = give / pl if pl > 0.0 else 0.0
                             avail[m] -= give
+                            recv_civ[r, p, m] = max(recv_civ[r, p, m] - give, 0.0)
                         for c in range(K):
                             for m in range(M):
                                 sinv[r, s, c, m] += cpull[r, s, c, m] * f[m]
             for m in range(M):
                 if recv[r, p, m] > 0.0:
                     recv[r, p, m] = max(avail[m], 0.0)
+                    recv_civ[r, p, m] = min(recv_civ[r, p, m], recv[r, p, m])
 
 
 # ---------------------------------------------------------------- stages of the day
@@ -127,7 +137,7 @@ def produce_day(net: Any, par: Any, stocks: Any, acc: Any, scr: Any) -> None:
     consumed = acc.consumed
     input_used[:] = 0.0
     produce(net.stage_order, net.coef, net.inv_coef, stocks.cap, stocks.stock, stocks.stock_tgt, stocks.recv,
-            stocks.shipped_prev, par.inv_adj, prod_today, input_used, scr.x[0])
+            stocks.recv_civ, stocks.shipped_prev, par.inv_adj, prod_today, input_used, scr.x[0])
     R, P, M = prod_today.shape
     for p in range(P):
         for r in range(R):
@@ -238,7 +248,7 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
     stp = scr.x[5]
     gone = scr.y[0]  # free once allocate_to_sectors has run
     held = scr.y[1]
-    allocate_to_sectors(stocks.recv, sec.pull, sec.cpull, sinv, crit, defense, scr.y)
+    allocate_to_sectors(stocks.recv, stocks.recv_civ, sec.pull, sec.cpull, sinv, crit, defense, scr.y)
     sinv_p[:] = 0.0
     for r in range(R):
         sd = side[r]

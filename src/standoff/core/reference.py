@@ -54,11 +54,14 @@ class Holding:
                  "shipped_prev", "prod_today", "input_used", "need", "pos_tgt", "pipe", "pipe0",
                  "arrivals", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
                  "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "re_lost",
-                 "re_diverted", "pma", "expect", "spec")
+                 "re_diverted", "pma", "expect", "spec", "recv_civ", "arrivals_civ")
 
     def __init__(self, r: int, p: int) -> None:
         self.r, self.p = r, p
         self.arrivals: dict[int, float] = {}
+        # The part of recv (and of arrivals) licensed for civilian end use only.
+        self.recv_civ = 0.0
+        self.arrivals_civ: dict[int, float] = {}
 
 
 class Sector:
@@ -245,13 +248,25 @@ class Member:
             tot += self.h[i][p].pipe
         return tot
 
-    def _ship(self, t: int, rt: Route, qty: float, lead: float) -> None:
+    def _ship(self, t: int, rt: Route, qty: float, lead: float, civ: bool = False) -> None:
+        """Ship ``qty`` on route ``rt`` to arrive ``lead`` days on; ``civ``: mark that much of what is
+        already shipped as licensed for civilian end use only."""
         if qty <= 0.0:
             return
         d = min(max(int(lead + 0.5), 1), E.RING_DAYS - 1)
         h = self.h[rt.i][rt.p]
+        if civ:
+            h.arrivals_civ[t + d] = h.arrivals_civ.get(t + d, 0.0) + qty
+            return
         h.arrivals[t + d] = h.arrivals.get(t + d, 0.0) + qty
         h.pipe += qty
+
+    @staticmethod
+    def _leak(rt: Route, held: float, hi: Holding, he: Holding) -> float:
+        """What leaks through third countries of ``held`` (what the control holds back today): the
+        share the price wedge pays for, up to the capacity of those routes."""
+        leak = held * leak_share(rt.leak, rt.leak_wedge, hi.price, he.price)
+        return min(leak, rt.leak_cap * rt.flow0) if rt.leak_cap < math.inf else leak
 
     # ------------------------------------------------------------------ one day
     def step(self, t: int, actions: list[tuple[int, int, int, int, int]],
@@ -341,6 +356,7 @@ class Member:
                 if a != 0.0:
                     h.recv += a
                     h.pipe = max(h.pipe - a, 0.0)
+                h.recv_civ += h.arrivals_civ.pop(t, 0.0)
 
 
     def produce_day(self) -> None:
@@ -368,6 +384,7 @@ class Member:
                         used = q * self.coef[p, j]
                         hj = self.h[r][j]
                         hj.recv = max(hj.recv - used, 0.0)
+                        hj.recv_civ = min(max(hj.recv_civ - used, 0.0), hj.recv)  # producers are civilian users
                         hj.input_used += used
                 h.stock += q
                 h.prod_today = q
@@ -464,10 +481,11 @@ class Member:
                 # The uncovered share and the licensed contracts' share, after customs inspection.
                 af = (1.0 - rt.cover) * (1.0 - chill_now(t, rt.chill, rt.chill_days, rt.au_since)) + rt.cover * rt.ok
                 ok = q * af
-                leak = (q - ok) * leak_share(rt.leak, rt.leak_wedge, hi.price, he.price)
+                leak = self._leak(rt, q - ok, hi, he)
                 if rt.cover > 0.0:  # customs inspect what a control covers any of
                     self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)  # the kernel's order of additions
                     self._ship(t, rt, ok, rt.lead + self.g[I_INSPECT])
+                    self._ship(t, rt, q * rt.cover * rt.ok * rt.screen, rt.lead + self.g[I_INSPECT], civ=True)
                 else:
                     self._ship(t, rt, ok, rt.lead)
                     self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
@@ -476,7 +494,7 @@ class Member:
             else:
                 af = quota_frac if rt.mode == MODE_QUOTA else 0.0
                 ok = q * af
-                leak = (q - ok) * leak_share(rt.leak, rt.leak_wedge, hi.price, he.price)
+                leak = self._leak(rt, q - ok, hi, he)
                 self._ship(t, rt, ok, rt.lead)
                 self._ship(t, rt, leak, rt.lead + LEAK_EXTRA_DAYS)
                 sent = ok + leak
@@ -616,8 +634,8 @@ class Member:
                 if avail <= 0.0:
                     continue
                 d = self.sec[r][self.defense] if self.defense >= 0 else None
-                if d is not None and d.crit == p and d.pull > 0.0:
-                    give = min(d.pull, avail)
+                if d is not None and d.crit == p and d.pull > 0.0 and avail - h.recv_civ > 0.0:
+                    give = min(d.pull, avail - h.recv_civ)  # not what is licensed for civilian use only
                     _to_firms(d, give)
                     avail -= give
                 others = [c for c in self.sec[r] if c.s != self.defense and c.crit == p]
@@ -628,7 +646,9 @@ class Member:
                         give = c.pull * f
                         _to_firms(c, give)
                         avail -= give
+                        h.recv_civ = max(h.recv_civ - give, 0.0)
                 h.recv = max(avail, 0.0)
+                h.recv_civ = min(h.recv_civ, h.recv)
         for r in range(R):
             for p in range(P):
                 self.h[r][p].sinv_p = 0.0
@@ -733,6 +753,7 @@ class Member:
                 take = min(mv, h.recv) if mv > 0.0 else 0.0
                 back = min(-mv, sp) if mv < 0.0 else 0.0
                 h.recv = h.recv - take + back
+                h.recv_civ = min(h.recv_civ, h.recv)  # traders take the unrestricted part first
                 h.spec = sp + take - back
 
 
@@ -864,11 +885,15 @@ class Member:
         routes = lambda f: a([[[getattr(self.route[(p, e, i)], f) for i in range(R)] for e in range(R)]  # noqa: E731
                               for p in range(P)])
         ring = np.zeros((D, P, R, 1))
+        ring_civ = np.zeros((D, P, R, 1))
         for p in range(P):
             for i in range(R):
                 for day, q in self.h[i][p].arrivals.items():
                     if t <= day < t + D:
                         ring[day & (D - 1), p, i, 0] = q
+                for day, q in self.h[i][p].arrivals_civ.items():
+                    if t <= day < t + D:
+                        ring_civ[day & (D - 1), p, i, 0] = q
         lead = lambda L: min(max(int(L + 0.5), 1), D - 1)  # noqa: E731 - controls.lead_days
         dl = np.array([[[lead(self.route[(0, e, i)].lead)] for i in range(R)] for e in range(R)], dtype=np.int64)
         dleak = np.array([[[lead(self.route[(0, e, i)].lead + LEAK_EXTRA_DAYS)] for i in range(R)] for e in range(R)],
@@ -901,6 +926,7 @@ class Member:
         return {
             # Stocks
             "stock": hold("stock"), "stock_tgt": hold("stock_tgt"), "recv": hold("recv"), "cap": hold("cap"),
+            "recv_civ": hold("recv_civ"),
             "spile": hold("spile"), "release": hold("release"), "shipped_prev": hold("shipped_prev"),
             "prod_today": hold("prod_today"), "input_used": hold("input_used"), "need": hold("need"),
             "spec": hold("spec"), "pma": hold("pma"), "expect": hold("expect"),
@@ -917,6 +943,7 @@ class Member:
             # Ship
             "ring": ring, "pipe": by_pi("pipe"), "pipe0": by_pi("pipe0"), "unmet": by_pi("unmet"),
             "shipped": routes("shipped"), "leaked": routes("leaked"), "dl": dl, "dleak": dleak, "dinsp": dinsp,
+            "ring_civ": ring_civ,
             # Ctrl
             "c_mode": mode, "c_term": np.stack([routes(term.name) for term in ROUTE_TERMS]),
             "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "ct_state": ct_state,

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .controls import chill_now, diverts_to, leak_share, schedule
-from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, T_LEAK_WEDGE, CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT,
-                     I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+from .controls import chill_now, diverts_to, leak_share, schedule, tag
+from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, T_LEAK_CAP, T_LEAK_WEDGE, T_SCREEN,
+                     CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
 
@@ -52,8 +52,11 @@ def buyer_loss(v0: float, tau: float, tau0: float, pass_through: float, sigma: f
 
 @kernel_jit(error_model="numpy", inline="always")
 def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
-    """Stage: released stockpiles and today's arrivals join each region's receiving stock."""
+    """Stage: released stockpiles and today's arrivals join each region's receiving stock (the part
+    licensed for civilian end use only joins its civilian-only part)."""
     recv = stocks.recv
+    recv_civ = stocks.recv_civ
+    ring_civ = ship.ring_civ
     spile = stocks.spile
     release = stocks.release
     ring = ship.ring
@@ -80,6 +83,8 @@ def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
                 recv[i, p, m] += a
                 pipe[p, i, m] = max(pipe[p, i, m] - a, 0.0)
                 ring[slot, p, i, m] = 0.0
+                recv_civ[i, p, m] += ring_civ[slot, p, i, m]
+                ring_civ[slot, p, i, m] = 0.0
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -200,6 +205,7 @@ def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any,
     rt_p = net.rt_p
     rt_e = net.rt_e
     rt_i = net.rt_i
+    flow0 = net.flow0
     R, P, M = stock.shape
     n_rt = rt_p.shape[0]
     x3 = scr.x[2]
@@ -228,6 +234,8 @@ def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any,
         sched_a = scr.x[0]
         sched_b = scr.x[1]
         sched_c = scr.x[4]
+        sched_civ = scr.x[5]
+        any_civ = False
         own = i == e
         lic_here = (not own) and lic_route[p, e, i]
         if any_quota:
@@ -248,6 +256,8 @@ def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any,
             ok = q * af
             leak = (q - ok) * leak_share(c_leak[p, e, i, m], ctrl.c_term[T_LEAK_WEDGE, p, e, i, m],
                                          market.price[i, p, m], market.price[e, p, m])
+            lcap = ctrl.c_term[T_LEAK_CAP, p, e, i, m]
+            leak = min(leak, lcap * flow0[p, e, i]) if lcap < np.inf else leak
             live = o > 0.0
             sent = (q if free else ok + leak) if live else 0.0
             # Customs inspect every shipment of a product a control covers any of (a delay, not a
@@ -257,6 +267,9 @@ def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any,
             sched_b[m] = leak if (live and not free) else 0.0
             ship.leaked[p, e, i, m] = sched_b[m]
             sched_c[m] = ok if (live and inspected) else 0.0
+            civ = q * c_cover[p, e, i, m] * ct_ok[j, m] * ctrl.c_term[T_SCREEN, p, e, i, m] if (live and inspected) else 0.0
+            sched_civ[m] = civ
+            any_civ = any_civ or civ > 0.0
             stock[e, p, m] = max(stock[e, p, m] - sent, 0.0)
             shipped[p, e, i, m] += sent
             unmet[p, i, m] += (o - sent) if live else 0.0
@@ -265,6 +278,8 @@ def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any,
             schedule(ring, pipe, t, p, i, sched_b, dleak[e, i])
         if lic_here:
             schedule(ring, pipe, t, p, i, sched_c, dinsp[e, i])
+        if any_civ:
+            tag(ship.ring_civ, t, p, i, sched_civ, dinsp[e, i])
 
 
 @kernel_jit(error_model="numpy", inline="always")
