@@ -431,3 +431,21 @@ def test_defense_draws_first_but_not_on_civilian_only_stock():
     recv, civ, sinv = np.array([[[10.0]]]), np.zeros((1, 1, 1)), np.zeros((1, 2, 1, 1))
     allocate_to_sectors(recv, civ, pull, cpull, sinv, np.array([0, 0]), 0, np.zeros((4, 1)))
     assert sinv[0, :, 0, 0].tolist() == [5.0, 4.0]
+
+
+def test_state_buying_holds_stock_off_the_market_and_raises_the_price():
+    """China's state buys heavy oxides into its reserve: the same members, with and without; the
+    material balance holds (tonnes move from producers into the stockpile, none made or lost),
+    and China's heavy-oxide price peaks higher (the reserve draws on the producers' stock and its
+    own users' receiving stock, who then compete with export buyers for what is made)."""
+    import standoff
+
+    from .conftest import make
+    buy = [{"date": "2025-02-01", "type": "stockpile_buy", "region": "CHN", "product": "HREO", "tonnes_per_day": 20.0},
+           {"date": "2025-05-01", "type": "stockpile_buy", "region": "CHN", "product": "HREO", "tonnes_per_day": 0.0}]
+    a = standoff.simulate(make(events=buy, horizon_days=180, members=16, trajectories=0)).ds
+    b = standoff.simulate(make(events=[], horizon_days=180, members=16, trajectories=0)).ds
+    assert float(abs(a.material_balance_t).max()) < 1e-6 * 1e4
+    pa = a.peak_price_multiple.sel(region="CHN", product="HREO")
+    pb = b.peak_price_multiple.sel(region="CHN", product="HREO")
+    assert float(pa.mean()) > float(pb.mean()) + 0.01

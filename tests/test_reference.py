@@ -24,6 +24,10 @@ EVERY_LEVER = [
     control("2025-02-15", mode="quota", products=["LREO"], quota_tonnes_per_year=2000.0),
     {"date": "2025-03-01", "type": "counter_measure", "measure": "ethane"},
     {"date": "2025-03-10", "type": "stockpile_release", "region": "USA", "product": "MAGNET", "tonnes_per_day": 5.0},
+    {"date": "2025-03-05", "type": "stockpile_buy", "region": "CHN", "product": "HREO",
+     "tonnes_per_day": {"dist": "uniform", "low": 1.0, "high": 40.0}},
+    {"date": "2025-03-20", "type": "stockpile_buy", "region": "JPN", "product": "MAGNET", "tonnes_per_day": 3.0},
+    {"date": "2025-04-20", "type": "stockpile_buy", "region": "CHN", "product": "HREO", "tonnes_per_day": 0.0},
     {"date": "2025-03-15", "type": "capacity", "region": "AUS", "product": "HREO", "tonnes_per_year": 900.0,
      "ramp_days": 30},
     control("2025-05-01", mode="none", products=["HREO"]),
@@ -62,7 +66,8 @@ def test_a_warm_start_bit_identical():
 
 
 def test_every_lever_bit_identical():
-    """Tariffs, licences, bans, quotas with leakage, counter-measures, releases, capacity, lifting a control."""
+    """Tariffs, licences, bans, quotas with leakage, counter-measures, releases, state buying into
+    stockpiles (started and stopped), capacity, lifting a control."""
     _assert_identical(make(events=EVERY_LEVER, horizon_days=200))
 
 

@@ -26,7 +26,8 @@ from .core.negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
 from .core.rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
-                       StockpileReleaseEvent, SuspendEvent, TalksEvent, TariffEvent)
+                       StockpileBuyEvent, StockpileReleaseEvent, SuspendEvent, TalksEvent,
+                       TariffEvent)
 
 #: Members per kernel call: small enough for a smooth progress bar, large enough to
 #: amortise the call.  Chunks are whole multiples of it, which keeps chunking invisible.
@@ -261,6 +262,9 @@ def plan(sc: Scenario) -> Plan:
                          col(f"{key}.active", 1.0 if ev.active else 0.0)))
         elif isinstance(ev, StockpileReleaseEvent):
             rows.append((day, engine.A_RELEASE, net.regions.index(ev.region), net.products.index(ev.product), 0,
+                         col(f"{key}.tonnes_per_day", ev.tonnes_per_day)))
+        elif isinstance(ev, StockpileBuyEvent):
+            rows.append((day, engine.A_BUY, net.regions.index(ev.region), net.products.index(ev.product), 0,
                          col(f"{key}.tonnes_per_day", ev.tonnes_per_day)))
         elif isinstance(ev, CapacityEvent):
             ramp = max(ev.ramp_days, 1)

@@ -72,8 +72,9 @@ PARAMS = (
 
 #: Action kinds compiled from a scenario's events (rows of ``Plan.actions``).
 #: ``A_CTRL_COVER_ADD`` adds to a route's covered share (a coverage given by buying sector is a
-#: sum of sector shares); ``A_TERM + k`` sets route term ``k`` of :data:`ROUTE_TERMS`.
-A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD = range(8)
+#: sum of sector shares); ``A_TERM + k`` sets route term ``k`` of :data:`ROUTE_TERMS`; ``A_BUY`` sets
+#: a government's daily purchases into its strategic stockpile.
+A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD, A_BUY = range(9)
 A_TERM = 16
 
 
@@ -316,10 +317,11 @@ Par = namedtuple("Par", [
 #: Regional holdings of each product (region, product, member).
 #: ``spec``: traders' speculative stock, withheld from the market (it neither supplies nor counts in cover).
 #: ``recv_civ``: the part of ``recv`` licensed for civilian end use only (the first-claim sector may
-#: not draw it; civilian users draw it first).
+#: not draw it; civilian users draw it first).  ``buy``: a government's daily purchases into its
+#: strategic stockpile (``spile``), from its producers' stock first, then from its receiving stock.
 Stocks = namedtuple("Stocks", [
     "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
-    "pos_tgt", "sinv_p", "spec", "recv_civ"])
+    "pos_tgt", "sinv_p", "spec", "recv_civ", "buy"])
 #: Regional markets (region, product, member): the price multiple, its slow signal (capacity), the
 #: demand response, the price's short moving average (``pma``) and buyers' expected scarcity
 #: (``expect``, 0-1).  Traders' speculative stock is a holding (``Stocks.spec``).

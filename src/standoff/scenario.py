@@ -245,6 +245,17 @@ class StockpileReleaseEvent(_Event):
     tonnes_per_day: Number
 
 
+class StockpileBuyEvent(_Event):
+    """A government buys into its strategic stockpile at a daily rate (0 stops it): from its
+    producers' stock first, then from its region's receiving stock, as much as there is.  What
+    it buys is held off the market until a ``stockpile_release`` event releases it."""
+
+    type: Literal["stockpile_buy"]
+    region: str
+    product: str
+    tonnes_per_day: Number
+
+
 class CapacityEvent(_Event):
     """New capacity coming online, ramping linearly over ``ramp_days``."""
 
@@ -263,7 +274,7 @@ class TalksEvent(_Event):
 
 
 Event = Annotated[Union[TariffEvent, ExportControlEvent, SuspendEvent, CounterMeasureEvent, StockpileReleaseEvent,
-                        CapacityEvent, TalksEvent], Field(discriminator="type")]
+                        StockpileBuyEvent, CapacityEvent, TalksEvent], Field(discriminator="type")]
 
 
 Strategy = Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]
@@ -395,7 +406,7 @@ def _best_error(exc: ValidationError) -> Any:
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
     """``('events', 0, 'tariff', 'rate', 'float')`` -> ``events[0].rate``: drop union and tag names."""
-    tags = {"tariff", "export_control", "counter_measure", "stockpile_release", "capacity", "talks"}
+    tags = {"tariff", "export_control", "counter_measure", "stockpile_release", "stockpile_buy", "capacity", "talks"}
     out = ""
     prev: Any = None
     for part in loc:
@@ -507,7 +518,7 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
                                     "an export_control event", file=file, field=f"{where}.date", value=str(ev.date))
         elif isinstance(ev, CounterMeasureEvent):
             need("measure", ev.measure, f"{where}.measure")
-        elif isinstance(ev, (StockpileReleaseEvent, CapacityEvent)):
+        elif isinstance(ev, (StockpileReleaseEvent, StockpileBuyEvent, CapacityEvent)):
             need("region", ev.region, f"{where}.region")
             need("product", ev.product, f"{where}.product")
     _check_ranges(sc, net, file)

@@ -54,7 +54,7 @@ class Holding:
                  "shipped_prev", "prod_today", "input_used", "need", "pos_tgt", "pipe", "pipe0",
                  "arrivals", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
                  "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "re_lost",
-                 "re_diverted", "pma", "expect", "spec", "recv_civ", "arrivals_civ")
+                 "re_diverted", "pma", "expect", "spec", "recv_civ", "arrivals_civ", "buy")
 
     def __init__(self, r: int, p: int) -> None:
         self.r, self.p = r, p
@@ -62,6 +62,7 @@ class Holding:
         # The part of recv (and of arrivals) licensed for civilian end use only.
         self.recv_civ = 0.0
         self.arrivals_civ: dict[int, float] = {}
+        self.buy = 0.0  # a government's daily purchases into its stockpile
 
 
 class Sector:
@@ -316,6 +317,8 @@ class Member:
                 self.cm_on[a0] = v
             elif kind == E.A_RELEASE:
                 self.h[a0][a1].release = v
+            elif kind == E.A_BUY:
+                self.h[a0][a1].buy = v
             elif kind == E.A_CAPACITY:
                 self.h[a0][a1].cap += v
             elif kind == E.A_CTRL_COVER_ADD:
@@ -349,6 +352,13 @@ class Member:
                     h.recv += a
                     if h.spile <= 1e-12 and math.isnan(h.spile_empty):
                         h.spile_empty = t
+                if h.buy > 0.0:  # a government buys into its stockpile: producers' stock first
+                    a1 = min(h.buy, h.stock)
+                    a2 = min(h.buy - a1, h.recv)
+                    h.stock -= a1
+                    h.recv -= a2
+                    h.recv_civ = min(h.recv_civ, h.recv)
+                    h.spile += a1 + a2
         for p in range(P):
             for i in range(R):
                 h = self.h[i][p]
@@ -926,7 +936,7 @@ class Member:
         return {
             # Stocks
             "stock": hold("stock"), "stock_tgt": hold("stock_tgt"), "recv": hold("recv"), "cap": hold("cap"),
-            "recv_civ": hold("recv_civ"),
+            "recv_civ": hold("recv_civ"), "buy": hold("buy"),
             "spile": hold("spile"), "release": hold("release"), "shipped_prev": hold("shipped_prev"),
             "prod_today": hold("prod_today"), "input_used": hold("input_used"), "need": hold("need"),
             "spec": hold("spec"), "pma": hold("pma"), "expect": hold("expect"),

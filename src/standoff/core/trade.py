@@ -53,8 +53,12 @@ def buyer_loss(v0: float, tau: float, tau0: float, pass_through: float, sigma: f
 @kernel_jit(error_model="numpy", inline="always")
 def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
     """Stage: released stockpiles and today's arrivals join each region's receiving stock (the part
-    licensed for civilian end use only joins its civilian-only part)."""
+    licensed for civilian end use only joins its civilian-only part); a government buying into
+    its stockpile takes from its producers' stock first, then from the receiving stock (the
+    unrestricted part first), as much as there is up to its daily rate."""
     recv = stocks.recv
+    stock = stocks.stock
+    buy = stocks.buy
     recv_civ = stocks.recv_civ
     ring_civ = ship.ring_civ
     spile = stocks.spile
@@ -74,6 +78,14 @@ def land_arrivals(t: int, stocks: Any, ship: Any, acc: Any) -> None:
                     recv[r, p, m] += a
                     if spile[r, p, m] <= 1e-12 and np.isnan(o_spile_empty[r, p, m]):
                         o_spile_empty[r, p, m] = t  # how long the stockpile lasted
+                b = buy[r, p, m]
+                if b > 0.0:
+                    a1 = min(b, stock[r, p, m])
+                    a2 = min(b - a1, recv[r, p, m])
+                    stock[r, p, m] -= a1
+                    recv[r, p, m] -= a2
+                    recv_civ[r, p, m] = min(recv_civ[r, p, m], recv[r, p, m])
+                    spile[r, p, m] += a1 + a2
     slot = t & (D - 1)
     for p in range(P):
         for i in range(R):
