@@ -449,3 +449,27 @@ def test_state_buying_holds_stock_off_the_market_and_raises_the_price():
     pa = a.peak_price_multiple.sel(region="CHN", product="HREO")
     pb = b.peak_price_multiple.sel(region="CHN", product="HREO")
     assert float(pa.mean()) > float(pb.mean()) + 0.01
+
+
+def test_importers_pay_at_least_what_their_supplier_gets_at_home_plus_the_tax():
+    """China's state buys heavy oxides and China taxes their export: on every day China legally
+    ships them to Other Asia (which buys all of its heavy oxides abroad), its price is at least
+    China's times one plus the tax, and it is higher than without the tax (the floor binds)."""
+    import standoff
+
+    from .conftest import control, make
+    buy = {"date": "2025-02-01", "type": "stockpile_buy", "region": "CHN", "product": "HREO", "tonnes_per_day": 30.0}
+    runs = {}
+    for tax in (0.0, 0.5):
+        ev = [buy, control(approval=1.0, delay=0.0, products=["HREO"], export_tax=tax)]
+        runs[tax] = standoff.simulate(make(events=ev, horizon_days=150, members=6, trajectories=6)).ds
+    ds = runs[0.5]
+    pj = ds.price_multiple.sel(region="OAS", product="HREO").values
+    pc = ds.price_multiple.sel(region="CHN", product="HREO").values
+    r = [str(x) for x in ds.route.values].index("HREO CHN>OAS")
+    legal = ds.route_exports_t.isel(route=r).values > 0
+    legal[:, :31] = False  # the tax applies from 1 February
+    assert legal.mean() > 0.5
+    assert (pj[legal] >= pc[legal] * 1.5 * (1 - 1e-5)).all()
+    pj0 = runs[0.0].price_multiple.sel(region="OAS", product="HREO").values
+    assert pj.mean() > pj0.mean() * 1.1

@@ -201,7 +201,8 @@ def test_every_route_term_is_a_field_compiled_applied_and_bounded():
         assert f in str(err.value)
     given = {"authority_start_days": 20.0, "decision_rate": 0.1, "priority": 1.0, "trader_share": 0.2,
              "reapply_share": 0.5, "chill_share": 0.3, "chill_days": 30.0, "leakage_wedge": 1.0,
-             "leakage_capacity": 0.5, "military_screen": 1.0}
+             "leakage_capacity": 0.5, "military_screen": 1.0,
+             "export_tax": 0.1}
     pl = plan(make(events=[control(approval=0.3, delay=40.0, review_min_days=7.0, leakage=0.05, coverage=0.6,
                                    **given)]))
     kinds = set(pl.actions["kind"].tolist())

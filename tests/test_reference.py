@@ -18,7 +18,7 @@ EVERY_LEVER = [
     {"date": "2025-01-25", "type": "tariff", "importer": "CHN", "exporter": "USA", "rate": 0.34,
      "groups": ["agriculture", "energy"]},
     control("2025-02-01", approval={"dist": "uniform", "low": 0.1, "high": 0.6}, delay=45.0, leakage=0.1,
-            destinations=["USA", "EU"]),
+            destinations=["USA", "EU"], export_tax={"dist": "uniform", "low": 0.0, "high": 0.5}),
     control("2025-02-10", mode="ban", products=["MAGNET"], destinations=["JPN"], leakage=0.2, leakage_wedge=0.3,
             leakage_capacity=0.05),
     control("2025-02-15", mode="quota", products=["LREO"], quota_tonnes_per_year=2000.0),
@@ -66,9 +66,17 @@ def test_a_warm_start_bit_identical():
 
 
 def test_every_lever_bit_identical():
-    """Tariffs, licences, bans, quotas with leakage, counter-measures, releases, state buying into
-    stockpiles (started and stopped), capacity, lifting a control."""
-    _assert_identical(make(events=EVERY_LEVER, horizon_days=200))
+    """Tariffs, licences with an export tax, bans, quotas with leakage, counter-measures, releases,
+    state buying into stockpiles (started and stopped), capacity, lifting a control; the
+    arbitrage floor binds (checked)."""
+    sc = make(events=EVERY_LEVER, horizon_days=200)
+    _assert_identical(sc)
+    # the floor does bind here: without the tax and the state buying, prices differ
+    plain = [e for e in EVERY_LEVER if e.get("type") != "stockpile_buy"]
+    plain = [{k: v for k, v in e.items() if k != "export_tax"} for e in plain]
+    a = run_chunk(plan(sc), 0, 3, full_precision=True).arrays["peak_price_multiple"]
+    b = run_chunk(plan(make(events=plain, horizon_days=200)), 0, 3, full_precision=True).arrays["peak_price_multiple"]
+    assert not np.array_equal(a, b)
 
 
 def test_london_2025_bit_identical():

@@ -125,9 +125,11 @@ ROUTE_TERMS = (
     RouteTerm("screen", "military_screen", 0.0, (0.0, 1.0), "share of the route's licensed tonnes whose end-use "
               "certificates bar military end users: only civilian users (the chain's producers and every sector "
               "but the first-claim one) may draw them"),
+    RouteTerm("tax", "export_tax", 0.0, (0.0, 10.0), "export tax on the route added since the baseline, as a share "
+              "of the exporter's price: what its buyers pay at least, over that price"),
 )
 (T_APPR, T_DELAY, T_RMIN, T_LEAK, T_COVER, T_AHEAD, T_OPEN, T_RATE, T_PRIO, T_TRADER, T_AGAIN, T_CHILL, T_CHILL_DAYS,
- T_WARM, T_LEAK_WEDGE, T_LEAK_CAP, T_SCREEN) = range(len(ROUTE_TERMS))
+ T_WARM, T_LEAK_WEDGE, T_LEAK_CAP, T_SCREEN, T_TAX) = range(len(ROUTE_TERMS))
 #: The free value of every term, in order (the kernel's ``c_term`` starts from these).
 ROUTE_TERM_FREE = np.array([t.free for t in ROUTE_TERMS])
 

@@ -144,6 +144,8 @@ class ExportControlEvent(_Event):
     the price wedge up to ``leakage_wedge`` and at most ``leakage_capacity`` of the route's normal
     daily trade.  ``military_screen`` of the licensed tonnes carry end-use certificates that bar
     military end users: the importer's first-claim (defense) sector may not draw them.
+    ``export_tax`` (added since the baseline) raises what importers pay at least: their
+    cheapest active supplier's home price times one plus the tax.
     ``in_force_since`` starts the regime warm (it was
     in force before the scenario).  An event without ``coverage`` leaves the coverage in force
     (all of the trade, for a new control), and one without an authority term leaves that term
@@ -187,6 +189,10 @@ class ExportControlEvent(_Event):
     military_screen: Number | None = Field(
         None, description="share of licensed tonnes whose end-use certificates bar military end users: the "
                           "importer's first-claim sector may not draw them (default: 0, none screened)")
+    export_tax: Number | None = Field(
+        None, description="export tax on the route added since the baseline, a share of the exporter's price: "
+                          "importers that buy mostly abroad pay at least their cheapest supplier's home price "
+                          "times one plus the tax (default: as in force, 0 on a new control)")
     in_force_since: dt.date | None = Field(
         None, description="the licence regime was in force from this date, before the scenario starts: licences "
                           "granted then are held and the authority is at work (a warm start)")

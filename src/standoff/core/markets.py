@@ -20,7 +20,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from ..layout import (CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, SUB_EFFORT_SPAN,
-                     T_AHEAD, T_APPR, T_COVER)
+                     T_AHEAD, T_APPR, T_COVER, T_TAX)
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
 _LN2_HI = 6.93147180369123816490e-01
@@ -132,9 +132,48 @@ def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: fl
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def arbitrage_floor(net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray) -> None:
+    """Trade arbitrage: a market that buys most of a product abroad (its own producers supply
+    less than half its usual orders) pays at least what its cheapest foreign supplier that
+    legally ships to it today gets at home, plus the export tax on the route
+    (``export_tax``, on top of any in force in the baseline): a supplier would not sell abroad
+    for less than it fetches at home.  No ceiling: a control, a quota or a ban keeps the
+    importer's price above the exporter's (the two tiers), and trade between markets is what
+    buyers order, not what prices say.  Regions in order; ``fl`` is scratch (one per member)."""
+    mk = net.market
+    share0 = net.share0
+    price = market.price
+    shipped = ship.shipped
+    leaked = ship.leaked
+    c_tax = ctrl.c_term[T_TAX]
+    R, P, M = price.shape
+    for p in range(P):
+        for i in range(R):
+            if not mk[i, p] or share0[p, i, i] >= 0.5:
+                continue
+            any_f = False
+            for m in range(M):
+                fl[m] = np.inf
+            for e in range(R):
+                if e == i or share0[p, e, i] <= 0.0:
+                    continue
+                for m in range(M):
+                    if shipped[p, e, i, m] - leaked[p, e, i, m] > 0.0:
+                        f = price[e, p, m] * (1.0 + c_tax[p, e, i, m])
+                        if f < fl[m]:
+                            fl[m] = f
+                            any_f = True
+            if any_f:
+                for m in range(M):
+                    if fl[m] > price[i, p, m] and fl[m] < np.inf:
+                        price[i, p, m] = fl[m]
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, ctrl: Any, acc: Any,
                    paths: Any, scr: Any) -> None:
-    """Stage: regional prices follow inventory cover, demand responds to a sector's own input
+    """Stage: regional prices follow inventory cover (then no importer pays less than its
+    cheapest active foreign supplier gets: :func:`arbitrage_floor`), demand responds to a sector's own input
     price, substitution moves toward its price-driven target, a lasting price signal brings
     new capacity outside China, and expectations and speculation follow (:func:`expectations`)."""
     prod0 = net.prod0
@@ -174,11 +213,10 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
     x4 = scr.x[3]
     pscr = scr.y[:2]
     o_peak = acc.o_peak
+    # 1. each market's price moves toward what its inventory position says
     for r in range(R):
         for p in range(P):
             if not mk[r, p]:  # nothing held, used or made here: the price stays at 1
-                for m in range(n_keep):
-                    tr_price[m, t, r, p] = price[r, p, m]
                 continue
             for m in range(M):
                 denom = pos_tgt[r, p, m] + stock_tgt[r, p, m]
@@ -193,8 +231,18 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
                 ms = ms if c > 1e-9 else g_pcap[m]
                 pr = price[r, p, m]
                 ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
-                pr = pr + (ms - pr) * inv_presp[m] if ok else pr
-                price[r, p, m] = pr
+                price[r, p, m] = pr + (ms - pr) * inv_presp[m] if ok else pr
+    # 2. trade arbitrage (:func:`arbitrage_floor`)
+    arbitrage_floor(net, market, ship, ctrl, scr.x[4])
+    # 3. what follows from the prices
+    for r in range(R):
+        for p in range(P):
+            if not mk[r, p]:
+                for m in range(n_keep):
+                    tr_price[m, t, r, p] = price[r, p, m]
+                continue
+            for m in range(M):
+                pr = price[r, p, m]
                 signal[r, p, m] += (pr - signal[r, p, m]) * inv_sig[m]
                 o_peak[r, p, m] = pr if pr > o_peak[r, p, m] else o_peak[r, p, m]
             if is_crit[p]:  # only a sector's own input moves its demand

@@ -728,6 +728,10 @@ class Member:
                     have = h.recv + h.pipe + h.stock + h.sinv_p
                     m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
                     h.price += (m_star - h.price) * self.inv_presp
+        self._arbitrage_floor()
+        for r in range(R):
+            for p in range(P):
+                h = self.h[r][p]
                 h.signal += (h.price - h.signal) * self.inv_sig
                 h.pe_mult = power(h.price, -eps) if (p in used and h.price != 1.0) else 1.0
                 h.peak = max(h.peak, h.price)
@@ -766,6 +770,25 @@ class Member:
                 h.recv_civ = min(h.recv_civ, h.recv)  # traders take the unrestricted part first
                 h.spec = sp + take - back
 
+
+    def _arbitrage_floor(self) -> None:
+        """A market that buys most of a product abroad pays at least what its cheapest foreign
+        supplier legally shipping to it today gets at home, plus the route's export tax
+        (:func:`standoff.core.markets.arbitrage_floor`)."""
+        for p in range(self.P):
+            for i in range(self.R):
+                hi = self.h[i][p]
+                if self.route[(p, i, i)].share >= 0.5:  # (a region a supplier ships to has a market)
+                    continue
+                fl = math.inf
+                for e in range(self.R):
+                    rt = self.route[(p, e, i)]
+                    if e == i or rt.share <= 0.0:
+                        continue
+                    if rt.shipped - rt.leaked > 0.0:
+                        fl = min(fl, self.h[e][p].price * (1.0 + rt.tax))
+                if hi.price < fl < math.inf:
+                    hi.price = fl
 
     def book_material_trade(self) -> None:
         """Stage: rare-earth trade lost and the export pain it costs."""
