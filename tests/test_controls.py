@@ -473,3 +473,36 @@ def test_importers_pay_at_least_what_their_supplier_gets_at_home_plus_the_tax():
     assert (pj[legal] >= pc[legal] * 1.5 * (1 - 1e-5)).all()
     pj0 = runs[0.0].price_multiple.sel(region="OAS", product="HREO").values
     assert pj.mean() > pj0.mean() * 1.1
+
+
+def test_production_quotas_and_halts_cap_output_day_by_day():
+    """China's light-oxide output limited to 70% of its baseline, then half its capacity halted
+    for 20 days: day by day no more is made than the limit, the halt and the capacity allow, the
+    halt ends when it says, and China's price rises."""
+    import standoff
+    from standoff.core.reference import actions_by_day, new_member
+    from standoff.ensemble import plan
+
+    from .conftest import make
+    ev = [{"date": "2025-02-01", "type": "output_limit", "region": "CHN", "product": "LREO", "share_of_baseline": 0.7},
+          {"date": "2025-03-01", "type": "output_halt", "region": "CHN", "product": "LREO", "share": 0.5, "days": 20}]
+    sc = make(events=ev, horizon_days=120, members=2, trajectories=0)
+    pl = plan(sc)
+    m = new_member(pl, pl.draw(0, 1), 0, 0)
+    by_day = actions_by_day(pl)
+    net = sc.network()
+    c, p = net.regions.index("CHN"), net.products.index("LREO")
+    prod0 = float(net.production[c, p])
+    feb1, mar1 = sc.day_of(sc.events[0].date), sc.day_of(sc.events[1].date)
+    made = []
+    for t in range(120):
+        m.step(t, by_day.get(t, []))
+        made.append(m.h[c][p].prod_today)
+    made = np.array(made)
+    assert made[:feb1].max() > 0.7 * prod0  # before the quota output follows orders, above 70%
+    assert (made[feb1:] <= 0.7 * prod0 * (1 + 1e-12)).all()
+    assert (made[mar1:mar1 + 20] <= 0.35 * prod0 * (1 + 1e-12)).all()
+    assert made[mar1 + 20:].max() > 0.35 * prod0  # the halt is over
+    limited = standoff.simulate(sc.with_(members=8)).ds.peak_price_multiple.sel(region="CHN", product="LREO")
+    free = standoff.simulate(make(events=[], horizon_days=120, members=8, trajectories=0)).ds
+    assert float(limited.mean()) > float(free.peak_price_multiple.sel(region="CHN", product="LREO").mean())

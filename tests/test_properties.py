@@ -52,11 +52,20 @@ buy_st = st.fixed_dictionaries({
     "product": st.sampled_from(PRODUCTS), "tonnes_per_day": st.floats(0, 50),
 })
 
+limit_st = st.fixed_dictionaries({
+    "date": st.just("2025-02-10"), "type": st.just("output_limit"), "region": st.sampled_from(["CHN", "JPN"]),
+    "product": st.sampled_from(PRODUCTS), "share_of_baseline": st.floats(0, 2),
+})
+halt_st = st.fixed_dictionaries({
+    "date": st.just("2025-02-20"), "type": st.just("output_halt"), "region": st.sampled_from(["CHN", "JPN"]),
+    "product": st.sampled_from(PRODUCTS), "share": st.floats(0, 1), "days": st.integers(1, 60),
+})
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
-@given(events=st.lists(st.one_of(control_st, tariff_st, release_st, buy_st), max_size=4))
+@given(events=st.lists(st.one_of(control_st, tariff_st, release_st, buy_st, limit_st, halt_st), max_size=4))
 def test_random_scenarios_conserve_material_and_stay_non_negative(events):
     res = run(events=events, members=8, horizon_days=150)
     assert_conserved(res)

@@ -28,6 +28,9 @@ EVERY_LEVER = [
      "tonnes_per_day": {"dist": "uniform", "low": 1.0, "high": 40.0}},
     {"date": "2025-03-20", "type": "stockpile_buy", "region": "JPN", "product": "MAGNET", "tonnes_per_day": 3.0},
     {"date": "2025-04-20", "type": "stockpile_buy", "region": "CHN", "product": "HREO", "tonnes_per_day": 0.0},
+    {"date": "2025-02-20", "type": "output_limit", "region": "CHN", "product": "LREO",
+     "share_of_baseline": {"dist": "uniform", "low": 0.6, "high": 0.9}},
+    {"date": "2025-03-01", "type": "output_halt", "region": "CHN", "product": "LREO", "share": 0.5, "days": 30},
     {"date": "2025-03-15", "type": "capacity", "region": "AUS", "product": "HREO", "tonnes_per_year": 900.0,
      "ramp_days": 30},
     control("2025-05-01", mode="none", products=["HREO"]),
@@ -67,12 +70,12 @@ def test_a_warm_start_bit_identical():
 
 def test_every_lever_bit_identical():
     """Tariffs, licences with an export tax, bans, quotas with leakage, counter-measures, releases,
-    state buying into stockpiles (started and stopped), capacity, lifting a control; the
+    state buying into stockpiles (started and stopped), a production quota, an output halt, capacity, lifting a control; the
     arbitrage floor binds (checked)."""
     sc = make(events=EVERY_LEVER, horizon_days=200)
     _assert_identical(sc)
     # the floor does bind here: without the tax and the state buying, prices differ
-    plain = [e for e in EVERY_LEVER if e.get("type") != "stockpile_buy"]
+    plain = [e for e in EVERY_LEVER if e.get("type") not in ("stockpile_buy", "output_limit", "output_halt")]
     plain = [{k: v for k, v in e.items() if k != "export_tax"} for e in plain]
     a = run_chunk(plan(sc), 0, 3, full_precision=True).arrays["peak_price_multiple"]
     b = run_chunk(plan(make(events=plain, horizon_days=200)), 0, 3, full_precision=True).arrays["peak_price_multiple"]

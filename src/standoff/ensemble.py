@@ -26,8 +26,8 @@ from .core.negotiation import NEG_PARAMS, STRATEGIES
 from .network import DAYS_PER_YEAR, Network
 from .core.rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
-                       StockpileBuyEvent, StockpileReleaseEvent, SuspendEvent, TalksEvent,
-                       TariffEvent)
+                       OutputHaltEvent, OutputLimitEvent, StockpileBuyEvent, StockpileReleaseEvent,
+                       SuspendEvent, TalksEvent, TariffEvent)
 
 #: Members per kernel call: small enough for a smooth progress bar, large enough to
 #: amortise the call.  Chunks are whole multiples of it, which keeps chunking invisible.
@@ -266,6 +266,14 @@ def plan(sc: Scenario) -> Plan:
         elif isinstance(ev, StockpileBuyEvent):
             rows.append((day, engine.A_BUY, net.regions.index(ev.region), net.products.index(ev.product), 0,
                          col(f"{key}.tonnes_per_day", ev.tonnes_per_day)))
+        elif isinstance(ev, OutputLimitEvent):
+            rows.append((day, engine.A_OUTPUT_LIMIT, net.regions.index(ev.region), net.products.index(ev.product), 0,
+                         col(f"{key}.share_of_baseline", ev.share_of_baseline)))
+        elif isinstance(ev, OutputHaltEvent):
+            r, p = net.regions.index(ev.region), net.products.index(ev.product)
+            rows.append((day, engine.A_OUTPUT_HALT, r, p, 0, col(f"{key}.share", ev.share)))
+            if day + ev.days < sc.horizon_days:
+                rows.append((day + ev.days, engine.A_OUTPUT_HALT, r, p, 0, col(f"{key}.ends", 0.0)))
         elif isinstance(ev, CapacityEvent):
             ramp = max(ev.ramp_days, 1)
             c = col(f"{key}.tonnes_per_year", ev.tonnes_per_year, 1.0 / DAYS_PER_YEAR / ramp)

@@ -73,8 +73,11 @@ PARAMS = (
 #: Action kinds compiled from a scenario's events (rows of ``Plan.actions``).
 #: ``A_CTRL_COVER_ADD`` adds to a route's covered share (a coverage given by buying sector is a
 #: sum of sector shares); ``A_TERM + k`` sets route term ``k`` of :data:`ROUTE_TERMS`; ``A_BUY`` sets
-#: a government's daily purchases into its strategic stockpile.
-A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD, A_BUY = range(9)
+#: a government's daily purchases into its strategic stockpile; ``A_OUTPUT_LIMIT`` a region's output
+#: limit (a production quota, as a multiple of its baseline output) and ``A_OUTPUT_HALT`` the share
+#: of its capacity halted (an output halt).
+(A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD, A_BUY, A_OUTPUT_LIMIT,
+ A_OUTPUT_HALT) = range(11)
 A_TERM = 16
 
 
@@ -321,9 +324,11 @@ Par = namedtuple("Par", [
 #: ``recv_civ``: the part of ``recv`` licensed for civilian end use only (the first-claim sector may
 #: not draw it; civilian users draw it first).  ``buy``: a government's daily purchases into its
 #: strategic stockpile (``spile``), from its producers' stock first, then from its receiving stock.
+#: ``olim``: the most a region may produce, as a multiple of its baseline output (inf: no limit);
+#: ``ohalt``: the share of its capacity halted (0 but during an output halt).
 Stocks = namedtuple("Stocks", [
     "stock", "stock_tgt", "recv", "cap", "spile", "release", "shipped_prev", "prod_today", "input_used", "need",
-    "pos_tgt", "sinv_p", "spec", "recv_civ", "buy"])
+    "pos_tgt", "sinv_p", "spec", "recv_civ", "buy", "olim", "ohalt"])
 #: Regional markets (region, product, member): the price multiple, its slow signal (capacity), the
 #: demand response, the price's short moving average (``pma``) and buyers' expected scarcity
 #: (``expect``, 0-1).  Traders' speculative stock is a holding (``Stocks.spec``).

@@ -262,6 +262,27 @@ class StockpileBuyEvent(_Event):
     tonnes_per_day: Number
 
 
+class OutputLimitEvent(_Event):
+    """A production quota: from ``date`` a region makes at most ``share_of_baseline`` times its
+    baseline output of a product (a later event changes it; a large number lifts it)."""
+
+    type: Literal["output_limit"]
+    region: str
+    product: str
+    share_of_baseline: Number
+
+
+class OutputHaltEvent(_Event):
+    """An output halt: for ``days`` days from ``date`` only ``1 - share`` of a region's capacity
+    to make a product runs (a plant stopped, a mine closed), on top of any output limit."""
+
+    type: Literal["output_halt"]
+    region: str
+    product: str
+    share: Number
+    days: StrictInt = Field(..., ge=1, le=3650)
+
+
 class CapacityEvent(_Event):
     """New capacity coming online, ramping linearly over ``ramp_days``."""
 
@@ -280,7 +301,8 @@ class TalksEvent(_Event):
 
 
 Event = Annotated[Union[TariffEvent, ExportControlEvent, SuspendEvent, CounterMeasureEvent, StockpileReleaseEvent,
-                        StockpileBuyEvent, CapacityEvent, TalksEvent], Field(discriminator="type")]
+                        StockpileBuyEvent, OutputLimitEvent, OutputHaltEvent, CapacityEvent, TalksEvent],
+                  Field(discriminator="type")]
 
 
 Strategy = Literal["reciprocal", "generous_reciprocal", "grim_trigger", "pressure_threshold"]
@@ -412,7 +434,8 @@ def _best_error(exc: ValidationError) -> Any:
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
     """``('events', 0, 'tariff', 'rate', 'float')`` -> ``events[0].rate``: drop union and tag names."""
-    tags = {"tariff", "export_control", "counter_measure", "stockpile_release", "stockpile_buy", "capacity", "talks"}
+    tags = {"tariff", "export_control", "counter_measure", "stockpile_release", "stockpile_buy", "output_limit",
+            "output_halt", "capacity", "talks"}
     out = ""
     prev: Any = None
     for part in loc:
@@ -524,7 +547,8 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
                                     "an export_control event", file=file, field=f"{where}.date", value=str(ev.date))
         elif isinstance(ev, CounterMeasureEvent):
             need("measure", ev.measure, f"{where}.measure")
-        elif isinstance(ev, (StockpileReleaseEvent, StockpileBuyEvent, CapacityEvent)):
+        elif isinstance(ev, (StockpileReleaseEvent, StockpileBuyEvent, OutputLimitEvent, OutputHaltEvent,
+                             CapacityEvent)):
             need("region", ev.region, f"{where}.region")
             need("product", ev.product, f"{where}.product")
     _check_ranges(sc, net, file)
@@ -535,10 +559,11 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
 #: resilience search take their limits from it.
 FIELD_BOUNDS = {"rate": (0.0, 10.0), **{t.field: t.bounds for t in ROUTE_TERMS if t.field},
                 "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9),
-                "inventory_days": (0.0, 3650.0), "stockpile": (0.0, 1e9)}
+                "inventory_days": (0.0, 3650.0), "stockpile": (0.0, 1e9), "share_of_baseline": (0.0, 1e6),
+                "share": (0.0, 1.0)}
 #: Fields of events checked against :data:`FIELD_BOUNDS` (an export control's from ``layout.ROUTE_TERMS``).
 _EVENT_FIELDS = ("rate", *(t.field for t in ROUTE_TERMS if t.field), "quota_tonnes_per_year", "tonnes_per_day",
-                 "tonnes_per_year")
+                 "tonnes_per_year", "share_of_baseline", "share")
 
 
 def _in_bounds(val: Number, lo: float, hi: float, net: Network | None = None) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
-from ..layout import (REBUILD_SHARE, A_BUY, A_CAPACITY, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+from ..layout import (REBUILD_SHARE, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
                      MODE_LICENCE,
                      A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
@@ -105,7 +105,8 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
     stocks = Stocks(np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
                     np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)),
-                    np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)))
+                    np.zeros((R, P, M)), np.zeros((R, P, M)), np.zeros((R, P, M)), np.full((R, P, M), np.inf),
+                    np.zeros((R, P, M)))
     market = Market(np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)), np.ones((R, P, M)),
                     np.zeros((R, P, M)))
     sec = Sectors(np.zeros((R, S, KC, M)), np.zeros((R, S, KC, M)), np.zeros((R, S, M)), np.zeros((R, S, M)),
@@ -345,6 +346,10 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
             stocks.release[a0, a1, :] = v
         elif kind == A_BUY:
             stocks.buy[a0, a1, :] = v
+        elif kind == A_OUTPUT_LIMIT:
+            stocks.olim[a0, a1, :] = v
+        elif kind == A_OUTPUT_HALT:
+            stocks.ohalt[a0, a1, :] = v
         elif kind == A_CAPACITY:
             for m in range(M):
                 stocks.cap[a0, a1, m] += v[m]

@@ -21,13 +21,16 @@ from ..layout import I_DEFCOST, I_FINISH, PK_OUTPUT, PK_STRATEGIC
 @kernel_jit(error_model="numpy")
 def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap: np.ndarray, stock: np.ndarray,
             stock_tgt: np.ndarray, recv: np.ndarray, recv_civ: np.ndarray, shipped_prev: np.ndarray,
-            inv_adjust: np.ndarray, prod_today: np.ndarray, input_used: np.ndarray, q: np.ndarray) -> None:
+            inv_adjust: np.ndarray, prod_today: np.ndarray, input_used: np.ndarray, q: np.ndarray,
+            prod0: np.ndarray, olim: np.ndarray, ohalt: np.ndarray) -> None:
     """One day of production at every stage, upstream first, for a block of members.
 
     ``inv_adjust`` is one over the days over which a stage closes its stock gap (per
     member), ``inv_coef`` holds ``1 / coef`` where ``coef > 0``, ``q`` is scratch.  Producers
     are civilian users: they draw first on inputs licensed for civilian end use only
-    (``recv_civ``, the part of ``recv`` the first-claim sector may not draw).
+    (``recv_civ``, the part of ``recv`` the first-claim sector may not draw).  A stage makes no
+    more than its capacity, its output limit (``olim`` times its baseline output ``prod0``: a
+    production quota) and the share of it not halted (``ohalt``: an output halt) allow.
     """
     R = stock.shape[0]
     P = stock.shape[1]
@@ -37,6 +40,9 @@ def produce(stage_order: np.ndarray, coef: np.ndarray, inv_coef: np.ndarray, cap
         for r in range(R):
             for m in range(M):
                 c = cap[r, p, m]
+                lim = olim[r, p, m]
+                c = min(c, lim * prod0[r, p]) if lim < np.inf else c
+                c = c * (1.0 - ohalt[r, p, m])
                 x = shipped_prev[r, p, m] + (stock_tgt[r, p, m] - stock[r, p, m]) * inv_adjust[m]
                 x = min(max(x, 0.0), c)
                 q[m] = x if c > 0.0 else 0.0
@@ -137,7 +143,8 @@ def produce_day(net: Any, par: Any, stocks: Any, acc: Any, scr: Any) -> None:
     consumed = acc.consumed
     input_used[:] = 0.0
     produce(net.stage_order, net.coef, net.inv_coef, stocks.cap, stocks.stock, stocks.stock_tgt, stocks.recv,
-            stocks.recv_civ, stocks.shipped_prev, par.inv_adj, prod_today, input_used, scr.x[0])
+            stocks.recv_civ, stocks.shipped_prev, par.inv_adj, prod_today, input_used, scr.x[0], net.prod0,
+            stocks.olim, stocks.ohalt)
     R, P, M = prod_today.shape
     for p in range(P):
         for r in range(R):

@@ -54,7 +54,8 @@ class Holding:
                  "shipped_prev", "prod_today", "input_used", "need", "pos_tgt", "pipe", "pipe0",
                  "arrivals", "pe_mult", "sinv_p", "peak", "spile_empty", "quota", "input_use0",
                  "use0", "prod0", "tot_order", "quota_order", "frac", "unmet", "re_lost",
-                 "re_diverted", "pma", "expect", "spec", "recv_civ", "arrivals_civ", "buy")
+                 "re_diverted", "pma", "expect", "spec", "recv_civ", "arrivals_civ", "buy", "olim",
+                 "ohalt")
 
     def __init__(self, r: int, p: int) -> None:
         self.r, self.p = r, p
@@ -63,6 +64,8 @@ class Holding:
         self.recv_civ = 0.0
         self.arrivals_civ: dict[int, float] = {}
         self.buy = 0.0  # a government's daily purchases into its stockpile
+        self.olim = math.inf  # output limit, a multiple of baseline output (a production quota)
+        self.ohalt = 0.0  # share of capacity halted (an output halt)
 
 
 class Sector:
@@ -319,6 +322,10 @@ class Member:
                 self.h[a0][a1].release = v
             elif kind == E.A_BUY:
                 self.h[a0][a1].buy = v
+            elif kind == E.A_OUTPUT_LIMIT:
+                self.h[a0][a1].olim = v
+            elif kind == E.A_OUTPUT_HALT:
+                self.h[a0][a1].ohalt = v
             elif kind == E.A_CAPACITY:
                 self.h[a0][a1].cap += v
             elif kind == E.A_CTRL_COVER_ADD:
@@ -380,10 +387,12 @@ class Member:
             for r in range(R):
                 h = self.h[r][p]
                 h.prod_today = 0.0
-                if h.cap <= 0.0:
+                c = min(h.cap, h.olim * h.prod0) if h.olim < math.inf else h.cap  # a production quota
+                c = c * (1.0 - h.ohalt)  # an output halt
+                if c <= 0.0:
                     continue
                 q = h.shipped_prev + (h.stock_tgt - h.stock) * self.inv_adj
-                q = min(max(q, 0.0), h.cap)
+                q = min(max(q, 0.0), c)
                 for j in range(P):
                     if self.coef[p, j] > 0.0:
                         q = min(q, self.h[r][j].recv * self.inv_coef[p][j])
@@ -959,7 +968,7 @@ class Member:
         return {
             # Stocks
             "stock": hold("stock"), "stock_tgt": hold("stock_tgt"), "recv": hold("recv"), "cap": hold("cap"),
-            "recv_civ": hold("recv_civ"), "buy": hold("buy"),
+            "recv_civ": hold("recv_civ"), "buy": hold("buy"), "olim": hold("olim"), "ohalt": hold("ohalt"),
             "spile": hold("spile"), "release": hold("release"), "shipped_prev": hold("shipped_prev"),
             "prod_today": hold("prod_today"), "input_used": hold("input_used"), "need": hold("need"),
             "spec": hold("spec"), "pma": hold("pma"), "expect": hold("expect"),
