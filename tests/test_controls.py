@@ -506,3 +506,12 @@ def test_production_quotas_and_halts_cap_output_day_by_day():
     limited = standoff.simulate(sc.with_(members=8)).ds.peak_price_multiple.sel(region="CHN", product="LREO")
     free = standoff.simulate(make(events=[], horizon_days=120, members=8, trajectories=0)).ds
     assert float(limited.mean()) > float(free.peak_price_multiple.sel(region="CHN", product="LREO").mean())
+
+
+def test_prices_are_shown_only_where_a_product_has_a_market(london):
+    """London-2025's Europe neither makes, uses nor imports heavy oxides, so it has no heavy-oxide
+    price to report (it used to read as an unmoved 1.00); Other Asia buys them and has one."""
+    pr = london.prices()
+    pairs = set(zip(pr["region"], pr["product"]))
+    assert ("EU", "HREO") not in pairs and ("OAS", "HREO") in pairs and ("EU", "MAGNET") in pairs
+    assert pairs == london.markets() & pairs

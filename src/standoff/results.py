@@ -191,8 +191,21 @@ class Results:
         return a.merge(b, on=["region", "sector"])
 
     def prices(self) -> pd.DataFrame:
-        """Peak price multiple per region and product."""
-        return self._band("peak_price_multiple", ("region", "product"))
+        """Peak price multiple per region and product, where the product has a market: a region
+        that neither makes, uses, holds nor imports a product has no price for it (it is left
+        out, not shown as an unmoved 1.00)."""
+        df = self._band("peak_price_multiple", ("region", "product"))
+        keep = self.markets()
+        return df[[(r, p) in keep for r, p in zip(df["region"], df["product"])]].reset_index(drop=True)
+
+    def markets(self) -> set[tuple[str, str]]:
+        """The (region, product) pairs with a market: where the product is made, used, held or
+        imported (the engine's own test, :func:`standoff.core.engine.network_constants`)."""
+        from .core.engine import network_constants
+        from .ensemble import kernel_inputs, plan
+        net = self.scenario.network()
+        mk = network_constants(kernel_inputs(plan(self.scenario))[0]).market
+        return {(r, p) for i, r in enumerate(net.regions) for j, p in enumerate(net.products) if mk[i, j]}
 
     def pain(self) -> pd.DataFrame:
         """Cumulative pain per side and kind (US$ bn)."""

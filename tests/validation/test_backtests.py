@@ -9,14 +9,16 @@ from standoff.validation import OBSERVATIONS, run_validation
 
 KNOWN_FAILURES = {
     "peak light-oxide price 2011 (x 2009)":
-        "the FOB price with expectations and speculation peaks at ~2x against 12-16x: precautionary targets "
-        "are bounded (up to 3x normal at the high end) and speculation follows momentum only",
-    "date of the heavy-oxide price peak":
-        "the simulated peak is the Japan halt (Nov 2010); the quota cut is annual (H2 2010 allocation not in data)",
-    "light-oxide price end-2012 / end-2011": "no 2011 bubble in light oxides, so no 2012 fall",
+        "~2x against 12-16x: China's own light-oxide price rises only from late 2011 (its output limited to "
+        "~0.82 of the baseline), importers' prices follow their cover at price_flexibility 1, and the quota rent "
+        "that export permits fetched (200,000-300,000 yuan/t in 2010) is not modelled",
+    "light-oxide price end-2012 / end-2011":
+        "no 2011 bubble in light oxides; the output limit, the Baotou halt and the state reserve keep them "
+        "rising into late 2012",
     "heavy-oxide price end-2012 / end-2011":
-        "the heavy-oxide peak is the 2010 Japan halt; by end-2011 prices are flat, the hoard is back and nothing "
-        "is left to fall",
+        "China's heavy-oxide price reaches price_cap by mid-2011 (the output limit and state buying take ~40% "
+        "of its heavy supply) and stays there: nothing brings it down in 2012 (demand destruction, speculators "
+        "dumping and new supply are not modelled), and the peak that holds is the cap itself",
     "Geneva truce lifespan (talks simulated)":
         "with the escalation ladder most first truces lapse at their 90-day expiry or are extended past the "
         "horizon: the median (~74-90 days) sits at the edge of the tolerance (undecided at 200 members)",
