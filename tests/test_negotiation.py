@@ -28,7 +28,11 @@ def negotiated(strategies=("reciprocal", "reciprocal"), members=200, horizon=400
     base = {"resolve_us": 0.3, "resolve_cn": 0.3, "compliance_mean_us": 0.9, "compliance_mean_cn": 0.9,
             "compliance_sd_us": 0.05, "compliance_sd_cn": 0.05, "trust0_us": 0.7, "trust0_cn": 0.7,
             # the US reads intentions, not the licences in the trade, unless a test says otherwise
-            "evidence_weight": 0.0}
+            "evidence_weight": 0.0,
+            # no measures on other tracks and the plain extension rule (trust at the threshold),
+            # unless a test says otherwise: the tests below are of monitoring and the ladder
+            "other_track_rate_us": 0.0, "other_track_rate_cn": 0.0, "extension_noise": 0.0,
+            "extension_relief_weight": 0.0}
     base.update(params)
     sc = make(members=members, horizon_days=horizon, trajectories=0, events=standoff_events(),
               negotiation={"enabled": True, "start": "2025-01-20",
@@ -220,3 +224,98 @@ def test_a_path_can_show_accusation_repair_and_limited_retaliation_before_a_coll
 def test_grim_trigger_has_no_ladder():
     res = negotiated(strategies=("grim_trigger", "grim_trigger"), noise_us=0.25, noise_cn=0.25)
     assert _out(res, "repairs").sum() == 0 and _out(res, "limited_retaliations").sum() == 0
+
+
+def _ends(res):
+    neg = res.ds.negotiation
+    agree = neg.sel(neg_output="first_agreement_day").values
+    coll = neg.sel(neg_output="first_collapse_day").values
+    cause = neg.sel(neg_output="first_end_cause").values
+    return agree, coll, cause
+
+
+def test_without_measures_and_with_a_certain_extension_the_truce_lasts_to_the_horizon():
+    """No measures on other tracks, perfect monitoring of full compliance and a threshold of
+    zero: every first agreement is extended at each deadline and holds to the horizon."""
+    res = negotiated(noise_us=0.0, noise_cn=0.0, compliance_mean_us=1.0, compliance_mean_cn=1.0,
+                     compliance_sd_us=0.0, compliance_sd_cn=0.0, threshold=0.0, members=60)
+    agree, coll, cause = _ends(res)
+    has = ~np.isnan(agree)
+    assert has.mean() > 0.8
+    assert np.isnan(coll[has]).all() and np.isnan(cause[has]).all()
+    assert (res.ds.negotiation.sel(neg_output="extensions").values[has] >= 1).all()
+
+
+def test_measures_on_other_tracks_end_truces_and_are_named_as_the_cause():
+    """With perfect monitoring of the deal itself, truces still end when one side takes measures
+    on other tracks that the other reads as breaches and repairs fail: the cause says so, and
+    more measures end more truces."""
+    common = dict(noise_us=0.0, noise_cn=0.0, repair_success=0.0, members=120, horizon=400)
+    few = negotiated(other_track_rate_us=0.005, **common)
+    many = negotiated(other_track_rate_us=0.05, **common)
+    a, c, cause = _ends(many)
+    ended = ~np.isnan(c)
+    assert ended.mean() > 0.3
+    assert set(np.unique(cause[ended])) <= {2.0, 1.0}  # measures (or a lapse), never the deal's own breach
+    assert (cause[ended] == 2.0).mean() > 0.5
+    assert many.ds.negotiation.sel(neg_output="other_track_measures").values.mean() > \
+        few.ds.negotiation.sel(neg_output="other_track_measures").values.mean()
+    assert collapse_share(many, within=300) > collapse_share(few, within=300)
+
+
+def test_a_truce_that_nobody_trusts_lapses_at_its_deadline():
+    """Trust far below the threshold, no noise in the extension: the first truce lapses at its
+    first deadline (agreement_days after it was made), and the cause is the lapse."""
+    res = negotiated(trust0_us=0.1, trust0_cn=0.1, noise_us=0.0, noise_cn=0.0, compliance_mean_us=0.62,
+                     compliance_mean_cn=0.62, threshold=0.6, trust_memory_days=3650.0, collapse_days=3650.0,
+                     repair_days=365.0, members=60)
+    agree, coll, cause = _ends(res)
+    ended = ~np.isnan(coll)
+    assert ended.mean() > 0.5
+    assert (cause[ended] == 1.0).all()
+    np.testing.assert_allclose(coll[ended] - agree[ended], 90.0)
+
+
+def test_a_perceived_breach_of_the_deal_is_named_as_the_cause():
+    """Grim trigger on noisy monitoring, no measures on other tracks: truces that end, end for a
+    perceived breach of the deal."""
+    res = negotiated(strategies=("grim_trigger", "grim_trigger"), noise_us=0.3, noise_cn=0.3, compliance_mean_us=0.75,
+                     compliance_mean_cn=0.75, members=80)
+    _, coll, cause = _ends(res)
+    ended = ~np.isnan(coll)
+    assert ended.mean() > 0.3
+    assert set(np.unique(cause[ended])) <= {3.0, 1.0} and (cause[ended] == 3.0).mean() > 0.5
+
+
+def test_noise_in_the_extension_spreads_the_lifespan():
+    """The plain rule gives a lifespan that sits at multiples of the 90-day term or runs past the
+    horizon; noise in the decision to extend gives lapses at many deadlines, so more distinct
+    lifespans among truces that ended."""
+    common = dict(members=160, horizon=500, trust0_us=0.6, trust0_cn=0.6)
+    plain = negotiated(**common)
+    noisy = negotiated(extension_noise=0.2, **common)
+    def spread(res):
+        a, c, _ = _ends(res)
+        life = (c - a)[~np.isnan(c)]
+        return len(np.unique(np.round(life / 90.0))) if len(life) else 0
+    a, c, cause = _ends(noisy)
+    assert (cause[~np.isnan(c)] == 1.0).any()
+    assert spread(noisy) >= spread(plain)
+
+
+def test_truce_ends_and_the_life_table_add_up():
+    """The causes and 'still in force' cover every member with an agreement once; the life
+    table's survival never rises, its hazards are shares, and with nothing censored its median
+    is the members' median lifespan (to within a period's interpolation)."""
+    res = negotiated(other_track_rate_us=0.03, extension_noise=0.1, members=120, horizon=500)
+    te = res.truce_ends()
+    agree, coll, cause = _ends(res)
+    has = ~np.isnan(agree)
+    assert te["members"].sum() == has.sum()
+    assert abs(te["share"].sum() - 1.0) < 1e-12
+    ls = res.truce_lifespan(30)
+    s = ls["in_force_after"].values
+    assert (np.diff(s) <= 1e-12).all() and ((ls["hazard"] >= 0) & (ls["hazard"] <= 1)).all()
+    assert ls["ended"].sum() == int((has & ~np.isnan(coll)).sum())
+    if (~np.isnan(coll[has])).all():
+        assert abs(ls.attrs["median_days"] - np.median(coll[has] - agree[has])) <= 30

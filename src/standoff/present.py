@@ -189,8 +189,29 @@ def print_negotiation(res: Any, console: Console) -> None:
         t.add_column(c, justify="right")
     for _, r in ts.iterrows():
         t.add_row(f"{int(r['days'])} days", fmt_p(r["p_survive"], r["p_survive_lo"], r["p_survive_hi"]),
-                  str(r["members_with_agreement"]), str(r["censored"]))
+                  str(int(r["members_with_agreement"])), str(int(r["censored"])))
     console.print(t)
+    te = res.truce_ends()
+    t = Table(title="How first truces end (among members that reached one)",
+              caption="a lapse: a side would not extend at a deadline; measures on other tracks (entity listings, "
+                      "chip controls, port fees) the other side read as a breach; a perceived breach of the deal")
+    for c in ["end", "share (95% MC)", "members", "median days from agreement"]:
+        t.add_column(c, justify="right" if c != "end" else "left")
+    for _, r in te.iterrows():
+        t.add_row(r["end"], fmt_p(r["share"], r["share_lo"], r["share_hi"]), str(r["members"]),
+                  cell(r["median_days"]))
+    console.print(t)
+    ls = res.truce_lifespan(30)
+    if len(ls):
+        t = Table(title="The first truce's lifespan: truces ending per month after the agreement (hazard)",
+                  caption=f"life table over {ls.attrs['members']} truces; median lifespan "
+                          f"{cell(round(ls.attrs['median_days'])) if np.isfinite(ls.attrs['median_days']) else 'beyond what is observed'} days")
+        for c in ["days after agreement", "in force at start", "ended", "hazard", "still in force after"]:
+            t.add_column(c, justify="right")
+        for _, r in ls.head(15).iterrows():
+            t.add_row(f"{int(r['from_day'])}-{int(r['to_day'])}", str(int(r["at_risk"])), str(int(r["ended"])),
+                      f"{r['hazard']:.0%}", f"{r['in_force_after']:.0%}")
+        console.print(t)
     cc = res.concessions()
     t = Table(title="Who blinks first: the day pressure first exceeds resolve")
     for c in ["side", "P(within horizon)", "median date", "p10 - p90", "concession in first deal (0-1)"]:

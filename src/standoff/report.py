@@ -268,7 +268,14 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                  "the wedge is FOB over domestic at the FOB peak.</p>", _table(res.price_tiers().round(2)),
                  "<h2>Pain per side (US$ bn, cumulative)</h2>", _table(res.pain().round(2))]
         if sc.negotiation.enabled:
+            ls = res.truce_lifespan(30)
             parts += ["<h2>Negotiation</h2>", _table(res.agreement_by_date()), _table(res.truce_survival()),
+                      "<h3>How first truces end</h3>", _table(res.truce_ends().round(3)),
+                      "<h3>The first truce's lifespan (hazard per 30 days after the agreement)</h3>",
+                      f"<p class='note'>Life table over {ls.attrs['members']} truces; median lifespan "
+                      f"{ls.attrs['median_days']:.0f} days.</p>" if np.isfinite(ls.attrs["median_days"]) else
+                      f"<p class='note'>Life table over {ls.attrs['members']} truces; more than half outlive what "
+                      "is observed.</p>", _table(ls.round(3)),
                       _table(res.concessions()), "<h3>Against the status quo ante</h3>", _table(res.status_quo_ante())]
         for ch in charts:
             (tmp / "charts" / f"{ch['name']}.png").write_bytes(ch["png"])

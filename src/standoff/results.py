@@ -18,7 +18,7 @@ import xarray as xr
 
 from .errors import StandoffError
 from .files import check_regular, sha256_file, write_csv
-from .layout import FIXED_LABELS, NEG_OUTPUTS, OUTPUT_SHAPES, PAIN_KINDS, TRAJ_SHAPES
+from .layout import END_CAUSES, FIXED_LABELS, NEG_OUTPUTS, OUTPUT_SHAPES, PAIN_KINDS, TRAJ_SHAPES
 from .mcerror import proportion_ci, quantile_ci, quantile_ci_counts
 from .scenario import Scenario, read_yaml_file, scenario_from_dict
 
@@ -249,6 +249,61 @@ class Results:
         agree = self._neg("first_agreement_day")
         collapse = self._neg("first_collapse_day")
         return truce_table(days, [truce_counts(agree, collapse, self.scenario.horizon_days, d) for d in days])
+
+    def truce_ends(self) -> pd.DataFrame:
+        """How first truces end, among members that reached an agreement: the share that lapsed at a
+        deadline, collapsed after a measure on another track read as a breach, collapsed after a
+        perceived breach of the deal, or still held at the horizon (censored), each with its 95%
+        Monte Carlo interval and the median lifespan of those that ended so (for those still in
+        force: the days they were observed)."""
+        agree = self._neg("first_agreement_day")
+        coll = self._neg("first_collapse_day")
+        cause = self._neg("first_end_cause")
+        has = ~np.isnan(agree)
+        n = int(has.sum())
+        rows = []
+        for code, name in [*END_CAUSES.items(), (0, "still in force at the horizon")]:
+            pick = has & (np.isnan(cause) if code == 0 else cause == code)
+            k = int(pick.sum())
+            lo, hi = proportion_ci(k, n) if n else (float("nan"), float("nan"))
+            life = (np.where(np.isnan(coll), self.scenario.horizon_days, coll) - agree)[pick]
+            rows.append({"end": name, "share": k / n if n else float("nan"), "share_lo": lo, "share_hi": hi,
+                         "members": k, "median_days": float(np.median(life)) if k else float("nan")})
+        return pd.DataFrame(rows)
+
+    def truce_lifespan(self, period_days: int = 30) -> pd.DataFrame:
+        """The first truce's lifespan as a life table: for each period of ``period_days`` after the
+        agreement, the truces at risk at its start, those that ended in it, the hazard (ended over
+        at risk) and the share still in force at its end (the product of one less each hazard:
+        Kaplan-Meier, so a truce still in force at the horizon counts while it is observed).
+        ``attrs['median_days']`` is the median lifespan (NaN when more than half outlive what is
+        observed) and ``attrs['members']`` the truces counted."""
+        agree = self._neg("first_agreement_day")
+        coll = self._neg("first_collapse_day")
+        has = ~np.isnan(agree)
+        ended = ~np.isnan(coll[has])
+        life = np.where(ended, coll[has] - agree[has], self.scenario.horizon_days - agree[has])
+        rows = []
+        surv = 1.0
+        median = float("nan")
+        top = int(np.max(life)) if life.size else -1
+        for start in range(0, top + 1, period_days):
+            end = start + period_days
+            at_risk = int(np.sum(life >= start))
+            if at_risk == 0:
+                break
+            d = int(np.sum(ended & (life >= start) & (life < end)))
+            h = d / at_risk
+            before = surv
+            surv *= 1.0 - h
+            if np.isnan(median) and surv <= 0.5 < before:
+                median = float(start + period_days * (before - 0.5) / (before - surv))
+            rows.append({"from_day": start, "to_day": end, "at_risk": at_risk, "ended": d, "hazard": h,
+                         "in_force_after": surv})
+        df = pd.DataFrame(rows, columns=["from_day", "to_day", "at_risk", "ended", "hazard", "in_force_after"])
+        df.attrs["median_days"] = median
+        df.attrs["members"] = int(has.sum())
+        return df
 
     def headline_metrics(self) -> dict:
         """The catalogue's headline numbers (the US side's lead sector, pain medians, truce survival at 90 days)."""

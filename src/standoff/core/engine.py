@@ -28,7 +28,7 @@ from ..layout import (REBUILD_SHARE, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
                      I_PREM, I_PRESP, I_PT, I_REDIR, I_REDIR_CN, I_SIGMA, I_STOCKOUT, I_SUBMAX, I_SUBRATE,
                      I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, LEAK_EXTRA_DAYS, N_STATE,
-                     O_FC_CN, O_FC_US, PAIN_KINDS, PARAMS, READINESS_WINDOW, RING_DAYS, S_ACTIVE, S_TRUST_CN,
+                     O_CAUSE, O_FC_CN, O_FC_US, PAIN_KINDS, PARAMS, READINESS_WINDOW, RING_DAYS, S_ACTIVE, S_TRUST_CN,
                      S_TRUST_US, Acc, Ctrl, Goods, Market, Net, Par, Paths, Pol, Scratch, Sectors, Ship, Stocks)
 from .markets import update_markets
 from .negotiation import init_state, play_negotiation
@@ -309,6 +309,7 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
         out_neg[m, 1] = np.nan
         out_neg[m, O_FC_US] = np.nan
         out_neg[m, O_FC_CN] = np.nan
+        out_neg[m, O_CAUSE] = np.nan
         for r in range(R):
             acc.out_rebuild[m, r] = np.nan
 
