@@ -99,3 +99,15 @@ def test_the_models_constants_are_declared_with_their_sources():
     assert layout.LICENCE_CONTRACTS == values["licence_contracts"] and layout.FIRM_SIGMA == values["firm_cover_sigma"]
     assert layout.LEAK_EXTRA_DAYS == values["leak_extra_days"] and layout.RELEASE_DAYS == values["release_days"]
     assert any(p.name == "constants.csv" for p in kernel_modules())
+
+
+def test_markets_are_where_a_product_is_made_used_or_imported(net):
+    """One definition, read by the engine (its prices) and by results (which prices to show)."""
+    mk = net.markets
+    R, P = net.production.shape
+    for r in range(R):
+        for p in range(P):
+            want = (net.production[r, p] > 0 or net.use[r, p] > 0 or net.flows[p, :, r].sum() > 0
+                    or any(net.critical[s] == p and net.demand[r, s] > 0 for s in range(len(net.sectors))))
+            assert bool(mk[r, p]) == bool(want), (net.regions[r], net.products[p])
+    assert mk.any(axis=0).all()  # every product has a market somewhere

@@ -407,7 +407,7 @@ NetIn = namedtuple("NetIn", [
     "value_per_day", "unit_kg", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
     "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "first_claim", "key_product", "lead_sector",
     "cn_idx",
-    "us_idx", "firm_mult"])
+    "us_idx", "firm_mult", "market"])
 #: ... and the arrays it writes: the per-member outputs (member first, in ``OUTPUT_SHAPES`` order) ...
 Outputs = namedtuple("Outputs", list(OUTPUT_SHAPES))
 #: ... and the daily paths of the kept members (in ``TRAJ_SHAPES`` order).

@@ -207,6 +207,17 @@ class Network:
         return self.headline_sectors[0]
 
     @property
+    def markets(self) -> np.ndarray:
+        """Which regions have a market for which products (bool, region x product): where a product
+        is made, used, imported or a sector's critical input.  Elsewhere nothing is held, bought
+        or sold, so there is no price (the engine keeps it at 1 and results leave it out)."""
+        R, P = self.production.shape
+        m = (self.production > 0.0) | (self.use > 0.0) | (self.flows.sum(axis=1).T > 0.0)
+        for s in range(len(self.sectors)):
+            m[:, int(self.critical[s])] |= self.demand[:, s] > 0.0
+        return m
+
+    @property
     def first_claim_sector(self) -> str | None:
         return self.declaration.get("first_claim_sector", "").strip() or None
 

@@ -199,12 +199,10 @@ class Results:
         return df[[(r, p) in keep for r, p in zip(df["region"], df["product"])]].reset_index(drop=True)
 
     def markets(self) -> set[tuple[str, str]]:
-        """The (region, product) pairs with a market: where the product is made, used, held or
-        imported (the engine's own test, :func:`standoff.core.engine.network_constants`)."""
-        from .core.engine import network_constants
-        from .ensemble import kernel_inputs, plan
+        """The (region, product) pairs with a market: where the product is made, used or imported
+        (:attr:`standoff.network.Network.markets`, which the engine uses too)."""
         net = self.scenario.network()
-        mk = network_constants(kernel_inputs(plan(self.scenario))[0]).market
+        mk = net.markets
         return {(r, p) for i, r in enumerate(net.regions) for j, p in enumerate(net.products) if mk[i, j]}
 
     def pain(self) -> pd.DataFrame:

@@ -189,16 +189,10 @@ def network_constants(nin: Any) -> Any:
     for r in range(R):
         for p in range(P):
             input_use0[r, p] = max(input_use0[r, p], 0.0)
-    # A regional market exists where the product is made, used as an input, received or used
-    # by a sector; elsewhere its position target is zero and its price never moves.
-    market = np.zeros((R, P), dtype=np.bool_)
-    for r in range(R):
-        for p in range(P):
-            market[r, p] = prod0[r, p] > 0.0 or input_use0[r, p] > 0.0 or use0[r, p] > 0.0
-            for e in range(R):
-                market[r, p] = market[r, p] or flow0[p, e, r] > 0.0
-            for s in range(S):
-                market[r, p] = market[r, p] or (crit[s] == p and demand0[r, s] > 0.0)
+    # A regional market exists where the product is made, used, received or used by a sector
+    # (standoff.network.Network.markets); elsewhere its position target is zero and its price
+    # never moves.
+    market = nin.market.copy()
     KF = nin.firm_mult.shape[0]
     cmult_k = nin.firm_mult / KF
     inv_kc = 1.0 / KF
