@@ -29,9 +29,9 @@ def negotiated(strategies=("reciprocal", "reciprocal"), members=200, horizon=400
             "compliance_sd_us": 0.05, "compliance_sd_cn": 0.05, "trust0_us": 0.7, "trust0_cn": 0.7,
             # the US reads intentions, not the licences in the trade, unless a test says otherwise
             "evidence_weight": 0.0,
-            # no measures on other tracks and the plain extension rule (trust at the threshold),
+            # no measures outside the deal and the plain extension rule (trust at the threshold),
             # unless a test says otherwise: the tests below are of monitoring and the ladder
-            "other_track_rate_us": 0.0, "other_track_rate_cn": 0.0, "extension_noise": 0.0,
+            "measure_rate_us": 0.0, "measure_rate_cn": 0.0, "extension_noise": 0.0,
             "extension_relief_weight": 0.0}
     base.update(params)
     sc = make(members=members, horizon_days=horizon, trajectories=0, events=standoff_events(),
@@ -235,7 +235,7 @@ def _ends(res):
 
 
 def test_without_measures_and_with_a_certain_extension_the_truce_lasts_to_the_horizon():
-    """No measures on other tracks, perfect monitoring of full compliance and a threshold of
+    """No measures outside the deal, perfect monitoring of full compliance and a threshold of
     zero: every first agreement is extended at each deadline and holds to the horizon."""
     res = negotiated(noise_us=0.0, noise_cn=0.0, compliance_mean_us=1.0, compliance_mean_cn=1.0,
                      compliance_sd_us=0.0, compliance_sd_cn=0.0, threshold=0.0, members=60)
@@ -246,20 +246,20 @@ def test_without_measures_and_with_a_certain_extension_the_truce_lasts_to_the_ho
     assert (res.ds.negotiation.sel(neg_output="extensions").values[has] >= 1).all()
 
 
-def test_measures_on_other_tracks_end_truces_and_are_named_as_the_cause():
+def test_measures_outside_the_deal_end_truces_and_are_named_as_the_cause():
     """With perfect monitoring of the deal itself, truces still end when one side takes measures
-    on other tracks that the other reads as breaches and repairs fail: the cause says so, and
+    outside the deal that the other reads as breaches and repairs fail: the cause says so, and
     more measures end more truces."""
     common = dict(noise_us=0.0, noise_cn=0.0, repair_success=0.0, members=120, horizon=400)
-    few = negotiated(other_track_rate_us=0.005, **common)
-    many = negotiated(other_track_rate_us=0.05, **common)
+    few = negotiated(measure_rate_us=0.005, **common)
+    many = negotiated(measure_rate_us=0.05, **common)
     a, c, cause = _ends(many)
     ended = ~np.isnan(c)
     assert ended.mean() > 0.3
     assert set(np.unique(cause[ended])) <= {2.0, 1.0}  # measures (or a lapse), never the deal's own breach
     assert (cause[ended] == 2.0).mean() > 0.5
-    assert many.ds.negotiation.sel(neg_output="other_track_measures").values.mean() > \
-        few.ds.negotiation.sel(neg_output="other_track_measures").values.mean()
+    assert many.ds.negotiation.sel(neg_output="measures_outside_deal").values.mean() > \
+        few.ds.negotiation.sel(neg_output="measures_outside_deal").values.mean()
     assert collapse_share(many, within=300) > collapse_share(few, within=300)
 
 
@@ -277,7 +277,7 @@ def test_a_truce_that_nobody_trusts_lapses_at_its_deadline():
 
 
 def test_a_perceived_breach_of_the_deal_is_named_as_the_cause():
-    """Grim trigger on noisy monitoring, no measures on other tracks: truces that end, end for a
+    """Grim trigger on noisy monitoring, no measures outside the deal: truces that end, end for a
     perceived breach of the deal."""
     res = negotiated(strategies=("grim_trigger", "grim_trigger"), noise_us=0.3, noise_cn=0.3, compliance_mean_us=0.75,
                      compliance_mean_cn=0.75, members=80)
@@ -307,7 +307,7 @@ def test_truce_ends_and_the_life_table_add_up():
     """The causes and 'still in force' cover every member with an agreement once; the life
     table's survival never rises, its hazards are shares, and with nothing censored its median
     is the members' median lifespan (to within a period's interpolation)."""
-    res = negotiated(other_track_rate_us=0.03, extension_noise=0.1, members=120, horizon=500)
+    res = negotiated(measure_rate_us=0.03, extension_noise=0.1, members=120, horizon=500)
     te = res.truce_ends()
     agree, coll, cause = _ends(res)
     has = ~np.isnan(agree)

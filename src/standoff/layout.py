@@ -215,22 +215,22 @@ NEG_PARAMS = (
     "strategy_us", "strategy_cn", "threshold", "forgiveness", "agreement_days", "trust_memory_days",
     "walkout_scale", "near_margin", "trigger_ratio", "min_days_between_rounds", "collapse_days",
     "tariff_floor_us", "tariff_floor_cn", "approval_commit", "delay_commit", "retaliation_compliance",
-    "repair_days", "repair_success", "evidence_weight", "other_track_rate_us", "other_track_rate_cn",
+    "repair_days", "repair_success", "evidence_weight", "measure_rate_us", "measure_rate_cn",
     "extension_noise", "extension_relief_weight",
 )
 (N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
  N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
- N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q, N_REPAIR_DAYS, N_REPAIR_P, N_EVW, N_OT_US, N_OT_CN, N_EXT_NOISE,
+ N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q, N_REPAIR_DAYS, N_REPAIR_P, N_EVW, N_MEAS_US, N_MEAS_CN, N_EXT_NOISE,
  N_EXT_RELIEF) = range(len(NEG_PARAMS))
 
 #: Scalar state slots of one member's game.  ``S_RHO_PRE_*``: each side's pressure ratio on the
 #: day the agreement was made (what reverting would bring back); ``S_OT_*``: the side's current
-#: accusation began with a measure on another track it read as a breach.
+#: accusation began with a measure outside the deal it read as a breach.
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
  S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
- S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_OT_US,
- S_OT_CN) = range(38)
+ S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_MEAS_US,
+ S_MEAS_CN) = range(38)
 N_STATE = 38
 #: Rungs of the escalation ladder a side stands on while an agreement is in force: complying,
 #: accusing in public (after which a call or round tries to repair), limited and targeted
@@ -243,20 +243,20 @@ RUNG_COMPLY, RUNG_ACCUSE, RUNG_RETALIATE = 0, 1, 2
 NEG_OUTPUTS = ("first_agreement_day", "first_collapse_day", "rounds", "near_collapses", "agreements",
                "collapses", "extensions", "first_concession_day_us", "first_concession_day_cn",
                "concession_us", "concession_cn", "accusations", "repairs", "limited_retaliations",
-               "ladder_before_collapse", "first_end_cause", "other_track_measures")
+               "ladder_before_collapse", "first_end_cause", "measures_outside_deal")
 (O_AGREE, O_COLLAPSE, O_ROUNDS, O_NEAR, O_AGREEMENTS, O_COLLAPSES, O_EXT, O_FC_US, O_FC_CN, O_CONC_US,
  O_CONC_CN, O_ACCUSE, O_REPAIR, O_LIMRET, O_LADDER, O_CAUSE, O_MEASURES) = range(17)
 #: How the first agreement ended (``first_end_cause``; NaN while it holds): it lapsed at a
-#: deadline that a side would not extend; it collapsed after a measure on another track that
+#: deadline that a side would not extend; it collapsed after a measure outside the deal that
 #: the other side read as a breach; it collapsed after a perceived breach of the deal itself.
-END_CAUSES = {1: "lapsed at its deadline", 2: "measure on another track read as a breach",
+END_CAUSES = {1: "lapsed at its deadline", 2: "measure outside the deal read as a breach",
               3: "perceived breach of the deal"}
-CAUSE_LAPSE, CAUSE_OTHER_TRACK, CAUSE_BREACH = 1, 2, 3
+CAUSE_LAPSE, CAUSE_MEASURE, CAUSE_BREACH = 1, 2, 3
 
 #: Random streams of the game (counter-based draws keyed by member, day and stream).
 STREAM_ROUND, STREAM_Q_US, STREAM_Q_CN, STREAM_OBS_US, STREAM_OBS_CN, STREAM_FORGIVE_US, STREAM_FORGIVE_CN, \
     STREAM_REPAIR_US, STREAM_REPAIR_CN = range(100, 109)
-#: A side's measure on another track (US, CN), its reading by the other side, and a side's
+#: A side's measure outside the deal (US, CN), its reading by the other side, and a side's
 #: extension decision at a deadline (US, CN): streams 110-115.
 STREAM_MEASURE, STREAM_READ, STREAM_EXTEND = 110, 112, 114
 

@@ -193,8 +193,8 @@ def print_negotiation(res: Any, console: Console) -> None:
     console.print(t)
     te = res.truce_ends()
     t = Table(title="How first truces end (among members that reached one)",
-              caption="a lapse: a side would not extend at a deadline; measures on other tracks (entity listings, "
-                      "chip controls, port fees) the other side read as a breach; a perceived breach of the deal")
+              caption="a lapse: a side would not extend at a deadline; measures outside the deal (entity listings, "
+                      "chip controls, port fees) read as a breach by the side they hit; a perceived breach of the deal")
     for c in ["end", "share (95% MC)", "members", "median days from agreement"]:
         t.add_column(c, justify="right" if c != "end" else "left")
     for _, r in te.iterrows():

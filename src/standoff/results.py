@@ -250,7 +250,7 @@ class Results:
 
     def truce_ends(self) -> pd.DataFrame:
         """How first truces end, among members that reached an agreement: the share that lapsed at a
-        deadline, collapsed after a measure on another track read as a breach, collapsed after a
+        deadline, collapsed after a measure outside the deal read as a breach, collapsed after a
         perceived breach of the deal, or still held at the horizon (censored), each with its 95%
         Monte Carlo interval and the median lifespan of those that ended so (for those still in
         force: the days they were observed)."""

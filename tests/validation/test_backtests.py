@@ -21,7 +21,7 @@ KNOWN_FAILURES = {
         "dumping and new supply are not modelled), and the peak that holds is the cap itself",
     "Geneva truce lifespan (talks simulated)":
         "trust starts below the threshold (0.45 against 0.6), so four in five truces still in force at the first "
-        "deadline lapse there, and measures on other tracks and perceived breaches end others within weeks: the "
+        "deadline lapse there, and measures outside the deal and perceived breaches end others within weeks: the "
         "median (~71 days) sits below the tolerance's 75 (undecided at 200 members)",
     "licences granted by October 2025 (share of applications)":
         "the authority decides at a constant pace (calibrated on CLEPA's 25% by 4 June), so it clears the first "

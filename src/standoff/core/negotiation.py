@@ -18,14 +18,14 @@ only while its own pressure ratio is below one).  Retaliation reverts the side's
 concessions; a retaliation that lasts ``collapse_days`` (or any grim trigger) collapses the
 agreement and both sides revert.
 
-While an agreement is in force each side also takes measures on other tracks (entity listings,
+While an agreement is in force each side also takes measures outside the deal (entity listings,
 chip controls, port fees, visas: outside the deal) at a daily rate, and the other side reads
 each as a breach with a probability of one less its trust: it accuses, and the ladder runs
 from there (a repair call, or limited retaliation and collapse).  At a deadline each side
 extends if its trust above the threshold, plus what the truce relieves (its pressure ratio
 when the deal was made less its ratio now, weighted), plus noise (the domestic politics of the
 day), is positive; otherwise the truce lapses.  So a truce ends by lapsing at a deadline, after
-a measure on another track read as a breach, or after a perceived breach of the deal itself
+a measure outside the deal read as a breach, or after a perceived breach of the deal itself
 (``first_end_cause``), and its lifespan is a distribution with a hazard, not two spikes.
 """
 from __future__ import annotations
@@ -49,8 +49,8 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      STREAM_FORGIVE_US, STREAM_OBS_CN, STREAM_OBS_US, STREAM_Q_CN, STREAM_Q_US, STREAM_ROUND, US,
                      N_EVW, N_REPAIR_DAYS, N_REPAIR_P, O_ACCUSE, O_LADDER, O_LIMRET, O_REPAIR, RUNG_ACCUSE,
                      RUNG_COMPLY, RUNG_RETALIATE, S_ACC_CN, S_ACC_US, S_PATH, S_RUNG_CN, S_RUNG_US,
-                     STREAM_REPAIR_CN, STREAM_REPAIR_US, CAUSE_BREACH, CAUSE_LAPSE, CAUSE_OTHER_TRACK, N_EXT_NOISE,
-                     N_EXT_RELIEF, N_OT_CN, N_OT_US, O_CAUSE, O_MEASURES, S_OT_CN, S_OT_US, S_RHO_PRE_CN,
+                     STREAM_REPAIR_CN, STREAM_REPAIR_US, CAUSE_BREACH, CAUSE_LAPSE, CAUSE_MEASURE, N_EXT_NOISE,
+                     N_EXT_RELIEF, N_MEAS_CN, N_MEAS_US, O_CAUSE, O_MEASURES, S_MEAS_CN, S_MEAS_US, S_RHO_PRE_CN,
                      S_RHO_PRE_US, STREAM_EXTEND, STREAM_MEASURE, STREAM_READ)
 
 
@@ -160,16 +160,16 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
         st[S_TRUST_US] = min(max(st[S_TRUST_US] + a * (o_us - st[S_TRUST_US]), 0.0), 1.0)
         st[S_TRUST_CN] = min(max(st[S_TRUST_CN] + a * (o_cn - st[S_TRUST_CN]), 0.0), 1.0)
 
-        # Measures on other tracks: side ``side`` takes one with its daily rate; the other side
+        # Measures outside the deal: side ``side`` takes one with its daily rate; the other side
         # reads it as a breach with probability one less its trust, and accuses.
         for side in range(2):
-            rate = npar[N_OT_US] if side == US else npar[N_OT_CN]
+            rate = npar[N_MEAS_US] if side == US else npar[N_MEAS_CN]
             if rate > 0.0 and kernel_uniform(seed, member, t, STREAM_MEASURE + side) < rate:
                 out[O_MEASURES] += 1.0
                 reader = CN if side == US else US
                 trust_r = st[S_TRUST_US] if reader == US else st[S_TRUST_CN]
                 if kernel_uniform(seed, member, t, STREAM_READ + reader) < 1.0 - trust_r:
-                    st[S_OT_US if reader == US else S_OT_CN] = 1.0
+                    st[S_MEAS_US if reader == US else S_MEAS_CN] = 1.0
 
         collapse = False
         for side in range(2):
@@ -182,7 +182,7 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             es = S_EPISODE_US if side == US else S_EPISODE_CN
             rg = S_RUNG_US if side == US else S_RUNG_CN
             ad = S_ACC_US if side == US else S_ACC_CN
-            ot = S_OT_US if side == US else S_OT_CN
+            ot = S_MEAS_US if side == US else S_MEAS_CN
             breach = obs < npar[N_THETA] or st[ot] > 0.5  # a measure read as a breach stands until repaired
             if breach and st[es] < 0.5:  # a new episode of perceived breach: a public accusation
                 st[es] = 1.0
@@ -217,8 +217,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
                         st[rg] = float(RUNG_COMPLY)
                         st[ad] = 0.0
                         st[es] = 0.0
-                        st[S_OT_US] = 0.0  # the call or round settles the measures too
-                        st[S_OT_CN] = 0.0
+                        st[S_MEAS_US] = 0.0  # the call or round settles the measures too
+                        st[S_MEAS_CN] = 0.0
                         st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])  # a fresh benefit of the doubt
                         st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
                     else:
@@ -237,9 +237,9 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             if np.isnan(out[O_COLLAPSE]):
                 out[O_COLLAPSE] = t
                 out[O_LADDER] = 1.0 if int(st[S_PATH]) == 7 else 0.0
-                out[O_CAUSE] = CAUSE_OTHER_TRACK if (st[S_OT_US] > 0.5 or st[S_OT_CN] > 0.5) else CAUSE_BREACH
-            st[S_OT_US] = 0.0
-            st[S_OT_CN] = 0.0
+                out[O_CAUSE] = CAUSE_MEASURE if (st[S_MEAS_US] > 0.5 or st[S_MEAS_CN] > 0.5) else CAUSE_BREACH
+            st[S_MEAS_US] = 0.0
+            st[S_MEAS_CN] = 0.0
             st[S_RUNG_US] = 0.0
             st[S_RUNG_CN] = 0.0
             st[S_RETAL_US] = 1.0
@@ -262,8 +262,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
                 out[O_EXT] += 1.0
             else:
                 st[S_ACTIVE] = 0.0
-                st[S_OT_US] = 0.0
-                st[S_OT_CN] = 0.0
+                st[S_MEAS_US] = 0.0
+                st[S_MEAS_CN] = 0.0
                 out[O_COLLAPSES] += 1.0
                 if np.isnan(out[O_COLLAPSE]):
                     out[O_COLLAPSE] = t
@@ -330,8 +330,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     st[S_END] = t + npar[N_AGR_DAYS]
     st[S_RHO_PRE_US] = rho_us
     st[S_RHO_PRE_CN] = rho_cn
-    st[S_OT_US] = 0.0
-    st[S_OT_CN] = 0.0
+    st[S_MEAS_US] = 0.0
+    st[S_MEAS_CN] = 0.0
     st[S_RETAL_US] = 0.0
     st[S_RETAL_CN] = 0.0
     st[S_RETAL_DAYS_US] = 0.0
