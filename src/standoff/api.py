@@ -9,7 +9,7 @@ from .scenario import Scenario, load_scenario
 
 
 def simulate(scenario: Scenario | str | Path, *, members: int | None = None, seed: int | None = None,
-             executor: object | None = None, progress: ProgressFn | None = None,
+             executor: object | None = None, progress: ProgressFn | bool | None = None,
              _u_override: dict | None = None) -> Results:
     """Run an ensemble of a scenario.
 
@@ -23,7 +23,8 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
         Where to run: a :class:`~standoff.ensemble.SerialExecutor` (default) or a
         :class:`~standoff.parallel.DaskExecutor`.  Results are identical either way.
     progress
-        Called as ``progress(done_members, total_members)`` as chunks finish.
+        ``True`` shows a progress bar (in a terminal or a Jupyter notebook); or a callable,
+        called as ``progress(done_members, total_members)`` as chunks finish.
 
     Returns
     -------
@@ -52,11 +53,23 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
     ranges = ex.split(sc.members)  # type: ignore[attr-defined]
     parts = []
     done = 0
-    for chunk in ex.map(pl, ranges):  # type: ignore[attr-defined]
-        parts.append(chunk)
-        done += chunk.n
-        if progress is not None:
-            progress(done, sc.members)
+    bar = None
+    if progress is True:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        bar = Progress(TextColumn(sc.name.replace("[", r"\[")), BarColumn(), MofNCompleteColumn(), TextColumn("members"),
+                       TimeRemainingColumn())
+        task = bar.add_task("members", total=sc.members)
+        bar.start()
+        progress = lambda d, total: bar.update(task, completed=d)  # noqa: E731
+    try:
+        for chunk in ex.map(pl, ranges):  # type: ignore[attr-defined]
+            parts.append(chunk)
+            done += chunk.n
+            if callable(progress):
+                progress(done, sc.members)
+    finally:
+        if bar is not None:
+            bar.stop()
     return Results(assemble(pl, parts), sc)
 
 

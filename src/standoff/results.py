@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -247,6 +247,67 @@ class Results:
         agree = self._neg("first_agreement_day")
         collapse = self._neg("first_collapse_day")
         return truce_table(days, [truce_counts(agree, collapse, self.scenario.horizon_days, d) for d in days])
+
+    # ---------------------------------------------------------------- notebooks
+
+    def __repr__(self) -> str:
+        sc = self.scenario
+        return (f"<standoff Results: {sc.name}, {self.ds.sizes['member']} members (seed {sc.seed}), "
+                f"{sc.horizon_days} days from {sc.start}; .ds, .stockouts(), .prices(), .plot_fan(...)>")
+
+    def _repr_html_(self) -> str:
+        """A compact summary for notebooks: the headline sectors' stockouts in the headline
+        importing regions (probability with its 95% Monte Carlo interval, median date), the key
+        product's price peaks, and how first truces ended when talks are simulated."""
+        import html
+        from .present import cell, fmt_p
+        sc = self.scenario
+        net = sc.network()
+        so = self.stockouts()
+        so = so[so["region"].isin(net.headline_importers) & so["sector"].isin(net.headline_sectors)]
+        rows = "".join(
+            f"<tr><td>{html.escape(r.region)}</td><td>{html.escape(r.sector)}</td>"
+            f"<td>{fmt_p(r.p_stockout, r.p_stockout_lo, r.p_stockout_hi)}</td>"
+            f"<td>{'after the horizon' if pd.isna(r.median_date) else r.median_date.date()}</td></tr>"
+            for r in so.itertuples())
+        pr = self.prices()
+        pr = pr[pr["product"] == net.key_product]
+        prices = ", ".join(f"{html.escape(r.region)} {cell(round(r.median, 2))}x" for r in pr.itertuples())
+        parts = [f"<div><b>standoff</b> {html.escape(sc.name)}: {self.ds.sizes['member']} members (seed {sc.seed}), "
+                 f"{sc.horizon_days} days from {sc.start}",
+                 "<table><tr><th>region</th><th>sector</th><th>P(stockout) (95% MC)</th><th>median date</th></tr>"
+                 f"{rows}</table>",
+                 f"<p>Peak {html.escape(net.key_product)} price (median member, x baseline): {prices}</p>"]
+        if sc.negotiation.enabled:
+            te = self.truce_ends()
+            parts.append("<p>First truces: " + "; ".join(
+                f"{html.escape(r.end)} {fmt_p(r.share, r.share_lo, r.share_hi)}" for r in te.itertuples()) + "</p>")
+        parts.append("<p style='color:gray'>Tables: .stockouts(), .losses(), .prices(), .price_tiers(), "
+                     ".authority(), .customs(); charts: .plot_stockouts(), .plot_fan(var, ...), "
+                     ".plot_price_tiers(product), .plot_tornado(); the data: .ds (xarray)</p></div>")
+        return "".join(parts)
+
+    def plot_fan(self, var: str = "cover_days", ax: Any = None, color: str = "C0", label: str | None = None,
+                 **sel: str) -> Any:
+        """A fan chart of a daily path (:func:`standoff.plots.fan`); returns the figure."""
+        from .plots import fan
+        return fan(self, var, ax=ax, color=color, label=label, **sel)
+
+    def plot_stockouts(self, region: str | None = None, sectors: list[str] | None = None) -> Any:
+        """When each sector first runs dry, as a cumulative share of members (:func:`standoff.plots.stockouts`)."""
+        from .plots import stockouts
+        return stockouts(self, region, sectors)
+
+    def plot_price_tiers(self, product: str | None = None, regions: list[str] | None = None) -> Any:
+        """Domestic, export (FOB) and outside prices of a product (:func:`standoff.plots.price_tiers`)."""
+        from .plots import price_tiers
+        return price_tiers(self, product, regions)
+
+    def plot_tornado(self, top: int = 12, region: str | None = None, sector: str | None = None) -> Any:
+        """The uncertain inputs that swing lost output most (:func:`standoff.plots.tornado`)."""
+        from .plots import tornado
+        kw = {k: v for k, v in (("region", region), ("sector", sector)) if v is not None}
+        return tornado(self, top=top, **kw)
 
     def truce_ends(self) -> pd.DataFrame:
         """How first truces end, among members that reached an agreement: the share that lapsed at a
