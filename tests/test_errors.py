@@ -113,3 +113,30 @@ def test_errors_found_after_loading_name_the_scenario_file(tmp_path):
     with pytest.raises(StandoffError) as err:
         sc.with_(parameters={"transit_days_same_zone": {"dist": "uniform", "low": 10, "high": 120}})
     assert str(f) in str(err.value) and "parameters.transit_days_same_zone" in str(err.value)
+
+
+def test_an_existing_folder_is_refused_in_the_words_of_the_caller(tmp_path):
+    """From Python the way out is the argument overwrite=True; on the command line, --overwrite."""
+    import pytest
+    import standoff
+    from standoff.errors import StandoffError
+    from typer.testing import CliRunner
+    from standoff.cli import app
+
+    res = standoff.simulate(standoff.load_scenario("baseline").with_(members=2, horizon_days=10, trajectories=2))
+    out = tmp_path / "run"
+    res.save(out)
+    with pytest.raises(StandoffError, match="pass overwrite=True"):
+        res.save(out)
+    r = CliRunner().invoke(app, ["report", str(out), "--out", str(out)])
+    assert r.exit_code != 0 and "--overwrite" in r.output and "overwrite=True" not in r.output
+
+
+def test_a_streamed_run_says_what_needs_a_full_one(tmp_path):
+    from typer.testing import CliRunner
+    from standoff.cli import app
+    out = tmp_path / "s"
+    r = CliRunner().invoke(app, ["run", "baseline", "--members", "4", "--stream", "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["rerun", str(out)])
+    assert r.exit_code != 0 and "rerun" in r.output and "without --stream" in r.output

@@ -70,3 +70,20 @@ def test_the_gallium_chokepoint_runs_from_its_declaration():
     ban = simulate(load_scenario("gallium-ban-2024").with_(members=32))
     so = ban.stockouts().set_index(["region", "sector"])
     assert so.loc[("USA", "rf_power_chips"), "p_stockout"] > so.loc[("EU", "rf_power_chips"), "p_stockout"]
+
+
+def test_the_template_comes_with_a_scenario_that_runs(tmp_path):
+    """`standoff data --template` writes an example scenario beside the dataset; it loads with the
+    folder as its baseline, runs, and its licence regime bites on the buyer."""
+    from typer.testing import CliRunner
+
+    import standoff
+    from standoff.cli import app
+    folder = tmp_path / "mine"
+    r = CliRunner().invoke(app, ["data", "--template", str(folder)])
+    assert r.exit_code == 0, r.output
+    sc = standoff.load_scenario(folder / "example-scenario.yaml").with_(members=16, trajectories=0)
+    assert sc.network().regions == ["HOLD", "BUY", "THIRD"]
+    res = standoff.simulate(sc)
+    standoff.testing.assert_conserved(res)
+    assert float(res.ds.re_trade_t.sel(region="BUY", flow_kind="lost").sum()) > 0

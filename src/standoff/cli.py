@@ -325,10 +325,10 @@ def data(table: Optional[str] = typer.Argument(None, help="A table to show (defa
         src = resources.files("standoff") / "data_template"
         template.mkdir(parents=True, exist_ok=True)
         for f in src.iterdir():
-            if f.name.endswith((".csv", ".md")):
+            if f.name.endswith((".csv", ".md", ".yaml")):
                 shutil.copyfile(str(f), template / f.name)
-        say("a made-up chokepoint written to {} (see its README.md); check it with: standoff data --check {}",
-            template, template)
+        say("a made-up chokepoint written to {} (see its README.md); check it with: standoff data --check {}; "
+            "run its example with: standoff run {}", template, template, template / "example-scenario.yaml")
         return
     if check is not None:
         from .dataset_check import check_dataset
@@ -498,6 +498,8 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or
     else:
         from .catalogue import Catalogue
         folder = Path(Catalogue().get(run_ref)["path"]) / "report"
+    from .runstore import check_destination
+    check_destination(folder, overwrite, "--out")  # before drawing: the refusal names the option
     with err_console.status("drawing charts ..."):
         page = write_report(res, folder, overwrite=overwrite)
     say("report written to [bold]{}[/] (charts in {})", page, page.parent / "charts")

@@ -735,7 +735,8 @@ class Results:
         if (folder / "run.json").exists() and not (folder / "results.nc").exists():
             if meta.get("streamed", False):
                 raise StandoffError("this run was streamed and kept summaries only (stockouts.csv, the bands and "
-                                    "paths.nc); report, compare and discover need a full run", file=str(folder))
+                                    "paths.nc); what reads a full run (report, compare, discover, rerun, the "
+                                    "dashboard, Results.load) needs one made without --stream", file=str(folder))
         need = ["results.nc", "scenario.yaml", "run.json"]
         for n in need:
             if not (folder / n).exists():

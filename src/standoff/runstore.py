@@ -116,7 +116,9 @@ def check_destination(out: Path, overwrite: bool, option: str | None = None) -> 
     if out.exists() and not out.is_dir():
         raise StandoffError("output path exists and is not a folder", **where)
     if out.exists() and not _is_empty_dir(out) and not overwrite:
-        raise StandoffError("output folder exists and is not empty (use --overwrite to replace it)", **where)
+        # The command line has --overwrite; Python callers (Results.save) have overwrite=True.
+        how = "use --overwrite" if option else "pass overwrite=True"
+        raise StandoffError(f"output folder exists and is not empty ({how} to replace it)", **where)
 
 
 def _is_empty_dir(p: Path) -> bool:
