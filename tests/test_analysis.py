@@ -223,3 +223,24 @@ def test_a_catalogue_from_before_streamed_runs_is_upgraded_in_place(run_dir, tmp
     assert set(df.index) == {"old0000001", new_id}
     assert not df["streamed"].any()
     assert Catalogue(path).load("old0000001").ds.sizes["member"] == 60
+
+
+def test_resilience_reports_units_intervals_and_where_the_curve_rises():
+    """Every evaluation carries its 95% Monte Carlo interval (containing the estimate), the value's
+    unit names the product, and 'rises' marks only a value whose interval lies wholly above a
+    smaller value's."""
+    sc = make(members=24, horizon_days=200, events=[control(mode="ban")])
+    value, evals = resilience(sc, "stockpile", "USA", "autos", within_days=200, target=0.5, low=0.0,
+                              high=3000.0, tol=200.0)
+    assert evals.attrs["unit"] == "t of MAGNET"
+    assert ((evals["p_lo"] <= evals["p_stockout"]) & (evals["p_stockout"] <= evals["p_hi"])).all()
+    for k, r in evals.iterrows():
+        assert r["rises"] == bool((evals["p_hi"].iloc[:k] < r["p_lo"]).any())
+
+
+def test_resilience_says_when_nothing_was_needed():
+    from typer.testing import CliRunner
+    from standoff.cli import app
+    r = CliRunner().invoke(app, ["resilience", "baseline", "--members", "8", "--within", "60"])
+    assert r.exit_code == 0, r.output
+    assert "Already within the target without more" in r.output and "not a measure that was needed" in r.output

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import StandoffError, install_hint
-from .mcerror import mean_se, restricted
+from .mcerror import mean_se, proportion_ci, restricted
 from .outcomes import Outcome, default_event, default_outcome, default_outcomes
-from .levers import LEVER_RANGES, LEVERS, apply_lever  # noqa: F401 - the resilience levers live there
+from .levers import LEVER_RANGES, LEVER_UNITS, LEVERS, apply_lever  # noqa: F401 - the resilience levers live there
 from .results import Results
 from .scenario import Scenario
 
@@ -238,7 +238,12 @@ def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: 
     is at most ``target``, by bisection with common random numbers (same seed and members at
     every value, so the probability moves only because the lever does).
 
-    Returns the value (``None`` if even ``high`` misses the target) and every evaluation.
+    Returns the value (``None`` if even ``high`` misses the target) and every evaluation: the
+    lever's value, the stockout probability with its 95% Monte Carlo interval, whether it meets
+    the target, and ``rises`` where a larger value gave a higher probability than a smaller one
+    beyond both intervals (the members respond to the lever in steps, so a search over a
+    non-monotone curve reports the bracket it found, not the only one).  ``attrs['unit']`` is
+    the value's unit.
     """
     from .api import simulate
 
@@ -250,14 +255,23 @@ def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: 
 
     def prob(x: float) -> float:
         res = simulate(apply_lever(sc, lever, region, product, x).with_(trajectories=0), executor=executor)
-        p = float(np.mean(event.event_days(res) <= within_days))
-        evals.append({"value": x, "p_stockout": p, "meets_target": p <= target})
+        hit = event.event_days(res) <= within_days
+        p = float(np.mean(hit))
+        lo_ci, hi_ci = proportion_ci(int(hit.sum()), hit.size)
+        evals.append({"value": x, "p_stockout": p, "p_lo": lo_ci, "p_hi": hi_ci, "meets_target": p <= target})
         return p
 
+    def table() -> pd.DataFrame:
+        df = pd.DataFrame(evals).sort_values("value").reset_index(drop=True)
+        # a larger value with a clearly higher probability than some smaller one
+        df["rises"] = [bool((df["p_hi"].iloc[:k] < r.p_lo).any()) for k, r in enumerate(df.itertuples())]
+        df.attrs["unit"] = LEVER_UNITS[lever].format(product=product)
+        return df
+
     if prob(high) > target:
-        return None, pd.DataFrame(evals)
+        return None, table()
     if prob(low) <= target:
-        return low, pd.DataFrame(evals)
+        return low, table()
     lo, hi = low, high
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
@@ -265,4 +279,4 @@ def resilience(sc: Scenario, lever: str, region: str, sector: str, within_days: 
             hi = mid
         else:
             lo = mid
-    return hi, pd.DataFrame(evals).sort_values("value").reset_index(drop=True)
+    return hi, table()

@@ -625,11 +625,28 @@ def resilience(scenario: str = typer.Argument(..., help="Built-in name or YAML f
         raise StandoffError("must be at least one day", field="--within", value=within)
     with err_console.status("searching ..."):
         value, evals = do_res(sc, lever, region, sector, within, target, low, high, product=product)
-    console.print(present.df_table(evals, f"P({region} {sector} stockout within {within} days) by {lever}"))
+    unit = evals.attrs["unit"]
+    console.print(present.df_table(evals.rename(columns={"value": f"{lever} ({unit})", "p_lo": "95% MC low",
+                                                         "p_hi": "95% MC high"}),
+                                   f"P({region} {sector} stockout within {within} days) by {lever} in {region}, "
+                                   f"{sc.members} members, common random numbers"))
+    at = evals.set_index("value")
     if value is None:
-        console.print(f"Even {lever} = {high:g} leaves the probability above {target:.0%}.", style="red")
+        console.print(f"Even a {lever} of {high:,.4g} {unit} leaves the probability above {target:.0%}.", style="red")
+    elif value == low:
+        r = at.loc[low]
+        say("Already within the target without more: P = {} ({}-{}) at {} {}, so the answer is the search's "
+            "lower end, not a measure that was needed.", f"{r.p_stockout:.0%}", f"{r.p_lo:.0%}", f"{r.p_hi:.0%}",
+            f"{low:,.4g}", unit)
     else:
-        say("Smallest {} meeting the target: [bold]{}[/] (common random numbers).", lever, f"{value:,.4g}")
+        r = at.loc[value]
+        say("Smallest {} meeting the target: [bold]{} {}[/] (P = {}, 95% MC interval {}-{}; bisection to within {}).",
+            lever, f"{value:,.4g}", unit, f"{r.p_stockout:.0%}", f"{r.p_lo:.0%}", f"{r.p_hi:.0%}",
+            f"{(high - low) / 64:,.3g}")
+    if evals["rises"].any():
+        console.print("The probability rises with the lever somewhere in the table beyond both intervals (marked "
+                      "'rises'): the answer is the bracket this search found, and a finer search may find another.",
+                      style="yellow")
 
 
 @app.command()

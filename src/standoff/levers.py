@@ -23,6 +23,9 @@ LEVER_RANGES: dict[str, tuple[float, float, float]] = {
     "substitution": (0.0, 1.0, 1.0),
 }
 LEVERS = tuple(LEVER_RANGES)
+#: The unit of each lever's value (``{product}`` is the product it acts on).
+LEVER_UNITS = {"stockpile": "t of {product}", "capacity": "t/yr of {product}",
+               "substitution": "share of use substituted"}
 
 
 def add_stockpile_release(data: dict, region: str, product: str, tonnes: float, event_id: str,
