@@ -1,6 +1,7 @@
 """The run command end to end: summary printed, files written and readable."""
 import json
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 from typer.testing import CliRunner
@@ -54,8 +55,9 @@ def test_streamed_run_writes_summaries_that_match_a_full_run(tmp_path, monkeypat
     so = pd.read_csv(out / "stockouts.csv").set_index(["region", "sector"])
     full = simulate("london-2025", members=300, seed=5).stockouts().set_index(["region", "sector"])
     assert (so["p_stockout"] - full["p_stockout"]).abs().max() < 1e-9
-    assert (so["median_day"].fillna(-1) == full["median_day"].replace(float("inf"), float("nan")).fillna(-1)).all() \
-        or (so["median_day"] == full["median_day"]).all()
+    # "never" (not within the horizon) is written as a word; as a number it is infinity
+    days = pd.to_numeric(so["median_day"].replace("never", "inf"))
+    assert (days == full["median_day"]).all()
     assert {"output_loss_usd_bn.csv", "pain_usd_bn.csv", "scenario.yaml", "run.json", "paths.nc",
             "bands_price_multiple.csv"} <= {p.name for p in out.iterdir()}
     bands = pd.read_csv(out / "bands_price_multiple.csv")
@@ -86,3 +88,24 @@ def test_quiet_streamed_run_prints_no_tables(tmp_path):
     assert loud.exit_code == 0 and quiet.exit_code == 0, quiet.output
     assert "when each sector runs out" in loud.output
     assert "when each sector runs out" not in quiet.output and "streamed summaries written" in quiet.output
+
+
+def test_summary_csvs_say_never_and_carry_their_units(tmp_path):
+    """A stockout that never happened reads 'never' (not inf) in summary/*.csv, and
+    summary/columns.csv gives every column of every table a unit or says it is a label."""
+    import standoff
+    res = standoff.simulate(standoff.load_scenario("london-2025").with_(members=12, trajectories=4))
+    out = tmp_path / "run"
+    res.save(out)
+    text = (out / "summary" / "stockouts.csv").read_text()
+    assert "never" in text and "inf" not in text
+    cols = pd.read_csv(out / "summary" / "columns.csv")
+    for f in (out / "summary").glob("*.csv"):
+        if f.name == "columns.csv":
+            continue
+        have = set(pd.read_csv(f, nrows=0).columns)
+        assert have == set(cols[cols["table"] == f.stem]["column"]), f.name
+    assert not cols["unit"].str.startswith("a label, or").any(), cols[cols["unit"].str.startswith("a label, or")]
+    so = res.stockouts()
+    back = pd.read_csv(out / "summary" / "stockouts.csv")
+    assert (back["median_day"].astype(str) == "never").sum() == int(np.isinf(so["median_day"]).sum())

@@ -684,7 +684,8 @@ class Results:
                "price_tiers": self.price_tiers()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
-                        "rounds": self.rounds()})
+                        "rounds": self.rounds(), "truce_ends": self.truce_ends(),
+                        "truce_lifespan": self.truce_lifespan()})
         return out
 
     # ---- files ----
@@ -704,8 +705,10 @@ class Results:
         with atomic_folder(out, overwrite=overwrite) as tmp:
             self.ds.to_netcdf(tmp / "results.nc", engine="h5netcdf")
             (tmp / "summary").mkdir()
-            for name, df in self.summary().items():
-                write_csv(df, tmp / "summary" / f"{name}.csv")
+            tables = self.summary()
+            for name, df in tables.items():
+                write_csv(summary_for_csv(df), tmp / "summary" / f"{name}.csv")
+            write_csv(summary_columns(tables), tmp / "summary" / "columns.csv")
             (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
             meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in self.ds.attrs.items()}
             meta["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -755,6 +758,81 @@ class Results:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
         sc = scenario_from_dict(read_yaml_file(folder / "scenario.yaml"), str(folder / "scenario.yaml"))
         return cls(ds, sc, run_id=meta.get("run_id"))
+
+
+#: What a summary table's numbers are in, by table, for tables of one measure's p10, median and
+#: p90 (the rest are read from the column's name, :func:`column_unit`).
+_TABLE_UNITS = {"losses": UNITS["output_loss_usd_bn"], "prices": UNITS["peak_price_multiple"],
+                "pain": UNITS["pain_usd_bn"], "trade": UNITS["re_trade_t"], "goods": UNITS["goods_trade_usd_bn"],
+                "readiness": UNITS["readiness_min"]}
+
+
+#: Columns that are labels (what a row is about), and columns whose unit the name does not say.
+_LABELS = {"region", "sector", "product", "side", "month", "exporter", "destination", "pain_kind", "flow_kind",
+           "goods_kind", "measure", "end", "outcome", "note", "input"}
+_COLUMN_UNITS = {
+    "authority": {"first_licence": "date of the first licence (median member); first_licence_p10/_p90 likewise",
+                  "first_licence_p10": "date", "first_licence_p90": "date",
+                  "peak_backlog": "licence contracts (a route's buyers) waiting, median member",
+                  "granted_share": "share of decided applications granted, 0-1",
+                  "left": "licence contracts whose buyers left for other suppliers, median member"},
+    "customs": {"p10": "t/day", "p90": "t/day", "x_baseline": "x the baseline's exports (median member)"},
+    "firms": {"stopped_weeks": UNITS["stopped_weeks"], "lost_p10": "US$ bn", "lost_p90": "US$ bn",
+              "delayed_p10": "US$ bn", "delayed_p90": "US$ bn"},
+    "leverage": {"pressure_ratio_end_median": "pressure over resolve at the end (1: the side would concede)",
+                 "pressure_ratio_end_p90": "pressure over resolve at the end"},
+    "licences": {"*": "licence contracts (a route's buyers) in the month, median member"},
+    "price_tiers": {"*": "x baseline price", "wedge_at_peak": "FOB price over domestic price at the FOB peak"},
+    "concessions": {"median_concession_in_first_deal": "share of its position a side gave up, 0-1"},
+    "rounds": {"mean": "count per member (the measure's rounds, agreements, ...)", "median": "count per member"},
+    "status_quo_ante": {"china_share_ante": "share of the key product's supply, 0-1",
+                        "china_share_end_median": "share of the key product's supply, 0-1",
+                        "key_price_end": "x baseline price"},
+}
+
+
+def column_unit(table: str, column: str) -> str:
+    """The unit of ``column`` of summary table ``table`` (for ``summary/columns.csv``)."""
+    c = column.lower()
+    if c in _LABELS:
+        return "a label (what the row is about)"
+    known = _COLUMN_UNITS.get(table, {})
+    if c in known or ("*" in known and c not in ("month", "product")):
+        return known.get(c, known.get("*", ""))
+    if c.startswith("units_"):
+        return UNITS["units_lost"]
+    if table in _TABLE_UNITS and c.split("_")[0] in ("p10", "median", "p90"):
+        return _TABLE_UNITS[table]
+    if "date" in c:
+        return "date (YYYY-MM-DD); empty: not within the horizon"
+    if c.startswith("p_") or c.startswith("share") or c in ("hazard", "in_force_after", "p_survive"):
+        return "probability or share, 0-1 (_lo/_hi: its 95% Monte Carlo interval)"
+    if "day" in c:
+        return "days from the scenario's start (or from the agreement, for lifespans); never: not within the horizon"
+    if "usd_bn" in c or c.endswith("_bn"):
+        return "US$ bn"
+    if c.endswith("_t") or c.endswith("_t_per_day") or "tonnes" in c:
+        return "t (t/day where the name says per day)"
+    if c in ("members", "at_risk", "ended", "censored", "members_with_agreement") or c.startswith("n_"):
+        return "count of members"
+    return "a label, or as the table's method in standoff.results.Results describes"
+
+
+def summary_columns(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every column of every summary table with its unit: ``summary/columns.csv``."""
+    return pd.DataFrame([{"table": name, "column": col, "unit": column_unit(name, col)}
+                         for name, df in tables.items() for col in df.columns])
+
+
+def summary_for_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """A summary table as its CSV shows it: an event that never happened within the horizon is
+    written ``never`` (not ``inf``), an interval bound with no members ``n/a``."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]) and np.isinf(out[col].to_numpy()).any():
+            v = out[col].to_numpy()
+            out[col] = np.where(np.isposinf(v), "never", np.where(np.isneginf(v), "n/a", v.astype(object)))
+    return out
 
 
 _NEG_AGREE = NEG_OUTPUTS.index("first_agreement_day")
@@ -966,7 +1044,7 @@ class StreamingSummary:
         net, sc = self.plan.net, self.scenario
         labels = {"region": net.regions, "sector": net.sectors, "product": net.products, **FIXED_LABELS}
         with atomic_folder(out, overwrite=overwrite) as tmp:
-            write_csv(self.stockouts(), tmp / "stockouts.csv")
+            write_csv(summary_for_csv(self.stockouts()), tmp / "stockouts.csv")
             for name, dims in (("output_loss_usd_bn", ("region", "sector")),
                                ("peak_price_multiple", ("region", "product")), ("pain_usd_bn", ("side", "pain_kind"))):
                 band = self.band(name)
