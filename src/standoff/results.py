@@ -775,7 +775,7 @@ _COLUMN_UNITS = {
                   "first_licence_p10": "date", "first_licence_p90": "date",
                   "peak_backlog": "licence contracts (a route's buyers) waiting, median member",
                   "granted_share": "share of decided applications granted, 0-1",
-                  "left": "licence contracts whose buyers left for other suppliers, median member"},
+                  "left": "licence contracts whose buyers left to buy elsewhere, median member"},
     "customs": {"p10": "t/day", "p90": "t/day", "x_baseline": "x the baseline's exports (median member)"},
     "firms": {"stopped_weeks": UNITS["stopped_weeks"], "lost_p10": "US$ bn", "lost_p90": "US$ bn",
               "delayed_p10": "US$ bn", "delayed_p90": "US$ bn"},
