@@ -1,5 +1,6 @@
 """The dashboard end to end in a real headless Chromium (Debian's chromium + chromium-driver)."""
 import os
+import re
 import shutil
 import socket
 import threading
@@ -83,6 +84,44 @@ def _run(drv, timeout=240):
     return drv.find_element(By.ID, "error").text
 
 
+def _check_interactive(drv, chart_css):
+    """The first chart under ``chart_css`` answers the mouse: hovering shows the date and the values,
+    dragging across it zooms into fewer dates, a double-click zooms back out, and clicking a legend
+    entry hides its series."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    chart = drv.find_element(By.CSS_SELECTOR, chart_css)
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", chart)
+    svg = chart.find_element(By.CSS_SELECTOR, "svg")
+    hit = svg.find_element(By.CSS_SELECTOR, "rect.schart-hit")
+    ActionChains(drv).move_to_element(hit).perform()
+    tip = chart.find_element(By.CSS_SELECTOR, "div.schart-tip")
+    assert re.match(r"\d{4}-\d{2}-\d{2}\n.+: \S+ \(p10-p90 ", tip.text), tip.text
+    x0, x1 = svg.get_attribute("data-x0"), svg.get_attribute("data-x1")
+    ActionChains(drv).move_to_element_with_offset(hit, -120, 0).click_and_hold().move_by_offset(100, 0) \
+        .release().perform()
+    z0, z1 = svg.get_attribute("data-x0"), svg.get_attribute("data-x1")
+    assert x0 < z0 < z1 < x1, (x0, x1, z0, z1)
+    ActionChains(drv).double_click(hit).perform()
+    assert (svg.get_attribute("data-x0"), svg.get_attribute("data-x1")) == (x0, x1)
+    n_before = len(svg.find_elements(By.CSS_SELECTOR, "polyline.schart-median"))
+    chart.find_element(By.CSS_SELECTOR, ".schart-item").click()
+    assert chart.find_element(By.CSS_SELECTOR, ".schart-item").get_attribute("data-hidden") == "1"
+    assert len(svg.find_elements(By.CSS_SELECTOR, "polyline.schart-median")) == n_before - 1
+    assert not [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_report_charts_respond_to_the_mouse_offline(browser, tmp_path):
+    """The HTML report opened from disk (no server, no network): its fan charts are interactive."""
+    import standoff
+    from standoff.report import write_report
+    res = standoff.simulate(standoff.load_scenario("london-2025").with_(members=16, trajectories=16))
+    page = write_report(res, tmp_path / "report")
+    browser.get(page.as_uri())
+    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.ichart svg")) >= 5)
+    assert "http" not in "".join(e.get_attribute("src") or "" for e in browser.find_elements(By.CSS_SELECTOR, "script"))
+    _check_interactive(browser, "div.ichart")
+
+
 def _loss(drv, region="USA", sector="autos"):
     cell = drv.find_element(By.CSS_SELECTOR, f'tr[data-region="{region}"][data-sector="{sector}"] td.loss')
     return float(cell.text)
@@ -112,6 +151,9 @@ def test_move_a_lever_run_and_see_the_consequence(server, browser, tmp_path):
     shots = Path(SHOTS_ENV) if SHOTS_ENV else tmp_path
     shots.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(shots / "dashboard-run.png"))
+    # the same paths as interactive charts: hover, zoom and toggle respond to the mouse
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#icharts div.ichart svg")) == 4
+    _check_interactive(browser, "#icharts div.ichart")
 
     _set_range(browser, "approval", 0.95)
     assert _run(browser) == ""

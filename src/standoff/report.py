@@ -65,6 +65,21 @@ def tornado_data(res: Results, region: str | None = None, sector: str | None = N
     return df.reindex(df["swing"].abs().sort_values(ascending=False).index).head(top).reset_index(drop=True)
 
 
+def chart_script() -> str:
+    """The interactive chart renderer (``web/charts.js``: hover, zoom, toggle series; no library,
+    no network), to inline into a page."""
+    from importlib import resources
+    return (resources.files("standoff") / "web" / "charts.js").read_text(encoding="utf-8")
+
+
+#: Draws every interactive chart of a report page from its embedded data (the panels of a fan
+#: chart become its series).
+_BOOT = ("document.querySelectorAll('div.ichart').forEach(function(d){var s=document.querySelector("
+         "'script.chart-data[data-chart=\"'+d.dataset.chart+'\"]');if(!s)return;"
+         "standoffCharts.render(d,{title:'',ylabel:d.dataset.ylabel,series:standoffCharts.fromFlat("
+         "JSON.parse(s.textContent))});});")
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -96,7 +111,7 @@ def build_charts(res: Results) -> list[dict]:
         fig.suptitle(title, fontsize=10)
         flat = pd.concat({k: v for k, v in data.items()}, names=["panel"]).reset_index()
         flat["date"] = flat["date"].astype(str)
-        charts.append({"name": name, "title": title, "png": _png(fig), "data": flat})
+        charts.append({"name": name, "title": title, "png": _png(fig), "data": flat, "kind": "fan", "ylabel": ylabel})
         plt.close(fig)
 
     # Which regions, products and sectors lead is the dataset's declaration (declaration.csv).
@@ -282,9 +297,14 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
             write_csv(ch["data"], tmp / "charts" / f"{ch['name']}.csv")
             b64 = base64.b64encode(ch["png"]).decode()
             payload = ch["data"].to_json(orient="records").replace("</", "<\\/")
-            parts += [f"<h2>{html.escape(ch['title'])}</h2>",
-                      f'<img alt="{html.escape(ch["title"])}" src="data:image/png;base64,{b64}">',
-                      f'<script type="application/json" class="chart-data" data-chart="{ch["name"]}">'
+            img = f'<img alt="{html.escape(ch["title"])}" src="data:image/png;base64,{b64}">'
+            if ch.get("kind") == "fan":  # drawn interactively by charts.js; the static image kept below it
+                parts += [f"<h2>{html.escape(ch['title'])}</h2>",
+                          f'<div class="ichart" data-chart="{ch["name"]}" data-ylabel="{html.escape(ch["ylabel"])}">'
+                          "</div>", f"<details><summary>static image</summary>{img}</details>"]
+            else:
+                parts += [f"<h2>{html.escape(ch['title'])}</h2>", img]
+            parts += [f'<script type="application/json" class="chart-data" data-chart="{ch["name"]}">'
                       f"{payload}</script>"]
         tl = pd.DataFrame([{"date": str(e.date), "type": e.type, "id": e.id or "", "outcome": e.outcome,
                             "source": e.source or ""} for e in sc.events])
@@ -298,6 +318,7 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
         css = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
                "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;"
                "border-bottom:1px solid #ddd}img{max-width:100%}")
+        parts += [f"<script>{chart_script()}</script>", "<script>" + _BOOT + "</script>"]
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>standoff: {html.escape(sc.name)}</title>"
                 f"<style>{css}</style></head><body>{''.join(parts)}</body></html>")
         (tmp / "report.html").write_text(page, encoding="utf-8")

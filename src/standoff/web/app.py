@@ -156,6 +156,7 @@ class Job:
     catalogue_id: Optional[str] = None
     summary: dict[str, Any] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
+    chart_specs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _customs_summary(res: Any) -> dict[str, list]:
@@ -188,13 +189,23 @@ def _authority_summary(res: Any) -> dict[str, list]:
     return {"columns": cols if rows else [], "rows": rows}
 
 
+def _spec(name: str, title: str, ylabel: str, label: str, df: pd.DataFrame) -> dict[str, Any]:
+    """An interactive fan chart's data for ``web/charts.js`` (4 significant digits: the page's size)."""
+    def col(c: str) -> list:
+        return [None if not np.isfinite(v) else float(f"{v:.4g}") for v in df[c].to_numpy(dtype=float)]
+    return {"name": name, "title": title, "ylabel": ylabel,
+            "series": [{"label": label, "dates": [str(d)[:10] for d in df.index], "median": col("median"),
+                        "p10": col("p10"), "p90": col("p90"), "p25": col("p25"), "p75": col("p75")}]}
+
+
 def _charts(res: Any) -> dict[str, bytes]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ..report import fan_data
-    out = {}
+    out: dict[str, Any] = {}
+    specs: list[dict[str, Any]] = []
     # The regions, product and sector the charts show are the dataset's declaration.
     net = res.scenario.network()
     us, cn, kp, lead = net.us_region, net.cn_region, net.key_product, net.lead_sector
@@ -224,6 +235,8 @@ def _charts(res: Any) -> dict[str, bytes]:
         fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         plt.close(fig)
         out[name] = buf.getvalue()
+        specs.append(_spec(name, title, ylabel, "median member" if not sel else " ".join(map(str, sel.values())), df))
+    out["_specs"] = specs  # type: ignore[assignment] - taken out by the caller
     lic = res.licences()
     if len(lic):
         fig, ax = plt.subplots(figsize=(6, 2.8))
@@ -386,7 +399,9 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
                 job.summary["truce"] = {str(k): (None if v != v else round(float(v), 3)) for k, v in ts.items()}
             job.summary["customs"] = _customs_summary(res)
             job.summary["authority"] = _authority_summary(res)
-            job.charts = _charts(res)
+            charts = _charts(res)
+            job.chart_specs = charts.pop("_specs")
+            job.charts = charts
             job.catalogue_id = catalogue.register(res, folder)  # only once the folder is complete
             job.folder = folder
             job.status = "done"
@@ -450,7 +465,17 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
         job = get_job(job_id)
         return {"id": job.id, "status": job.status, "done": job.done, "total": job.total, "error": job.error,
                 "summary": job.summary, "catalogue_id": job.catalogue_id,
-                "charts": [f"/api/runs/{job.id}/charts/{n}.png" for n in job.charts]}
+                "charts": [f"/api/runs/{job.id}/charts/{n}.png" for n in job.charts],
+                "chart_specs": job.chart_specs}
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)  # no icon; say so rather than 404 in every browser's console
+
+    @app.get("/charts.js")
+    def charts_js() -> Response:
+        from ..report import chart_script
+        return Response(chart_script(), media_type="application/javascript")
 
     @app.get("/api/runs/{job_id}/charts/{name}.png")
     def chart(job_id: str, name: str) -> Response:
