@@ -109,3 +109,41 @@ def test_summary_csvs_say_never_and_carry_their_units(tmp_path):
     so = res.stockouts()
     back = pd.read_csv(out / "summary" / "stockouts.csv")
     assert (back["median_day"].astype(str) == "never").sum() == int(np.isinf(so["median_day"]).sum())
+
+
+def test_runs_prune_deletes_only_old_run_folders_that_are_standoffs_and_only_when_told(tmp_path):
+    import time as _time
+    cat = tmp_path / "cat.duckdb"
+    folders = []
+    for k in range(4):
+        out = tmp_path / f"run{k}"
+        r = runner.invoke(app, ["run", "baseline", "-n", "2", "--out", str(out), "--catalogue", str(cat), "--quiet"])
+        assert r.exit_code == 0, r.output
+        folders.append(out)
+        _time.sleep(0.05)
+    (folders[0] / "my-notes.txt").write_text("mine")  # the oldest holds a file of the user's: never deleted
+    r = runner.invoke(app, ["runs", "prune", "--keep", "1", "--catalogue", str(cat)])
+    assert r.exit_code == 0 and "would delete 2 run folders" in r.output
+    assert all(f.exists() for f in folders)  # a dry run changes nothing
+    r = runner.invoke(app, ["runs", "prune", "--keep", "1", "--yes", "--catalogue", str(cat)])
+    assert r.exit_code == 0, r.output
+    assert folders[0].exists() and (folders[0] / "my-notes.txt").read_text() == "mine"
+    assert not folders[1].exists() and not folders[2].exists() and folders[3].exists()
+    from standoff.catalogue import Catalogue
+    left = set(Catalogue(cat).list()["path"])
+    assert left == {str(folders[0]), str(folders[3])}
+    r = runner.invoke(app, ["runs", "prune", "--keep", "-1", "--catalogue", str(cat)])
+    assert r.exit_code != 0 and "--keep" in r.output
+
+
+def test_a_saved_run_is_compressed_and_reads_back_bit_for_bit(tmp_path):
+    import h5py
+
+    from standoff import simulate
+    res = simulate("london-2025", members=6)
+    res.save(tmp_path / "r")
+    with h5py.File(tmp_path / "r" / "results.nc") as f:
+        assert f["cover_days"].compression == "gzip" and f["cover_days"].shuffle
+    back = Results.load(tmp_path / "r")
+    for k in res.ds.data_vars:
+        np.testing.assert_array_equal(back.ds[k].values, res.ds[k].values, err_msg=k)

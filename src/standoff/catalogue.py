@@ -179,6 +179,15 @@ class Catalogue:
                 continue  # a run.json someone edited: leave the folder as it is, and go on
         return adopted
 
+    def remove(self, run_id: str) -> None:
+        """Forget one run (its row only; :func:`prune_candidates` and ``standoff runs prune`` decide
+        what may be deleted from disk)."""
+        con = self._connect()
+        try:
+            con.execute("DELETE FROM runs WHERE id = ?", [run_id])
+        finally:
+            con.close()
+
     def list(self) -> pd.DataFrame:
         """All runs, newest first."""
         con = self._connect(read_only=True)
@@ -241,3 +250,45 @@ def resolve_run(ref: str, catalogue: Catalogue | None = None) -> Results:
     if p.exists():
         return Results.load(p)
     return (catalogue or Catalogue()).load(ref)
+
+
+#: What standoff writes into a run folder: a folder holding anything else is somebody's, and
+#: ``standoff runs prune`` leaves it alone.
+RUN_FILES = {"results.nc", "paths.nc", "scenario.yaml", "run.json", "summary", "report"}
+
+
+def _ours(folder: Path) -> bool:
+    for p in folder.iterdir():
+        if p.name in RUN_FILES:
+            continue
+        if p.is_file() and p.suffix == ".csv":  # a streamed run's summaries
+            continue
+        return False
+    return True
+
+
+def prune_candidates(cat: Catalogue, keep: int) -> pd.DataFrame:
+    """The catalogue's runs beyond the newest ``keep``, each with what pruning would do: ``delete``
+    (a run folder holding only what standoff writes, whose run.json names this run), ``forget``
+    (the folder is gone: only the row goes) or ``keep`` with the reason (the folder holds other
+    files, or another run, or is not a folder)."""
+    df = cat.list()
+    rows = []
+    for _, r in df.iloc[max(keep, 0):].iterrows():
+        folder = Path(str(r["path"]))
+        size = 0
+        if not folder.exists():
+            action, why = "forget", "the folder is gone"
+        elif not folder.is_dir():
+            action, why = "keep", "not a folder"
+        elif (read_run_json(folder) or {}).get("run_id") != r["id"]:
+            action, why = "keep", "its run.json names another run"
+        elif not _ours(folder):
+            action, why = "keep", "it holds files standoff did not write"
+        else:
+            action, why = "delete", ""
+            size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        rows.append({"id": r["id"], "created": r["created"], "scenario": r["scenario"], "path": str(folder),
+                     "action": action, "why": why, "mib": size / 2**20})
+    return pd.DataFrame(rows, columns=["id", "created", "scenario", "path", "action", "why", "mib"])
+

@@ -709,6 +709,40 @@ def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix
     console.print(present.record_table(Catalogue(catalogue_path).get(run_id)))
 
 
+@runs_app.command("prune")
+@guarded
+def runs_prune(keep: int = typer.Option(20, "--keep", help="How many of the newest runs to keep."),
+               yes: bool = typer.Option(False, "--yes", help="Delete; without it, only list what would go."),
+               catalogue_path: Optional[str] = typer.Option(None, "--catalogue")) -> None:
+    """Remove old runs from disk and from the catalogue (the newest --keep stay).
+
+    Only a folder that holds nothing but what standoff writes, and whose run.json names the run,
+    is deleted; any other is kept and listed with the reason.  Without --yes nothing changes."""
+    import shutil
+
+    from .catalogue import Catalogue, prune_candidates
+    if keep < 0:
+        raise StandoffError("must be 0 or more", field="--keep", value=keep)
+    cat = Catalogue(catalogue_path)
+    plan_df = prune_candidates(cat, keep)
+    if plan_df.empty:
+        say("nothing to prune: {} runs or fewer in {}", keep, cat.path)
+        return
+    console.print(present.df_table(plan_df.assign(mib=plan_df["mib"].round(1)),
+                                   f"runs beyond the newest {keep} in {cat.path}"))
+    go = plan_df[plan_df["action"].isin(["delete", "forget"])]
+    if not yes:
+        say("would delete {} run folders ({} MiB) and forget {} runs; run again with --yes to do it",
+            int((go["action"] == "delete").sum()), f"{go['mib'].sum():,.1f}", len(go))
+        return
+    for _, r in go.iterrows():
+        if r["action"] == "delete":
+            shutil.rmtree(r["path"])
+        cat.remove(r["id"])
+    say("deleted {} run folders ({} MiB) and forgot {} runs; kept {} that are not only standoff's",
+        int((go["action"] == "delete").sum()), f"{go['mib'].sum():,.1f}", len(go), int((plan_df["action"] == "keep").sum()))
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m standoff`
     app()
 
