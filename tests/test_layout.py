@@ -226,3 +226,13 @@ def test_the_engine_builds_paths_in_the_order_of_the_table():
     names = [a.attr for a in calls[0].args[1:]]
     assert tuple(names) == layout.PATH_FIELDS
     assert sorted(layout.PATH_FIELDS) == sorted(layout.TRAJ_SHAPES)
+
+
+def test_the_command_line_starts_without_the_numerical_stack():
+    """`standoff --help` and the argument checks must not pay for scipy, xarray or numba."""
+    import subprocess
+    import sys
+    code = ("import sys, standoff.cli; heavy = [m for m in ('scipy', 'xarray', 'numba', 'pandas') if m in sys.modules];"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out, out

@@ -16,9 +16,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from typing import TYPE_CHECKING
+
 from .errors import StandoffError
-from .results import Results, StreamingSummary, package_version
 from .runstore import new_run_id, read_run_json
+
+if TYPE_CHECKING:  # results (xarray, scipy) are imported where a run is read or registered
+    from .results import Results, StreamingSummary
 
 DEFAULT_PATH = Path(os.environ.get("STANDOFF_CATALOGUE", "runs/catalogue.duckdb"))
 
@@ -105,6 +109,7 @@ class Catalogue:
         The id is the one the run folder's ``run.json`` records, so registering a folder
         twice (a run that registers itself after :meth:`adopt` found it) adds one row.
         """
+        from .results import StreamingSummary, package_version
         meta = read_run_json(folder) or {}
         streamed = isinstance(res, StreamingSummary)
         sc = res.scenario
@@ -223,6 +228,7 @@ class Catalogue:
             If the folder now holds another run (its run.json names another id).
         """
         row = self.get(run_id)
+        from .results import Results
         res = Results.load(row["path"])  # a streamed run's folder says it has no results
         if res.run_id is not None and res.run_id != row["id"]:
             raise StandoffError(f"run {row['id']}'s folder now holds another run ({res.run_id}); the catalogue row is "
@@ -248,6 +254,7 @@ def resolve_run(ref: str, catalogue: Catalogue | None = None) -> Results:
     """A run from a folder path or a catalogue id."""
     p = Path(ref)
     if p.exists():
+        from .results import Results
         return Results.load(p)
     return (catalogue or Catalogue()).load(ref)
 

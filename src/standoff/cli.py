@@ -19,9 +19,23 @@ from rich.markup import escape
 from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from . import present
 from .errors import StandoffError, install_hint
 from .files import write_csv
+
+
+class _Later:
+    """A module imported on first use: the tables and charts need pandas and numpy, but
+    ``standoff --help``, ``scenarios`` and the argument checks do not, and start faster without."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+
+
+present = _Later("standoff.present")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="standoff: simulate trade standoffs over supply-chain chokepoints.")
