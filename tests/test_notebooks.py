@@ -31,7 +31,8 @@ def _outputs(nb: nbformat.NotebookNode, mime: str) -> list[str]:
 
 
 def test_there_are_example_notebooks():
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == ["policy-comparison.ipynb", "tour-london-2025.ipynb"]
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == ["policy-comparison.ipynb", "tour-london-2025.ipynb",
+                                                               "your-own-chokepoint.ipynb"]
 
 
 def test_the_tour_runs_and_shows_its_tables_and_charts(tmp_path):
@@ -50,7 +51,16 @@ def test_the_policy_comparison_runs_paired(tmp_path):
     assert len(_outputs(nb, "image/png")) >= 1
 
 
-@pytest.mark.parametrize("name", ["tour-london-2025.ipynb", "policy-comparison.ipynb"])
+def test_your_own_chokepoint_writes_checks_runs_and_compares(tmp_path):
+    nb = _run("your-own-chokepoint.ipynb", tmp_path)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "tables read and checked" in text and "a steady state" in text
+    html = "".join(_outputs(nb, "text/html"))
+    assert "example-licences" in html and "stockout:BUY:assembly" in html and "paired" in html
+    assert len(_outputs(nb, "image/png")) >= 1
+
+
+@pytest.mark.parametrize("name", ["tour-london-2025.ipynb", "policy-comparison.ipynb", "your-own-chokepoint.ipynb"])
 def test_notebooks_are_valid_and_clean(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)

@@ -332,15 +332,8 @@ def data(table: Optional[str] = typer.Argument(None, help="A table to show (defa
     from .network import SCHEMA, load_network
 
     if template is not None:
-        import shutil
-        from importlib import resources
-        if template.exists() and any(template.iterdir()):
-            raise StandoffError("folder exists and is not empty", file=str(template))
-        src = resources.files("standoff") / "data_template"
-        template.mkdir(parents=True, exist_ok=True)
-        for f in src.iterdir():
-            if f.name.endswith((".csv", ".md", ".yaml")):
-                shutil.copyfile(str(f), template / f.name)
+        from .dataset_check import write_template
+        write_template(template)
         say("a made-up chokepoint written to {} (see its README.md); check it with: standoff data --check {}; "
             "run its example with: standoff run {}", template, template, template / "example-scenario.yaml")
         return

@@ -15,6 +15,24 @@ import numpy as np
 from .errors import StandoffError
 
 
+def write_template(folder: str | Path) -> Path:
+    """Write the made-up chokepoint dataset (and its example scenario) into ``folder`` to start
+    your own from; ``folder`` must not exist or be empty.  Returns the folder."""
+    import shutil
+    from importlib import resources
+
+    from .errors import StandoffError
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise StandoffError("folder exists and is not empty", file=str(folder))
+    src = resources.files("standoff") / "data_template"
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.name.endswith((".csv", ".md", ".yaml")):
+            shutil.copyfile(str(f), folder / f.name)
+    return folder
+
+
 def check_dataset(folder: str | Path, days: int = 60, members: int = 4) -> list[str]:
     """Check the dataset in ``folder``; return the lines of a report (raises ``StandoffError`` with
     the file, row and column named on the first problem)."""
