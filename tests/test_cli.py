@@ -147,3 +147,25 @@ def test_a_saved_run_is_compressed_and_reads_back_bit_for_bit(tmp_path):
     back = Results.load(tmp_path / "r")
     for k in res.ds.data_vars:
         np.testing.assert_array_equal(back.ds[k].values, res.ds[k].values, err_msg=k)
+
+
+def test_data_tables_are_titled_with_the_dataset_not_a_loop_variable():
+    """Issue 29: the title read "dataset JPN" (a name reused as a loop variable in load_network)."""
+    for args, want in ((["data"], "baseline-2024"), (["data", "sources"], "baseline-2024"),
+                       (["data", "--baseline", "baseline-gallium-2022", "sources"], "baseline-gallium-2022")):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        assert want in res.output and "dataset JPN" not in res.output and "dataset EU" not in res.output
+
+
+def test_compare_says_which_run_is_a_and_which_is_b(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, seed in ((a, "1"), (b, "2")):
+        r = runner.invoke(app, ["run", "baseline", "-n", "4", "--seed", seed, "--out", str(out), "--quiet",
+                                "--catalogue", str(tmp_path / "c.duckdb")])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["compare", str(a), str(b)])
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())  # the title may wrap
+    assert flat.index("B: baseline (") < flat.index("minus A: baseline (")
+    assert "nan" not in r.output
