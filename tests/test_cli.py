@@ -115,6 +115,9 @@ def test_runs_prune_deletes_only_old_run_folders_that_are_standoffs_and_only_whe
     import time as _time
     cat = tmp_path / "cat.duckdb"
     folders = []
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"  # a run put outside the catalogue's folder
+    r = runner.invoke(app, ["run", "baseline", "-n", "2", "--out", str(elsewhere), "--catalogue", str(cat), "--quiet"])
+    assert r.exit_code == 0, r.output
     for k in range(4):
         out = tmp_path / f"run{k}"
         r = runner.invoke(app, ["run", "baseline", "-n", "2", "--out", str(out), "--catalogue", str(cat), "--quiet"])
@@ -123,12 +126,13 @@ def test_runs_prune_deletes_only_old_run_folders_that_are_standoffs_and_only_whe
         _time.sleep(0.05)
     (folders[0] / "my-notes.txt").write_text("mine")  # the oldest holds a file of the user's: never deleted
     r = runner.invoke(app, ["runs", "prune", "--keep", "1", "--catalogue", str(cat)])
-    assert r.exit_code == 0 and "would delete 2 run folders" in r.output
+    assert r.exit_code == 0 and "would delete 2 run folders" in r.output and "forget 3 runs" in r.output
     assert all(f.exists() for f in folders)  # a dry run changes nothing
     r = runner.invoke(app, ["runs", "prune", "--keep", "1", "--yes", "--catalogue", str(cat)])
     assert r.exit_code == 0, r.output
     assert folders[0].exists() and (folders[0] / "my-notes.txt").read_text() == "mine"
     assert not folders[1].exists() and not folders[2].exists() and folders[3].exists()
+    assert elsewhere.exists() and (elsewhere / "results.nc").exists()  # only forgotten, never deleted
     from standoff.catalogue import Catalogue
     left = set(Catalogue(cat).list()["path"])
     assert left == {str(folders[0]), str(folders[3])}

@@ -276,16 +276,20 @@ def _ours(folder: Path) -> bool:
 
 def prune_candidates(cat: Catalogue, keep: int) -> pd.DataFrame:
     """The catalogue's runs beyond the newest ``keep``, each with what pruning would do: ``delete``
-    (a run folder holding only what standoff writes, whose run.json names this run), ``forget``
-    (the folder is gone: only the row goes) or ``keep`` with the reason (the folder holds other
-    files, or another run, or is not a folder)."""
+    (a run folder inside the catalogue's own folder, holding only what standoff writes, whose
+    run.json names this run), ``forget`` (only the row goes: the folder is gone, or lies outside
+    the catalogue's folder, where a person put it with ``--out``, so it is left for them) or
+    ``keep`` with the reason (the folder holds other files, or another run, or is not a folder)."""
     df = cat.list()
+    home = cat.path.resolve().parent
     rows = []
     for _, r in df.iloc[max(keep, 0):].iterrows():
         folder = Path(str(r["path"]))
         size = 0
         if not folder.exists():
             action, why = "forget", "the folder is gone"
+        elif not folder.resolve().is_relative_to(home):
+            action, why = "forget", f"outside {home}: the folder is left where it was put"
         elif not folder.is_dir():
             action, why = "keep", "not a folder"
         elif (read_run_json(folder) or {}).get("run_id") != r["id"]:
