@@ -515,3 +515,21 @@ def test_prices_are_shown_only_where_a_product_has_a_market(london):
     pairs = set(zip(pr["region"], pr["product"]))
     assert ("EU", "HREO") not in pairs and ("OAS", "HREO") in pairs and ("EU", "MAGNET") in pairs
     assert pairs == london.markets() & pairs
+
+
+def test_a_price_that_reaches_the_cap_is_flagged_as_the_cap():
+    """China's heavy-oxide price in crisis-2010 runs into price_cap: prices() says in how many
+    members, and the summary says to read it as 'at least'."""
+    import standoff
+    from standoff.present import print_summary
+    from rich.console import Console
+    res = standoff.simulate(standoff.load_scenario("crisis-2010").with_(members=16, trajectories=0))
+    pr = res.prices().set_index(["region", "product"])
+    assert pr.loc[("CHN", "HREO"), "at_cap"] > 0.5
+    assert pr.loc[("USA", "MAGNET"), "at_cap"] == 0.0
+    cap = res.ds.inputs.sel(input="parameters.price_cap").values
+    peak = res.ds.peak_price_multiple.sel(region="CHN", product="HREO").values
+    assert abs(pr.loc[("CHN", "HREO"), "at_cap"] - np.mean(peak >= cap * (1 - 1e-5))) < 1e-12
+    con = Console(record=True, width=200)
+    print_summary(res, con)
+    assert "At the cap: CHN HREO" in con.export_text()

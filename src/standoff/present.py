@@ -91,8 +91,14 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     console.print(firms_table(res, regions))
 
     pr = res.prices()
-    console.print(band_table(pr[pr["product"].isin([net.key_product, *net.other_products])], ["region", "product"],
-                              "Peak price multiple (x baseline)", ".2f"))
+    shown = pr[pr["product"].isin([net.key_product, *net.other_products])]
+    console.print(band_table(shown, ["region", "product"], "Peak price multiple (x baseline)", ".2f"))
+    capped = shown[shown["at_cap"] >= 0.5]
+    if len(capped):
+        console.print("At the cap: " + ", ".join(f"{r.region} {r.product} ({r.at_cap:.0%} of members)"
+                                                   for r in capped.itertuples())
+                      + ". There the peak is price_cap, an assumed bound (`standoff data parameters` says where it "
+                        "comes from), not a price the market found: read it as 'at least'.", style="yellow")
     tiers = res.price_tiers()
     if len(tiers):
         t2 = Table(title="Two tiers: domestic and export (FOB) price peaks of controlled products (x baseline)",
