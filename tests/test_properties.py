@@ -150,6 +150,7 @@ def test_instant_diversion_postpones_a_stockout_by_less_than_the_transit_gap(a, 
 @given(a=st.floats(0, 1), b=st.floats(0, 1), delay=st.floats(5, 90))
 @example(a=0.5, b=0.5625, delay=9.0)  # CI: ROW electronics stops 29 days later under the stricter control
 @example(a=0.5, b=0.5625, delay=7.0)  # CI: two members with a stockout under the looser control only
+@example(a=0.5625, b=0.90625, delay=10.0)  # CI: the only pair stopping under both, 182 against 180 days
 def test_with_demand_response_a_stricter_control_brings_more_and_earlier_stockouts_on_average(a, b, delay):
     """With prices cutting demand, a stricter control raises prices, and thrift and substitution
     then trim a sector's requirement by up to substitution_max_share (30%): in one member a
@@ -165,11 +166,11 @@ def test_with_demand_response_a_stricter_control_brings_more_and_earlier_stockou
     strict = _days(run(events=_control(lo, delay), members=8, horizon_days=200, parameters=no_insp))
     loose = _days(run(events=_control(hi, delay), members=8, horizon_days=200, parameters=no_insp))
     assert np.isfinite(strict).sum() >= np.isfinite(loose).sum()
-    fin = np.isfinite(strict) & np.isfinite(loose)
-    if fin.any():
-        # one day: with nearly equal approvals the two runs differ by a member's day here and there
-        # (hypothesis: 83.10 against 83.10 days), which is noise, not a later regime
-        assert strict[fin].mean() <= loose[fin].mean() + 1.0
+    # The restricted mean over every region, sector and member (no stockout = the horizon), not
+    # the mean over the pairs where both stop: with one such pair that was one member's day (CI:
+    # 182 against 180, a=0.5625, b=0.90625).  Within a day: nearly equal approvals differ by a
+    # member's day here and there.
+    assert np.minimum(strict, 200).mean() <= np.minimum(loose, 200).mean() + 1.0
 
 
 # ---------------------------------------------------------------- licences for contracts, coverage
