@@ -55,8 +55,6 @@ def parameters_page() -> str:
 
 
 def model_page() -> str:
-    import importlib
-
     from standoff.day import DAY
     parts = ["# The model, stage by stage",
              "A simulated day runs these stages in this order (`standoff.day.DAY`, the table the compiled "
@@ -72,7 +70,6 @@ def model_page() -> str:
         # The modules' docstrings are read from the source (no compilation needed to build the site).
         doc = _module_doc(ROOT / "src" / "standoff" / "core" / f"{mod}.py")
         parts += [f"## `standoff.core.{mod}`", doc or "(no module docstring)"]
-    del importlib
     return "\n\n".join(parts) + "\n"
 
 

@@ -132,7 +132,7 @@ def price_tiers(res: Any, product: str | None = None, regions: list[str] | None 
         raise StandoffError(f"not a product of this run; one of: {', '.join(net.products)}", field="product",
                             value=product)
     cn = net.cn_region
-    markets = {(r, p) for r, p in res.markets()}
+    markets = res.markets()
     regions = [r for r in (regions or net.headline_importers) if (r, product) in markets and r != cn]
     pm = _paths(res, "price_multiple")
     plt = _plt()

@@ -816,7 +816,7 @@ def column_unit(table: str, column: str) -> str:
     if c in _LABELS:
         return "a label (what the row is about)"
     known = _COLUMN_UNITS.get(table, {})
-    if c in known or ("*" in known and c not in ("month", "product")):
+    if c in known or "*" in known:  # (labels were answered above)
         return known.get(c, known.get("*", ""))
     if c.startswith("units_"):
         return UNITS["units_lost"]
