@@ -28,12 +28,15 @@ def _run(root: Path) -> tuple[bool, str]:
 
 
 def test_an_edit_to_a_stage_module_takes_effect(tmp_path):
+    # The copy takes the package's compiled cache with it (numba's index holds our stamp, not a
+    # path), so the first run only loads when an earlier test compiled the kernel here: one cold
+    # compile (the edit's) instead of two, about 70 s less.  A cache that is absent or stale
+    # compiles once more and the test still holds.
     copy = tmp_path / "pkg" / "standoff"
-    shutil.copytree(PKG, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    cached, before = _run(tmp_path / "pkg")
-    assert not cached  # a fresh copy compiles
+    shutil.copytree(PKG, copy)
+    _, before = _run(tmp_path / "pkg")
     cached, again = _run(tmp_path / "pkg")
-    assert cached and again == before  # the second run loads what the first compiled
+    assert cached and again == before  # the second run loads what the first compiled or found
     markets = copy / "core" / "markets.py"
     text = markets.read_text()
     edited = text.replace("effort = min(max((price - 1.0) / SUB_EFFORT_SPAN, 0.0), 1.0)",
