@@ -399,7 +399,7 @@ def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:
                 net.sectors.index(net.first_claim_sector) if net.first_claim_sector else -1,
                 net.products.index(net.key_product), net.sectors.index(net.lead_sector),
                 net.regions.index(net.cn_region), net.regions.index(net.us_region),
-                firm_cover_multipliers(pl.scenario.firms or DEFAULT_FIRMS), net.markets)
+                firm_cover_multipliers(pl.scenario.firms or DEFAULT_FIRMS), net.markets, *net.bid_ladder)
     return nin, Timeline(a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"])
 
 

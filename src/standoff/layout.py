@@ -327,7 +327,8 @@ Net = namedtuple("Net", [
     "demand0", "crit", "coef", "inv_coef", "share0", "flow0", "prod0", "use0", "input_use0", "stage_order", "zone",
     "side", "value_day", "units_per_t", "price_t", "trade_v0", "tau0", "cm_group", "cm_imposer", "cm_target",
     "cm_blocked", "cm_mult", "market", "is_crit", "world_prod0", "outside", "rt_p", "rt_e", "rt_i",
-    "gt_e", "gt_i", "gt_g", "cmult_k", "inv_kc", "first_claim", "key_product", "lead_sector", "cn_idx", "us_idx"])
+    "gt_e", "gt_i", "gt_g", "cmult_k", "inv_kc", "first_claim", "key_product", "lead_sector", "cn_idx", "us_idx",
+    "bid_n", "bid", "bid_down", "bid_qty"])
 #: Per-member parameters: 1-d rows over members, and the member-first day tables.
 Par = namedtuple("Par", [
     "gp", "inv_adj", "inv_presp", "inv_sig", "inv_tadj", "sub_rate", "cap_grow", "pfloor", "pcap", "maxord",
@@ -395,8 +396,9 @@ PATH_FIELDS = ("cover_days", "output_fraction", "price_multiple", "imports_t", "
 def paths_of(n: int, arrays: dict) -> "Paths":
     """The kernel's ``Paths`` of ``n`` kept members over the daily-path ``arrays`` (by ``TRAJ_SHAPES`` name)."""
     return Paths(n, *[arrays[name] for name in PATH_FIELDS])
-#: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees).
-Scratch = namedtuple("Scratch", ["x", "y"])
+#: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees), and one per
+#: bidding class of a market (``k``: :func:`standoff.core.markets.market_ceiling`).
+Scratch = namedtuple("Scratch", ["x", "y", "k"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...
 Inputs = namedtuple("Inputs", ["glob", "sector_days", "pool_days", "stockpile", "ev", "npar", "defer_days"])
 #: ... the scenario's timeline as rows of actions (see the ``A_*`` codes) ...
@@ -407,7 +409,7 @@ NetIn = namedtuple("NetIn", [
     "value_per_day", "unit_kg", "price_usd_per_t", "trade_value", "base_tariff", "cm_group", "cm_imposer",
     "cm_target", "cm_blocked", "cm_multiplier", "salience", "decay_days", "first_claim", "key_product", "lead_sector",
     "cn_idx",
-    "us_idx", "firm_mult", "market"])
+    "us_idx", "firm_mult", "market", "bid_n", "bid", "bid_down", "bid_qty"])
 #: ... and the arrays it writes: the per-member outputs (member first, in ``OUTPUT_SHAPES`` order) ...
 Outputs = namedtuple("Outputs", list(OUTPUT_SHAPES))
 #: ... and the daily paths of the kept members (in ``TRAJ_SHAPES`` order).

@@ -218,6 +218,60 @@ class Network:
         return m
 
     @property
+    def bid_ladder(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Who bids for a region's product in a shortage, for how much, and at what quantity.
+
+        The users of product ``p`` in region ``r`` are its sectors (``critical`` input) and its
+        producers of anything made from ``p`` (``coefficients.csv``).  A sector's bid is what a
+        stoppage costs it per tonne: its output value over its tonnes of use
+        (``output_value.csv`` / ``demand.csv``), as a multiple of the product's baseline price; a
+        sector without an output value makes no bid.  A producer's bid depends on prices on the
+        day (what it sells its product for, less its other inputs, per tonne of ``p``) and is
+        computed then (:func:`standoff.core.markets.market_ceiling`); here it is marked by the
+        product it makes, and its ``bid`` holds what the baseline prices leave it short of
+        breaking even (the dataset's prices come from different sources, and a producer that
+        makes its product in the baseline must be able to pay the baseline price).  Every user
+        buys at the baseline price in the baseline, so no bid is below 1.
+
+        Returns
+        -------
+        n : int array [R, P]
+            Number of bidding classes.
+        bid : float array [R, P, K]
+            A sector's bid (x baseline price); for a producer class, its baseline shortfall
+            (US$/t of its product, 0 where the baseline prices leave it a margin).
+        down : int array [R, P, K]
+            The product a producer class makes; -1 for a sector class.
+        qty : float array [R, P, K]
+            Each class's baseline use of ``p`` (t/day): the ladder's steps.
+        """
+        R, P = self.production.shape
+        S = len(self.sectors)
+        K = S + P
+        n = np.zeros((R, P), dtype=np.int64)
+        bid = np.zeros((R, P, K))
+        down = np.full((R, P, K), -1, dtype=np.int64)
+        qty = np.zeros((R, P, K))
+        for r in range(R):
+            for p in range(P):
+                for s in range(S):
+                    d = self.demand[r, s]
+                    if int(self.critical[s]) == p and d > 0.0 and self.value_per_day[r, s] > 0.0:
+                        k = n[r, p]
+                        bid[r, p, k] = max(self.value_per_day[r, s] / (d * self.price_usd_per_t[p]), 1.0)
+                        qty[r, p, k] = d
+                        n[r, p] = k + 1
+                for q in range(P):
+                    if q != p and self.coef[q, p] > 0.0 and self.production[r, q] > 0.0:
+                        k = n[r, p]
+                        down[r, p, k] = q
+                        margin0 = self.price_usd_per_t[q] - float(self.coef[q] @ self.price_usd_per_t)
+                        bid[r, p, k] = max(-margin0, 0.0)
+                        qty[r, p, k] = self.production[r, q] * self.coef[q, p]
+                        n[r, p] = k + 1
+        return n, bid, down, qty
+
+    @property
     def first_claim_sector(self) -> str | None:
         return self.declaration.get("first_claim_sector", "").strip() or None
 

@@ -139,7 +139,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
                   tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction, tr.exports_t,
                   tr.route_exports_t, tr.route_transshipped_t, tr.licences, tr.fob_price, tr.speculative_t,
                   tr.expectation)
-    scr = Scratch(np.zeros((6, M)), np.zeros((4, M)))
+    scr = Scratch(np.zeros((6, M)), np.zeros((4, M)), np.zeros(net.bid.shape[2]))
     initial = np.zeros((P, M))
     set_steady_state(net, par, inp, stocks, sec, ship, goods, pol, acc, initial)
     return net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial
@@ -200,7 +200,7 @@ def network_constants(nin: Any) -> Any:
                nin.value_per_day, units_per_t, nin.price_usd_per_t, trade_v0, nin.base_tariff, nin.cm_group,
                nin.cm_imposer, nin.cm_target, nin.cm_blocked, nin.cm_multiplier, market, is_crit, world_prod0,
                outside, rt_p, rt_e, rt_i, gt_e, gt_i, gt_g, cmult_k, inv_kc, nin.first_claim, nin.key_product, nin.lead_sector,
-               nin.cn_idx, nin.us_idx)
+               nin.cn_idx, nin.us_idx, nin.bid_n, nin.bid, nin.bid_down, nin.bid_qty)
 
 
 @kernel_jit(error_model="numpy")

@@ -1,7 +1,12 @@
 """Prices, demand response, substitution, new capacity, expectations and speculation.
 
-A regional price multiple moves toward ``cover ** (-1 / flexibility)``, bounded by a floor
-and a cap, where cover is the region's inventory position against its target.  Prices
+A regional price multiple moves toward ``cover ** (-1 / flexibility)``, where cover is the
+region's inventory position against its target, bounded below by a floor and above by what
+the market's users bid: the bid of the user at the margin, the one priced out last when the
+shortage is shared from the lowest bidder up (:func:`market_ceiling`: a sector bids what a
+stoppage costs it per tonne, a producer what its own product fetches less its other inputs).
+Only a market where nobody uses or makes anything from the product is bounded by the assumed
+``price_cap``.  Prices
 cut short-run demand a little (an elasticity), and over months drive thrifting and
 substitution at a bounded rate that does not reverse; over years, a smoothed price
 signal brings new capacity outside China.  Buyers expect scarcity when a control covers
@@ -19,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from ..layout import (CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, SUB_EFFORT_SPAN,
+from ..layout import (CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
+                     SUB_EFFORT_SPAN,
                      T_AHEAD, T_APPR, T_COVER, T_TAX)
 
 # Constants of the power function below (fdlibm's split of ln 2; 2**52 and 1.5 * 2**52).
@@ -132,6 +138,55 @@ def substitution_step(sub: float, price: float, sub_max: float, rate_per_day: fl
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def market_ceiling(p: int, n: int, bid: np.ndarray, down: np.ndarray, qty: np.ndarray, coef: np.ndarray,
+                   price_t: np.ndarray, price: np.ndarray, r: int, m: int, short: float, ms: float,
+                   wk: np.ndarray) -> float:
+    """The most a market's users pay for product ``p`` today: the bid of the user at the margin.
+
+    Short-run demand for a critical input is nearly fixed until a user would rather stop than
+    pay: each user bids up to what a stoppage costs it per tonne (the bid ladder,
+    :attr:`standoff.network.Network.bid_ladder`).  A sector bids its output value per tonne of
+    input; a producer bids what its product fetches today (``price`` in region ``r``, member
+    ``m``) less its other inputs at today's prices, per tonne of ``p``.  When a share ``short``
+    of the market's usual use cannot be had, the users with the lowest bids, that much of the
+    use, are priced out, and the price is the bid of the last of them: the lowest bid ``w``
+    such that the users bidding ``w`` or less use at least ``short`` of the total.  With no
+    shortage it is the lowest bid.  Returns ``inf`` (no bound) when ``ms``, the price the
+    market's cover asks, is at or below every bid (the usual case: nothing to search).  ``n``
+    classes in ``bid``, ``down``, ``qty`` (one region and product's rows); ``wk`` is scratch.
+    Both the kernel and :mod:`standoff.core.reference` call this function.
+    """
+    P = price_t.shape[0]
+    tot = 0.0
+    wmin = np.inf
+    for k in range(n):
+        q = down[k]
+        if q < 0:
+            w = bid[k]
+        else:
+            v = price[r, q, m] * price_t[q] + bid[k]
+            for p2 in range(P):
+                if p2 != p and coef[q, p2] > 0.0:
+                    v -= coef[q, p2] * price[r, p2, m] * price_t[p2]
+            w = v / (coef[q, p] * price_t[p])
+        wk[k] = w
+        tot += qty[k]
+        wmin = w if w < wmin else wmin
+    if ms <= wmin:
+        return np.inf
+    need = short * tot
+    best = np.inf
+    for k in range(n):
+        cum = 0.0
+        for j in range(n):
+            if wk[j] <= wk[k]:
+                cum += qty[j]
+        if cum >= need and wk[k] < best:
+            best = wk[k]
+    return best
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def arbitrage_floor(net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray) -> None:
     """Trade arbitrage: a market that buys most of a product abroad (its own producers supply
     less than half its usual orders) pays at least what its cheapest foreign supplier that
@@ -172,7 +227,8 @@ def arbitrage_floor(net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray)
 @kernel_jit(error_model="numpy", inline="always")
 def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, ctrl: Any, acc: Any,
                    paths: Any, scr: Any) -> None:
-    """Stage: regional prices follow inventory cover (then no importer pays less than its
+    """Stage: regional prices follow inventory cover up to the bid of the user at the margin
+    (:func:`market_ceiling`; then no importer pays less than its
     cheapest active foreign supplier gets: :func:`arbitrage_floor`), demand responds to a sector's own input
     price, substitution moves toward its price-driven target, a lasting price signal brings
     new capacity outside China, and expectations and speculation follow (:func:`expectations`)."""
@@ -213,6 +269,13 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
     x4 = scr.x[3]
     pscr = scr.y[:2]
     o_peak = acc.o_peak
+    bid_n = net.bid_n
+    bid = net.bid
+    bid_down = net.bid_down
+    bid_qty = net.bid_qty
+    coef = net.coef
+    price_t = net.price_t
+    wk = scr.k
     # 1. each market's price moves toward what its inventory position says
     for r in range(R):
         for p in range(P):
@@ -225,10 +288,17 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
                 x3[m] = c
                 cover[m] = c if c > 1e-9 else 1.0  # a harmless stand-in where the price is set otherwise
             pow_pos(cover, neg_inv_flex, m_star, pscr)
+            nb = bid_n[r, p]
             for m in range(M):
                 c = x3[m]
-                ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
-                ms = ms if c > 1e-9 else g_pcap[m]
+                if nb > 0:  # users bid: the price is bounded by the bid at the margin
+                    raw = m_star[m] if c > 1e-9 else np.inf
+                    hi = market_ceiling(p, nb, bid[r, p], bid_down[r, p], bid_qty[r, p], coef, price_t, price, r,
+                                        m, min(max(1.0 - c, 0.0), 1.0), raw, wk)
+                    ms = max(min(raw, hi), g_pfloor[m])
+                else:  # nobody here uses or makes anything from it (stock only): price_cap bounds it
+                    ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
+                    ms = ms if c > 1e-9 else g_pcap[m]
                 pr = price[r, p, m]
                 ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
                 price[r, p, m] = pr + (ms - pr) * inv_presp[m] if ok else pr
@@ -272,8 +342,10 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     """Buyers' expected scarcity and traders' speculative stock, per region and product.
 
     The scarcity signal is the larger of (a) the share of the region's imports of the product
-    under an export control in force or announced (a licence counts at the share it is expected
-    to refuse: coverage times one minus the approval share; a quota or ban in full) and (b)
+    under an export control in force or announced, at the share it is expected to refuse (a
+    licence: coverage times one minus the approval share; a quota: the share of today's orders
+    under it that it cannot fill, so a quota that no longer binds, as demand falls, stops
+    feeding fear; a ban in full) and (b)
     price momentum: the price's rise over its short moving average, as a share of
     ``momentum_scale`` (capped at 1).  Expectations follow the signal over ``expectation_days``
     (so does the moving average); buyers raise their target inventories by up to
@@ -289,6 +361,9 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     c_cover = ctrl.c_term[T_COVER]
     c_appr = ctrl.c_term[T_APPR]
     c_ahead = ctrl.c_term[T_AHEAD]
+    c_quota = ctrl.c_quota
+    ctl_pe = ctrl.ctl_pe
+    frac_pe = ctrl.frac_pe
     price = market.price
     pma = market.pma
     expect = market.expect
@@ -315,8 +390,13 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
                     continue
                 for m in range(M):
                     md = c_mode[p, e, r, m]
-                    f = c_cover[p, e, r, m] * (1.0 - c_appr[p, e, r, m]) if md == MODE_LICENCE else \
-                        (0.0 if md == MODE_NONE else 1.0)
+                    if md == MODE_QUOTA:  # the share of today's orders under the quota it refuses
+                        cp = ctl_pe[p, e, m]
+                        f = 1.0 - min(1.0, (c_quota[p, e, m] / 365.0) / max(cp * frac_pe[p, e, m], 1e-300)) \
+                            if cp > 0.0 else 0.0
+                    else:
+                        f = c_cover[p, e, r, m] * (1.0 - c_appr[p, e, r, m]) if md == MODE_LICENCE else \
+                            (0.0 if md == MODE_NONE else 1.0)
                     ctl[m] += sh * max(f, c_ahead[p, e, r, m])
             u0 = use0[r, p]
             for m in range(M):

@@ -34,7 +34,7 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
-from .markets import power, substitution_step, target_price
+from .markets import market_ceiling, power, substitution_step, target_price
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_CAUSE, O_FC_CN, O_FC_US, init_state,
                           negotiate_day)
 from .trade import buyer_loss, import_target
@@ -129,6 +129,8 @@ class Member:
         crit = [int(x) for x in net.critical]
         self.crit = crit
         self.coef = net.coef
+        self.bid_n, self.bid, self.bid_down, self.bid_qty = net.bid_ladder
+        self.bid_wk = np.zeros(self.bid.shape[2])
         self.inv_coef = [[1.0 / net.coef[p, q] if net.coef[p, q] > 0.0 else 0.0 for q in range(P)] for p in range(P)]
         pool_days = inputs["pool_days"][k]
         input_use0 = net.use.copy()
@@ -736,7 +738,17 @@ class Member:
                 denom = h.pos_tgt + h.stock_tgt
                 if denom > 0.0:
                     have = h.recv + h.pipe + h.stock + h.sinv_p
-                    m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
+                    nb = int(self.bid_n[r, p])
+                    if nb > 0:  # the bid at the margin bounds the price (standoff.core.markets.market_ceiling)
+                        c = have / denom
+                        raw = power(c, -1.0 / g[E.I_FLEX]) if c > 1e-9 else math.inf
+                        prices = np.array([[[self.h[r][q].price] for q in range(P)]])
+                        hi = market_ceiling(p, nb, self.bid[r, p], self.bid_down[r, p], self.bid_qty[r, p],
+                                            self.net.coef, self.net.price_usd_per_t, prices, 0, 0,
+                                            min(max(1.0 - c, 0.0), 1.0), raw, self.bid_wk)
+                        m_star = max(min(raw, hi), g[E.I_PFLOOR])
+                    else:
+                        m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
                     h.price += (m_star - h.price) * self.inv_presp
         self._arbitrage_floor()
         for r in range(R):
@@ -765,8 +777,13 @@ class Member:
                     rt = self.route[(p, e, r)]
                     if e == r or rt.share <= 0.0:
                         continue
-                    f = rt.cover * (1.0 - rt.appr) if rt.mode == MODE_LICENCE else \
-                        (0.0 if rt.mode == MODE_NONE else 1.0)
+                    he = self.h[e][p]
+                    if rt.mode == MODE_QUOTA:  # the share of today's orders under the quota it refuses
+                        f = 1.0 - min(1.0, (he.quota / 365.0) / max(he.quota_order * he.frac, 1e-300)) \
+                            if he.quota_order > 0.0 else 0.0
+                    else:
+                        f = rt.cover * (1.0 - rt.appr) if rt.mode == MODE_LICENCE else \
+                            (0.0 if rt.mode == MODE_NONE else 1.0)
                     ctl += rt.share * max(f, rt.ahead)
                 h.pma = h.pma + (h.price - h.pma) * inv_e
                 mo = min(max(h.price / h.pma - 1.0, 0.0) / g[I_MOMSCALE], 1.0)
