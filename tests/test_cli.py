@@ -149,8 +149,34 @@ def test_a_saved_run_is_compressed_and_reads_back_bit_for_bit(tmp_path):
     with h5py.File(tmp_path / "r" / "results.nc") as f:
         assert f["cover_days"].compression == "gzip" and f["cover_days"].shuffle
     back = Results.load(tmp_path / "r")
-    for k in res.ds.data_vars:
+    from standoff.results import WORKING_PATHS
+    assert set(back.ds.data_vars) == set(res.ds.data_vars) - set(WORKING_PATHS)
+    for k in back.ds.data_vars:
         np.testing.assert_array_equal(back.ds[k].values, res.ds[k].values, err_msg=k)
+    res.save(tmp_path / "all", all_paths=True)  # asked for: every path, bit for bit
+    every = Results.load(tmp_path / "all")
+    for k in res.ds.data_vars:
+        np.testing.assert_array_equal(every.ds[k].values, res.ds[k].values, err_msg=k)
+
+
+def test_daily_paths_keep_four_significant_digits_and_outputs_all_their_bits():
+    """Daily paths are bit-rounded to 12 mantissa bits (relative error at most 2**-13), per-member
+    outputs are not: the same run at full precision agrees to that bound, and bit rounding rounds
+    to nearest (never further than half a unit of the kept bits) and keeps zeros and signs."""
+    from standoff.ensemble import PATH_BITS, bitround, plan, run_chunk
+    from standoff.scenario import load_scenario
+    pl = plan(load_scenario("london-2025").with_(members=3, trajectories=3))
+    lo, hi = run_chunk(pl, 0, 3), run_chunk(pl, 0, 3, full_precision=True)
+    for k, v in hi.arrays.items():
+        if k.startswith("traj:"):
+            exact = v.astype(np.float32).astype(np.float64)
+            got = lo.arrays[k].astype(np.float64)
+            assert np.all(np.abs(got - exact) <= np.abs(exact) * 2.0 ** -(PATH_BITS + 1) * (1 + 1e-9)), k
+    x = np.array([0.0, -0.0, 1.0, -3.14159, 1e-30, 7e20, 45.123], np.float32)
+    y = bitround(x, PATH_BITS)
+    assert y[0] == 0.0 and np.signbit(y[1]) and y[2] == 1.0 and y[3] < 0
+    assert np.all(np.abs(y.astype(np.float64) - x) <= np.abs(x.astype(np.float64)) * 2.0 ** -(PATH_BITS + 1))
+    assert np.all(bitround(y, PATH_BITS) == y)  # rounding what is rounded changes nothing
 
 
 def test_data_tables_are_titled_with_the_dataset_not_a_loop_variable():

@@ -105,6 +105,7 @@ def rerun(folder: str | Path) -> dict:
                             "was changed after the run, so there is nothing trustworthy to compare against; run the "
                             "scenario again", file=str(folder / "results.nc"))
     new = simulate(old.scenario)
+    new.ds = new.ds[[v for v in new.ds.data_vars if v in old.ds]]  # what the run saved (Results.save)
     now = {"standoff_version": str(new.ds.attrs.get("standoff_version")),
            "dataset_digest": str(new.ds.attrs.get("dataset_digest")), "platform": platform_info()}
     then = {"standoff_version": str(meta.get("standoff_version")), "dataset_digest": str(meta.get("dataset_digest")),

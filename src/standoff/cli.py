@@ -100,6 +100,8 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         stream: bool = typer.Option(False, "--stream", help="Huge ensembles: keep only streamed summaries (memory does "
                                     "not grow with members); writes summary CSVs, no per-member results."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary tables."),
+        all_paths: bool = typer.Option(False, "--all-paths", help="Also save the daily paths nothing reads from a "
+                                       "run folder (expectations, traders' stock, requirements, cumulative pain)."),
         precision: Optional[list[str]] = typer.Option(None, "--precision", metavar="OUTCOME=WIDTH",
                                                       help="Add members until OUTCOME's 95% interval is within ±WIDTH "
                                                            "(repeatable), e.g. stockout:REGION:SECTOR@90=0.02 or "
@@ -172,7 +174,7 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         present.print_summary(res, console)
     if targets:
         console.print(present.precision_table(reached))
-    path = _publish(out, sc, overwrite, lambda folder: res.save(folder, overwrite=overwrite))
+    path = _publish(out, sc, overwrite, lambda folder: res.save(folder, overwrite=overwrite, all_paths=all_paths))
     say("results written to [bold]{}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)", path)
     if cat is not None:
         run_id = cat.register(res, path)

@@ -703,8 +703,12 @@ class Results:
         return out
 
     # ---- files ----
-    def save(self, out: str | Path, overwrite: bool = False) -> Path:
+    def save(self, out: str | Path, overwrite: bool = False, all_paths: bool = False) -> Path:
         """Write ``results.nc``, ``summary/*.csv``, ``scenario.yaml`` and ``run.json`` into ``out``.
+
+        The daily paths nothing reads from a saved run (:data:`WORKING_PATHS`: buyers'
+        expectations, traders' stock, requirements, cumulative pain, the agreement flag) are
+        left out unless ``all_paths`` (``standoff run --all-paths``): a third of the folder.
 
         The files are written into a temporary folder beside ``out`` and moved into place in
         one rename (:func:`standoff.runstore.atomic_folder`), so a failure never leaves a
@@ -716,8 +720,9 @@ class Results:
         from .runstore import atomic_folder, new_run_id, writer_info
         out = Path(out)
         self.run_id = self.run_id or new_run_id()
+        ds = self.ds if all_paths else self.ds.drop_vars([v for v in WORKING_PATHS if v in self.ds])
         with atomic_folder(out, overwrite=overwrite) as tmp:
-            self.ds.to_netcdf(tmp / "results.nc", engine="h5netcdf", encoding=compressed(self.ds))
+            ds.to_netcdf(tmp / "results.nc", engine="h5netcdf", encoding=compressed(ds))
             (tmp / "summary").mkdir()
             tables = self.summary()
             for name, df in tables.items():
@@ -730,7 +735,7 @@ class Results:
             meta["writer"] = writer_info()  # adoption leaves the folder of a live writer to it
             meta["negotiate"] = bool(self.scenario.negotiation.enabled)
             meta["headline"] = self.headline_metrics()
-            meta["results_digest"] = results_digest(self.ds)  # what `standoff rerun` checks
+            meta["results_digest"] = results_digest(ds)  # what `standoff rerun` checks (what was saved)
             # The stored files' own digests: a reader can tell a results.nc edited or replaced
             # after the run from the one this run wrote (load refuses it; rerun names it).
             meta["files_sha256"] = {n: sha256_file(tmp / n) for n in ("results.nc", "scenario.yaml")}
@@ -772,6 +777,12 @@ class Results:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
         sc = scenario_from_dict(read_yaml_file(folder / "scenario.yaml"), str(folder / "scenario.yaml"))
         return cls(ds, sc, run_id=meta.get("run_id"))
+
+
+#: Daily paths a saved run leaves out unless asked (``Results.save(all_paths=True)``): the report,
+#: the dashboard and the Results methods do not read them from a run folder (validation reads
+#: requirements in memory).  Together about a third of a compressed run folder.
+WORKING_PATHS = ("expectation", "speculative_t", "requirement_fraction", "pain_cum_usd_bn", "agreement_in_force")
 
 
 def compressed(ds: xr.Dataset) -> dict[str, dict]:
