@@ -282,6 +282,7 @@ OUTPUT_SHAPES = {
     "unfinished_usd_bn": ("region", "sector"),
     "stopped_weeks": ("region", "sector"),
     "share_affected": ("region", "sector"),
+    "control_rent_usd_bn": ("region", "rent_kind"),
 }
 #: Daily paths of the first ``trajectories`` members: name -> dimensions after ``traj_member, time``.
 TRAJ_SHAPES = {
@@ -303,9 +304,14 @@ TRAJ_SHAPES = {
     "expectation": ("region", "product"),
 }
 #: Labels of the fixed dimensions (the network's regions, sectors and products come from the dataset).
+#: Who earns what a control adds to the price of the tonnes still shipped, booked to the exporting
+#: region: its exporters (the wedge between the importer's price and the home price plus tax, on
+#: licensed or quota tonnes of a controlled route), its state (the export tax), and the traders who
+#: carry leaked tonnes (the importer's price over the home price).
+RENT_KINDS = ("exporters", "state", "traders")
 FIXED_LABELS = {"side": list(SIDES), "pain_kind": list(PAIN_KINDS), "flow_kind": ["lost", "diverted"],
                 "goods_kind": ["imports_lost", "exports_lost"], "neg_output": list(NEG_OUTPUTS),
-                "licence_kind": list(LICENCE_KINDS)}
+                "licence_kind": list(LICENCE_KINDS), "rent_kind": list(RENT_KINDS)}
 
 
 def dim_sizes(regions: int, sectors: int, products: int, routes: int = 0) -> dict[str, int]:
@@ -382,7 +388,7 @@ Pol = namedtuple("Pol", ["pain_today", "pain_tot", "pressure", "rho_us", "rho_cn
 Acc = namedtuple("Acc", [
     "o_stockout", "o_loss", "o_units", "o_peak", "o_spile_empty", "o_re", "o_goods", "ready_buf", "ready_sum",
     "readiness", "produced", "consumed", "dep_cn", "dep_all", "dipped", "out_neg", "out_rebuild", "o_delay",
-    "o_udelay", "o_stopd"])
+    "o_udelay", "o_stopd", "o_rent"])
 #: Daily paths of the kept members (member first): ``n`` is how many of the block's members are kept.
 Paths = namedtuple("Paths", ["n", "cover", "output", "price", "imports", "pain", "trust", "pressure", "agreement",
                              "requirement", "exports", "route_exports", "route_leaked", "licences", "fob", "spec",

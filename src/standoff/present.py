@@ -111,6 +111,11 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
                        f"{r['fob_peak']:.2f} ({r['fob_p10']:.2f}-{r['fob_p90']:.2f})", r["fob_peak_date"],
                        f"{r['wedge_at_peak']:.2f}")
         console.print(t2)
+    rents = res.rents()
+    if len(rents):
+        console.print(band_table(rents, ["region", "rent_kind"],
+                                 "Who earns the control's rent (US$ bn over the horizon; booked to the exporting region)",
+                                 ".2f"))
     au = res.authority()
     if len(au):
         t3 = Table(title="The licensing authority (kept members; contracts are buyers' shares of a route)",

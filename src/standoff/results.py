@@ -39,6 +39,10 @@ UNITS = {
     "pain_usd_bn": "US$ bn, cumulative",
     "re_trade_t": "t, cumulative (lost: below baseline imports; diverted: from other suppliers)",
     "goods_trade_usd_bn": "US$ bn, cumulative",
+    "control_rent_usd_bn": "US$ bn, cumulative, booked to the exporting region: what a control adds to the price of "
+                           "the tonnes still shipped (exporters: importer's price over home price plus tax on legal "
+                           "tonnes of controlled routes; state: the export tax; traders: importer's over home price "
+                           "on leaked tonnes)",
     "material_balance_t": "t (final - initial - produced + consumed; zero when conserved)",
     "cover_days": "days of baseline requirement held by the sector",
     "output_fraction": "share of requirement met",
@@ -226,6 +230,13 @@ class Results:
     def trade(self) -> pd.DataFrame:
         """Rare-earth imports lost and diverted per product and region (t)."""
         return self._band("re_trade_t", ("product", "region", "flow_kind"))
+
+    def rents(self) -> pd.DataFrame:
+        """Who earns what a control adds to the price of the tonnes still shipped (US$ bn,
+        cumulative), per exporting region and kind (exporters, state, traders); regions that
+        earned nothing in any member are left out."""
+        df = self._band("control_rent_usd_bn", ("region", "rent_kind"))
+        return df[df["p90"] > 0.0].reset_index(drop=True)
 
     def goods(self) -> pd.DataFrame:
         """Goods trade lost per side (US$ bn): imports and exports."""
@@ -694,7 +705,7 @@ class Results:
                "concessions": self.concessions(), "status_quo_ante": self.status_quo_ante(),
                "leverage": self.leverage(), "stockpiles": self.stockpiles(), "weekly_losses": self.weekly_losses(),
                "customs": self.customs(), "licences": self.licences(), "authority": self.authority(),
-               "firms": self.firms(),
+               "firms": self.firms(), "rents": self.rents(),
                "price_tiers": self.price_tiers()}
         if self.scenario.negotiation.enabled:
             out.update({"agreement_by_date": self.agreement_by_date(), "truce_survival": self.truce_survival(),
@@ -796,13 +807,13 @@ def compressed(ds: xr.Dataset) -> dict[str, dict]:
 #: What a summary table's numbers are in, by table, for tables of one measure's p10, median and
 #: p90 (the rest are read from the column's name, :func:`column_unit`).
 _TABLE_UNITS = {"losses": UNITS["output_loss_usd_bn"], "prices": UNITS["peak_price_multiple"],
-                "pain": UNITS["pain_usd_bn"], "trade": UNITS["re_trade_t"], "goods": UNITS["goods_trade_usd_bn"],
+                "pain": UNITS["pain_usd_bn"], "rents": "US$ bn, cumulative", "trade": UNITS["re_trade_t"], "goods": UNITS["goods_trade_usd_bn"],
                 "readiness": UNITS["readiness_min"]}
 
 
 #: Columns that are labels (what a row is about), and columns whose unit the name does not say.
 _LABELS = {"region", "sector", "product", "side", "month", "exporter", "destination", "pain_kind", "flow_kind",
-           "goods_kind", "measure", "end", "outcome", "note", "input"}
+           "goods_kind", "rent_kind", "measure", "end", "outcome", "note", "input"}
 _COLUMN_UNITS = {
     "authority": {"first_licence": "date of the first licence (median member); first_licence_p10/_p90 likewise",
                   "first_licence_p10": "date", "first_licence_p90": "date",

@@ -133,7 +133,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
               np.full((R, P, M), np.nan), np.zeros((P, R, 2, M)), np.zeros((2, 2, M)), np.ones((R, W, M)),
               np.full((R, M), float(W)), np.ones((R, M)), np.zeros((P, M)), np.zeros((P, M)), np.zeros((R, M)),
               np.zeros((R, M)), np.zeros((R, M)), out.negotiation, out.rebuild_days, np.zeros((R, S, M)),
-              np.zeros((R, S, M)), np.zeros((R, S, M)))
+              np.zeros((R, S, M)), np.zeros((R, S, M)), np.zeros((R, 3, M)))
     # In the order of layout.PATH_FIELDS (numba cannot build it from the table; tests/test_layout.py checks).
     paths = Paths(n_keep_here, tr.cover_days, tr.output_fraction, tr.price_multiple, tr.imports_t, tr.pain_cum_usd_bn,
                   tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction, tr.exports_t,
@@ -468,6 +468,9 @@ def write_outputs(net: Any, stocks: Any, sec: Any, ship: Any, pol: Any, acc: Any
                 out.pain_usd_bn[m, sd, kk] = pol.pain_tot[sd, kk, m]
             for gk in range(2):
                 out.goods_trade_usd_bn[m, sd, gk] = acc.o_goods[sd, gk, m]
+        for r in range(R):
+            for k in range(3):
+                out.control_rent_usd_bn[m, r, k] = acc.o_rent[r, k, m]
         for p in range(P):
             for i in range(R):
                 for fk in range(2):

@@ -231,6 +231,7 @@ class Member:
         #: Daily paths the recorder stages keep: name -> day -> value (as the kernel's kept paths).
         self.recorded: dict[str, dict[int, Any]] = {}
         self.goods = [[0.0, 0.0] for _ in range(2)]
+        self.rent = [[0.0, 0.0, 0.0] for _ in range(R)]
         self.readiness = [1.0] * R
         self.ready_buf = [[1.0] * E.READINESS_WINDOW for _ in range(R)]
         self.ready_sum = [float(E.READINESS_WINDOW)] * R
@@ -818,8 +819,9 @@ class Member:
                     hi.price = fl
 
     def book_material_trade(self) -> None:
-        """Stage: rare-earth trade lost and the export pain it costs."""
-        # rare-earth trade lost
+        """Stage: rare-earth trade lost, the export revenue it costs (net of what the tonnes still
+        shipped fetch) and the rent a control creates
+        (:func:`standoff.core.trade.book_material_trade`)."""
         price_t = self.net.price_usd_per_t
         for rt in self.trading:
             if rt.e == rt.i:
@@ -827,8 +829,20 @@ class Member:
             gap = rt.flow0 - rt.shipped
             if gap > 0.0:
                 self.h[rt.i][rt.p].re_lost += gap
-                if self.side[rt.e] >= 0:
-                    self.pain_today[self.side[rt.e]][PK_EXPORTS] += gap * price_t[rt.p] * 1e-9
+            lk = rt.leaked
+            lg = rt.shipped - lk
+            pi = self.h[rt.i][rt.p].price
+            pe = self.h[rt.e][rt.p].price
+            pt = price_t[rt.p]
+            if self.side[rt.e] >= 0:
+                self.pain_today[self.side[rt.e]][PK_EXPORTS] += (rt.flow0 - lg * pi - lk * pe) * pt * 1e-9
+            if rt.mode != MODE_NONE:
+                self.rent[rt.e][0] += lg * max(pi - pe * (1.0 + rt.tax), 0.0) * pt * 1e-9
+                self.rent[rt.e][2] += lk * max(pi - pe, 0.0) * pt * 1e-9
+            if rt.tax > 0.0:
+                self.rent[rt.e][1] += lg * pe * rt.tax * pt * 1e-9
+        for sd in range(2):  # only a net loss is pain
+            self.pain_today[sd][PK_EXPORTS] = max(self.pain_today[sd][PK_EXPORTS], 0.0)
 
     def trade_goods(self) -> None:
         """Stage: goods trade under tariffs and counter-measures, and its pain."""
@@ -1034,6 +1048,7 @@ class Member:
             "out_neg": np.array(self.neg_out, dtype=np.float64)[None, :],
             "out_rebuild": np.array(self.rebuild, dtype=np.float64)[None, :],
             "o_delay": sect("delayed"), "o_udelay": sect("units_delayed"), "o_stopd": sect("stop_days"),
+            "o_rent": a(self.rent),
         }
 
     def outputs(self) -> dict[str, np.ndarray]:
@@ -1049,6 +1064,7 @@ class Member:
             "re_trade_t": np.array([[[self.h[i][p].re_lost, self.h[i][p].re_diverted] for i in range(R)]
                                     for p in range(P)]),
             "goods_trade_usd_bn": np.array(self.goods),
+            "control_rent_usd_bn": np.array(self.rent),
             "material_balance_t": np.array(bal),
             "negotiation": np.array(self.neg_out),
             "china_share_end": np.array([self.dep_cn[i] / self.dep_all[i] if self.dep_all[i] > 0.0 else math.nan

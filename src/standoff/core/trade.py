@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import chill_now, diverts_to, leak_share, schedule, tag
-from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, T_LEAK_CAP, T_LEAK_WEDGE, T_SCREEN,
+from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, T_LEAK_CAP, T_LEAK_WEDGE, T_SCREEN, T_TAX,
                      CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
 
@@ -365,9 +365,19 @@ def divert(t: int, stocks: Any, ship: Any, ctrl: Any, acc: Any, scr: Any) -> Non
 
 @kernel_jit(error_model="numpy", inline="always")
 def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol: Any, acc: Any, paths: Any) -> None:
-    """Stage: the chokepoint's trade lost against the baseline, and the export revenue it costs each
-    side; the daily imports, exports by exporter and by destination, and licence counts (what
-    customs offices and licensing authorities publish) of the kept members."""
+    """Stage: the chokepoint's trade lost against the baseline, the export revenue it costs each
+    side, and the rent a control creates; the daily imports, exports by exporter and by
+    destination, and licence counts (what customs offices and licensing authorities publish) of
+    the kept members.
+
+    Export pain is revenue lost against the baseline's, net: what the tonnes still shipped fetch
+    at today's prices (legal tonnes at the importer's price, leaked tonnes at the exporter's home
+    price, what a transshipper pays) is set against the baseline's tonnes at the baseline price,
+    over all of a side's routes, and only a net loss is pain (a controller that earns more than
+    before feels none, but its gain does not offset other pains).  The rent (``o_rent``, by
+    exporting region, :data:`standoff.layout.RENT_KINDS`): on a controlled route, exporters earn
+    the importer's price over the home price plus the export tax on legal tonnes, the state
+    earns the tax, traders the importer's price over the home price on leaked tonnes."""
     shipped = ship.shipped
     arrivals = ship.arrivals
     pain_today = pol.pain_today
@@ -389,6 +399,10 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol
     leaked = ship.leaked
     tr_lic = paths.licences
     lic_n = ctrl.lic_n
+    price = market.price
+    c_mode = ctrl.c_mode
+    c_tax = ctrl.c_term[T_TAX]
+    o_rent = acc.o_rent
     for j in range(rt_p.shape[0]):
         p = rt_p[j]; e = rt_e[j]; i = rt_i[j]
         if e == i:
@@ -400,8 +414,21 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol
             gap = f0 - shipped[p, e, i, m]
             if gap > 0.0:
                 o_re[p, i, 0, m] += gap
-                if se >= 0:
-                    pain_today[se, PK_EXPORTS, m] += gap * pt * 1e-9
+            lk = leaked[p, e, i, m]
+            lg = shipped[p, e, i, m] - lk
+            pi = price[i, p, m]
+            pe = price[e, p, m]
+            if se >= 0:
+                pain_today[se, PK_EXPORTS, m] += (f0 - lg * pi - lk * pe) * pt * 1e-9
+            tx = c_tax[p, e, i, m]
+            if c_mode[p, e, i, m] != MODE_NONE:
+                o_rent[e, 0, m] += lg * max(pi - pe * (1.0 + tx), 0.0) * pt * 1e-9
+                o_rent[e, 2, m] += lk * max(pi - pe, 0.0) * pt * 1e-9
+            if tx > 0.0:
+                o_rent[e, 1, m] += lg * pe * tx * pt * 1e-9
+    for sd in range(2):  # only a net loss is pain (today's export pain so far is this stage's alone)
+        for m in range(M):
+            pain_today[sd, PK_EXPORTS, m] = max(pain_today[sd, PK_EXPORTS, m], 0.0)
     for p in range(P):
         for i in range(R):
             for m in range(n_keep):
@@ -420,7 +447,6 @@ def book_material_trade(t: int, net: Any, ship: Any, ctrl: Any, market: Any, pol
     # The export (FOB) price of each exporter: what today's shipments fetch at their destinations
     # (their price multiples weighted by the tonnes shipped to each); with nothing shipped, the
     # day before's.  Inside the exporter its own regional price is the domestic tier.
-    price = market.price
     tr_fob = paths.fob
     for p in range(P):
         for e in range(R):
