@@ -37,7 +37,10 @@ from .production import firms_sum, produce_day, sector_pulls, supply_sectors
 from .trade import book_material_trade, divert, import_needs, land_arrivals, ship_usual, trade_goods
 
 
-@kernel_jit(error_model="numpy")
+# nogil: a Dask worker's communication thread must be able to send one chunk's results (the
+# first chunk carries every kept daily path, ~40 MB) while the next chunk computes; holding the
+# GIL for a whole block starved it, so on two workers the client waited seconds for chunk 0.
+@kernel_jit(error_model="numpy", nogil=True)
 def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start: int, n_keep: int, inp: Any,
               tl: Any, nin: Any, out: Any, tr: Any) -> None:
     """Simulate members ``first .. first + M - 1`` (``M = inp.glob.shape[0]``) together, writing outputs in place.
