@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from standoff import Results, simulate
+from standoff import Results, load_scenario, simulate
 from standoff.analysis import compare, find_box, rank_inputs, resilience
 from standoff.catalogue import Catalogue
 from standoff.cli import app
@@ -93,6 +93,23 @@ def test_who_blinks_first_depends_on_how_much_china_sells_elsewhere():
                              "parameters.exporter_redirect_share"]).set_index("input")["mu_star"]
     assert df.index[0] == "parameters.china_export_redirect_share"
     assert df.iloc[0] > 0 and df.iloc[1:].max() < df.iloc[0]
+
+
+def test_who_blinks_first_is_an_outcome_whose_mean_is_its_probability():
+    """first:SIDE is 1 where that side's pressure passes its resolve before the other's (the other
+    never passing counts as later): its mean is concessions()'s p_cn_first / p_us_first, the two
+    never add to more than one, and a sensitivity study can rank what decides it."""
+    from standoff.analysis import sensitivity
+    from standoff.outcomes import Outcome
+    sc = load_scenario("london-2025").negotiating().with_(members=40, trajectories=0)
+    res = simulate(sc)
+    cn, us = Outcome.parse("first:CN").values(res), Outcome.parse("first:US").values(res)
+    assert set(np.unique(cn)) <= {0.0, 1.0} and (cn + us <= 1.0).all()
+    cc = res.concessions()
+    assert cn.mean() == cc.attrs["p_cn_first"] and us.mean() == cc.attrs["p_us_first"]
+    df = sensitivity(sc, "first:CN", "morris", n=8,
+                     inputs=["negotiation.resolve_cn", "parameters.price_floor"]).set_index("input")["mu_star"]
+    assert df.index[0] == "negotiation.resolve_cn" and df.loc["negotiation.resolve_cn"] > 0
 
 
 @pytest.mark.parametrize("flag", [[], ["--negotiate"]])

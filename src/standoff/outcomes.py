@@ -10,8 +10,10 @@ name, how it is read from the results, and whether it is censored):
   wanted (precision targets);
 - ``pain:SIDE``: total pain, US$ bn;
 - ``price:REGION:PRODUCT``: the peak price multiple;
-- ``concede:SIDE``: the first day a side's pressure passes its resolve (who blinks first), a
-  time to an event.
+- ``concede:SIDE``: the first day a side's pressure passes its resolve, a time to an event;
+- ``first:SIDE``: 1 where that side's pressure passes its resolve before the other's (the
+  other's never passing counts as later), else 0: who blinks first, whose mean is its
+  probability (``Results.concessions().attrs["p_cn_first"]``).
 
 :func:`default_outcomes` derives the outcomes a command shows by default from the dataset's
 declaration (the US side, the lead sector, the headline importers), so no default names a
@@ -32,10 +34,12 @@ if TYPE_CHECKING:
 
 #: The kinds of outcome and the dimensions their names run along.
 KINDS: dict[str, tuple[str, ...]] = {"loss": ("region", "sector"), "stockout": ("region", "sector"),
-                                     "pain": ("side",), "price": ("region", "product"), "concede": ("side",)}
+                                     "pain": ("side",), "price": ("region", "product"), "concede": ("side",),
+                                     "first": ("side",)}
 #: Kinds that are days until an event, censored at the horizon when it does not happen.
 TIME_TO_EVENT = ("stockout", "concede")
-FORMS = "loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE, price:REGION:PRODUCT or concede:SIDE"
+FORMS = ("loss:REGION:SECTOR, stockout:REGION:SECTOR, pain:SIDE, price:REGION:PRODUCT, concede:SIDE or "
+         "first:SIDE")
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,12 @@ class Outcome:
                 return ds["pain_usd_bn"].sel(side=self.names[0]).sum("pain_kind").values
             if self.kind == "price":
                 return ds["peak_price_multiple"].sel(region=self.names[0], product=self.names[1]).values
+            if self.kind == "first":
+                other = [s for s in SIDES if s != self.names[0]][0]
+                mine = ds["negotiation"].sel(neg_output=f"first_concession_day_{self.names[0].lower()}").values
+                theirs = ds["negotiation"].sel(neg_output=f"first_concession_day_{other.lower()}").values
+                a, b = np.where(np.isnan(mine), np.inf, mine), np.where(np.isnan(theirs), np.inf, theirs)
+                return (a < b).astype(float)
             return ds["negotiation"].sel(neg_output=f"first_concession_day_{self.names[0].lower()}").values
         except KeyError as exc:
             raise StandoffError(f"unknown name in outcome: {exc}", field="outcome", value=self.spec) from None
