@@ -201,18 +201,15 @@ class Results:
         df = self._band("peak_price_multiple", ("region", "product"))
         keep = self.markets()
         df = df[[(r, p) in keep for r, p in zip(df["region"], df["product"])]].reset_index(drop=True)
-        # Where users bid, their bid at the margin bounds the price (a market finding); where
-        # nobody uses or makes anything from the product, price_cap does, an assumed bound: a peak
-        # there that reached the member's cap is the cap, not a price the market found.  The share
-        # of members where that happened, so nobody reads it as a result.
+        # The users' bid at the margin bounds a price (a market finding) unless it is above
+        # price_cap, an assumed bound (a market with almost nothing left): a peak that reached the
+        # member's cap is the cap, not a price the market found.  The share of members where that
+        # happened, so nobody reads it as a result.
         df["at_cap"] = 0.0
         if "parameters.price_cap" in [str(x) for x in self.ds["input"].values]:
-            net = self.scenario.network()
-            bid_n = net.bid_ladder[0]
             cap = self.ds["inputs"].sel(input="parameters.price_cap").values
             peak = self.ds["peak_price_multiple"]
-            df["at_cap"] = [0.0 if bid_n[net.regions.index(r), net.products.index(p)] > 0 else
-                            float(np.mean(peak.sel(region=r, product=p).values >= cap * (1 - 1e-5)))
+            df["at_cap"] = [float(np.mean(peak.sel(region=r, product=p).values >= cap * (1 - 1e-5)))
                             for r, p in zip(df["region"], df["product"])]
         return df
 
@@ -829,8 +826,8 @@ _COLUMN_UNITS = {
     "price_tiers": {"*": "x baseline price", "wedge_at_peak": "FOB price over domestic price at the FOB peak"},
     "concessions": {"median_concession_in_first_deal": "share of its position a side gave up, 0-1"},
     "rounds": {"mean": "count per member (the measure's rounds, agreements, ...)", "median": "count per member"},
-    "prices": {"at_cap": "share of members whose peak is their price_cap (an assumed bound, not a market price; "
-                         "only in a market where nobody uses or makes anything from the product), 0-1"},
+    "prices": {"at_cap": "share of members whose peak is their price_cap (an assumed bound where users' bids would "
+                         "go higher, not a market price: read it as 'at least'), 0-1"},
     "status_quo_ante": {"china_share_ante": "share of the key product's supply, 0-1",
                         "china_share_end_median": "share of the key product's supply, 0-1",
                         "key_price_end": "x baseline price"},

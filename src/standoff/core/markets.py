@@ -5,8 +5,9 @@ region's inventory position against its target, bounded below by a floor and abo
 the market's users bid: the bid of the user at the margin, the one priced out last when the
 shortage is shared from the lowest bidder up (:func:`market_ceiling`: a sector bids what a
 stoppage costs it per tonne, a producer what its own product fetches less its other inputs).
-Only a market where nobody uses or makes anything from the product is bounded by the assumed
-``price_cap``.  Prices
+When the bid at the margin is higher than the assumed ``price_cap`` (a market with almost
+nothing left, where the last user's bid is thousands of times the price: no spot market quotes
+that), the cap bounds it, and results flag peaks at the cap as "at least".  Prices
 cut short-run demand a little (an elasticity), and over months drive thrifting and
 substitution at a bounded rate that does not reverse; over years, a smoothed price
 signal brings new capacity outside China.  Buyers expect scarcity when a control covers
@@ -291,11 +292,11 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
             nb = bid_n[r, p]
             for m in range(M):
                 c = x3[m]
-                if nb > 0:  # users bid: the price is bounded by the bid at the margin
+                if nb > 0:  # users bid: the price is bounded by the bid at the margin, and by price_cap
                     raw = m_star[m] if c > 1e-9 else np.inf
                     hi = market_ceiling(p, nb, bid[r, p], bid_down[r, p], bid_qty[r, p], coef, price_t, price, r,
                                         m, min(max(1.0 - c, 0.0), 1.0), raw, wk)
-                    ms = max(min(raw, hi), g_pfloor[m])
+                    ms = max(min(raw, hi, g_pcap[m]), g_pfloor[m])
                 else:  # nobody here uses or makes anything from it (stock only): price_cap bounds it
                     ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
                     ms = ms if c > 1e-9 else g_pcap[m]

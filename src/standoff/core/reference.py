@@ -747,7 +747,7 @@ class Member:
                         hi = market_ceiling(p, nb, self.bid[r, p], self.bid_down[r, p], self.bid_qty[r, p],
                                             self.net.coef, self.net.price_usd_per_t, prices, 0, 0,
                                             min(max(1.0 - c, 0.0), 1.0), raw, self.bid_wk)
-                        m_star = max(min(raw, hi), g[E.I_PFLOOR])
+                        m_star = max(min(raw, hi, g[E.I_PCAP]), g[E.I_PFLOOR])
                     else:
                         m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
                     h.price += (m_star - h.price) * self.inv_presp
