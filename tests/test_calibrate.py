@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from standoff.calibrate import EPISODES, calibrate, grid_search, write_calibration
+from standoff.calibrate import EPISODES, calibrate, grid_search, window_probability, write_calibration
 from standoff.cli import app
 from standoff.errors import StandoffError
 
@@ -56,6 +56,8 @@ def test_the_command_fits_on_one_episode_and_tests_on_the_other(tmp_path):
                                    "-n", "16", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "tested on london-2025" in res.output and out.exists()
+    flat = " ".join(res.output.split())
+    assert "P(within 15 days of the observed)" in flat and "with the dataset's own values" in flat
     bad = CliRunner().invoke(app, ["calibrate", "--fit-on", "truce-2018", "--test-on", "london-2025",
                                    "--param", "thresold=0.5", "-n", "4", "--out", str(tmp_path / "x.csv")])
     assert bad.exit_code != 0 and "unknown negotiation parameter" in bad.output
@@ -73,3 +75,26 @@ def test_by_default_the_rows_go_beside_the_runs_not_into_the_working_directory(t
     folder = CliRunner().invoke(app, ["calibrate", "--fit-on", "truce-2018", "--test-on", "london-2025",
                                       "--param", "threshold=0.5", "-n", "4", "--out", str(tmp_path)])
     assert folder.exit_code != 0 and "--out" in folder.output
+
+
+def test_the_likelihood_is_the_share_of_members_whose_truce_ends_near_the_observed_day():
+    """Members that never reach a truce count as not ending near it; a window no member lands in
+    still has a finite (smoothed) log-likelihood, below any window some member lands in."""
+    life = np.array([100.0, 150.0, 160.0, 174.0, 176.0, 400.0])
+    w = window_probability(life, members=10, observed=160.0, window=15.0)
+    assert w["p_window"] == 0.3 and w["p_window_lo"] < 0.3 < w["p_window_hi"]
+    assert w["log_likelihood"] == pytest.approx(np.log(3.5 / 11))
+    none = window_probability(life, members=10, observed=1000.0)
+    assert none["p_window"] == 0.0 and np.isfinite(none["log_likelihood"])
+    assert none["log_likelihood"] < window_probability(life, 10, 400.0)["log_likelihood"]
+
+
+def test_calibration_by_likelihood_reports_the_test_against_the_datasets_own_values():
+    out = calibrate("truce-2018", "london-2025", {"threshold": [0.45, 0.6]}, members=24)
+    assert out["objective"] == "likelihood"
+    best = out["grid"].set_index("threshold")["log_likelihood"]
+    assert best.loc[out["best"]["threshold"]] == best.max()
+    for key in ("test_p_window", "default_p_window", "fit_p_window"):
+        assert out[key + "_lo"] <= out[key] <= out[key + "_hi"]
+    with pytest.raises(StandoffError, match="objective"):
+        calibrate("truce-2018", "london-2025", {"threshold": [0.6]}, members=4, objective="mode")

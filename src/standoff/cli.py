@@ -415,6 +415,10 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
                                               help="NAME=V1,V2,... a negotiation parameter and the values to try "
                                                    "(repeatable)."),
               members: int = typer.Option(200, "--members", "-n", help="Members per run."),
+              objective: str = typer.Option("likelihood", "--objective",
+                                            help="likelihood: make the observed lifespan most likely (the "
+                                                 "probability that the first truce ends within 15 days of the "
+                                                 "day it did); median: the simulated median closest to it."),
               out: Optional[Path] = typer.Option(None, "--out", "-o",
                                                  help="Where to write the calibrated rows (negotiation.csv layout; "
                                                       "default runs/calibration-FIT_ON-TIME.csv).")) -> None:
@@ -450,16 +454,27 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
     else:
         probe_writable(out.parent, "--out")
     with err_console.status("calibrating ...") as status:
-        outcome = do_calibrate(fit_on, test_on, grid, members, progress=lambda msg: status.update(msg))
-    console.print(present.df_table(outcome["grid"].round(3), f"Fit on {fit_on}: median first-truce lifespan "
-                                   f"(days) at each point; observed {outcome['fit_observed']:g}"))
+        outcome = do_calibrate(fit_on, test_on, grid, members, progress=lambda msg: status.update(msg),
+                               objective=objective)
+    w = outcome["window_days"]
+    console.print(present.df_table(outcome["grid"].round(3), f"Fit on {fit_on} ({objective}): median first-truce "
+                                   f"lifespan (days) and the probability that it ends within {w:g} days of the "
+                                   f"observed {outcome['fit_observed']:g}, at each point"))
     best = ", ".join(f"{k} = {v:g}" for k, v in outcome["best"].items())
     lo, hi = outcome["test_tolerance"]
+
+    def pw(key: str) -> str:
+        return f"{outcome[key]:.0%} ({outcome[key + '_lo']:.0%}-{outcome[key + '_hi']:.0%})"
     console.print(f"best on {fit_on}: {best} (median {outcome['fit_median']:.0f} days against "
-                  f"{outcome['fit_observed']:g})")
+                  f"{outcome['fit_observed']:g}; P(within {w:g} days) {pw('fit_p_window')})", markup=False)
     console.print(f"tested on {test_on}: median {outcome['test_median']:.0f} days against "
                   f"{outcome['test_observed']:g} observed (tolerance {lo:g}-{hi:g}): "
-                  + ("holds" if outcome["test_holds"] else "does not hold"), markup=False)
+                  + ("holds" if outcome["test_holds"] else "does not hold")
+                  + f"; P(within {w:g} days of the observed) {pw('test_p_window')} against "
+                    f"{pw('default_p_window')} with the dataset's own values: "
+                  + ("more likely out of sample" if outcome["test_p_window_lo"] > outcome["default_p_window_hi"]
+                     else "less likely out of sample" if outcome["test_p_window_hi"] < outcome["default_p_window_lo"]
+                     else "no better or worse out of sample within Monte Carlo error"), markup=False)
     write_calibration(out, outcome)
     console.print(f"calibrated rows written to {out} (source CALIBRATED). To use them, set the values in a "
                   f"scenario's negotiation: parameters: (each NAME: VALUE), or copy the rows into the "
