@@ -259,6 +259,9 @@ STREAM_ROUND, STREAM_Q_US, STREAM_Q_CN, STREAM_OBS_US, STREAM_OBS_CN, STREAM_FOR
 #: A side's measure outside the deal (US, CN), its reading by the other side, and a side's
 #: extension decision at a deadline (US, CN): streams 110-115.
 STREAM_MEASURE, STREAM_READ, STREAM_EXTEND = 110, 112, 114
+#: A side's extension decision at a round held during a truce (US, CN; and their second uniforms
+#: at +2): streams 3000-3003, clear of the licence contracts' streams (from 1000, three per contract).
+STREAM_EXTEND_ROUND = 3000
 
 # ---------------------------------------------------------------- outputs
 

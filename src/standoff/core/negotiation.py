@@ -21,7 +21,9 @@ agreement and both sides revert.
 While an agreement is in force each side also takes measures outside the deal (entity listings,
 chip controls, port fees, visas: outside the deal) at a daily rate, and the other side reads
 each as a breach with a probability of one less its trust: it accuses, and the ladder runs
-from there (a repair call, or limited retaliation and collapse).  At a deadline each side
+from there (a repair call, or limited retaliation and collapse).  A scheduled round held during
+a truce is talks towards a fuller deal: if it holds it settles standing accusations and sets a
+new deadline; if it breaks up the truce runs to its deadline.  At a deadline each side
 extends if its trust above the threshold, plus what the truce relieves (its pressure ratio
 when the deal was made less its ratio now, weighted), plus noise (the domestic politics of the
 day), is positive; otherwise the truce lapses.  So a truce ends by lapsing at a deadline, after
@@ -51,7 +53,7 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      RUNG_COMPLY, RUNG_RETALIATE, S_ACC_CN, S_ACC_US, S_PATH, S_RUNG_CN, S_RUNG_US,
                      STREAM_REPAIR_CN, STREAM_REPAIR_US, CAUSE_BREACH, CAUSE_LAPSE, CAUSE_MEASURE, N_EXT_NOISE,
                      N_EXT_RELIEF, N_MEAS_CN, N_MEAS_US, O_CAUSE, O_MEASURES, S_MEAS_CN, S_MEAS_US, S_RHO_PRE_CN,
-                     S_RHO_PRE_US, STREAM_EXTEND, STREAM_MEASURE, STREAM_READ)
+                     S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ)
 
 
 @kernel_jit(error_model="numpy")
@@ -250,6 +252,48 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             st[S_RETAL_DAYS_US] = 0.0
             st[S_RETAL_DAYS_CN] = 0.0
             return
+        if talks_today:
+            # A round during a truce: talks towards a fuller deal.  Each side takes the decision it
+            # would take at the deadline (:func:`extends`: trust against the threshold, the relief
+            # the truce gives it, the day's politics), and the round holds if both extend and
+            # nobody walks out (as in a round without an agreement, likelier with less trust and
+            # a thinner zone; the zone at stake is the pressure each side would face if the truce
+            # lapsed, its ratio when the deal was made, not today's relieved one).  A round that
+            # holds settles standing accusations, as a repair call does, and sets a new deadline
+            # ``agreement_days`` on (Stockholm, July 2025; Washington, February 2019); one that
+            # breaks up leaves the truce to its deadline.
+            st[S_LAST_ROUND] = t
+            out[O_ROUNDS] += 1.0
+            zone_ext = st[S_RHO_PRE_US] + st[S_RHO_PRE_CN] - 1.0
+            trust_ext = 0.5 * (st[S_TRUST_US] + st[S_TRUST_CN])
+            p_walk_ext = (1.0 - trust_ext) * np.exp(-max(zone_ext, 0.0) / npar[N_WALK])
+            both = extends(st[S_TRUST_US], st[S_RHO_PRE_US], rho_us, npar,
+                           kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND),
+                           kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 2)) and \
+                extends(st[S_TRUST_CN], st[S_RHO_PRE_CN], rho_cn, npar,
+                        kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 1),
+                        kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 3))
+            if zone_ext > 0.0 and both and kernel_uniform(seed, member, t, STREAM_ROUND) >= p_walk_ext:
+                st[S_END] = max(st[S_END], t + npar[N_AGR_DAYS])
+                out[O_EXT] += 1.0
+                if st[S_RUNG_US] != RUNG_COMPLY or st[S_RUNG_CN] != RUNG_COMPLY or st[S_MEAS_US] > 0.5 \
+                        or st[S_MEAS_CN] > 0.5:
+                    out[O_REPAIR] += 1.0
+                # It settles accusations and ends limited retaliation (London, June 2025: licences
+                # for the lifting of the US curbs taken in May).
+                for rg, ad, es, rs, rd in ((S_RUNG_US, S_ACC_US, S_EPISODE_US, S_RETAL_US, S_RETAL_DAYS_US),
+                                           (S_RUNG_CN, S_ACC_CN, S_EPISODE_CN, S_RETAL_CN, S_RETAL_DAYS_CN)):
+                    st[rg] = float(RUNG_COMPLY)
+                    st[ad] = 0.0
+                    st[es] = 0.0
+                    st[rs] = 0.0
+                    st[rd] = 0.0
+                st[S_MEAS_US] = 0.0
+                st[S_MEAS_CN] = 0.0
+                st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])
+                st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+            else:
+                out[O_NEAR] += 1.0
         if t >= st[S_END]:
             # A deadline: each side extends if its trust above the threshold, plus the relief the
             # truce gives it (weighted), plus the day's noise, is positive; otherwise it lapses.
