@@ -199,3 +199,20 @@ def test_compare_says_which_run_is_a_and_which_is_b(tmp_path):
     flat = " ".join(r.output.split())  # the title may wrap
     assert flat.index("B: baseline (") < flat.index("minus A: baseline (")
     assert "nan" not in r.output
+
+
+def test_run_leaves_the_working_paths_out_unless_all_paths(tmp_path):
+    """`standoff run` writes the daily paths the report and dashboard read; `--all-paths` adds
+    the working ones (expectations, traders' stock, requirements, cumulative pain, the agreement
+    flag), and `standoff rerun` of either folder is identical."""
+    from standoff.results import WORKING_PATHS
+    for flag, folder in (([], tmp_path / "lean"), (["--all-paths"], tmp_path / "all")):
+        res = runner.invoke(app, ["run", "baseline", "-n", "4", "--out", str(folder), "--quiet", "--catalogue", "none",
+                                  *flag])
+        assert res.exit_code == 0, res.output
+        with xr.open_dataset(folder / "results.nc", engine="h5netcdf") as ds:
+            names = set(ds.data_vars)
+        assert ("price_multiple" in names) and (set(WORKING_PATHS) <= names) == bool(flag)
+        assert not (set(WORKING_PATHS) & names) or flag
+        again = runner.invoke(app, ["rerun", str(folder)])
+        assert again.exit_code == 0 and "identical" in again.output.lower(), again.output
