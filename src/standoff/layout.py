@@ -405,9 +405,10 @@ PATH_FIELDS = ("cover_days", "output_fraction", "price_multiple", "imports_t", "
 def paths_of(n: int, arrays: dict) -> "Paths":
     """The kernel's ``Paths`` of ``n`` kept members over the daily-path ``arrays`` (by ``TRAJ_SHAPES`` name)."""
     return Paths(n, *[arrays[name] for name in PATH_FIELDS])
-#: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees), and one per
-#: bidding class of a market (``k``: :func:`standoff.core.markets.market_ceiling`).
-Scratch = namedtuple("Scratch", ["x", "y", "k"])
+#: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees), one per
+#: bidding class of a market (``k``: :func:`standoff.core.markets.market_ceiling`) and one per
+#: region and member (``f``: :func:`standoff.core.markets.arbitrage_floors`).
+Scratch = namedtuple("Scratch", ["x", "y", "k", "f"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...
 Inputs = namedtuple("Inputs", ["glob", "sector_days", "pool_days", "stockpile", "ev", "npar", "defer_days"])
 #: ... the scenario's timeline as rows of actions (see the ``A_*`` codes) ...

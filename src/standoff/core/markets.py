@@ -188,14 +188,18 @@ def market_ceiling(p: int, n: int, bid: np.ndarray, down: np.ndarray, qty: np.nd
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def arbitrage_floor(net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray) -> None:
-    """Trade arbitrage: a market that buys most of a product abroad (its own producers supply
-    less than half its usual orders) pays at least what its cheapest foreign supplier that
-    legally ships to it today gets at home, plus the export tax on the route
-    (``export_tax``, on top of any in force in the baseline): a supplier would not sell abroad
-    for less than it fetches at home.  No ceiling: a control, a quota or a ban keeps the
-    importer's price above the exporter's (the two tiers), and trade between markets is what
-    buyers order, not what prices say.  Regions in order; ``fl`` is scratch (one per member)."""
+def arbitrage_floors(p: int, net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray) -> None:
+    """Trade arbitrage for product ``p``: ``fl[i, m]`` is the least a market that buys most of the
+    product abroad (its own producers supply less than half its usual orders) may ask, what its
+    cheapest foreign supplier that legally ships to it today gets at home, plus the export tax on
+    the route (``export_tax``, on top of any in force in the baseline): a supplier would not sell
+    abroad for less than it fetches at home; ``inf`` where no floor applies.  Read from the
+    prices at the start of the stage.  The floor bounds the price's *target*, so the price moves
+    to it at the price response like any other (applied at once to the price, a trickle from a
+    dear supplier lifted a whole market overnight while a market cut off entirely followed its
+    own cover slowly: a stricter control could lower the price outside).  No ceiling: a control,
+    a quota or a ban keeps the importer's price above the exporter's (the two tiers), and trade
+    between markets is what buyers order, not what prices say."""
     mk = net.market
     share0 = net.share0
     price = market.price
@@ -203,34 +207,27 @@ def arbitrage_floor(net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray)
     leaked = ship.leaked
     c_tax = ctrl.c_term[T_TAX]
     R, P, M = price.shape
-    for p in range(P):
-        for i in range(R):
-            if not mk[i, p] or share0[p, i, i] >= 0.5:
+    for i in range(R):
+        for m in range(M):
+            fl[i, m] = np.inf
+        if not mk[i, p] or share0[p, i, i] >= 0.5:
+            continue
+        for e in range(R):
+            if e == i or share0[p, e, i] <= 0.0:
                 continue
-            any_f = False
             for m in range(M):
-                fl[m] = np.inf
-            for e in range(R):
-                if e == i or share0[p, e, i] <= 0.0:
-                    continue
-                for m in range(M):
-                    if shipped[p, e, i, m] - leaked[p, e, i, m] > 0.0:
-                        f = price[e, p, m] * (1.0 + c_tax[p, e, i, m])
-                        if f < fl[m]:
-                            fl[m] = f
-                            any_f = True
-            if any_f:
-                for m in range(M):
-                    if fl[m] > price[i, p, m] and fl[m] < np.inf:
-                        price[i, p, m] = fl[m]
+                if shipped[p, e, i, m] - leaked[p, e, i, m] > 0.0:
+                    f = price[e, p, m] * (1.0 + c_tax[p, e, i, m])
+                    if f < fl[i, m]:
+                        fl[i, m] = f
 
 
 @kernel_jit(error_model="numpy", inline="always")
 def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, ctrl: Any, acc: Any,
                    paths: Any, scr: Any) -> None:
     """Stage: regional prices follow inventory cover up to the bid of the user at the margin
-    (:func:`market_ceiling`; then no importer pays less than its
-    cheapest active foreign supplier gets: :func:`arbitrage_floor`), demand responds to a sector's own input
+    (:func:`market_ceiling`) and no lower than what an importer's cheapest active foreign
+    supplier gets at home (:func:`arbitrage_floors`), demand responds to a sector's own input
     price, substitution moves toward its price-driven target, a lasting price signal brings
     new capacity outside China, and expectations and speculation follow (:func:`expectations`)."""
     prod0 = net.prod0
@@ -277,9 +274,14 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
     coef = net.coef
     price_t = net.price_t
     wk = scr.k
-    # 1. each market's price moves toward what its inventory position says
-    for r in range(R):
-        for p in range(P):
+    fl = scr.f
+    # 1. each market's price moves toward what its inventory position says, bounded by its users'
+    # bids and by trade arbitrage (products in turn: every floor of a product is read from the
+    # prices before any of them moved; a bid reads the region's prices of other products as they
+    # stand, as in the reference's region-by-region order)
+    for p in range(P):
+        arbitrage_floors(p, net, market, ship, ctrl, fl)
+        for r in range(R):
             if not mk[r, p]:  # nothing held, used or made here: the price stays at 1
                 continue
             for m in range(M):
@@ -300,12 +302,12 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
                 else:  # nobody here uses or makes anything from it (stock only): price_cap bounds it
                     ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
                     ms = ms if c > 1e-9 else g_pcap[m]
+                f = fl[r, m]
+                ms = f if (f > ms and f < np.inf) else ms
                 pr = price[r, p, m]
                 ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
                 price[r, p, m] = pr + (ms - pr) * inv_presp[m] if ok else pr
-    # 2. trade arbitrage (:func:`arbitrage_floor`)
-    arbitrage_floor(net, market, ship, ctrl, scr.x[4])
-    # 3. what follows from the prices
+    # 2. what follows from the prices
     for r in range(R):
         for p in range(P):
             if not mk[r, p]:

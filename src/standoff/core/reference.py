@@ -130,6 +130,7 @@ class Member:
         self.crit = crit
         self.coef = net.coef
         self.bid_n, self.bid, self.bid_down, self.bid_qty = net.bid_ladder
+        self.mk = net.markets
         self.bid_wk = np.zeros(self.bid.shape[2])
         self.inv_coef = [[1.0 / net.coef[p, q] if net.coef[p, q] > 0.0 else 0.0 for q in range(P)] for p in range(P)]
         pool_days = inputs["pool_days"][k]
@@ -733,6 +734,7 @@ class Member:
         # markets: prices, substitution, new capacity
         eps = g[E.I_EPS]
         used = set(self.crit)
+        floors = self._arbitrage_floors()  # from the prices before any moves today
         for r in range(R):
             for p in range(P):
                 h = self.h[r][p]
@@ -750,8 +752,9 @@ class Member:
                         m_star = max(min(raw, hi, g[E.I_PCAP]), g[E.I_PFLOOR])
                     else:
                         m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
+                    f = floors[r][p]
+                    m_star = f if (f > m_star and f < math.inf) else m_star
                     h.price += (m_star - h.price) * self.inv_presp
-        self._arbitrage_floor()
         for r in range(R):
             for p in range(P):
                 h = self.h[r][p]
@@ -799,14 +802,14 @@ class Member:
                 h.spec = sp + take - back
 
 
-    def _arbitrage_floor(self) -> None:
-        """A market that buys most of a product abroad pays at least what its cheapest foreign
-        supplier legally shipping to it today gets at home, plus the route's export tax
-        (:func:`standoff.core.markets.arbitrage_floor`)."""
+    def _arbitrage_floors(self) -> list[list[float]]:
+        """The least each market that buys most of a product abroad may ask: what its cheapest
+        foreign supplier legally shipping to it today gets at home, plus the route's export tax
+        (``inf`` where none; :func:`standoff.core.markets.arbitrage_floors`)."""
+        out = [[math.inf] * self.P for _ in range(self.R)]
         for p in range(self.P):
             for i in range(self.R):
-                hi = self.h[i][p]
-                if self.route[(p, i, i)].share >= 0.5:  # (a region a supplier ships to has a market)
+                if not self.mk[i, p] or self.route[(p, i, i)].share >= 0.5:
                     continue
                 fl = math.inf
                 for e in range(self.R):
@@ -815,8 +818,8 @@ class Member:
                         continue
                     if rt.shipped - rt.leaked > 0.0:
                         fl = min(fl, self.h[e][p].price * (1.0 + rt.tax))
-                if hi.price < fl < math.inf:
-                    hi.price = fl
+                out[i][p] = fl
+        return out
 
     def book_material_trade(self) -> None:
         """Stage: rare-earth trade lost, the export revenue it costs (net of what the tonnes still
