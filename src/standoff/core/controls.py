@@ -310,6 +310,18 @@ def leak_share(leak: float, full_wedge: float, p_importer: float, p_exporter: fl
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def quota_fill(quota_per_year: float, orders: float, frac: float) -> float:
+    """Share of today's orders under an exporter's quota that the quota lets through: its daily
+    allowance over the orders the exporter can serve (``orders`` times ``frac``, the share its
+    stock covers), at most one; one when nothing is ordered under it.  Shipping applies it
+    (:func:`standoff.core.trade.ship_usual`), and buyers fear the rest
+    (:func:`standoff.core.markets.expectations`)."""
+    if orders <= 0.0:
+        return 1.0
+    return min(1.0, (quota_per_year / 365.0) / max(orders * frac, 1e-300))
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def diverts_to(mode: int, cover: float, chill: float) -> bool:
     """Whether buyers short elsewhere can buy on a route: no control, or a licence control that
     covers nothing and no longer chills its exporters (round 2 of shipping,

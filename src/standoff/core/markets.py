@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
+from .controls import quota_fill
 from ..layout import (CN_SIDE, I_EXPDAYS, I_MOMSCALE, I_SPECDAYS, INVEST_SIGNAL, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      SUB_EFFORT_SPAN,
                      T_AHEAD, T_APPR, T_COVER, T_TAX)
@@ -394,9 +395,7 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
                 for m in range(M):
                     md = c_mode[p, e, r, m]
                     if md == MODE_QUOTA:  # the share of today's orders under the quota it refuses
-                        cp = ctl_pe[p, e, m]
-                        f = 1.0 - min(1.0, (c_quota[p, e, m] / 365.0) / max(cp * frac_pe[p, e, m], 1e-300)) \
-                            if cp > 0.0 else 0.0
+                        f = 1.0 - quota_fill(c_quota[p, e, m], ctl_pe[p, e, m], frac_pe[p, e, m])
                     else:
                         f = c_cover[p, e, r, m] * (1.0 - c_appr[p, e, r, m]) if md == MODE_LICENCE else \
                             (0.0 if md == MODE_NONE else 1.0)

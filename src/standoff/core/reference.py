@@ -26,7 +26,7 @@ import numpy as np
 
 from . import engine as E
 from ..day import DAY
-from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to, leak_share
+from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to, leak_share, quota_fill
 from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED,
                      LK_LEFT, LK_PENDING, LK_REFUSED, LK_WAITED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
@@ -494,9 +494,7 @@ class Member:
             if o <= 0.0:
                 continue
             frac = he.frac
-            quota_frac = 1.0
-            if he.quota_order > 0.0:
-                quota_frac = min(1.0, (he.quota / 365.0) / max(he.quota_order * frac, 1e-300))
+            quota_frac = quota_fill(he.quota, he.quota_order, frac)
             q = o * frac
             if rt.i == rt.e or rt.mode == MODE_NONE:
                 self._ship(t, rt, q, rt.lead)
@@ -783,8 +781,7 @@ class Member:
                         continue
                     he = self.h[e][p]
                     if rt.mode == MODE_QUOTA:  # the share of today's orders under the quota it refuses
-                        f = 1.0 - min(1.0, (he.quota / 365.0) / max(he.quota_order * he.frac, 1e-300)) \
-                            if he.quota_order > 0.0 else 0.0
+                        f = 1.0 - quota_fill(he.quota, he.quota_order, he.frac)
                     else:
                         f = rt.cover * (1.0 - rt.appr) if rt.mode == MODE_LICENCE else \
                             (0.0 if rt.mode == MODE_NONE else 1.0)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from .controls import chill_now, diverts_to, leak_share, schedule, tag
+from .controls import chill_now, diverts_to, leak_share, quota_fill, schedule, tag
 from ..layout import (T_AHEAD, T_CHILL, T_CHILL_DAYS, T_COVER, T_LEAK, T_LEAK_CAP, T_LEAK_WEDGE, T_SCREEN, T_TAX,
                      CN_SIDE, I_AHEAD, I_DIV, I_PRECMAX, I_PT, I_SIGMA, MODE_LICENCE, MODE_NONE, MODE_QUOTA,
                      PK_CONSUMERS, PK_EXPORTS, PK_STRATEGIC)
@@ -252,8 +252,7 @@ def ship_usual(t: int, net: Any, stocks: Any, market: Any, ship: Any, ctrl: Any,
         lic_here = (not own) and lic_route[p, e, i]
         if any_quota:
             for m in range(M):
-                cp = ctl_pe[p, e, m]
-                x3[m] = min(1.0, (c_quota[p, e, m] / 365.0) / max(cp * frac_pe[p, e, m], 1e-300)) if cp > 0.0 else 1.0
+                x3[m] = quota_fill(c_quota[p, e, m], ctl_pe[p, e, m], frac_pe[p, e, m])
         for m in range(M):
             o = need[i, p, m] * sh
             q = o * frac_pe[p, e, m]
