@@ -75,6 +75,17 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[S_TRUST_CN] = npar[N_T0_CN]
 
 
+@kernel_jit(error_model="numpy", inline="always")
+def _settle_doubts(st: np.ndarray, npar: np.ndarray) -> None:
+    """A repair call, a round that holds or a new deal settles the measures outside the deal read
+    as breaches, and each side's reading of the other starts again from the benefit of the doubt
+    (at the breach threshold, if it was below)."""
+    st[S_MEAS_US] = 0.0
+    st[S_MEAS_CN] = 0.0
+    st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])
+    st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+
+
 @kernel_jit(error_model="numpy")
 def extends(trust: float, rho_pre: float, rho_now: float, npar: np.ndarray, u1: float, u2: float) -> bool:
     """Whether a side extends a truce at its deadline: its trust above the threshold, plus
@@ -219,10 +230,7 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
                         st[rg] = float(RUNG_COMPLY)
                         st[ad] = 0.0
                         st[es] = 0.0
-                        st[S_MEAS_US] = 0.0  # the call or round settles the measures too
-                        st[S_MEAS_CN] = 0.0
-                        st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])  # a fresh benefit of the doubt
-                        st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+                        _settle_doubts(st, npar)  # the call settles the measures too
                     else:
                         st[rg] = float(RUNG_RETALIATE)
                         out[O_LIMRET] += 1.0
@@ -288,10 +296,7 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
                     st[es] = 0.0
                     st[rs] = 0.0
                     st[rd] = 0.0
-                st[S_MEAS_US] = 0.0
-                st[S_MEAS_CN] = 0.0
-                st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])
-                st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+                _settle_doubts(st, npar)
             else:
                 out[O_NEAR] += 1.0
         if t >= st[S_END]:
@@ -374,14 +379,11 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     st[S_END] = t + npar[N_AGR_DAYS]
     st[S_RHO_PRE_US] = rho_us
     st[S_RHO_PRE_CN] = rho_cn
-    st[S_MEAS_US] = 0.0
-    st[S_MEAS_CN] = 0.0
     st[S_RETAL_US] = 0.0
     st[S_RETAL_CN] = 0.0
     st[S_RETAL_DAYS_US] = 0.0
     st[S_RETAL_DAYS_CN] = 0.0
-    st[S_OBS_US] = max(st[S_OBS_US], npar[N_THETA])  # a fresh deal starts from the benefit of the doubt
-    st[S_OBS_CN] = max(st[S_OBS_CN], npar[N_THETA])
+    _settle_doubts(st, npar)  # a fresh deal starts from the benefit of the doubt
     out[O_AGREEMENTS] += 1.0
     if np.isnan(out[O_AGREE]):
         out[O_AGREE] = t
