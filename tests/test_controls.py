@@ -641,3 +641,20 @@ def test_who_earns_the_rent_and_export_pain_nets_the_higher_prices():
         pain = ds.pain_usd_bn.sel(side="CN", pain_kind="exports")
         lost = (ds.re_trade_t.sel(flow_kind="lost") * pt).sum(("product", "region")) * 1e-9
         assert (pain <= lost + 1e-12).all() and (pain < lost).any()
+
+
+def test_a_quota_feeds_fear_only_as_far_as_it_refuses_orders():
+    """Buyers' expected scarcity counts a quota at the share of today's orders it cannot fill: a
+    quota far above what is ordered refuses nothing and feeds no fear (expectations stay at 0 and
+    prices at 1), while one far below it does."""
+    import standoff
+
+    from .conftest import control, make
+    runs = {}
+    for q in (1e9, 100.0):
+        ev = [control(mode="quota", products=["MAGNET"], quota_tonnes_per_year=q)]
+        runs[q] = standoff.simulate(make(events=ev, horizon_days=120, members=4, trajectories=4)).ds
+    loose = runs[1e9].expectation.sel(region="USA", product="MAGNET").values
+    tight = runs[100.0].expectation.sel(region="USA", product="MAGNET").values
+    assert loose.max() == 0.0 and float(np.abs(runs[1e9].price_multiple.values - 1.0).max()) == 0.0
+    assert tight.max() > 0.3
