@@ -43,7 +43,7 @@ class Route:
         self.need = np.full((R, 1, M), need)
         self.ctrl = Ctrl(mode, self.c_term, np.zeros((1, R, M)), np.zeros((K, NC, M), dtype=np.int64),
                          np.zeros((K, NC, M)), np.zeros((K, NC, M)), np.zeros((K, M)), np.full((1, R, R, M), -1.0),
-                         np.zeros((1, R, R, M)), np.zeros((R, M)), np.zeros((1, len(LICENCE_KINDS), M)),
+                         np.full((1, R, R, M), -1.0), np.zeros((1, R, R, M)), np.zeros((R, M)), np.zeros((1, len(LICENCE_KINDS), M)),
                          np.zeros((1, R, M)), np.zeros((1, R, M)), np.zeros((1, R, M)), lic, np.zeros(3, np.int64))
         self.ct_state, self.ct_day = self.ctrl.ct_state, self.ctrl.ct_day
         self.mode = mode
@@ -80,6 +80,27 @@ def test_supply_comes_back_in_steps_as_each_buyers_licence_arrives():
     assert oks[0].max() == 0.0 and oks[-1].min() == 1.0
     # members' paths differ: licences are per contract, not one smooth share
     assert len({tuple(oks[:, m]) for m in range(r.M)}) > r.M // 2
+
+
+def test_what_buyers_see_is_the_share_of_applicants_licensed():
+    """``ct_seen``: -1 while nobody has applied; 0 while every application waits; the share of
+    applicants holding a licence once decisions come (all of them with approval 1; with
+    refusals, below 1, the buyers gone for good counted as refused)."""
+    r = Route(appr=1.0, need=0.0)
+    r.day(0)
+    assert (r.ctrl.ct_seen[0, 0, 1] == -1.0).all()  # no order, no application, nothing seen
+    r = Route(appr=1.0, rmin=7.0, rmax=63.0)
+    r.day(0)
+    assert (r.ctrl.ct_seen[0, 0, 1] == 0.0).all()
+    for t in range(1, 70):
+        ok, _ = r.day(t)
+        assert np.allclose(r.ctrl.ct_seen[0, 0, 1], ok)  # everyone applied on day 0
+    assert (r.ctrl.ct_seen[0, 0, 1] == 1.0).all()
+    r = Route(appr=0.5, rmin=0.0, rmax=0.0, again=0.0)
+    for t in range(5):
+        ok, _ = r.day(t)
+    seen = r.ctrl.ct_seen[0, 0, 1]
+    assert np.allclose(seen, ok) and 0.2 < seen.mean() < 0.8  # the refused left: still applicants
 
 
 def test_zero_review_and_full_approval_licenses_everything_the_first_day():
@@ -658,3 +679,27 @@ def test_a_quota_feeds_fear_only_as_far_as_it_refuses_orders():
     tight = runs[100.0].expectation.sel(region="USA", product="MAGNET").values
     assert loose.max() == 0.0 and float(np.abs(runs[1e9].price_multiple.values - 1.0).max()) == 0.0
     assert tight.max() > 0.3
+
+
+def test_fear_runs_ahead_of_a_licence_regime_and_fades_as_licences_flow():
+    """Buyers read a licence regime by what they see: while their applications wait, the covered
+    trade is feared withheld in full, whatever share the authority will approve; once licences
+    are granted the fear fades.  With every application approved, an authority that starts
+    deciding 45 days late raises expectations (and prices) in those weeks; one that decides at
+    once leaves them at 0 from the control, and both end near 0 when the licences flow."""
+    import standoff
+
+    from .conftest import control, make
+    runs = {}
+    for start, delay in ((45.0, 30.0), (0.0, 1.0)):
+        ev = [control(products=["MAGNET"], approval=1.0, delay=delay, review_min_days=0.0,
+                      authority_start_days=start)]
+        runs[start] = standoff.simulate(make(events=ev, horizon_days=240, members=4, trajectories=4)).ds
+    t0 = 31  # the control takes effect on 1 Feb
+    late = runs[45.0].expectation.sel(region="USA", product="MAGNET").values  # (member, day)
+    at_once = runs[0.0].expectation.sel(region="USA", product="MAGNET").values
+    assert late[:, t0 + 40].min() > 0.5, late[:, t0 + 40]  # momentum alone gave 0.14-0.44
+    assert at_once[:, t0 + 40].max() < 0.05, at_once[:, t0 + 40]
+    assert late[:, -1].max() < 0.05, late[:, -1]  # the regime goes on; the fear has passed
+    assert float(runs[45.0].price_multiple.sel(region="USA", product="MAGNET").max()) > \
+        float(runs[0.0].price_multiple.sel(region="USA", product="MAGNET").max())

@@ -381,7 +381,7 @@ Ship = namedtuple("Ship", ["ring", "pipe", "pipe0", "unmet", "arrivals", "shippe
 #: ``flags``: [controls changed since the flags were refreshed, some route is under a quota].
 Ctrl = namedtuple("Ctrl", [
     "c_mode", "c_term", "c_quota", "ct_state", "ct_day",
-    "ct_since", "ct_ok", "au_open", "au_since", "au_carry", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
+    "ct_since", "ct_ok", "ct_seen", "au_open", "au_since", "au_carry", "lic_n", "tot_pe", "ctl_pe", "frac_pe", "lic_route", "flags"])
 #: Goods trade: tariffs, trade values, counter-measures and each link's cached responses.
 Goods = namedtuple("Goods", ["tariff", "tv", "cm_on", "gt_tau", "gt_vstar", "gt_cs", "gt_red"])
 #: Politics: today's and cumulative pain, pressure, pressure ratios, the game's state and inputs.

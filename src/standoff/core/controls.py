@@ -159,7 +159,9 @@ def review_contracts(t: int, first: int, seed: np.uint64, ctrl: Any, need: np.nd
     3. *Waiting.*  A buyer whose application has waited ``patience`` days cancels it and applies
        again after ``reapply`` (losing its place).
 
-    ``ct_ok[j, m]`` is the share of route ``j``'s contracts licensed at the end of the day;
+    ``ct_ok[j, m]`` is the share of route ``j``'s contracts licensed at the end of the day, and
+    ``ct_seen`` the share of its applicants (every contract with an application, a licence, a
+    refusal or a buyer gone) licensed: what buyers see of the regime (-1 while nobody has applied);
     ``lic_n`` counts the day's licence events (``LICENCE_KINDS``).  Draws are counter-based
     (member, application day, route, contract), so a member's licences do not depend on the
     block it runs in.
@@ -271,6 +273,7 @@ def review_contracts(t: int, first: int, seed: np.uint64, ctrl: Any, need: np.nd
                 continue
             lim = c_term[T_DELAY, p, e, i, m]
             n_ok = 0
+            n_app = 0
             for c in range(NC):
                 st = ct_state[j, c, m]
                 if st == CT_PENDING and t - ct_since[j, c, m] >= patience[m]:
@@ -284,7 +287,10 @@ def review_contracts(t: int, first: int, seed: np.uint64, ctrl: Any, need: np.nd
                         lic_n[p, LK_BACKLOG, m] += 1.0
                 if st == CT_GRANTED:
                     n_ok += 1
+                if st != CT_NONE:
+                    n_app += 1
             ctrl.ct_ok[j, m] = n_ok * inv_nc
+            ctrl.ct_seen[p, e, i, m] = n_ok / n_app if n_app > 0 else -1.0
 
 
 @kernel_jit(error_model="numpy", inline="always")

@@ -123,7 +123,8 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
         c_term[k] = ROUTE_TERM_FREE[k]
     ctrl = Ctrl(np.zeros((P, R, R, M), dtype=np.int64), c_term, np.zeros((P, R, M)),
                 np.zeros((nr, NC, M), dtype=np.int64), np.zeros((nr, NC, M)),
-                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.full((P, R, R, M), -1.0), np.zeros((P, R, R, M)),
+                np.zeros((nr, NC, M)), np.zeros((nr, M)), np.full((P, R, R, M), -1.0), np.full((P, R, R, M), -1.0),
+                np.zeros((P, R, R, M)),
                 np.zeros((R, M)), np.zeros((P, NL, M)),
                 np.zeros((P, R, M)),
                 np.zeros((P, R, M)), np.zeros((P, R, M)), np.zeros((P, R, R), dtype=np.bool_),

@@ -346,8 +346,10 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     """Buyers' expected scarcity and traders' speculative stock, per region and product.
 
     The scarcity signal is the larger of (a) the share of the region's imports of the product
-    under an export control in force or announced, at the share it is expected to refuse (a
-    licence: coverage times one minus the approval share; a quota: the share of today's orders
+    under an export control in force or announced, at the share it is expected to withhold (a
+    licence: coverage times the share of the route's applicants without a licence today, so
+    fear runs ahead of the goods while applications wait and fades as licences flow; before
+    anyone applies, coverage times one minus the announced approval share; a quota: the share of today's orders
     under it that it cannot fill, so a quota that no longer binds, as demand falls, stops
     feeding fear; a ban in full) and (b)
     price momentum: the price's rise over its short moving average, as a share of
@@ -366,6 +368,7 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
     c_appr = ctrl.c_term[T_APPR]
     c_ahead = ctrl.c_term[T_AHEAD]
     c_quota = ctrl.c_quota
+    seen = ctrl.ct_seen
     ctl_pe = ctrl.ctl_pe
     frac_pe = ctrl.frac_pe
     price = market.price
@@ -396,9 +399,11 @@ def expectations(t: int, net: Any, par: Any, stocks: Any, market: Any, ctrl: Any
                     md = c_mode[p, e, r, m]
                     if md == MODE_QUOTA:  # the share of today's orders under the quota it refuses
                         f = 1.0 - quota_fill(c_quota[p, e, m], ctl_pe[p, e, m], frac_pe[p, e, m])
+                    elif md == MODE_LICENCE:  # what buyers see of the regime, once anyone has applied
+                        sn = seen[p, e, r, m]
+                        f = c_cover[p, e, r, m] * (1.0 - (sn if sn >= 0.0 else c_appr[p, e, r, m]))
                     else:
-                        f = c_cover[p, e, r, m] * (1.0 - c_appr[p, e, r, m]) if md == MODE_LICENCE else \
-                            (0.0 if md == MODE_NONE else 1.0)
+                        f = 0.0 if md == MODE_NONE else 1.0
                     ctl[m] += sh * max(f, c_ahead[p, e, r, m])
             u0 = use0[r, p]
             for m in range(M):

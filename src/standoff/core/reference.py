@@ -82,7 +82,7 @@ class Route:
 
     # The control's terms are attributes named as in ``layout.ROUTE_TERMS`` (appr, delay, ...).
     __slots__ = ("p", "e", "i", "share", "flow0", "lead", "mode", "shipped", "leaked", "ct_state", "ct_day",
-                 "ct_since", "ok", "j", "au_open", "au_since", *(term.name for term in ROUTE_TERMS))
+                 "ct_since", "ok", "seen", "j", "au_open", "au_since", *(term.name for term in ROUTE_TERMS))
 
     def __init__(self, p: int, e: int, i: int) -> None:
         self.p, self.e, self.i = p, e, i
@@ -98,6 +98,7 @@ class Route:
         self.ct_day = [0.0] * LICENCE_CONTRACTS
         self.ct_since = [0.0] * LICENCE_CONTRACTS
         self.ok = 0.0
+        self.seen = -1.0  # the share of applicants licensed, what buyers see (-1: nobody has applied)
         self.j = -1
 
 
@@ -584,7 +585,9 @@ class Member:
                     if t >= rt.au_open and t >= min(rt.ct_day[c], rt.ct_since[c] + rt.delay):
                         n[LK_BACKLOG] += 1.0
                 n_ok += 1 if rt.ct_state[c] == CT_GRANTED else 0
+            n_app = sum(1 for c in range(NC) if rt.ct_state[c] != CT_NONE)
             rt.ok = n_ok * (1.0 / NC)
+            rt.seen = n_ok / n_app if n_app > 0 else -1.0
 
     def _start_regime(self, t: int, rt: Route) -> None:
         """A licence regime takes effect on ``rt`` today: cold (the authority starts later, the
@@ -782,9 +785,10 @@ class Member:
                     he = self.h[e][p]
                     if rt.mode == MODE_QUOTA:  # the share of today's orders under the quota it refuses
                         f = 1.0 - quota_fill(he.quota, he.quota_order, he.frac)
+                    elif rt.mode == MODE_LICENCE:  # what buyers see, once anyone has applied
+                        f = rt.cover * (1.0 - (rt.seen if rt.seen >= 0.0 else rt.appr))
                     else:
-                        f = rt.cover * (1.0 - rt.appr) if rt.mode == MODE_LICENCE else \
-                            (0.0 if rt.mode == MODE_NONE else 1.0)
+                        f = 0.0 if rt.mode == MODE_NONE else 1.0
                     ctl += rt.share * max(f, rt.ahead)
                 h.pma = h.pma + (h.price - h.pma) * inv_e
                 mo = min(max(h.price / h.pma - 1.0, 0.0) / g[I_MOMSCALE], 1.0)
@@ -1022,7 +1026,7 @@ class Member:
             "c_mode": mode, "c_term": np.stack([routes(term.name) for term in ROUTE_TERMS]),
             "c_quota": a([[self.h[e][p].quota for e in range(R)] for p in range(P)]), "ct_state": ct_state,
             "ct_day": ct_day,
-            "ct_since": ct_since, "ct_ok": ct_ok, "au_open": routes("au_open"), "au_since": routes("au_since"),
+            "ct_since": ct_since, "ct_ok": ct_ok, "ct_seen": routes("seen"), "au_open": routes("au_open"), "au_since": routes("au_since"),
             "au_carry": a(self.au_carry),
             "lic_n": a(self.lic_n), "tot_pe": a([[getattr(self.h[e][p], "tot_order", 0.0) for e in range(R)]
                                                     for p in range(P)]),
