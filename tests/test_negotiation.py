@@ -349,3 +349,83 @@ def test_rounds_held_during_a_truce_extend_it_on_average():
     ext = lambda r: r.ds.negotiation.sel(neg_output="extensions").values.sum()  # noqa: E731
     assert ext(more) > ext(base)
     assert b.mean() > a.mean() + 5.0
+
+
+# ---------------------------------------------------------------- resolve from evidence
+
+def test_both_resolves_come_from_one_share_of_gdp_on_each_sides_economy():
+    """By default each side's resolve is the dataset's one ``resolve`` (% of GDP a year, the same
+    draw for both sides) on its own GDP: the two differ only by the economies' sizes in every
+    member, and ``negotiation.resolve`` is the one resolve input a sensitivity study sees."""
+    from standoff import load_scenario
+    from standoff.ensemble import plan
+    from standoff.layout import N_RES_CN, N_RES_US
+    pl = plan(load_scenario("london-2025").negotiating().with_(members=64))
+    npar = pl.draw(0, 64)["npar"]
+    assert np.ptp(npar[:, N_RES_US]) > 0  # drawn, not one number
+    np.testing.assert_allclose(npar[:, N_RES_US] / npar[:, N_RES_CN], 29000 / 18700, rtol=1e-12)
+    assert [u.key for u in pl.uncertain_inputs() if "resolve" in u.key] == ["negotiation.resolve"]
+
+
+def test_a_scenario_may_set_one_sides_resolve_and_the_other_keeps_the_shared_one():
+    from standoff import load_scenario
+    from standoff.ensemble import plan
+    from standoff.layout import N_RES_CN, N_RES_US
+    base = load_scenario("london-2025").negotiating().with_(members=32)
+    neg = base.negotiation.model_dump()
+    neg["parameters"] = {**neg["parameters"], "resolve": 0.4, "resolve_cn": 0.9}
+    npar = plan(base.with_(negotiation=neg)).draw(0, 32)["npar"]
+    np.testing.assert_allclose(npar[:, N_RES_US], 0.4 / 100 * 29000 / 365)
+    np.testing.assert_allclose(npar[:, N_RES_CN], 0.9 / 100 * 18700 / 365)
+
+
+def test_a_side_resolve_outside_the_domain_is_refused_with_its_field(tmp_path):
+    from standoff.errors import StandoffError
+    from standoff.scenario import load_scenario
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 30\nnegotiation: {enabled: true, parameters: "
+                 "{resolve_cn: -1}}\n")
+    with pytest.raises(StandoffError) as e:
+        from standoff.ensemble import plan
+        plan(load_scenario(f))
+    assert "negotiation.parameters.resolve_cn" in str(e.value) and "-1" in str(e.value)
+
+
+def test_a_period_of_the_political_calendar_moves_who_concedes_and_when():
+    """``political_calendar``: while a side's resolve is halved (an election near) its pressure
+    passes it sooner, and in no member later; the other side is untouched (its first passing
+    day is the same in every member); after the period its resolve is back (a period that ends
+    before any pressure builds changes nothing)."""
+    from standoff.outcomes import Outcome
+    base = standoff_events()
+    cal = {"date": "2025-01-15", "type": "political_calendar", "side": "US", "until": "2025-12-31",
+           "resolve_multiplier": 0.5, "what": "an election near"}
+    early = {**cal, "until": "2025-01-16"}
+    runs = {}
+    for name, extra in (("none", []), ("cal", [cal]), ("early", [early])):
+        sc = make(members=64, horizon_days=400, trajectories=0, events=[*base, *extra],
+                  negotiation={"enabled": False, "parameters": {"resolve_us": 0.8, "resolve_cn": 0.8}})
+        res = simulate(sc)
+        runs[name] = (Outcome.parse("concede:US").values(res), Outcome.parse("concede:CN").values(res))
+    us0, cn0 = runs["none"]
+    us1, cn1 = runs["cal"]
+    assert (us1 <= us0).all() and (us1 < us0).any()
+    np.testing.assert_array_equal(cn1, cn0)
+    np.testing.assert_array_equal(runs["early"][0], us0)
+
+
+def test_a_political_calendar_that_ends_before_it_starts_is_refused(tmp_path):
+    from standoff.errors import StandoffError
+    from standoff.ensemble import plan
+    from standoff.scenario import load_scenario
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
+                 "  - {date: 2025-03-01, type: political_calendar, side: US, until: 2025-02-01, resolve_multiplier: 0.5}\n")
+    with pytest.raises(StandoffError) as e:
+        plan(load_scenario(f))
+    assert "events[0" in str(e.value) and "until" in str(e.value) and "2025-02-01" in str(e.value)
+    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
+                 "  - {date: 2025-01-05, type: political_calendar, side: US, until: 2025-02-01, resolve_multiplier: 0}\n")
+    with pytest.raises(StandoffError) as e:
+        plan(load_scenario(f))
+    assert "resolve_multiplier" in str(e.value)

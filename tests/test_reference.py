@@ -27,6 +27,8 @@ EVERY_LEVER = [
     {"date": "2025-03-05", "type": "stockpile_buy", "region": "CHN", "product": "HREO",
      "tonnes_per_day": {"dist": "uniform", "low": 1.0, "high": 40.0}},
     {"date": "2025-03-20", "type": "stockpile_buy", "region": "JPN", "product": "MAGNET", "tonnes_per_day": 3.0},
+    {"date": "2025-02-20", "type": "political_calendar", "side": "CN", "until": "2025-04-10",
+     "resolve_multiplier": {"dist": "uniform", "low": 0.3, "high": 0.9}},
     {"date": "2025-04-20", "type": "stockpile_buy", "region": "CHN", "product": "HREO", "tonnes_per_day": 0.0},
     {"date": "2025-02-20", "type": "output_limit", "region": "CHN", "product": "LREO",
      "share_of_baseline": {"dist": "uniform", "low": 0.6, "high": 0.9}},

@@ -71,6 +71,8 @@ OPEN = Domain(0.0, 1e9, "a non-negative number (no mechanism of standoff reads t
 def domain(table: str, name: str) -> Domain:
     """The domain of parameter ``name`` of ``table`` (``parameters`` or ``negotiation``)."""
     doms = PARAMETER_DOMAINS if table == "parameters" else NEGOTIATION_DOMAINS
+    if table == "negotiation" and name in ("resolve_us", "resolve_cn"):  # one side's own resolve
+        name = "resolve"
     return doms.get(name, OPEN)
 
 

@@ -23,10 +23,12 @@ from .layout import (A_TERM, DEFAULT_FIRMS, OUTPUT_SHAPES, ROUTE_TERMS, T_AHEAD,
                      Outputs, PathsOut, Timeline, firm_cover_multipliers)
 from .layout import dim_sizes as layout_dim_sizes
 from .core.negotiation import NEG_PARAMS, STRATEGIES
+from .layout import SIDE_RESOLVES
 from .network import DAYS_PER_YEAR, Network
 from .core.rng import uniforms
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
-                       OutputHaltEvent, OutputLimitEvent, StockpileBuyEvent, StockpileReleaseEvent,
+                       OutputHaltEvent, OutputLimitEvent, PoliticalCalendarEvent, StockpileBuyEvent,
+                       StockpileReleaseEvent,
                        SuspendEvent, TalksEvent, TariffEvent)
 
 #: Members per kernel call: small enough for a smooth progress bar, large enough to
@@ -222,20 +224,25 @@ def plan(sc: Scenario) -> Plan:
     neg_cfg = sc.negotiation
     neg_start = sc.day_of(neg_cfg.start) if neg_cfg.start is not None else 0
     neg: list[tuple[Uncertain, float]] = []
-    for name in NEG_PARAMS:
-        key = f"negotiation.{name}"
+    for slot in NEG_PARAMS:
+        name, key = slot, f"negotiation.{slot}"
         if name.startswith("strategy_"):
             side = name[-2:].upper()
             neg.append((Uncertain(key, float(STRATEGIES[neg_cfg.strategies.get(side, "reciprocal")])), 1.0))
             continue
+        if name in SIDE_RESOLVES and name not in neg_cfg.parameters:
+            # Resolve from evidence: the one shared share of GDP (the same key, so the same draw
+            # for both sides) on each side's own GDP; a side's pain relative to its economy then
+            # decides who blinks first, not two independent assumptions.
+            key, name = "negotiation.resolve", "resolve"
         if name in neg_cfg.parameters:
             u = Uncertain(key, neg_cfg.parameters[name])
         else:
             row = net.negotiation.loc[name]
             u = Uncertain(key, (float(row["low"]), float(row["value"]), float(row["high"])))
         scale = 1.0
-        if name in ("resolve_us", "resolve_cn"):  # % of the side's GDP per year -> US$ bn per day
-            scale = _gdp_bn_per_day(sc, net, name[-2:]) / 100.0
+        if slot in SIDE_RESOLVES:  # % of the side's GDP per year -> US$ bn per day
+            scale = _gdp_bn_per_day(sc, net, slot[-2:]) / 100.0
         neg.append((u, scale))
 
     rows: list[tuple[int, int, int, int, int, int]] = []
@@ -280,6 +287,12 @@ def plan(sc: Scenario) -> Plan:
             r, p = net.regions.index(ev.region), net.products.index(ev.product)
             for d in range(day, min(day + ramp, sc.horizon_days)):
                 rows.append((d, engine.A_CAPACITY, r, p, 0, c))
+        elif isinstance(ev, PoliticalCalendarEvent):
+            side = 0 if ev.side == "US" else 1
+            rows.append((day, engine.A_RESOLVE, side, 0, 0, col(f"{key}.resolve_multiplier", ev.resolve_multiplier)))
+            end = sc.day_of(ev.until)
+            if end < sc.horizon_days:
+                rows.append((end, engine.A_RESOLVE, side, 0, 0, col(f"{key}.ends", 1.0)))
         elif isinstance(ev, TalksEvent):
             rows.append((day, engine.A_TALKS, 0, 0, 0, col(f"{key}.marker", 0.0)))
             talks.append((day, ev.name))

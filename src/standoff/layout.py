@@ -75,9 +75,10 @@ PARAMS = (
 #: sum of sector shares); ``A_TERM + k`` sets route term ``k`` of :data:`ROUTE_TERMS`; ``A_BUY`` sets
 #: a government's daily purchases into its strategic stockpile; ``A_OUTPUT_LIMIT`` a region's output
 #: limit (a production quota, as a multiple of its baseline output) and ``A_OUTPUT_HALT`` the share
-#: of its capacity halted (an output halt).
+#: of its capacity halted (an output halt); ``A_RESOLVE`` the multiplier of a side's resolve from
+#: its political calendar (``a0``: 0 the US side, 1 the China side).
 (A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD, A_BUY, A_OUTPUT_LIMIT,
- A_OUTPUT_HALT) = range(11)
+ A_OUTPUT_HALT, A_RESOLVE) = range(12)
 A_TERM = 16
 
 
@@ -218,6 +219,12 @@ NEG_PARAMS = (
     "repair_days", "repair_success", "evidence_weight", "measure_rate_us", "measure_rate_cn",
     "extension_noise", "extension_relief_weight",
 )
+#: Each side's resolve (US$ bn of weighted pain a day) is built from the table's one ``resolve``
+#: (% of GDP per year, the same draw for both sides) times the side's GDP, unless a scenario
+#: sets ``resolve_us`` or ``resolve_cn`` itself (:func:`standoff.ensemble.plan`).
+SIDE_RESOLVES = ("resolve_us", "resolve_cn")
+#: The rows a dataset's ``negotiation.csv`` needs (with the model-wide defaults merged in).
+NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS if n not in SIDE_RESOLVES and not n.startswith("strategy_"))
 (N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
  N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
  N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q, N_REPAIR_DAYS, N_REPAIR_P, N_EVW, N_MEAS_US, N_MEAS_CN, N_EXT_NOISE,
@@ -225,13 +232,14 @@ NEG_PARAMS = (
 
 #: Scalar state slots of one member's game.  ``S_RHO_PRE_*``: each side's pressure ratio on the
 #: day the agreement was made (what reverting would bring back); ``S_OT_*``: the side's current
-#: accusation began with a measure outside the deal it read as a breach.
+#: accusation began with a measure outside the deal it read as a breach; ``S_RESMULT_*``: the
+#: multiplier of the side's resolve its political calendar sets today (1 outside any dated period).
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
  S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
  S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_MEAS_US,
- S_MEAS_CN) = range(38)
-N_STATE = 38
+ S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN) = range(40)
+N_STATE = 40
 #: Rungs of the escalation ladder a side stands on while an agreement is in force: complying,
 #: accusing in public (after which a call or round tries to repair), limited and targeted
 #: retaliation (counter-measures, slower licensing; tariffs stay at the deal), and above it the

@@ -20,7 +20,7 @@ import pandas as pd
 from .errors import StandoffError
 from .domains import domain, range_problem
 from .files import MAX_TABLE_BYTES, read_bounded
-from .layout import NEG_PARAMS, PAIN_KINDS, PARAMS, SIDES  # noqa: F401 - re-exported for existing imports
+from .layout import NEG_PARAMS, NEG_TABLE_ROWS, PAIN_KINDS, PARAMS, SIDES  # noqa: F401 - re-exported for existing imports
 
 DAYS_PER_YEAR = 365.0
 
@@ -505,7 +505,7 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         if v not in ZONES:
             raise StandoffError(f"zone must be one of {', '.join(ZONES)} (it sets the transit time)",
                                 file=str(f("regions")), field=f"row {i + 2}.zone", value=v)
-    for tab, needed in (("parameters", PARAMS), ("negotiation", NEG_PARAMS)):
+    for tab, needed in (("parameters", PARAMS), ("negotiation", NEG_TABLE_ROWS)):
         have = set(t[tab]["name"])
         lacking = [n for n in needed if n not in have and not n.startswith("strategy_")]
         if lacking:

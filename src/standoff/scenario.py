@@ -20,7 +20,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Stri
 
 from .domains import domain
 from .errors import StandoffError
-from .layout import ROUTE_TERMS
+from .layout import ROUTE_TERMS, SIDE_RESOLVES
 from .network import Network, builtin_datasets, load_network
 from .yamlio import load_yaml
 
@@ -293,6 +293,20 @@ class CapacityEvent(_Event):
     ramp_days: StrictInt = Field(0, ge=0, le=3650)
 
 
+class PoliticalCalendarEvent(_Event):
+    """A dated period of a side's political calendar (the run-up to an election, a party
+    congress, a summit) in which its government bears a different amount of pain: from
+    ``date`` until ``until`` the side's resolve is multiplied by ``resolve_multiplier`` (below 1
+    it bears less, as before an election; above 1 more).  No built-in scenario sets one: no
+    source in the shared data gives a multiplier, so it is the analyst's stated assumption."""
+
+    type: Literal["political_calendar"]
+    side: Literal["US", "CN"]
+    until: dt.date
+    resolve_multiplier: Number
+    what: str = ""
+
+
 class TalksEvent(_Event):
     """A round of talks. Scripted runs record it; negotiated runs bargain at it."""
 
@@ -301,7 +315,8 @@ class TalksEvent(_Event):
 
 
 Event = Annotated[Union[TariffEvent, ExportControlEvent, SuspendEvent, CounterMeasureEvent, StockpileReleaseEvent,
-                        StockpileBuyEvent, OutputLimitEvent, OutputHaltEvent, CapacityEvent, TalksEvent],
+                        StockpileBuyEvent, OutputLimitEvent, OutputHaltEvent, CapacityEvent, TalksEvent,
+                        PoliticalCalendarEvent],
                   Field(discriminator="type")]
 
 
@@ -485,8 +500,9 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         raise StandoffError(f"negotiation start outside the horizon {sc.start} to {sc.end}", file=file,
                             field="negotiation.start", value=str(neg.start))
     for name, val in neg.parameters.items():
-        if name not in net.negotiation.index:
-            raise StandoffError("unknown negotiation parameter; known: " + ", ".join(net.negotiation.index),
+        if name not in net.negotiation.index and name not in SIDE_RESOLVES:
+            raise StandoffError("unknown negotiation parameter; known: " + ", ".join([*net.negotiation.index,
+                                                                                      *SIDE_RESOLVES]),
                                 file=file, field=f"negotiation.parameters.{name}", value=name)
         if isinstance(val, str):
             raise StandoffError("a negotiation parameter must be a number or a distribution", file=file,
@@ -551,6 +567,9 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
                              CapacityEvent)):
             need("region", ev.region, f"{where}.region")
             need("product", ev.product, f"{where}.product")
+        elif isinstance(ev, PoliticalCalendarEvent) and not ev.until > ev.date:
+            raise StandoffError(f"a period of the political calendar must end after it starts ({ev.date})", file=file,
+                                field=f"{where}.until", value=str(ev.until))
     _check_ranges(sc, net, file)
 
 
@@ -560,10 +579,10 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
 FIELD_BOUNDS = {"rate": (0.0, 10.0), **{t.field: t.bounds for t in ROUTE_TERMS if t.field},
                 "quota_tonnes_per_year": (0.0, 1e9), "tonnes_per_day": (0.0, 1e7), "tonnes_per_year": (0.0, 1e9),
                 "inventory_days": (0.0, 3650.0), "stockpile": (0.0, 1e9), "share_of_baseline": (0.0, 1e6),
-                "share": (0.0, 1.0)}
+                "share": (0.0, 1.0), "resolve_multiplier": (0.01, 100.0)}
 #: Fields of events checked against :data:`FIELD_BOUNDS` (an export control's from ``layout.ROUTE_TERMS``).
 _EVENT_FIELDS = ("rate", *(t.field for t in ROUTE_TERMS if t.field), "quota_tonnes_per_year", "tonnes_per_day",
-                 "tonnes_per_year", "share_of_baseline", "share")
+                 "tonnes_per_year", "share_of_baseline", "share", "resolve_multiplier")
 
 
 def _in_bounds(val: Number, lo: float, hi: float, net: Network | None = None) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
-from ..layout import (REBUILD_SHARE, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+from ..layout import (REBUILD_SHARE, A_RESOLVE, S_RESMULT_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
                      MODE_LICENCE,
                      A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
@@ -354,6 +354,9 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
                 stocks.cap[a0, a1, m] += v[m]
         elif kind == A_TALKS:
             talks_today = True
+        elif kind == A_RESOLVE:  # a dated period of a side's political calendar starts or ends
+            for m in range(M):
+                pol.nst[m, S_RESMULT_US + a0] = v[m]
         elif kind == A_CTRL_COVER_ADD:
             for m in range(M):
                 ctrl.c_term[T_COVER, a0, a1, a2, m] += v[m]

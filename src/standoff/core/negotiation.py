@@ -53,7 +53,8 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      RUNG_COMPLY, RUNG_RETALIATE, S_ACC_CN, S_ACC_US, S_PATH, S_RUNG_CN, S_RUNG_US,
                      STREAM_REPAIR_CN, STREAM_REPAIR_US, CAUSE_BREACH, CAUSE_LAPSE, CAUSE_MEASURE, N_EXT_NOISE,
                      N_EXT_RELIEF, N_MEAS_CN, N_MEAS_US, O_CAUSE, O_MEASURES, S_MEAS_CN, S_MEAS_US, S_RHO_PRE_CN,
-                     S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ)
+                     S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ, S_RESMULT_CN,
+                     S_RESMULT_US)
 
 
 @kernel_jit(error_model="numpy")
@@ -73,6 +74,8 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[S_OBS_CN] = npar[N_T0_CN]
     st[S_TRUST_US] = npar[N_T0_US]
     st[S_TRUST_CN] = npar[N_T0_CN]
+    st[S_RESMULT_US] = 1.0  # no dated period of the political calendar yet
+    st[S_RESMULT_CN] = 1.0
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -140,8 +143,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     ``lic_evidence`` is the share of China-to-US licence contracts licensed yesterday (``-1``
     where none is under licence): what the US can see of China's compliance in the trade itself.
     """
-    rho_us = pressure[US].sum() / npar[N_RES_US]
-    rho_cn = pressure[CN].sum() / npar[N_RES_CN]
+    rho_us = pressure[US].sum() / (npar[N_RES_US] * st[S_RESMULT_US])
+    rho_cn = pressure[CN].sum() / (npar[N_RES_CN] * st[S_RESMULT_CN])
 
     # ---- compliance (AR(1), imperfect even in good faith) and noisy monitoring ----
     phi = 0.9
@@ -398,7 +401,8 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
                      net: Any, pol: Any, goods: Any, ctrl: Any, acc: Any) -> None:
     """Stage: the political game, one day, for a block of members.
 
-    Each side's pressure ratio is yesterday's pressure over its resolve; the first day it
+    Each side's pressure ratio is yesterday's pressure over its resolve (times the multiplier its
+    political calendar sets today, :data:`standoff.layout.A_RESOLVE`); the first day it
     reaches one is when that side would concede.  When negotiation is simulated, each member's
     game plays today's round (if any), compliance, monitoring and retaliation, and writes the
     resulting tariffs, licence terms and counter-measures back into the policy in force.
@@ -417,8 +421,8 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
         for kk in range(NK):
             su += pressure[0, kk, m]
             sc += pressure[1, kk, m]
-        rho_us[m] = su / npar[m, N_RES_US]
-        rho_cn[m] = sc / npar[m, N_RES_CN]
+        rho_us[m] = su / (npar[m, N_RES_US] * nst[m, S_RESMULT_US])
+        rho_cn[m] = sc / (npar[m, N_RES_CN] * nst[m, S_RESMULT_CN])
     if t >= neg_start:
         for m in range(M):
             if rho_us[m] >= 1.0 and np.isnan(out_neg[m, O_FC_US]):

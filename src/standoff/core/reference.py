@@ -34,6 +34,7 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
+from ..layout import S_RESMULT_CN, S_RESMULT_US
 from .markets import market_ceiling, power, substitution_step, target_price
 from .negotiation import (N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_CAUSE, O_FC_CN, O_FC_US, init_state,
                           negotiate_day)
@@ -336,13 +337,16 @@ class Member:
                 self.h[a0][a1].cap += v
             elif kind == E.A_CTRL_COVER_ADD:
                 self.route[(a0, a1, a2)].cover += v
+            elif kind == E.A_RESOLVE:  # the side's political calendar: its resolve's multiplier
+                self.nst[S_RESMULT_US + a0] = v
             elif kind >= E.A_TERM:
                 setattr(self.route[(a0, a1, a2)], ROUTE_TERMS[kind - E.A_TERM].name, v)
         return any(kind == E.A_TALKS for kind, *_ in actions)
 
     def play_negotiation(self, t: int, talks_today: bool) -> None:
         """Stage: pressure ratios, the first day each passes one, and the political game."""
-        rho = [_sum(self.pressure[0]) / self.npar[N_RES_US], _sum(self.pressure[1]) / self.npar[N_RES_CN]]
+        rho = [_sum(self.pressure[0]) / (self.npar[N_RES_US] * self.nst[S_RESMULT_US]),
+               _sum(self.pressure[1]) / (self.npar[N_RES_CN] * self.nst[S_RESMULT_CN])]
         self.rho = rho
         if t >= self.neg_start:
             for side, slot in ((0, O_FC_US), (1, O_FC_CN)):
