@@ -334,3 +334,29 @@ def test_with_licence_renewals_a_stricter_regime_is_no_later_on_average():
         loose = _days(run(events=_control(hi, 30.0), members=48, horizon_days=horizon, parameters=held))
         s, lo_ = np.minimum(strict, horizon), np.minimum(loose, horizon)
         assert s.mean() <= lo_.mean() + 0.5, (lo, hi, s.mean(), lo_.mean())
+
+
+# ---------------------------------------------------------------- the game: pain and concession
+
+_TALKS = [{"date": f"2025-{m:02d}-10", "type": "talks", "name": f"round {m}"} for m in range(2, 10)]
+
+
+@SETTINGS
+@given(a=st.floats(0, 2), b=st.floats(0, 2), other=st.floats(0, 1.5), side=st.sampled_from(["CN", "US"]),
+       negotiate=st.booleans())
+def test_raising_a_sides_pain_never_makes_it_concede_later(a, b, other, side, negotiate):
+    """A higher tariff on a side's exports (more export pain for it, common random numbers)
+    never postpones the first day its pressure passes its resolve, in any member, with the
+    talks scripted or simulated (rounds monthly from February)."""
+    from standoff.outcomes import Outcome
+    lo, hi = sorted((a, b))
+    target, imposer = ("CHN", "USA") if side == "CN" else ("USA", "CHN")
+    days = []
+    for rate in (lo, hi):
+        ev = [{"date": "2025-01-10", "type": "tariff", "importer": imposer, "exporter": target, "rate": rate},
+              {"date": "2025-01-10", "type": "tariff", "importer": target, "exporter": imposer, "rate": other},
+              *_TALKS]
+        neg = {"enabled": negotiate, "start": "2025-01-20", "parameters": {"resolve": 0.3}}
+        days.append(Outcome.parse(f"concede:{side}").values(
+            run(events=ev, members=8, horizon_days=300, trajectories=0, negotiation=neg)))
+    assert np.all(days[1] <= days[0]), (days[0], days[1])
