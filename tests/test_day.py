@@ -21,9 +21,9 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 
 
 def _day_loop() -> ast.For:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(engine.run_block.py_func)))
+    tree = ast.parse(textwrap.dedent(inspect.getsource(engine.run_days.py_func)))
     loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and getattr(n.target, "id", None) == "t"]
-    assert len(loops) == 1, "run_block should have one loop over the days"
+    assert len(loops) == 1, "run_days should have one loop over the days"
     return loops[0]
 
 

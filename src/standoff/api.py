@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .ensemble import ProgressFn, SerialExecutor, check_memory, plan
 from .results import Results, assemble
@@ -10,6 +11,7 @@ from .scenario import Scenario, load_scenario
 
 def simulate(scenario: Scenario | str | Path, *, members: int | None = None, seed: int | None = None,
              executor: object | None = None, progress: ProgressFn | bool | None = None,
+             save_state: "int | str | dt.date | None" = None, resume: "SavedState | str | Path | None" = None,
              _u_override: dict | None = None) -> Results:
     """Run an ensemble of a scenario.
 
@@ -25,6 +27,17 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
     progress
         ``True`` shows a progress bar (in a terminal or a Jupyter notebook); or a callable,
         called as ``progress(done_members, total_members)`` as chunks finish.
+    save_state
+        A day of the horizon (a date, ``"2025-10-01"``, or a day number): also keep every
+        member's state at the start of that day, as ``Results.state``
+        (:class:`~standoff.state.SavedState`; ``.save(path)`` writes it).  The run itself is
+        unchanged.
+    resume
+        A saved state (or the path of one): start from it at its day instead of from day 0.  The
+        scenario must be the saving run's world before that day (dataset, seed, members, horizon,
+        drawn inputs and events before it are checked); events from that day on may differ
+        (branching).  The result is bit for bit the uninterrupted run of this scenario.  Both
+        run in this process (not on Dask).
 
     Returns
     -------
@@ -49,6 +62,8 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
     check_memory(pl)  # refuse, naming the memory needed, rather than die of it
     if _u_override is not None:  # designed experiments (standoff.analysis.sensitivity)
         pl.u_override = _u_override
+    if save_state is not None or resume is not None:
+        return _simulate_with_state(pl, sc, save_state, resume, executor, progress)
     ex = executor or SerialExecutor()
     ranges = ex.split(sc.members)  # type: ignore[attr-defined]
     parts = []
@@ -71,6 +86,49 @@ def simulate(scenario: Scenario | str | Path, *, members: int | None = None, see
         if bar is not None:
             bar.stop()
     return Results(assemble(pl, parts), sc)
+
+
+def _simulate_with_state(pl: Any, sc: Scenario, save_state: Any, resume: Any, executor: object | None,
+                         progress: Any) -> Results:
+    """:func:`simulate` saving a state at a day and/or resuming from one (in this process)."""
+    import datetime as dt
+
+    from .ensemble import run_chunk
+    from .errors import StandoffError
+    from .state import SavedState, load_state
+    if executor is not None and not isinstance(executor, SerialExecutor):
+        raise StandoffError("saving or resuming a state runs in this process, not on Dask", field="executor")
+    day = None
+    if save_state is not None:
+        if isinstance(save_state, (str, dt.date)) and not isinstance(save_state, bool):
+            try:
+                when = dt.date.fromisoformat(save_state) if isinstance(save_state, str) else save_state
+            except ValueError:
+                raise StandoffError("not a date (YYYY-MM-DD)", field="save_state", value=save_state) from None
+            day = sc.day_of(when)
+        else:
+            day = int(save_state)
+        if not 0 < day < sc.horizon_days:
+            raise StandoffError(f"the day to save the state must fall inside the horizon, after its first day "
+                                f"({sc.start} to {sc.end})", field="save_state", value=str(save_state))
+    state = resume if isinstance(resume, SavedState) or resume is None else load_state(resume)
+    if state is not None and state.members != sc.members:
+        raise StandoffError(f"the saved state has {state.members} members; resume with as many", field="members",
+                            value=sc.members)
+    parts = []
+    blocks: dict = {}
+    digests: dict = {}
+    for s, n in SerialExecutor().split(sc.members):
+        chunk = run_chunk(pl, s, n, save_day=day, resume=state)
+        parts.append(chunk)
+        blocks.update(chunk.states or {})
+        digests.update(chunk.digests or {})
+        if callable(progress):
+            progress(s + n, sc.members)
+    res = Results(assemble(pl, parts), sc)
+    res.state = SavedState(day, str(sc.start + dt.timedelta(days=day)), sc.name, sc.members, blocks, digests) \
+        if day is not None else None
+    return res
 
 
 def rerun(folder: str | Path) -> dict:

@@ -109,7 +109,14 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         max_members: int = typer.Option(20000, "--max-members", help="Cap on members for --precision."),
         catalogue_path: Optional[str] = typer.Option(None, "--catalogue",
                                                      help="Run catalogue file (default runs/catalogue.duckdb; "
-                                                          "'none' to skip).")) -> None:
+                                                          "'none' to skip)."),
+        save_state: Optional[str] = typer.Option(None, "--save-state", metavar="DATE",
+                                                 help="Also save every member's state at the start of DATE "
+                                                      "(state.npz in the run folder), to resume or branch from."),
+        resume: Optional[Path] = typer.Option(None, "--resume", metavar="FILE",
+                                              help="Start from a saved state (a run's state.npz) at its day: the "
+                                                   "scenario must be the saving run's until then; later events "
+                                                   "may differ.")) -> None:
     """Run an ensemble, print a summary and write results (NetCDF, CSV, the resolved scenario)."""
     from .api import simulate
     from .ensemble import check_memory, plan
@@ -138,6 +145,15 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
     cat = None if catalogue_path == "none" else _catalogue(catalogue_path)
     if cat is not None:
         cat.check()
+    state = None
+    if save_state is not None or resume is not None:
+        for flag, on in (("--stream", stream), ("--precision", bool(precision)), ("--dask", dask is not None)):
+            if on:
+                raise StandoffError("saving or resuming a state runs one plain ensemble in this process; it cannot "
+                                    f"be combined with {flag}", field="--save-state" if save_state else "--resume")
+        if resume is not None:
+            from .state import load_state
+            state = load_state(resume)
     if dask is None:
         _warm_up(pl)
     if stream:
@@ -164,6 +180,14 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
                 res, reached = simulate_until(sc, targets, max_members, executor=executor,
                                               progress=lambda done, total: bar.update(task, completed=done))
                 bar.update(task, total=res.scenario.members, completed=res.scenario.members)
+            elif save_state is not None or state is not None:
+                try:
+                    res = simulate(sc, save_state=save_state, resume=state,
+                                   progress=lambda done, total: bar.update(task, completed=done))
+                except StandoffError as exc:  # name the option, not the keyword
+                    opt = "--save-state" if exc.field == "save_state" else "--resume" if exc.field == "resume" \
+                        else exc.field
+                    raise StandoffError(exc.message, file=exc.file, field=opt, value=exc.value) from None
             else:
                 res = simulate(sc, executor=executor,
                                progress=lambda done, total: bar.update(task, completed=done))
@@ -174,8 +198,14 @@ def run(scenario: str = typer.Argument(..., help="Built-in name (see `standoff s
         present.print_summary(res, console)
     if targets:
         console.print(present.precision_table(reached))
-    path = _publish(out, sc, overwrite, lambda folder: res.save(folder, overwrite=overwrite, all_paths=all_paths))
-    say("results written to [bold]{}[/] (results.nc, summary/*.csv, scenario.yaml, run.json)", path)
+    def write(folder: Path) -> None:
+        res.save(folder, overwrite=overwrite, all_paths=all_paths)
+        if res.state is not None:
+            res.state.save(Path(folder) / "state.npz")
+
+    path = _publish(out, sc, overwrite, write)
+    say("results written to [bold]{}[/] (results.nc, summary/*.csv, scenario.yaml, run.json{})", path,
+        ", state.npz" if res.state is not None else "")
     if cat is not None:
         run_id = cat.register(res, path)
         say("registered as run [bold]{}[/] in {}", run_id, cat.path)

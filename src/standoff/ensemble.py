@@ -26,6 +26,9 @@ from .core.negotiation import NEG_PARAMS, STRATEGIES
 from .layout import SIDE_RESOLVES
 from .network import DAYS_PER_YEAR, Network
 from .core.rng import uniforms
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from .state import SavedState
 from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportControlEvent, Number, Scenario,
                        OutputHaltEvent, OutputLimitEvent, PoliticalCalendarEvent, StockpileBuyEvent,
                        StockpileReleaseEvent,
@@ -310,6 +313,10 @@ class Chunk:
     start: int
     n: int
     arrays: dict[str, np.ndarray]
+    #: Each block's state at the day a run was asked to save it (first member -> arrays), and
+    #: the digest of what decided its world before that day (:mod:`standoff.state`).
+    states: dict[int, dict[str, np.ndarray]] | None = None
+    digests: dict[int, str] | None = None
 
 
 def _control_rows(sc: Scenario, net: Network, ev: ExportControlEvent, day: int, key: str, col: Any,
@@ -416,11 +423,14 @@ def kernel_inputs(pl: Plan) -> tuple[NetIn, Timeline]:
     return nin, Timeline(a["day"], a["kind"], a["a0"], a["a1"], a["a2"], a["col"])
 
 
-def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chunk:
+def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False, save_day: int | None = None,
+              resume: "SavedState | None" = None) -> Chunk:
     """Run members ``start .. start + n - 1`` in this process.
 
     Per-member outputs are returned as float32 unless ``full_precision`` (float64, as the
     kernel computes them; used to compare with :mod:`standoff.core.reference` bit for bit).
+    ``save_day``: also keep each block's state at the start of that day (``Chunk.states``);
+    ``resume``: start each block from a saved state instead of day 0 (:mod:`standoff.state`).
     """
     net = pl.net
     sizes = dim_sizes(net)
@@ -431,14 +441,23 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
     tr = {k: np.zeros((keep_here, T, *[sizes[d] for d in dims]), dtype=np.float64) for k, dims in TRAJ_SHAPES.items()}
     inputs = pl.draw(start, n)
     nin, tl = kernel_inputs(pl)
+    states: dict[int, dict[str, np.ndarray]] = {}
+    digests: dict[int, str] = {}
     for b in range(0, n, BLOCK):
         m = min(BLOCK, n - b)
         sl = slice(b, b + m)
         kb = max(0, min(m, keep_here - b))
         trs = {k: (v[b:b + kb] if kb > 0 else np.zeros((0, *v.shape[1:]))) for k, v in tr.items()}
         inp = Inputs(*[np.ascontiguousarray(inputs[f][sl]) for f in Inputs._fields])
-        engine.run_block(start + b, T, np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, n_keep, inp, tl, nin,
-                         Outputs(*[out[k][sl] for k in OUTPUT_SHAPES]), PathsOut(*[trs[k] for k in TRAJ_SHAPES]))
+        outs = Outputs(*[out[k][sl] for k in OUTPUT_SHAPES])
+        paths = PathsOut(*[trs[k] for k in TRAJ_SHAPES])
+        if save_day is None and resume is None:
+            engine.run_block(start + b, T, np.uint64(pl.scenario.seed), pl.neg_on, pl.neg_start, n_keep, inp, tl, nin,
+                             outs, paths)
+            continue
+        saved = _run_block_in_steps(pl, start + b, n_keep, inp, tl, nin, outs, paths, save_day, resume)
+        if saved is not None:
+            states[start + b], digests[start + b] = saved
     check_finite(pl, start, out, tr)
     # Per-member outputs are kept as float32 (days are exact, money to 7 digits): half the memory.
     dtype = np.float64 if full_precision else np.float32
@@ -446,7 +465,45 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False) -> Chu
     out.update({f"traj:{k}": (v if full_precision else bitround(v.astype(np.float32), PATH_BITS)) for k, v in tr.items()})
     out["inputs"] = np.column_stack([pl._sample(u, start, n) for u in pl.uncertain_inputs()]) \
         if pl.uncertain_inputs() else np.zeros((n, 0))
-    return Chunk(start, n, out)
+    return Chunk(start, n, out, states if save_day is not None else None, digests if save_day is not None else None)
+
+
+def _run_block_in_steps(pl: Plan, first: int, n_keep: int, inp: Inputs, tl: Timeline, nin: NetIn, outs: Outputs,
+                        paths: PathsOut, save_day: int | None,
+                        resume: "SavedState | None") -> tuple[dict[str, np.ndarray], str] | None:
+    """One block as :func:`engine.run_block` runs it, but in steps: from a saved state (at its
+    day, after checking that the world before it is this plan's) and/or stopping at
+    ``save_day`` to copy the state.  Returns the saved arrays and the world's digest, or None."""
+    from . import state as S
+    T = pl.scenario.horizon_days
+    seed = np.uint64(pl.scenario.seed)
+    st = engine.init_block(first, n_keep, inp, nin, outs, paths)
+    evT = np.ascontiguousarray(inp.ev.T)
+    t0, ap = 0, 0
+    if resume is not None:
+        if first not in resume.blocks:
+            raise StandoffError("the saved state has no block starting at this member (resume with the saving "
+                                "run's members, in one process)", field="resume", value=first)
+        if S.world_digest(pl, first, inp, nin, tl, resume.day) != resume.digests.get(first):
+            raise StandoffError(f"this scenario's world before {resume.date} (day {resume.day}) is not the saved "
+                                f"run's ({resume.scenario}): the dataset, seed, members, horizon, a drawn input or "
+                                "an event dated before that day differs; only events from that day on may differ",
+                                field="resume", value=resume.date)
+        S.restore(st, resume.blocks[first])
+        t0 = resume.day
+        ap = int(np.searchsorted(tl.day, t0, side="left"))  # the actions dated before it are applied
+    saved = None
+    if save_day is not None:
+        if save_day < t0:
+            raise StandoffError("the day to save the state is before the day the run resumes from",
+                                field="save_state", value=save_day)
+        ap = engine.run_days(t0, save_day, T, first, seed, pl.neg_on, pl.neg_start, tl, evT, ap, *st[:-1])
+        saved = (S.snapshot(st), S.world_digest(pl, first, inp, nin, tl, save_day))
+        t0 = save_day
+    engine.run_days(t0, T, T, first, seed, pl.neg_on, pl.neg_start, tl, evT, ap, *st[:-1])
+    net, _, stocks, _, sec, ship, _, _, pol, acc, _, _, initial = st
+    engine.write_outputs(net, stocks, sec, ship, pol, acc, initial, outs)
+    return saved
 
 
 #: Mantissa bits the daily paths keep (of float32's 23): a relative error of at most 2**-13 (1.2e-4,

@@ -151,6 +151,8 @@ class Results:
     def __init__(self, ds: xr.Dataset, scenario: Scenario, run_id: str | None = None) -> None:
         self.ds = ds
         self.scenario = scenario
+        #: Every member's state at the day a run was asked to save it (``simulate(save_state=...)``).
+        self.state: Any = None
         #: The catalogue id, given when the run is first saved (``None`` before).
         self.run_id = run_id
 

@@ -53,9 +53,25 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
     net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial = \
         init_block(first, n_keep, inp, nin, out, tr)
     evT = np.ascontiguousarray(inp.ev.T)
+    run_days(0, horizon, horizon, first, seed, neg_on, neg_start, tl, evT, 0, net, par, stocks, market, sec, ship,
+             ctrl, goods, pol, acc, paths, scr)
+    write_outputs(net, stocks, sec, ship, pol, acc, initial, out)
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def run_days(t0: int, t1: int, horizon: int, first: int, seed: np.uint64, neg_on: bool, neg_start: int, tl: Any,
+             evT: np.ndarray, ap: int, net: Any, par: Any, stocks: Any, market: Any, sec: Any, ship: Any, ctrl: Any,
+             goods: Any, pol: Any, acc: Any, paths: Any, scr: Any) -> int:
+    """Days ``t0 .. t1 - 1`` of a block whose state is at the start of day ``t0`` (``ap``: the
+    index of the first timeline action not yet applied).  Returns the next action's index.
+
+    A run is ``run_days(0, horizon, ...)``; a run saved at day ``d`` and resumed is
+    ``run_days(0, d, ...)`` then, from the state as it was, ``run_days(d, horizon, ...)``: the
+    same days in the same order with the same counter-based draws, so the same bits
+    (:mod:`standoff.state`).
+    """
     tail_start = max(horizon - 30, 0)
-    ap = 0
-    for t in range(horizon):  # the day of standoff.day.DAY (tests/test_day.py checks this loop against it)
+    for t in range(t0, t1):  # the day of standoff.day.DAY (tests/test_day.py checks this loop against it)
         ap, talks_today = apply_actions(t, ap, tl, evT, stocks, ctrl, goods, pol)
         play_negotiation(t, first, seed, neg_on, neg_start, talks_today, net, pol, goods, ctrl, acc)
         record_politics(t, pol, paths)
@@ -74,7 +90,7 @@ def run_block(first: int, horizon: int, seed: np.uint64, neg_on: bool, neg_start
         book_pain(pol)
         track_after_deal(t, horizon, tail_start, neg_on, net, sec, ship, acc)
         record_pain(t, pol, paths)
-    write_outputs(net, stocks, sec, ship, pol, acc, initial, out)
+    return ap
 
 
 # ---------------------------------------------------------------- set-up
