@@ -52,7 +52,12 @@ def _ban(net, parameters: dict, negotiation: dict | None = None, horizon: int = 
 
 def test_every_kernel_and_game_parameter_has_a_domain():
     assert set(PARAMS) <= set(PARAMETER_DOMAINS)
-    assert {p for p in NEG_PARAMS if not p.startswith("strategy_")} <= set(NEGOTIATION_DOMAINS)
+    from standoff.domains import domain
+    from standoff.layout import NEG_TABLE_ROWS, SIDE_RESOLVES
+    assert set(NEG_TABLE_ROWS) <= set(NEGOTIATION_DOMAINS)
+    # a side's own resolve (a scenario's override) lies in the shared resolve's domain
+    assert all(domain("negotiation", r) == NEGOTIATION_DOMAINS["resolve"] for r in SIDE_RESOLVES)
+    assert {p for p in NEG_PARAMS if not p.startswith("strategy_")} <= set(NEG_TABLE_ROWS) | set(SIDE_RESOLVES)
 
 
 @pytest.mark.parametrize("name", builtin_datasets())
