@@ -95,7 +95,7 @@ def test_readme_precision_example_matches_a_fresh_run():
 
 @pytest.mark.parametrize("command", ["scenarios", "check london-2025", "data", "runs --help", "validate --help",
                                      "report --help", "compare --help", "sensitivity --help", "discover --help",
-                                     "resilience --help", "serve --help", "rerun --help", "calibrate --help",
+                                     "resilience --help", "serve --help", "rerun --help", "calibrate --help", "nowcast --help",
                                      "data --help"])
 def test_documented_commands_exist(command):
     res = runner.invoke(app, command.split())

@@ -153,6 +153,10 @@ def rerun(folder: str | Path) -> dict:
 
     folder = Path(folder)
     old = Results.load(folder)  # refuses files whose SHA-256 differs from what run.json records
+    if old.ds.attrs.get("conditioned_on"):
+        raise StandoffError("this folder holds a nowcast's resampled ensemble, not a run: it cannot be replayed "
+                            "(run `standoff nowcast` again with its scenario.yaml and nowcast/observations.csv)",
+                            file=str(folder))
     meta = read_run_json(folder) or {}
     if "results_digest" not in meta:
         raise StandoffError("this run records no results digest (saved by an older standoff); it cannot be replayed "

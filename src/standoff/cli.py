@@ -514,6 +514,82 @@ def calibrate(fit_on: str = typer.Option(..., "--fit-on", help="Episode to fit o
 
 @app.command()
 @guarded
+def nowcast(scenario: str = typer.Argument(..., help="Built-in name or YAML file."),
+            observed: Path = typer.Option(..., "--observed", metavar="FILE",
+                                          help="Observations table (CSV: series, period, region, product, partner, "
+                                               "sector, value, sd, source)."),
+            members: Optional[int] = typer.Option(None, "--members", "-n", help="Prior ensemble members."),
+            seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Random seed."),
+            negotiate: bool = typer.Option(False, "--negotiate", help="Simulate the talks."),
+            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/NAME-TIME-sSEED)."),
+            overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help="No forecast tables.")) -> None:
+    """Condition a scenario's ensemble on what has been published and forecast from there.
+
+    Every member is weighted by the likelihood of the observations and the ensemble is
+    resampled (sequential importance resampling); prints the effective sample size, each
+    observation's fit before and after, the inputs the data moved, and the forecast (the
+    resampled ensemble's summary); writes the resampled ensemble as a run folder with
+    nowcast/fit.csv, inputs_moved.csv, weights.csv and observations.csv."""
+    import shutil
+
+    from .api import simulate
+    from .ensemble import check_memory, plan
+    from .files import write_csv
+    from .nowcast import condition, load_observations
+    from .scenario import load_scenario
+
+    sc = with_options(load_scenario(scenario), members=members, seed=seed)
+    if negotiate:
+        sc = sc.negotiating()
+    sc = sc.with_(trajectories=sc.members)  # every member's daily paths: the series are read from them
+    obs = load_observations(observed, sc)
+    pl = plan(sc)
+    try:
+        check_memory(pl)
+    except StandoffError as exc:
+        raise StandoffError(exc.message + " (a nowcast keeps every member's daily paths)", field="--members",
+                            value=sc.members) from None
+    _check_out(out, overwrite)
+    _warm_up(pl)
+    with _progress() as bar:
+        task = bar.add_task(escape(sc.name), total=sc.members)
+        res = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
+    c = condition(res, obs)
+    say("conditioned on {} observation(s): effective sample size {} of {} members", len(obs), f"{c.ess:.0f}",
+        sc.members)
+    if c.ess < 0.1 * sc.members:
+        console.print("note: few members fit the observations; the forecast rests on them. Run more members "
+                      "(--members) or check the observations' sd.", style="yellow")
+    fit = c.fit()
+    moved = c.inputs_moved()
+    if not quiet:
+        console.print(present.df_table(fit.drop(columns=["source"]).round(3), "Observations: the ensemble before "
+                                          "(prior) and after (posterior), median and p10-p90"))
+        console.print(present.df_table(moved.head(10).round(3), "Inputs the observations moved most "
+                                          "(shift of the mean in prior sds)"))
+        present.print_summary(c.posterior, console)
+
+    def write(folder: Path) -> None:
+        c.posterior.save(folder, overwrite=overwrite)
+        try:
+            (Path(folder) / "nowcast").mkdir()
+            write_csv(fit, Path(folder) / "nowcast" / "fit.csv")
+            write_csv(moved, Path(folder) / "nowcast" / "inputs_moved.csv")
+            import pandas as pd
+            write_csv(pd.DataFrame({"member": range(len(c.weights)), "weight": c.weights, "log_likelihood": c.loglik}),
+                      Path(folder) / "nowcast" / "weights.csv")
+            shutil.copyfile(observed, Path(folder) / "nowcast" / "observations.csv")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # never a half-written nowcast
+            raise
+
+    path = _publish(out, sc, overwrite, write)
+    say("forecast written to [bold]{}[/] (the resampled ensemble; nowcast/*.csv)", path)
+
+
+@app.command()
+@guarded
 def rerun(run_ref: str = typer.Argument(..., metavar="RUN", help="Run folder or catalogue id.")) -> None:
     """Re-create a run from its folder and check the results are bit-identical (exit 1 if not)."""
     from .api import rerun as do_rerun

@@ -624,6 +624,14 @@ class Results:
                 add(ds["route_transshipped_t"].isel(route=mine).sum("route"), prod, exp, THIRD_COUNTRIES, 0.0)
         return pd.DataFrame(rows, columns=cols)
 
+    def condition(self, observations: Any, seed: int | None = None) -> Any:
+        """This ensemble weighted and resampled by what has been published
+        (:func:`standoff.nowcast.condition`): ``observations`` is a table's path or a list of
+        :class:`~standoff.nowcast.Observation`.  Returns a :class:`~standoff.nowcast.Conditioned`
+        whose ``posterior`` is the forecast ensemble."""
+        from .nowcast import condition
+        return condition(self, observations, seed=seed)
+
     def licences(self) -> pd.DataFrame:
         """Monthly licence counts per product, from the kept daily paths: the median over members of
         contracts applied for, granted, refused and cancelled in the month, refused buyers who left

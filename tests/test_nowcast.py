@@ -1,0 +1,106 @@
+"""Nowcasting: observations as data, conditioning, and twin experiments (standoff.nowcast)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from standoff import load_scenario, simulate
+from standoff.cli import app
+from standoff.errors import StandoffError
+from standoff.nowcast import load_observations, systematic_resample, weighted_quantile
+
+HEADER = "series,period,region,product,partner,sector,value,sd,source\n"
+
+
+@pytest.fixture(scope="module")
+def twin_ensemble():
+    sc = load_scenario("london-2025").with_(members=800, trajectories=800, horizon_days=240)
+    return simulate(sc)
+
+
+def test_a_twin_experiments_intervals_cover_the_hidden_truth_at_their_nominal_rate(twin_ensemble):
+    """150 twin experiments on london-2025 (800 members): a hidden member's April and May magnet
+    exports from China and US magnet prices, with noise of the stated size, condition the rest.
+    The forecasts' central 80% intervals of the US auto loss and the US magnet price in July
+    cover the hidden member's values at 80% within three binomial standard errors (the trials
+    share one ensemble, so the error is if anything larger); and the posterior mean of the input
+    the prices inform, price_flexibility, comes nearer the hidden member's than the prior mean,
+    by more than three standard errors."""
+    from standoff.twin import observations_of, twin_trials, us_autos_loss, us_magnet_price_july
+    tw = twin_trials(twin_ensemble, observations_of(twin_ensemble),
+                     {"loss": us_autos_loss, "price": us_magnet_price_july}, trials=150)
+    assert (np.abs(tw.coverage - 0.8) <= 3 * tw.mc_error()).all(), (tw.coverage, tw.mc_error())
+    assert tw.ess.mean() < 0.5 * 800  # the data are informative: the weights are far from equal
+    g = tw.input_gain().set_index("input")
+    assert g.loc["parameters.price_flexibility", "gain"] > 3 * g.loc["parameters.price_flexibility", "se"]
+
+
+def test_conditioning_on_nothing_informative_keeps_the_ensemble(twin_ensemble, tmp_path):
+    """An observation with a huge sd weighs every member alike: ESS is the member count and the
+    resampled ensemble is the prior's members, each once."""
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "price,2025-05,USA,MAGNET,,,1.3,1e9,test\n")
+    c = twin_ensemble.condition(f)
+    assert c.ess == pytest.approx(800, rel=1e-9)
+    assert sorted(c.index.tolist()) == list(range(800))
+    assert c.posterior.ds.sizes["member"] == 800 and c.fit()["observation"].iloc[0].startswith("MAGNET price in USA")
+
+
+def test_systematic_resampling_keeps_each_member_about_n_times_its_weight():
+    w = np.array([0.5, 0.25, 0.125, 0.125])
+    idx = systematic_resample(w, np.random.default_rng(1))
+    assert np.bincount(idx, minlength=4).tolist() == [2, 1, 0, 1] or np.bincount(idx, minlength=4).tolist() == [2, 1, 1, 0]
+    assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([0.2, 0.6, 0.2]), [0.5])[0] == 2.0
+
+
+@pytest.mark.parametrize("row, field, needle", [
+    ("volume,2025-04,CHN,MAGNET,ALL,,0.5,0.1,x", "row 2.series", "unknown series"),
+    ("exports,2025-13,CHN,MAGNET,ALL,,0.5,0.1,x", "row 2.period", "a month"),
+    ("exports,2030-04,CHN,MAGNET,ALL,,0.5,0.1,x", "row 2.period", "horizon"),
+    ("exports,2025-04,XXX,MAGNET,ALL,,0.5,0.1,x", "row 2.region", "unknown region"),
+    ("exports,2025-04,CHN,UNOBTAINIUM,ALL,,0.5,0.1,x", "row 2.product", "unknown product"),
+    ("exports,2025-04,CHN,MAGNET,CHN,,0.5,0.1,x", "row 2.partner", "destination"),
+    ("exports,2025-04,CHN,MAGNET,ALL,,-1,0.1,x", "row 2.value", "non-negative"),
+    ("exports,2025-04,CHN,MAGNET,ALL,,0.5,0,x", "row 2.sd", "positive"),
+    ("stockout,2025-06,USA,,,autos,,5,x", "row 2.period", "on a day"),
+    ("stockout,2025-06-05,USA,,,spaceships,,5,x", "row 2.sector", "unknown sector"),
+])
+def test_a_bad_observation_names_the_file_row_and_field(tmp_path, row, field, needle):
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + row + "\n")
+    with pytest.raises(StandoffError) as e:
+        load_observations(f, load_scenario("london-2025"))
+    msg = str(e.value)
+    assert str(f) in msg and field in msg and needle in msg
+
+
+def test_the_nowcast_command_writes_the_forecast_and_refuses_bad_input_cleanly(tmp_path):
+    runner = CliRunner()
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "exports,2025-04,CHN,MAGNET,ALL,,0.5,0.08,\"automakers' letter (AAI)\"\n"
+                 "stockout,2025-06-02,USA,,,autos,,7,validation row\n")
+    out = tmp_path / "nc"
+    r = runner.invoke(app, ["nowcast", "london-2025", "--observed", str(f), "-n", "60", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "effective sample size" in r.output
+    for name in ("fit.csv", "inputs_moved.csv", "weights.csv", "observations.csv"):
+        assert (out / "nowcast" / name).is_file(), name
+    r = runner.invoke(app, ["rerun", str(out)])
+    assert r.exit_code != 0 and "nowcast" in r.output and "Traceback" not in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "exports,2025-04,CHN,MAGNET,ALL,,0.5,-3,x\n")
+    r = runner.invoke(app, ["nowcast", "london-2025", "--observed", str(bad), "-n", "20", "-o", str(tmp_path / "nb")])
+    assert r.exit_code != 0 and "row 2.sd" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "nb").exists()
+
+
+def test_the_readme_observations_example_is_valid(tmp_path):
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = re.search(r"### Nowcast.+?```csv\n(.+?)```", readme, re.S).group(1)
+    f = tmp_path / "obs.csv"
+    f.write_text(text)
+    obs = load_observations(f, load_scenario("london-2025"))
+    assert [o.series for o in obs] == ["exports", "price", "stockout"]
