@@ -88,6 +88,10 @@ def test_the_nowcast_command_writes_the_forecast_and_refuses_bad_input_cleanly(t
         assert (out / "nowcast" / name).is_file(), name
     r = runner.invoke(app, ["rerun", str(out)])
     assert r.exit_code != 0 and "nowcast" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["report", str(out)])
+    assert r.exit_code == 0, r.output
+    page = (out / "report" / "report.html").read_text(encoding="utf-8")
+    assert "A nowcast: conditioned on what has been published" in page and "effective sample size" in page
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "exports,2025-04,CHN,MAGNET,ALL,,0.5,-3,x\n")
     r = runner.invoke(app, ["nowcast", "london-2025", "--observed", str(bad), "-n", "20", "-o", str(tmp_path / "nb")])

@@ -247,6 +247,30 @@ def _customs_parts(res: Results) -> list[str]:
     return out
 
 
+def _nowcast_parts(res: Results) -> list[str]:
+    """A nowcast's section (a folder written by ``standoff nowcast``): what it was conditioned
+    on, the effective sample size, each observation's fit and the inputs the data moved."""
+    folder = getattr(res, "folder", None)
+    if not res.ds.attrs.get("conditioned_on") or folder is None or not (Path(folder) / "nowcast").is_dir():
+        return []
+    nc = Path(folder) / "nowcast"
+    try:
+        fit = pd.read_csv(nc / "fit.csv")
+        moved = pd.read_csv(nc / "inputs_moved.csv")
+        w = pd.read_csv(nc / "weights.csv")["weight"].to_numpy(float)
+    except (OSError, KeyError, ValueError) as exc:
+        raise StandoffError(f"cannot read the nowcast's tables ({type(exc).__name__})", file=str(nc)) from None
+    ess = 1.0 / float(np.sum(w ** 2))
+    return ["<h2>A nowcast: conditioned on what has been published</h2>",
+            f"<p class='note'>The tables below are of the ensemble resampled by the likelihood of "
+            f"{len(fit)} observation(s) (sequential importance resampling): effective sample size "
+            f"{ess:.0f} of {len(w)} members. Monte Carlo intervals of a resampled ensemble treat repeated "
+            "members as independent and are too narrow.</p>",
+            "<h3>Each observation against the ensemble before (prior) and after (posterior)</h3>", _table(fit.round(3)),
+            "<h3>Inputs the observations moved most (shift of the mean in prior standard deviations)</h3>",
+            _table(moved.head(12).round(3))]
+
+
 def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, classes="t", float_format=lambda v: f"{v:,.2f}", escape=True)
 
@@ -266,6 +290,7 @@ def write_report(res: Results, out: str | Path, overwrite: bool = False) -> Path
                  f"<p>{html.escape(sc.description)}</p>",
                  f"<p>{sc.members} members, seed {sc.seed}, {sc.start} to {sc.end}; scenario digest "
                  f"{sc.digest()}; standoff {html.escape(str(res.ds.attrs.get('standoff_version')))}.</p>",
+                 *_nowcast_parts(res),
                  "<h2>When does each sector run out?</h2>",
                  "<p class='note'>Days from the scenario start; inf = no stockout. <code>_lo</code> and <code>_hi</code> "
                  "columns are 95% Monte Carlo intervals (sampling noise of this many members: Wilson for "

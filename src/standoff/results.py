@@ -153,6 +153,8 @@ class Results:
         self.scenario = scenario
         #: Every member's state at the day a run was asked to save it (``simulate(save_state=...)``).
         self.state: Any = None
+        #: The run folder it was read from (:meth:`load`), or None.
+        self.folder: Path | None = None
         #: The catalogue id, given when the run is first saved (``None`` before).
         self.run_id = run_id
 
@@ -794,7 +796,9 @@ class Results:
         except Exception as exc:
             raise StandoffError(f"cannot read results: {exc}", file=str(folder / "results.nc")) from None
         sc = scenario_from_dict(read_yaml_file(folder / "scenario.yaml"), str(folder / "scenario.yaml"))
-        return cls(ds, sc, run_id=meta.get("run_id"))
+        res = cls(ds, sc, run_id=meta.get("run_id"))
+        res.folder = folder  # where it was read from (a nowcast's tables live beside it)
+        return res
 
 
 #: Daily paths a saved run leaves out unless asked (``Results.save(all_paths=True)``): the report,
