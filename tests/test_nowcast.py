@@ -108,3 +108,27 @@ def test_the_readme_observations_example_is_valid(tmp_path):
     f.write_text(text)
     obs = load_observations(f, load_scenario("london-2025"))
     assert [o.series for o in obs] == ["exports", "price", "stockout"]
+
+
+def test_a_resample_move_step_spreads_the_duplicates_and_keeps_the_fit(twin_ensemble):
+    """After resampling, one resample-move step (random-walk proposals on the inputs, simulated
+    afresh, accepted by Metropolis-Hastings) moves some members (acceptance strictly between 0
+    and 1), leaves more distinct members than the resample, and the moved ensemble still fits
+    the observations: each observed value lies inside its p10-p90 after the move as before."""
+    import dataclasses
+
+    from standoff.nowcast import condition, rejuvenate, simulated
+    from standoff.twin import observations_of
+    templates = observations_of(twin_ensemble)
+    h = 3
+    obs = []
+    for ob in templates:
+        v = float(simulated(twin_ensemble, ob)[h])
+        obs.append(dataclasses.replace(ob, value=v, sd=ob.sd if ob.sd > 0 else -ob.sd * v))
+    c = condition(twin_ensemble, obs, exclude=[h])
+    before = len(set(c.index.tolist()))
+    m = rejuvenate(c)
+    assert 0.0 < m.acceptance < 1.0 and m.distinct > before
+    fit = m.fit()
+    assert ((fit["posterior_p10"] <= fit["value"]) & (fit["value"] <= fit["posterior_p90"])).all(), fit
+    assert m.posterior.ds.attrs["rejuvenated"] == 1

@@ -523,6 +523,8 @@ def nowcast(scenario: str = typer.Argument(..., help="Built-in name or YAML file
             negotiate: bool = typer.Option(False, "--negotiate", help="Simulate the talks."),
             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/NAME-TIME-sSEED)."),
             overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+            moves: int = typer.Option(1, "--moves", help="Resample-move steps after resampling (each simulates "
+                                                         "the ensemble once more; 0: resampling only)."),
             quiet: bool = typer.Option(False, "--quiet", "-q", help="No forecast tables.")) -> None:
     """Condition a scenario's ensemble on what has been published and forecast from there.
 
@@ -536,7 +538,7 @@ def nowcast(scenario: str = typer.Argument(..., help="Built-in name or YAML file
     from .api import simulate
     from .ensemble import check_memory, plan
     from .files import write_csv
-    from .nowcast import condition, load_observations
+    from .nowcast import condition, load_observations, rejuvenate
     from .scenario import load_scenario
 
     sc = with_options(load_scenario(scenario), members=members, seed=seed)
@@ -555,14 +557,20 @@ def nowcast(scenario: str = typer.Argument(..., help="Built-in name or YAML file
     with _progress() as bar:
         task = bar.add_task(escape(sc.name), total=sc.members)
         res = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
-    c = condition(res, obs)
-    say("conditioned on {} observation(s): effective sample size {} of {} members", len(obs), f"{c.ess:.0f}",
-        sc.members)
-    if c.ess < 0.1 * sc.members:
+    if moves < 0:
+        raise StandoffError("must be 0 or more", field="--moves", value=moves)
+    c0 = c = condition(res, obs)  # the weighted ensemble: its fit and the inputs moved are reported
+    say("conditioned on {} observation(s): effective sample size {} of {} members ({} distinct after resampling)",
+        len(obs), f"{c.ess:.0f}", sc.members, len(set(c.index.tolist())))
+    ess = c.ess
+    for k in range(moves):
+        c = rejuvenate(c, seed_offset=k + 1)
+        say("move {}: {} of members moved, {} distinct", k + 1, f"{c.acceptance:.0%}", c.distinct)
+    if ess < 0.1 * sc.members:
         console.print("note: few members fit the observations; the forecast rests on them. Run more members "
                       "(--members) or check the observations' sd.", style="yellow")
-    fit = c.fit()
-    moved = c.inputs_moved()
+    fit = c0.fit()
+    moved = c0.inputs_moved()
     if not quiet:
         console.print(present.df_table(fit.drop(columns=["source"]).round(3), "Observations: the ensemble before "
                                           "(prior) and after (posterior), median and p10-p90"))
@@ -577,7 +585,8 @@ def nowcast(scenario: str = typer.Argument(..., help="Built-in name or YAML file
             write_csv(fit, Path(folder) / "nowcast" / "fit.csv")
             write_csv(moved, Path(folder) / "nowcast" / "inputs_moved.csv")
             import pandas as pd
-            write_csv(pd.DataFrame({"member": range(len(c.weights)), "weight": c.weights, "log_likelihood": c.loglik}),
+            write_csv(pd.DataFrame({"member": range(len(c0.weights)), "weight": c0.weights,
+                                    "log_likelihood": c0.loglik}),
                       Path(folder) / "nowcast" / "weights.csv")
             shutil.copyfile(observed, Path(folder) / "nowcast" / "observations.csv")
         except BaseException:

@@ -626,13 +626,17 @@ class Results:
                 add(ds["route_transshipped_t"].isel(route=mine).sum("route"), prod, exp, THIRD_COUNTRIES, 0.0)
         return pd.DataFrame(rows, columns=cols)
 
-    def condition(self, observations: Any, seed: int | None = None) -> Any:
+    def condition(self, observations: Any, seed: int | None = None, moves: int = 0) -> Any:
         """This ensemble weighted and resampled by what has been published
         (:func:`standoff.nowcast.condition`): ``observations`` is a table's path or a list of
-        :class:`~standoff.nowcast.Observation`.  Returns a :class:`~standoff.nowcast.Conditioned`
+        :class:`~standoff.nowcast.Observation`; ``moves`` resample-move steps follow
+        (:func:`standoff.nowcast.rejuvenate`).  Returns a :class:`~standoff.nowcast.Conditioned`
         whose ``posterior`` is the forecast ensemble."""
-        from .nowcast import condition
-        return condition(self, observations, seed=seed)
+        from .nowcast import condition, rejuvenate
+        c = condition(self, observations, seed=seed)
+        for k in range(moves):
+            c = rejuvenate(c, seed_offset=k + 1)
+        return c
 
     def licences(self) -> pd.DataFrame:
         """Monthly licence counts per product, from the kept daily paths: the median over members of
