@@ -132,3 +132,19 @@ def test_a_resample_move_step_spreads_the_duplicates_and_keeps_the_fit(twin_ense
     fit = m.fit()
     assert ((fit["posterior_p10"] <= fit["value"]) & (fit["value"] <= fit["posterior_p90"])).all(), fit
     assert m.posterior.ds.attrs["rejuvenated"] == 1
+
+
+@pytest.mark.parametrize("name", ["baseline", "london-2025", "crisis-2010", "gallium-2023", "gallium-ban-2024",
+                                  "truce-2018"])
+def test_conditioning_works_on_every_built_in_scenario(name, tmp_path):
+    """Each built-in scenario (its own dataset's names) conditions on a price observation of its
+    key product in the US side's region and takes a resample-move step."""
+    import datetime as dt
+    sc = load_scenario(name).with_(members=12, trajectories=12)
+    net = sc.network()
+    month = (sc.start + dt.timedelta(days=60)).strftime("%Y-%m")
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + f"price,{month},{net.us_region},{net.key_product},,,1.0,0.2,test\n")
+    c = simulate(sc).condition(f, moves=1)
+    assert c.posterior.ds.sizes["member"] == 12 and np.isfinite(c.loglik).all()
+    assert len(c.fit()) == 1
