@@ -52,7 +52,7 @@ class World:
         self.tr = by
         self.paths = paths_of(1, by)
         self.scr = Scratch(np.zeros((6, 1)), np.zeros((4, 1)), np.zeros(self.net.bid.shape[2]),
-                           np.zeros((len(pl.net.regions), 1)))
+                           np.zeros((len(pl.net.regions), 1)), np.zeros((len(pl.net.regions), 1)))
 
     def load(self, d: dict[str, np.ndarray]) -> None:
         d = {k: _c(v.copy()) for k, v in d.items()}

@@ -415,8 +415,8 @@ def paths_of(n: int, arrays: dict) -> "Paths":
     return Paths(n, *[arrays[name] for name in PATH_FIELDS])
 #: Scratch of one value per member (``x``: six rows; ``y``: four rows for the callees), one per
 #: bidding class of a market (``k``: :func:`standoff.core.markets.market_ceiling`) and one per
-#: region and member (``f``: :func:`standoff.core.markets.arbitrage_floors`).
-Scratch = namedtuple("Scratch", ["x", "y", "k", "f"])
+#: region and member (``f``, and ``fw`` the floor's weight: :func:`standoff.core.markets.arbitrage_floors`).
+Scratch = namedtuple("Scratch", ["x", "y", "k", "f", "fw"])
 #: What ``engine.run_block`` is given: the members' sampled inputs (member first) ...
 Inputs = namedtuple("Inputs", ["glob", "sector_days", "pool_days", "stockpile", "ev", "npar", "defer_days"])
 #: ... the scenario's timeline as rows of actions (see the ``A_*`` codes) ...

@@ -26,7 +26,7 @@ KNOWN_FAILURES = {
     "Geneva truce lifespan (talks simulated)":
         "trust starts below the threshold (0.45 against 0.6), so four in five truces still in force at the first "
         "deadline lapse there, and measures outside the deal and perceived breaches end others within weeks: the "
-        "median (~69 days) sits below the tolerance's 75 (undecided at 200 members); rounds during the truce "
+        "median (~50 days since the shared resolve, ~69 before) sits below the tolerance's 75 (undecided at 200 members); rounds during the truce "
         "extend it only when both sides would extend, which trust below the threshold rarely allows",
     "licences granted by October 2025 (share of applications)":
         "the authority decides at a constant pace (calibrated on CLEPA's 25% by 4 June), so it clears the first "

@@ -159,7 +159,7 @@ def init_block(first: int, n_keep: int, inp: Any, nin: Any, out: Any, tr: Any) -
                   tr.trust, tr.pressure_ratio, tr.agreement_in_force, tr.requirement_fraction, tr.exports_t,
                   tr.route_exports_t, tr.route_transshipped_t, tr.licences, tr.fob_price, tr.speculative_t,
                   tr.expectation)
-    scr = Scratch(np.zeros((6, M)), np.zeros((4, M)), np.zeros(net.bid.shape[2]), np.zeros((R, M)))
+    scr = Scratch(np.zeros((6, M)), np.zeros((4, M)), np.zeros(net.bid.shape[2]), np.zeros((R, M)), np.zeros((R, M)))
     initial = np.zeros((P, M))
     set_steady_state(net, par, inp, stocks, sec, ship, goods, pol, acc, initial)
     return net, par, stocks, market, sec, ship, ctrl, goods, pol, acc, paths, scr, initial

@@ -189,13 +189,19 @@ def market_ceiling(p: int, n: int, bid: np.ndarray, down: np.ndarray, qty: np.nd
 
 
 @kernel_jit(error_model="numpy", inline="always")
-def arbitrage_floors(p: int, net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray) -> None:
+def arbitrage_floors(p: int, net: Any, market: Any, ship: Any, ctrl: Any, fl: np.ndarray, fw: np.ndarray) -> None:
     """Trade arbitrage for product ``p``: ``fl[i, m]`` is the least a market that buys most of the
     product abroad (its own producers supply less than half its usual orders) may ask, what its
     cheapest foreign supplier that legally ships to it today gets at home, plus the export tax on
     the route (``export_tax``, on top of any in force in the baseline): a supplier would not sell
-    abroad for less than it fetches at home; ``inf`` where no floor applies.  Read from the
-    prices at the start of the stage.  The floor bounds the price's *target*, so the price moves
+    abroad for less than it fetches at home; ``inf`` where no floor applies.  ``fw[i, m]`` is
+    how far the floor pulls the price's target: in full from the market's dominant usual
+    supplier (half its usual imports or more: the price its buyers deal at, whenever it ships
+    anything legally), and from a minor supplier the share of the market's usual daily use its
+    legal shipments make today (at most 1).  A minor supplier's trickle lifts the market a
+    little: with every floor applied in full, a trickle from Japan lifted the US magnet price
+    to Japan's, and a stricter Chinese control that stopped that trickle lowered the US price
+    by 30% (``tests/test_properties.py``).  Read from the prices at the start of the stage.  The floor bounds the price's *target*, so the price moves
     to it at the price response like any other (applied at once to the price, a trickle from a
     dear supplier lifted a whole market overnight while a market cut off entirely followed its
     own cover slowly: a stricter control could lower the price outside).  No ceiling: a control,
@@ -208,19 +214,24 @@ def arbitrage_floors(p: int, net: Any, market: Any, ship: Any, ctrl: Any, fl: np
     leaked = ship.leaked
     c_tax = ctrl.c_term[T_TAX]
     R, P, M = price.shape
+    use0 = net.use0
     for i in range(R):
         for m in range(M):
             fl[i, m] = np.inf
+            fw[i, m] = 0.0
         if not mk[i, p] or share0[p, i, i] >= 0.5:
             continue
+        u0 = use0[i, p]
         for e in range(R):
             if e == i or share0[p, e, i] <= 0.0:
                 continue
             for m in range(M):
-                if shipped[p, e, i, m] - leaked[p, e, i, m] > 0.0:
+                legal = shipped[p, e, i, m] - leaked[p, e, i, m]
+                if legal > 0.0:
                     f = price[e, p, m] * (1.0 + c_tax[p, e, i, m])
                     if f < fl[i, m]:
                         fl[i, m] = f
+                        fw[i, m] = 1.0 if (share0[p, e, i] >= 0.5 or u0 <= 0.0) else min(legal / u0, 1.0)
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -276,12 +287,13 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
     price_t = net.price_t
     wk = scr.k
     fl = scr.f
+    fw = scr.fw
     # 1. each market's price moves toward what its inventory position says, bounded by its users'
     # bids and by trade arbitrage (products in turn: every floor of a product is read from the
     # prices before any of them moved; a bid reads the region's prices of other products as they
     # stand, as in the reference's region-by-region order)
     for p in range(P):
-        arbitrage_floors(p, net, market, ship, ctrl, fl)
+        arbitrage_floors(p, net, market, ship, ctrl, fl, fw)
         for r in range(R):
             if not mk[r, p]:  # nothing held, used or made here: the price stays at 1
                 continue
@@ -304,7 +316,7 @@ def update_markets(t: int, net: Any, par: Any, stocks: Any, market: Any, sec: An
                     ms = min(max(m_star[m], g_pfloor[m]), g_pcap[m])
                     ms = ms if c > 1e-9 else g_pcap[m]
                 f = fl[r, m]
-                ms = f if (f > ms and f < np.inf) else ms
+                ms = ms + fw[r, m] * (f - ms) if (f > ms and f < np.inf) else ms
                 pr = price[r, p, m]
                 ok = pos_tgt[r, p, m] + stock_tgt[r, p, m] > 0.0
                 price[r, p, m] = pr + (ms - pr) * inv_presp[m] if ok else pr

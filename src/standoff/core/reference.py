@@ -757,8 +757,8 @@ class Member:
                         m_star = max(min(raw, hi, g[E.I_PCAP]), g[E.I_PFLOOR])
                     else:
                         m_star = target_price(have / denom, g[E.I_FLEX], g[E.I_PFLOOR], g[E.I_PCAP])
-                    f = floors[r][p]
-                    m_star = f if (f > m_star and f < math.inf) else m_star
+                    f, fw = floors[r][p]
+                    m_star = m_star + fw * (f - m_star) if (f > m_star and f < math.inf) else m_star
                     h.price += (m_star - h.price) * self.inv_presp
         for r in range(R):
             for p in range(P):
@@ -810,20 +810,25 @@ class Member:
     def _arbitrage_floors(self) -> list[list[float]]:
         """The least each market that buys most of a product abroad may ask: what its cheapest
         foreign supplier legally shipping to it today gets at home, plus the route's export tax
-        (``inf`` where none; :func:`standoff.core.markets.arbitrage_floors`)."""
-        out = [[math.inf] * self.P for _ in range(self.R)]
+        (``inf`` where none), with its weight: 1 from the dominant usual supplier, else the share of
+        the market's usual use its legal shipments make today (:func:`standoff.core.markets.arbitrage_floors`)."""
+        out = [[(math.inf, 0.0)] * self.P for _ in range(self.R)]
         for p in range(self.P):
             for i in range(self.R):
                 if not self.mk[i, p] or self.route[(p, i, i)].share >= 0.5:
                     continue
-                fl = math.inf
+                fl, fw = math.inf, 0.0
+                u0 = self.h[i][p].use0
                 for e in range(self.R):
                     rt = self.route[(p, e, i)]
                     if e == i or rt.share <= 0.0:
                         continue
-                    if rt.shipped - rt.leaked > 0.0:
-                        fl = min(fl, self.h[e][p].price * (1.0 + rt.tax))
-                out[i][p] = fl
+                    legal = rt.shipped - rt.leaked
+                    if legal > 0.0:
+                        f = self.h[e][p].price * (1.0 + rt.tax)
+                        if f < fl:  # the cheapest supplier, and how much of the market it supplies today
+                            fl, fw = f, (1.0 if (rt.share >= 0.5 or u0 <= 0.0) else min(legal / u0, 1.0))
+                out[i][p] = (fl, fw)
         return out
 
     def book_material_trade(self) -> None:
