@@ -218,3 +218,30 @@ def test_names_are_shown_as_text_never_as_html(server, browser):
     assert any(name in t for t in texts), texts
     assert not browser.find_elements(By.ID, "pwn") and not browser.find_elements(By.ID, "pwn2")
     assert browser.title != "pwned"
+
+
+def test_a_nowcast_from_pasted_observations(server, browser):
+    """Paste what has been published: the page runs the ensemble, conditions it, and shows the
+    effective sample size, each observation before and after, and the inputs moved; a bad row
+    is named on the page and nothing runs."""
+    browser.get(server)
+    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scenario option")) >= 2)
+    members = browser.find_element(By.ID, "members")
+    members.clear()
+    members.send_keys("60")
+    box = browser.find_element(By.ID, "observations")
+    box.clear()
+    box.send_keys("series,period,region,product,partner,sector,value,sd,source\n"
+                  "exports,2025-04,CHN,MAGNET,ALL,,0.5,0.05,automakers' letter\n")
+    assert _run(browser) == ""
+    status = browser.find_element(By.ID, "nowcast-status").text
+    assert re.search(r"effective sample size [\d.]+ of 60 members", status), status
+    fit = browser.find_element(By.ID, "nowcast-fit").text
+    assert "CHN MAGNET exports to ALL" in fit and "before" in fit
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#nowcast-inputs tbody tr")) == 5
+    box.clear()
+    box.send_keys("series,period,region,product,partner,sector,value,sd,source\n"
+                  "exports,2025-04,CHN,MAGNET,ALL,,0.5,-1,x\n")
+    err = _run(browser, timeout=30)
+    assert "pasted observations" in err and "row 2.sd" in err
+    box.clear()

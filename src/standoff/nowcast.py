@@ -106,10 +106,19 @@ def load_observations(path: str | Path, scenario: Any) -> list[Observation]:
         Naming the file, the row and the field at fault, and the value.
     """
     from .files import check_regular
-    file = str(path)
     check_regular(path, "observations file")
+    return _parse(path, str(path), scenario)
+
+
+def parse_observations(text: str, scenario: Any, name: str = "observations") -> list[Observation]:
+    """:func:`load_observations` for a table given as text (the dashboard's pasted CSV)."""
+    import io
+    return _parse(io.StringIO(text), name, scenario)
+
+
+def _parse(source: Any, file: str, scenario: Any) -> list[Observation]:
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df = pd.read_csv(source, dtype=str, keep_default_na=False)
     except Exception as exc:  # not a CSV at all
         raise StandoffError(f"cannot read the observations table ({type(exc).__name__})", file=file) from None
     missing = [c for c in ("series", "period", "region", "sd") if c not in df.columns]

@@ -140,6 +140,8 @@ class Levers(_Strict):
 class RunRequest(_Strict):
     scenario: str = Field("london-2025", max_length=200)
     yaml_text: Optional[str] = Field(None, max_length=MAX_BYTES)
+    #: A nowcast: a table of what has been published (CSV, :mod:`standoff.nowcast`) to condition on.
+    observations_csv: Optional[str] = Field(None, max_length=MAX_BYTES)
     members: int = Field(200, ge=1)
     seed: Optional[int] = Field(None, ge=0, le=MAX_SEED)
     levers: Levers = Field(default_factory=Levers)
@@ -363,10 +365,11 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
         data["members"] = req.members
         if req.seed is not None:
             data["seed"] = req.seed
-        data["trajectories"] = min(req.members, 200)
+        # a nowcast reads every member's daily paths
+        data["trajectories"] = req.members if req.observations_csv else min(req.members, 200)
         return scenario_from_dict(data, file=name)
 
-    def work(job: Job, sc: Any) -> None:
+    def work(job: Job, sc: Any, obs: Any = None) -> None:
         try:
             job.status = "running"
             job.total = sc.members
@@ -375,6 +378,25 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
                 job.done = done
             res = simulate(sc, progress=progress)
             folder = root / "runs" / job.id
+            nowcast = None
+            if obs is not None:  # condition on what has been published; the forecast is the moved resample
+                from ..nowcast import condition, rejuvenate
+                c0 = condition(res, obs)
+                c = rejuvenate(c0)
+                fit = c0.fit()
+                moved = c0.inputs_moved().head(5)
+                nowcast = {"observations": len(obs), "ess": round(c0.ess, 1), "members": sc.members,
+                           "distinct": c.distinct, "moved": round(c.acceptance, 3),
+                           "fit": {"columns": ["observation", "value", "sd", "before: median (p10-p90)",
+                                               "after: median (p10-p90)"],
+                                   "rows": [[r["observation"], f"{r['value']:.3g}", f"{r['sd']:.3g}",
+                                             f"{r['prior_median']:.3g} ({r['prior_p10']:.3g}-{r['prior_p90']:.3g})",
+                                             f"{r['posterior_median']:.3g} ({r['posterior_p10']:.3g}-"
+                                             f"{r['posterior_p90']:.3g})"] for _, r in fit.iterrows()]},
+                           "inputs": {"columns": ["input", "prior mean", "posterior mean", "shift (prior sds)"],
+                                      "rows": [[r["input"], f"{r['prior_mean']:.3g}", f"{r['posterior_mean']:.3g}",
+                                                f"{r['shift_sd']:+.2f}"] for _, r in moved.iterrows()]}}
+                res = c.posterior
             res.save(folder)
             so = res.stockouts()
             net = sc.network()
@@ -397,6 +419,8 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             if sc.negotiation.enabled:
                 ts = res.truce_survival().set_index("days")["p_survive"]
                 job.summary["truce"] = {str(k): (None if v != v else round(float(v), 3)) for k, v in ts.items()}
+            if nowcast is not None:
+                job.summary["nowcast"] = nowcast
             job.summary["customs"] = _customs_summary(res)
             job.summary["authority"] = _authority_summary(res)
             charts = _charts(res)
@@ -441,6 +465,12 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
                                      f"{max_disk_bytes / 2**30:.1f} GiB; remove old runs from {root / 'runs'}")
         try:
             sc = resolve(req)
+            obs = None
+            if req.observations_csv is not None and req.observations_csv.strip():
+                from ..ensemble import check_memory, plan
+                from ..nowcast import parse_observations
+                obs = parse_observations(req.observations_csv, sc, "pasted observations")
+                check_memory(plan(sc))  # a nowcast keeps every member's daily paths
         except StandoffError as exc:
             raise HTTPException(400, str(exc)) from None
         job = Job(id=uuid.uuid4().hex[:10], total=sc.members)
@@ -451,7 +481,7 @@ def create_app(workdir: str | Path | None = None, max_members: int = MAX_MEMBERS
             if len(jobs) >= MAX_JOBS:
                 raise HTTPException(429, "too many runs in progress; wait for one to finish")
             jobs[job.id] = job
-        pool.submit(work, job, sc)
+        pool.submit(work, job, sc, obs)
         return {"id": job.id}
 
     def get_job(job_id: str) -> Job:
