@@ -31,30 +31,37 @@ def crps(x: np.ndarray, w: np.ndarray, y: float) -> float:
     return float(np.sum(w * np.abs(x - y)) - 0.5 * np.sum(w[:, None] * w[None, :] * np.abs(x[:, None] - x[None, :])))
 
 
-def main() -> None:
+def twins(members: int, trials: int) -> None:
     from standoff import load_scenario, simulate
-    from standoff.nowcast import Observation, condition
     from standoff.twin import observations_of, twin_trials, us_autos_loss, us_magnet_price_july
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--members", type=int, default=1600)
-    ap.add_argument("--trials", type=int, default=400)
-    args = ap.parse_args()
-
     t = time.time()
-    sc = load_scenario("london-2025").with_(members=args.members, trajectories=args.members, horizon_days=240)
+    sc = load_scenario("london-2025").with_(members=members, trajectories=members, horizon_days=240)
     res = simulate(sc)
     tw = twin_trials(res, observations_of(res), {"US autos loss": us_autos_loss,
-                                                 "US magnet price, July": us_magnet_price_july}, trials=args.trials)
-    print(f"1. twin experiments: london-2025, {args.members} members, {args.trials} hidden members "
-          f"({time.time() - t:.0f} s)")
+                                                 "US magnet price, July": us_magnet_price_july}, trials=trials)
+    print(f"1. twin experiments: london-2025, {members} members, {trials} hidden members ({time.time() - t:.0f} s)")
     for name, cov in zip(("US autos loss", "US magnet price, July"), tw.coverage):
         print(f"   80% interval covers the truth: {name}: {cov:.1%} (binomial se {tw.mc_error():.1%})")
-    print(f"   mean effective sample size {tw.ess.mean():.0f} of {args.members - 1}")
+    print(f"   mean effective sample size {tw.ess.mean():.0f} of {members - 1}")
     g = tw.input_gain()
     print("   inputs the data inform most (gain in prior variances, +- se):")
     for _, r in g.head(5).iterrows():
         print(f"     {r['input']}: {r['gain']:.2f} +- {r['se']:.2f}")
+
+
+def main() -> None:
+    from standoff import load_scenario, simulate
+    from standoff.nowcast import Observation, condition
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=1600)
+    ap.add_argument("--trials", type=int, default=400)
+    ap.add_argument("--hindcast-only", action="store_true")
+    args = ap.parse_args()
+
+    if not args.hindcast_only:
+        twins(args.members, args.trials)
 
     sc = load_scenario("london-2025").with_(members=args.members // 2, trajectories=args.members // 2)
     res = simulate(sc)
@@ -69,6 +76,11 @@ def main() -> None:
     print(f"   effective sample size {c.ess:.0f}")
     print(f"   CRPS of the first EU auto stockout against 4 June 2025: unconditioned {crps(d, flat, y):.2f} days, "
           f"conditioned {crps(d, c.weights, y):.2f} days")
+    from standoff.nowcast import weighted_quantile
+    for label, w in (("unconditioned", flat), ("conditioned", c.weights)):
+        lo, hi = weighted_quantile(d, w, [0.1, 0.9])
+        when = [str(sc.start + dt.timedelta(days=int(v))) for v in (lo, hi)]
+        print(f"   {label}: 80% interval {when[0]} to {when[1]}, covers 4 June: {lo <= y <= hi}")
 
 
 if __name__ == "__main__":
