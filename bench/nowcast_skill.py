@@ -33,13 +33,13 @@ def crps(x: np.ndarray, w: np.ndarray, y: float) -> float:
 
 def twins(members: int, trials: int) -> None:
     from standoff import load_scenario, simulate
-    from standoff.twin import observations_of, twin_trials, us_autos_loss, us_magnet_price_july
+    from standoff.twin import key_price_in, lead_sector_loss, observations_of, twin_trials
 
     t = time.time()
     sc = load_scenario("london-2025").with_(members=members, trajectories=members, horizon_days=240)
     res = simulate(sc)
-    tw = twin_trials(res, observations_of(res), {"US autos loss": us_autos_loss,
-                                                 "US magnet price, July": us_magnet_price_july}, trials=trials)
+    tw = twin_trials(res, observations_of(res), {"US autos loss": lead_sector_loss,
+                                                 "US magnet price, July": key_price_in("2025-07")}, trials=trials)
     print(f"1. twin experiments: london-2025, {members} members, {trials} hidden members ({time.time() - t:.0f} s)")
     for name, cov in zip(("US autos loss", "US magnet price, July"), tw.coverage):
         print(f"   80% interval covers the truth: {name}: {cov:.1%} (binomial se {tw.mc_error():.1%})")

@@ -27,9 +27,9 @@ def test_a_twin_experiments_intervals_cover_the_hidden_truth_at_their_nominal_ra
     share one ensemble, so the error is if anything larger); and the posterior mean of the input
     the prices inform, price_flexibility, comes nearer the hidden member's than the prior mean,
     by more than three standard errors."""
-    from standoff.twin import observations_of, twin_trials, us_autos_loss, us_magnet_price_july
+    from standoff.twin import key_price_in, lead_sector_loss, observations_of, twin_trials
     tw = twin_trials(twin_ensemble, observations_of(twin_ensemble),
-                     {"loss": us_autos_loss, "price": us_magnet_price_july}, trials=150)
+                     {"loss": lead_sector_loss, "price": key_price_in("2025-07")}, trials=150)
     assert (np.abs(tw.coverage - 0.8) <= 3 * tw.mc_error()).all(), (tw.coverage, tw.mc_error())
     assert tw.ess.mean() < 0.5 * 800  # the data are informative: the weights are far from equal
     g = tw.input_gain().set_index("input")

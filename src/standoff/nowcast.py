@@ -152,7 +152,7 @@ def _parse(source: Any, file: str, scenario: Any) -> list[Observation]:
             raise bad("product", "unknown product; known: " + ", ".join(net.products))
         partner = r["partner"].strip() or ("ALL" if series == "exports" else "")
         if series == "exports" and partner != "ALL" and (partner not in net.regions or partner == region):
-            raise bad("partner", "a destination region other than the exporter, or ALL")
+            raise bad("partner", "a destination region (not the exporter itself), or ALL")
         sector = r["sector"].strip()
         if series == "stockout" and sector not in net.sectors:
             raise bad("sector", "unknown sector; known: " + ", ".join(net.sectors))

@@ -17,22 +17,25 @@ import numpy as np
 
 from .nowcast import Observation, condition, simulated, weighted_quantile
 
-#: What is "published" in a twin experiment of london-2025: China's magnet exports (x baseline,
-#: sd 0.05) and the US magnet price (x baseline, sd 5% of it), each for April and May 2025.
-LONDON_SERIES = (("exports", "CHN", "MAGNET", "ALL", "2025-04", 0.05),
-                 ("exports", "CHN", "MAGNET", "ALL", "2025-05", 0.05),
-                 ("price", "USA", "MAGNET", "", "2025-04", -0.05),
-                 ("price", "USA", "MAGNET", "", "2025-05", -0.05))
-
-
-def observations_of(res: Any, series: tuple = LONDON_SERIES) -> list[Observation]:
-    """Observation templates (value 0) for ``series``: (series, region, product, partner, month,
-    sd; a negative sd is relative to the observed value, filled in by :func:`twin_trials`)."""
+def observations_of(res: Any, months: tuple[str, ...] = ("2025-04", "2025-05"), sd_exports: float = 0.05,
+                    rel_sd_price: float = 0.05) -> list[Observation]:
+    """Observation templates (value 0) of what customs and price reporters publish, named from
+    the dataset's declaration: the controlling side's exports of the key product to all
+    destinations (x baseline, sd ``sd_exports``) and the key product's price on the other side
+    (x baseline, sd ``rel_sd_price`` of the value: a negative sd, filled in by
+    :func:`twin_trials`), for each of ``months`` (london-2025: China's magnet exports and the US
+    magnet price in April and May 2025)."""
     from .nowcast import _period
+    net = res.scenario.network()
     out = []
-    for k, (name, region, product, partner, month, sd) in enumerate(series):
-        first, last = _period(month, "twin", k + 2)
-        out.append(Observation(name, first, last, region, product, partner, "", 0.0, sd, "twin experiment", k + 2))
+    for month in months:
+        first, last = _period(month, "twin", 0)
+        out.append(Observation("exports", first, last, net.cn_region, net.key_product, "ALL", "", 0.0, sd_exports,
+                               "twin experiment", len(out) + 2))
+    for month in months:
+        first, last = _period(month, "twin", 0)
+        out.append(Observation("price", first, last, net.us_region, net.key_product, "", "", 0.0, -rel_sd_price,
+                               "twin experiment", len(out) + 2))
     return out
 
 
@@ -102,12 +105,20 @@ def twin_trials(res: Any, templates: list[Observation], quantities: dict[str, Ca
                       [str(v) for v in res.ds["input"].values])
 
 
-def us_autos_loss(res: Any) -> np.ndarray:
-    return res.ds["output_loss_usd_bn"].sel(region="USA", sector="autos").values
+def lead_sector_loss(res: Any) -> np.ndarray:
+    """Each member's output lost by the lead sector on the US side (US autos in london-2025)."""
+    net = res.scenario.network()
+    return res.ds["output_loss_usd_bn"].sel(region=net.us_region, sector=net.lead_sector).values
 
 
-def us_magnet_price_july(res: Any) -> np.ndarray:
-    sc = res.scenario
-    import datetime as dt
-    t0, t1 = sc.day_of(dt.date(2025, 7, 1)), sc.day_of(dt.date(2025, 7, 31)) + 1
-    return res.ds["price_multiple"].sel(region="USA", product="MAGNET").isel(time=slice(t0, t1)).mean("time").values
+def key_price_in(month: str) -> Callable[[Any], np.ndarray]:
+    """Each member's mean price of the key product on the US side over ``month`` (YYYY-MM)."""
+    from .nowcast import _period
+    first, last = _period(month, "twin", 0)
+
+    def value(res: Any) -> np.ndarray:
+        sc, net = res.scenario, res.scenario.network()
+        t0, t1 = sc.day_of(first), sc.day_of(last) + 1
+        da = res.ds["price_multiple"].sel(region=net.us_region, product=net.key_product)
+        return da.isel(time=slice(t0, t1)).mean("time").values
+    return value
