@@ -201,8 +201,9 @@ def arbitrage_floors(p: int, net: Any, market: Any, ship: Any, ctrl: Any, fl: np
     legal shipments make today (at most 1).  A minor supplier's trickle lifts the market a
     little: with every floor applied in full, a trickle from Japan lifted the US magnet price
     to Japan's, and a stricter Chinese control that stopped that trickle lowered the US price
-    by 30% (``tests/test_properties.py``).  Read from the prices at the start of the stage.  The floor bounds the price's *target*, so the price moves
-    to it at the price response like any other (applied at once to the price, a trickle from a
+    by 30% (``tests/test_properties.py``).  Read from the prices at the start of the stage.
+    The floor bounds the price's *target*, so the price moves to it at the price response like
+    any other (applied at once to the price, a trickle from a
     dear supplier lifted a whole market overnight while a market cut off entirely followed its
     own cover slowly: a stricter control could lower the price outside).  No ceiling: a control,
     a quota or a ban keeps the importer's price above the exporter's (the two tiers), and trade

@@ -79,6 +79,13 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
 
 
 @kernel_jit(error_model="numpy", inline="always")
+def pressure_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int) -> float:
+    """A side's pressure ratio: its total pressure over its resolve, times the multiplier its
+    political calendar sets today (``side``: ``US`` or ``CN``)."""
+    return total / (npar[N_RES_US + side] * st[S_RESMULT_US + side])
+
+
+@kernel_jit(error_model="numpy", inline="always")
 def _settle_doubts(st: np.ndarray, npar: np.ndarray) -> None:
     """A repair call, a round that holds or a new deal settles the measures outside the deal read
     as breaches, and each side's reading of the other starts again from the benefit of the doubt
@@ -143,8 +150,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     ``lic_evidence`` is the share of China-to-US licence contracts licensed yesterday (``-1``
     where none is under licence): what the US can see of China's compliance in the trade itself.
     """
-    rho_us = pressure[US].sum() / (npar[N_RES_US] * st[S_RESMULT_US])
-    rho_cn = pressure[CN].sum() / (npar[N_RES_CN] * st[S_RESMULT_CN])
+    rho_us = pressure_ratio(pressure[US].sum(), npar, st, US)
+    rho_cn = pressure_ratio(pressure[CN].sum(), npar, st, CN)
 
     # ---- compliance (AR(1), imperfect even in good faith) and noisy monitoring ----
     phi = 0.9
@@ -421,8 +428,8 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
         for kk in range(NK):
             su += pressure[0, kk, m]
             sc += pressure[1, kk, m]
-        rho_us[m] = su / (npar[m, N_RES_US] * nst[m, S_RESMULT_US])
-        rho_cn[m] = sc / (npar[m, N_RES_CN] * nst[m, S_RESMULT_CN])
+        rho_us[m] = pressure_ratio(su, npar[m], nst[m], US)
+        rho_cn[m] = pressure_ratio(sc, npar[m], nst[m], CN)
     if t >= neg_start:
         for m in range(M):
             if rho_us[m] >= 1.0 and np.isnan(out_neg[m, O_FC_US]):
