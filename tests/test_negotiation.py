@@ -429,3 +429,11 @@ def test_a_political_calendar_that_ends_before_it_starts_is_refused(tmp_path):
     with pytest.raises(StandoffError) as e:
         plan(load_scenario(f))
     assert "resolve_multiplier" in str(e.value)
+    # two periods of one side that overlap: the first's end would reset the second's multiplier
+    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
+                 "  - {date: 2025-01-05, type: political_calendar, side: US, until: 2025-02-10, resolve_multiplier: 0.5}\n"
+                 "  - {date: 2025-02-01, type: political_calendar, side: US, until: 2025-03-01, resolve_multiplier: 0.7}\n"
+                 "  - {date: 2025-02-01, type: political_calendar, side: CN, until: 2025-03-01, resolve_multiplier: 0.7}\n")
+    with pytest.raises(StandoffError) as e:
+        plan(load_scenario(f))
+    assert "events[1" in str(e.value) and "overlaps" in str(e.value) and "2025-02-01" in str(e.value)

@@ -148,3 +148,23 @@ def test_conditioning_works_on_every_built_in_scenario(name, tmp_path):
     c = simulate(sc).condition(f, moves=1)
     assert c.posterior.ds.sizes["member"] == 12 and np.isfinite(c.loglik).all()
     assert len(c.fit()) == 1
+
+
+def test_the_same_observation_twice_is_refused_naming_both_rows(tmp_path):
+    """Counted twice, one published number would weigh twice in the likelihood."""
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "exports,2025-04,CHN,MAGNET,ALL,,0.5,0.1,Reuters\n"
+                 "price,2025-04,USA,MAGNET,,,1.2,0.1,x\n"
+                 "exports,2025-04,CHN,MAGNET,ALL,,0.45,0.1,Bloomberg\n")
+    with pytest.raises(StandoffError) as e:
+        load_observations(f, load_scenario("london-2025"))
+    assert "row 4.series" in str(e.value) and "row 2" in str(e.value) and str(f) in str(e.value)
+
+
+def test_an_observation_no_member_can_match_is_refused(twin_ensemble, tmp_path):
+    """A value so far off that every member's likelihood underflows is an error, not NaN weights."""
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "price,2025-05,USA,MAGNET,,,1e300,1e-300,typo\n")
+    with pytest.raises(StandoffError) as e:
+        twin_ensemble.condition(f)
+    assert "no member has a finite likelihood" in str(e.value) and str(f) in str(e.value)

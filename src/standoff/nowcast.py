@@ -173,8 +173,13 @@ def _parse(source: Any, file: str, scenario: Any) -> list[Observation]:
                 value = float("nan")
             if not (value >= 0 and math.isfinite(value)):
                 raise bad("value", "a non-negative number")
-        out.append(Observation(series, first, last, region, product, partner, sector, value, sd,
-                               r["source"].strip(), row))
+        ob = Observation(series, first, last, region, product, partner, sector, value, sd, r["source"].strip(), row)
+        same = next((o for o in out if (o.series, o.first, o.last, o.region, o.product, o.partner, o.sector) ==
+                     (series, first, last, region, product, partner, sector)), None)
+        if same is not None:  # counted twice, it would weigh twice in the likelihood
+            raise bad("series", f"the same observation as row {same.row}; give it once (two sources of one number: "
+                                "one row with the sd their disagreement suggests)")
+        out.append(ob)
     return out
 
 
@@ -223,8 +228,9 @@ def log_likelihood(res: "Results", observations: list[Observation]) -> np.ndarra
     """Each member's log-likelihood of the observations (independent Gaussian errors), and the
     per-observation simulated values (observation, member)."""
     sims = np.stack([simulated(res, ob) for ob in observations])
-    z = (sims - np.array([o.value for o in observations])[:, None]) / np.array([o.sd for o in observations])[:, None]
-    return -0.5 * (z ** 2).sum(axis=0), sims
+    with np.errstate(over="ignore"):  # a value no member comes near underflows to -inf: refused by condition
+        z = (sims - np.array([o.value for o in observations])[:, None]) / np.array([o.sd for o in observations])[:, None]
+        return -0.5 * (z ** 2).sum(axis=0), sims
 
 
 def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -317,7 +323,9 @@ def condition(res: "Results", observations: list[Observation] | str | Path, seed
         Weights, effective sample size, fit, inputs moved and the resampled ensemble.
     """
     from .results import Results
+    file = None
     if not isinstance(observations, list):
+        file = str(observations)
         observations = load_observations(observations, res.scenario)
     ll, sims = log_likelihood(res, observations)
     if exclude is not None:
@@ -325,7 +333,8 @@ def condition(res: "Results", observations: list[Observation] | str | Path, seed
         ll[exclude] = -np.inf
     top = np.max(ll)
     if not np.isfinite(top):
-        raise StandoffError("no member has a finite likelihood of the observations")
+        raise StandoffError("no member has a finite likelihood of the observations: a value far from anything "
+                            "the ensemble simulates, or an sd far too small", file=file)
     w = np.exp(ll - top)
     w /= w.sum()
     rng = np.random.default_rng(res.scenario.seed if seed is None else seed)

@@ -570,6 +570,15 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         elif isinstance(ev, PoliticalCalendarEvent) and not ev.until > ev.date:
             raise StandoffError(f"a period of the political calendar must end after it starts ({ev.date})", file=file,
                                 field=f"{where}.until", value=str(ev.until))
+    # One period at a time per side: the end of one resets the side's resolve, which would cut
+    # short another still running.
+    periods = sorted((ev.side, ev.date, ev.until, k, ev) for k, ev in enumerate(sc.events)
+                     if isinstance(ev, PoliticalCalendarEvent))
+    for a, b in zip(periods, periods[1:]):
+        if a[0] == b[0] and b[1] < a[2]:
+            raise StandoffError(f"overlaps the {a[0]} side's period of the political calendar from {a[1]} to "
+                                f"{a[2]}; give one period with its multiplier for the overlap", file=file,
+                                field=f"events[{_at(b[3], b[4])}].date", value=str(b[1]))
     _check_ranges(sc, net, file)
 
 
