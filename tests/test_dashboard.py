@@ -68,6 +68,16 @@ def _set_range(drv, elem_id, value):
                        "e.dispatchEvent(new Event('input', {bubbles: true}));", elem_id, str(value))
 
 
+def _open(drv, server, members=None):
+    """Load the page, wait for its scenarios, and set the member count if given."""
+    drv.get(server)
+    WebDriverWait(drv, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scenario option")) >= 2)
+    if members is not None:
+        box = drv.find_element(By.ID, "members")
+        box.clear()
+        box.send_keys(str(members))
+
+
 def _run(drv, timeout=240):
     """Click Run and wait until the page shows a result or an error."""
     drv.execute_script("document.getElementById('status').textContent = 'waiting';"
@@ -128,11 +138,7 @@ def _loss(drv, region="USA", sector="autos"):
 
 
 def test_move_a_lever_run_and_see_the_consequence(server, browser, tmp_path):
-    browser.get(server)
-    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scenario option")) >= 2)
-    members = browser.find_element(By.ID, "members")
-    members.clear()
-    members.send_keys("40")
+    _open(browser, server, members=40)
     _set_range(browser, "approval", 0.05)
     assert _run(browser) == ""
     strict = _loss(browser)
@@ -172,8 +178,7 @@ def test_move_a_lever_run_and_see_the_consequence(server, browser, tmp_path):
 
 
 def test_bad_input_is_shown_on_the_page_and_the_server_stays_up(server, browser):
-    browser.get(server)
-    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scenario option")) >= 2)
+    _open(browser, server)
     box = browser.find_element(By.ID, "yaml")
     box.send_keys("name: broken\nstart: [2025-01-01\n")
     err = _run(browser, timeout=30)
@@ -224,11 +229,7 @@ def test_a_nowcast_from_pasted_observations(server, browser):
     """Paste what has been published: the page runs the ensemble, conditions it, and shows the
     effective sample size, each observation before and after, and the inputs moved; a bad row
     is named on the page and nothing runs."""
-    browser.get(server)
-    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scenario option")) >= 2)
-    members = browser.find_element(By.ID, "members")
-    members.clear()
-    members.send_keys("60")
+    _open(browser, server, members=60)
     box = browser.find_element(By.ID, "observations")
     box.clear()
     box.send_keys("series,period,region,product,partner,sector,value,sd,source\n"

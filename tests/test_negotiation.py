@@ -379,16 +379,22 @@ def test_a_scenario_may_set_one_sides_resolve_and_the_other_keeps_the_shared_one
     np.testing.assert_allclose(npar[:, N_RES_CN], 0.9 / 100 * 18700 / 365)
 
 
-def test_a_side_resolve_outside_the_domain_is_refused_with_its_field(tmp_path):
+def _refusal(tmp_path, text):
+    """The message of the StandoffError a scenario file with ``text`` is refused with."""
+    from standoff.ensemble import plan
     from standoff.errors import StandoffError
     from standoff.scenario import load_scenario
     f = tmp_path / "s.yaml"
-    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 30\nnegotiation: {enabled: true, parameters: "
-                 "{resolve_cn: -1}}\n")
+    f.write_text(text)
     with pytest.raises(StandoffError) as e:
-        from standoff.ensemble import plan
         plan(load_scenario(f))
-    assert "negotiation.parameters.resolve_cn" in str(e.value) and "-1" in str(e.value)
+    return str(e.value)
+
+
+def test_a_side_resolve_outside_the_domain_is_refused_with_its_field(tmp_path):
+    msg = _refusal(tmp_path, "name: x\nstart: 2025-01-01\nhorizon_days: 30\nnegotiation: {enabled: true, "
+                             "parameters: {resolve_cn: -1}}\n")
+    assert "negotiation.parameters.resolve_cn" in msg and "-1" in msg
 
 
 def test_a_period_of_the_political_calendar_moves_who_concedes_and_when():
@@ -415,25 +421,16 @@ def test_a_period_of_the_political_calendar_moves_who_concedes_and_when():
 
 
 def test_a_political_calendar_that_ends_before_it_starts_is_refused(tmp_path):
-    from standoff.errors import StandoffError
-    from standoff.ensemble import plan
-    from standoff.scenario import load_scenario
-    f = tmp_path / "s.yaml"
-    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
-                 "  - {date: 2025-03-01, type: political_calendar, side: US, until: 2025-02-01, resolve_multiplier: 0.5}\n")
-    with pytest.raises(StandoffError) as e:
-        plan(load_scenario(f))
-    assert "events[0" in str(e.value) and "until" in str(e.value) and "2025-02-01" in str(e.value)
-    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
-                 "  - {date: 2025-01-05, type: political_calendar, side: US, until: 2025-02-01, resolve_multiplier: 0}\n")
-    with pytest.raises(StandoffError) as e:
-        plan(load_scenario(f))
-    assert "resolve_multiplier" in str(e.value)
+    head = "name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
+    msg = _refusal(tmp_path, head + "  - {date: 2025-03-01, type: political_calendar, side: US, until: 2025-02-01, "
+                                    "resolve_multiplier: 0.5}\n")
+    assert "events[0" in msg and "until" in msg and "2025-02-01" in msg
+    msg = _refusal(tmp_path, head + "  - {date: 2025-01-05, type: political_calendar, side: US, until: 2025-02-01, "
+                                    "resolve_multiplier: 0}\n")
+    assert "resolve_multiplier" in msg
     # two periods of one side that overlap: the first's end would reset the second's multiplier
-    f.write_text("name: x\nstart: 2025-01-01\nhorizon_days: 90\nevents:\n"
-                 "  - {date: 2025-01-05, type: political_calendar, side: US, until: 2025-02-10, resolve_multiplier: 0.5}\n"
-                 "  - {date: 2025-02-01, type: political_calendar, side: US, until: 2025-03-01, resolve_multiplier: 0.7}\n"
-                 "  - {date: 2025-02-01, type: political_calendar, side: CN, until: 2025-03-01, resolve_multiplier: 0.7}\n")
-    with pytest.raises(StandoffError) as e:
-        plan(load_scenario(f))
-    assert "events[1" in str(e.value) and "overlaps" in str(e.value) and "2025-02-01" in str(e.value)
+    msg = _refusal(tmp_path, head +
+                   "  - {date: 2025-01-05, type: political_calendar, side: US, until: 2025-02-10, resolve_multiplier: 0.5}\n"
+                   "  - {date: 2025-02-01, type: political_calendar, side: US, until: 2025-03-01, resolve_multiplier: 0.7}\n"
+                   "  - {date: 2025-02-01, type: political_calendar, side: CN, until: 2025-03-01, resolve_multiplier: 0.7}\n")
+    assert "events[1" in msg and "overlaps" in msg and "2025-02-01" in msg
