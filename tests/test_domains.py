@@ -53,11 +53,13 @@ def _ban(net, parameters: dict, negotiation: dict | None = None, horizon: int = 
 def test_every_kernel_and_game_parameter_has_a_domain():
     assert set(PARAMS) <= set(PARAMETER_DOMAINS)
     from standoff.domains import domain
-    from standoff.layout import NEG_TABLE_ROWS, SIDE_RESOLVES
+    from standoff.layout import COMPLIANCE_MEANS, NEG_OVERRIDES_ONLY, NEG_TABLE_ROWS, SIDE_RESOLVES
     assert set(NEG_TABLE_ROWS) <= set(NEGOTIATION_DOMAINS)
     # a side's own resolve (a scenario's override) lies in the shared resolve's domain
     assert all(domain("negotiation", r) == NEGOTIATION_DOMAINS["resolve"] for r in SIDE_RESOLVES)
-    assert {p for p in NEG_PARAMS if not p.startswith("strategy_")} <= set(NEG_TABLE_ROWS) | set(SIDE_RESOLVES)
+    # an imposed mean compliance is a share (by default each side chooses its own)
+    assert all((domain("negotiation", c).lo, domain("negotiation", c).hi) == (0.0, 1.0) for c in COMPLIANCE_MEANS)
+    assert {p for p in NEG_PARAMS if not p.startswith("strategy_")} <= set(NEG_TABLE_ROWS) | set(NEG_OVERRIDES_ONLY)
 
 
 @pytest.mark.parametrize("name", builtin_datasets())

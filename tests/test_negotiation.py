@@ -34,6 +34,7 @@ def negotiated(strategies=("reciprocal", "reciprocal"), members=200, horizon=400
             "measure_rate_us": 0.0, "measure_rate_cn": 0.0, "extension_noise": 0.0,
             "extension_relief_weight": 0.0}
     base.update(params)
+    base = {k: v for k, v in base.items() if v is not None}  # None: leave the input to the model
     sc = make(members=members, horizon_days=horizon, trajectories=0, events=standoff_events(),
               negotiation={"enabled": True, "start": "2025-01-20",
                            "strategies": {"US": strategies[0], "CN": strategies[1]}, "parameters": base})
@@ -434,3 +435,96 @@ def test_a_political_calendar_that_ends_before_it_starts_is_refused(tmp_path):
                    "  - {date: 2025-02-01, type: political_calendar, side: US, until: 2025-03-01, resolve_multiplier: 0.7}\n"
                    "  - {date: 2025-02-01, type: political_calendar, side: CN, until: 2025-03-01, resolve_multiplier: 0.7}\n")
     assert "events[1" in msg and "overlaps" in msg and "2025-02-01" in msg
+
+
+# ---------------------------------------------------------------- bargaining with private information,
+# deal terms from the game, compliance as a choice
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from standoff.core.negotiation import bargain, chosen_compliance  # noqa: E402
+
+_bargain = bargain.py_func
+_chosen = chosen_compliance.py_func
+ratio = st.floats(0.0, 3.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ratio, ratio, ratio, ratio, st.floats(0.0, 1.0))
+def test_bargain_splits_offer_and_demand_or_ends_in_an_impasse(rus, rcn, rcn_seen, rus_seen, delay):
+    c_us, c_cn = _bargain(rus, rcn, rcn_seen, rus_seen, delay)
+    if c_us < 0:  # an impasse: some demand exceeds its offer by more than twice what a round's delay costs
+        gap = max(min(1, rus_seen) - min(1, rus), min(1, rcn_seen) - min(1, rcn))
+        assert gap / 2 > min(rus, rcn) * delay
+        return
+    for c, offer, want in ((c_us, min(1, rus), min(1, rus_seen)), (c_cn, min(1, rcn), min(1, rcn_seen))):
+        assert 0.0 <= c <= 1.0
+        assert min(offer, want) - 1e-12 <= c <= max(offer, want) + 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(ratio, ratio, st.floats(0.0, 1.0))
+def test_read_exactly_each_side_concedes_its_own_ratio_and_a_round_never_stalls(rus, rcn, delay):
+    assert _bargain(rus, rcn, rcn, rus, delay) == (min(1.0, rus), min(1.0, rcn))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0.01, 2.0), st.floats(0.01, 2.0), st.floats(0.01, 2.0), st.floats(0.0, 0.3), st.floats(0.0, 0.5),
+       st.floats(0.3, 0.8))
+def test_chosen_compliance_falls_with_the_concession_and_rises_with_the_relief(c1, c2, relief, sd_q, noise, theta):
+    lo, hi = sorted((c1, c2))
+    q_lo, q_hi = _chosen(lo, relief, sd_q, noise, theta), _chosen(hi, relief, sd_q, noise, theta)
+    assert q_hi <= q_lo + 1e-12  # a bigger concession is never honoured more
+    for q in (q_lo, q_hi):  # defect outright, or stay at or above the breach threshold
+        assert q == 0.0 or theta - 1e-12 <= q <= 1.0
+    # more relief from the truce never lowers compliance
+    assert _chosen(hi, 2 * relief, sd_q, noise, theta) >= q_hi - 1e-12
+
+
+def test_a_concession_far_beyond_the_truces_relief_is_not_honoured():
+    assert _chosen(0.5, 0.5, 0.12, 0.2, 0.6) > 0.7  # worth what it costs: complied with, above the threshold
+    assert _chosen(0.9, 0.5, 0.12, 0.2, 0.6) == 0.0  # costs nearly twice the relief: defected from
+    assert _chosen(0.0, 0.5, 0.12, 0.2, 0.6) == 1.0  # nothing conceded: nothing to shade
+
+
+def _neg(res, name):
+    return res.ds.negotiation.sel(neg_output=name).values
+
+
+def test_private_information_brings_impasses_and_later_deals_and_exact_readings_none():
+    exact = negotiated(belief_sd=0.0, members=120)
+    unsure = negotiated(belief_sd=0.6, belief_learning=0.3, members=120)
+    assert np.all(_neg(exact, "impasses") == 0)
+    assert _neg(unsure, "impasses").mean() > 0.2
+    a0, a1 = _neg(exact, "first_agreement_day"), _neg(unsure, "first_agreement_day")
+    assert np.nanmean(np.where(np.isnan(a1), 400, a1)) > np.nanmean(np.where(np.isnan(a0), 400, a0))
+
+
+def test_deal_tariffs_come_back_towards_the_status_quo_ante_and_keep_what_a_scenario_says():
+    from standoff.ensemble import status_quo_ante
+    sc_net = make().network()
+    base_us, base_cn = status_quo_ante(sc_net, "us"), status_quo_ante(sc_net, "cn")
+    res = negotiated(belief_sd=0.0, members=60)
+    t_us, t_cn = _neg(res, "first_deal_tariff_us"), _neg(res, "first_deal_tariff_cn")
+    dealt = np.isfinite(t_us)
+    assert dealt.mean() > 0.8
+    # (outputs are stored in single precision) between the status quo ante and the tariff in force when the deal was made (1.45, 1.25)
+    assert np.all((t_us[dealt] >= base_us - 1e-6) & (t_us[dealt] <= 1.45 + 1e-6))
+    assert np.all((t_cn[dealt] >= base_cn - 1e-6) & (t_cn[dealt] <= 1.25 + 1e-6))
+    # a side that concedes in full goes all the way back; the concession is the share taken back
+    c_us = _neg(res, "concession_us")[dealt]
+    np.testing.assert_allclose(t_us[dealt], base_us + (1.45 - base_us) * (1 - c_us), atol=1e-6)
+    kept = negotiated(belief_sd=0.0, members=60, tariff_kept_us=0.3)
+    assert np.nanmin(_neg(kept, "first_deal_tariff_us")) >= base_us + 0.3 - 1e-6
+
+
+def test_compliance_is_chosen_at_the_deal_unless_a_scenario_imposes_it():
+    chosen = negotiated(compliance_mean_us=None, compliance_mean_cn=None, members=60)
+    q = _neg(chosen, "chosen_compliance_cn")
+    dealt = np.isfinite(_neg(chosen, "first_agreement_day"))
+    assert dealt.mean() > 0.8 and np.all(np.isnan(q[~dealt]))
+    theta = 0.6  # the default threshold
+    assert np.all((q[dealt] == 0.0) | (q[dealt] >= theta))
+    imposed = negotiated(members=60)  # the helper imposes 0.9 on both sides
+    assert np.all(_neg(imposed, "defections") == 0)

@@ -64,6 +64,10 @@ PARAMETER_DOMAINS: dict[str, Domain] = _load("parameters")
 #: Negotiation parameters (``negotiation.csv``): name -> domain (from ``defaults/negotiation.csv``).
 NEGOTIATION_DOMAINS: dict[str, Domain] = _load("negotiation")
 
+#: A mean compliance a scenario imposes on a side (``compliance_mean_us``, ``_cn``; no table holds
+#: one: by default each side chooses its compliance at a deal).
+COMPLIANCE_MEAN = Domain(0.0, 1.0, "a share of the deal's commitments honoured")
+
 #: Bounds for a parameter a dataset adds that no mechanism reads (kept for its own use).
 OPEN = Domain(0.0, 1e9, "a non-negative number (no mechanism of standoff reads this parameter)")
 
@@ -73,6 +77,8 @@ def domain(table: str, name: str) -> Domain:
     doms = PARAMETER_DOMAINS if table == "parameters" else NEGOTIATION_DOMAINS
     if table == "negotiation" and name in ("resolve_us", "resolve_cn"):  # one side's own resolve
         name = "resolve"
+    if table == "negotiation" and name in ("compliance_mean_us", "compliance_mean_cn"):
+        return COMPLIANCE_MEAN  # a scenario's own view; by default compliance is chosen
     return doms.get(name, OPEN)
 
 

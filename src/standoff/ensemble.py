@@ -23,7 +23,7 @@ from .layout import (A_TERM, DEFAULT_FIRMS, OUTPUT_SHAPES, ROUTE_TERMS, T_AHEAD,
                      Outputs, PathsOut, Timeline, firm_cover_multipliers)
 from .layout import dim_sizes as layout_dim_sizes
 from .core.negotiation import NEG_PARAMS, STRATEGIES
-from .layout import SIDE_RESOLVES
+from .layout import COMPLIANCE_MEANS, SIDE_RESOLVES, TARIFFS_KEPT
 from .network import DAYS_PER_YEAR, Network
 from .core.rng import uniforms
 from typing import TYPE_CHECKING
@@ -113,6 +113,9 @@ class Plan:
     #: Quantiles to use instead of the random draws, by input key, over all members (for
     #: Sobol/Morris designs); members not covered draw as usual.
     u_override: dict[str, np.ndarray] | None = None
+    #: Added to each negotiation input after scaling (NEG_PARAMS order): the status quo ante
+    #: tariff under what a side keeps in a deal (``TARIFFS_KEPT``), zero elsewhere.
+    neg_offset: tuple[float, ...] = ()
 
     def _sample(self, u: "Uncertain", start: int, n: int) -> np.ndarray:
         if self.u_override and u.key in self.u_override:
@@ -145,6 +148,8 @@ class Plan:
         ev = np.column_stack([self._sample(u, start, n) * scale for u, scale in self.columns]) if self.columns \
             else np.zeros((n, 1))
         npar = np.column_stack([self._sample(u, start, n) * scale for u, scale in self.neg])
+        if self.neg_offset:
+            npar = npar + np.asarray(self.neg_offset)
         return {"glob": np.ascontiguousarray(glob), "sector_days": np.ascontiguousarray(sd),
                 "pool_days": np.ascontiguousarray(pd_), "stockpile": sp, "ev": np.ascontiguousarray(ev),
                 "npar": np.ascontiguousarray(npar), "defer_days": np.ascontiguousarray(dd)}
@@ -159,6 +164,16 @@ def _gdp_bn_per_day(sc: Scenario, net: Network, side: str) -> float:
         raise StandoffError("a GDP is a number, not a distribution (it scales a resolve the same way in every "
                             "member)", file=sc.source, field=f"negotiation.parameters.{name}", value=str(val))
     return float(val) / DAYS_PER_YEAR
+
+
+def status_quo_ante(net: Network, side: str) -> float:
+    """The tariff the ``side`` (``"us"`` or ``"cn"``) charged the other before the standoff: the
+    dataset's base tariffs on the other side's goods (``trade_goods.csv``), weighted by the
+    baseline trade in each group.  A deal that takes back the whole escalation returns here."""
+    imp, exp_ = (net.us_region, net.cn_region) if side == "us" else (net.cn_region, net.us_region)
+    e, i = net.index("region", exp_), net.index("region", imp)
+    w = net.trade_value[e, i]
+    return float((net.base_tariff[e, i] * w).sum() / w.sum()) if w.sum() > 0 else float(net.base_tariff[e, i].mean())
 
 
 def _param_spec(sc: Scenario, net: Network, name: str) -> Uncertain:
@@ -240,6 +255,8 @@ def plan(sc: Scenario) -> Plan:
             key, name = "negotiation.resolve", "resolve"
         if name in neg_cfg.parameters:
             u = Uncertain(key, neg_cfg.parameters[name])
+        elif name in COMPLIANCE_MEANS:
+            u = Uncertain(key, -1.0)  # the side chooses its compliance at each deal
         else:
             row = net.negotiation.loc[name]
             u = Uncertain(key, (float(row["low"]), float(row["value"]), float(row["high"])))
@@ -247,6 +264,7 @@ def plan(sc: Scenario) -> Plan:
         if slot in SIDE_RESOLVES:  # % of the side's GDP per year -> US$ bn per day
             scale = _gdp_bn_per_day(sc, net, slot[-2:]) / 100.0
         neg.append((u, scale))
+    neg_offset = tuple(status_quo_ante(net, slot[-2:]) if slot in TARIFFS_KEPT else 0.0 for slot in NEG_PARAMS)
 
     rows: list[tuple[int, int, int, int, int, int]] = []
     talks: list[tuple[int, str]] = []
@@ -303,7 +321,7 @@ def plan(sc: Scenario) -> Plan:
     arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
     actions = {n: np.ascontiguousarray(arr[:, j]) for j, n in enumerate(("day", "kind", "a0", "a1", "a2", "col"))}
     return Plan(sc, net, params, sector_days, pool_days, defer_days, stockpile, columns, actions, talks, neg, neg_cfg.enabled,
-                neg_start)
+                neg_start, neg_offset=neg_offset)
 
 
 @dataclass

@@ -215,31 +215,46 @@ NEG_PARAMS = (
     "compliance_mean_us", "compliance_sd_us", "compliance_mean_cn", "compliance_sd_cn",
     "strategy_us", "strategy_cn", "threshold", "forgiveness", "agreement_days", "trust_memory_days",
     "walkout_scale", "near_margin", "trigger_ratio", "min_days_between_rounds", "collapse_days",
-    "tariff_floor_us", "tariff_floor_cn", "approval_commit", "delay_commit", "retaliation_compliance",
+    "tariff_kept_us", "tariff_kept_cn", "approval_commit", "delay_commit", "retaliation_compliance",
     "repair_days", "repair_success", "evidence_weight", "measure_rate_us", "measure_rate_cn",
-    "extension_noise", "extension_relief_weight",
+    "extension_noise", "extension_relief_weight", "belief_sd", "belief_learning",
 )
+#: What a side keeps in any deal (``tariff_kept_*``) is counted from the status quo ante, the
+#: dataset's base tariff of that side on the other (``trade_goods.csv``, trade-weighted): the
+#: kernel's ``N_FLOOR_*`` slot holds the sum (:func:`standoff.ensemble.plan`), so how far a deal
+#: goes back towards it is the game's result, not an input.
+TARIFFS_KEPT = ("tariff_kept_us", "tariff_kept_cn")
 #: Each side's resolve (US$ bn of weighted pain a day) is built from the table's one ``resolve``
 #: (% of GDP per year, the same draw for both sides) times the side's GDP, unless a scenario
 #: sets ``resolve_us`` or ``resolve_cn`` itself (:func:`standoff.ensemble.plan`).
 SIDE_RESOLVES = ("resolve_us", "resolve_cn")
+#: How far each side complies with a deal is its choice at the deal
+#: (:func:`standoff.core.negotiation.chosen_compliance`), unless a scenario imposes a mean
+#: compliance of its own (these names; the kernel reads a negative value as "chosen").
+COMPLIANCE_MEANS = ("compliance_mean_us", "compliance_mean_cn")
+#: Negotiation inputs a scenario may set that no dataset table holds.
+NEG_OVERRIDES_ONLY = SIDE_RESOLVES + COMPLIANCE_MEANS
 #: The rows a dataset's ``negotiation.csv`` needs (with the model-wide defaults merged in).
-NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS if n not in SIDE_RESOLVES and not n.startswith("strategy_"))
+NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
+                                      if n not in NEG_OVERRIDES_ONLY and not n.startswith("strategy_"))
 (N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
  N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
  N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q, N_REPAIR_DAYS, N_REPAIR_P, N_EVW, N_MEAS_US, N_MEAS_CN, N_EXT_NOISE,
- N_EXT_RELIEF) = range(len(NEG_PARAMS))
+ N_EXT_RELIEF, N_BELIEF_SD, N_BELIEF_LEARN) = range(len(NEG_PARAMS))
 
 #: Scalar state slots of one member's game.  ``S_RHO_PRE_*``: each side's pressure ratio on the
 #: day the agreement was made (what reverting would bring back); ``S_OT_*``: the side's current
 #: accusation began with a measure outside the deal it read as a breach; ``S_RESMULT_*``: the
-#: multiplier of the side's resolve its political calendar sets today (1 outside any dated period).
+#: multiplier of the side's resolve its political calendar sets today (1 outside any dated period);
+#: ``S_IMPASSES``: rounds so far that broke up on demands the other would not meet (each one teaches
+#: both sides about the other's resolve); ``S_QSTAR_*``: the mean compliance the side chose at the
+#: current deal.
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
  S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
  S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_MEAS_US,
- S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN) = range(40)
-N_STATE = 40
+ S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN, S_IMPASSES, S_QSTAR_US, S_QSTAR_CN) = range(43)
+N_STATE = 43
 #: Rungs of the escalation ladder a side stands on while an agreement is in force: complying,
 #: accusing in public (after which a call or round tries to repair), limited and targeted
 #: retaliation (counter-measures, slower licensing; tariffs stay at the deal), and above it the
@@ -251,9 +266,12 @@ RUNG_COMPLY, RUNG_ACCUSE, RUNG_RETALIATE = 0, 1, 2
 NEG_OUTPUTS = ("first_agreement_day", "first_collapse_day", "rounds", "near_collapses", "agreements",
                "collapses", "extensions", "first_concession_day_us", "first_concession_day_cn",
                "concession_us", "concession_cn", "accusations", "repairs", "limited_retaliations",
-               "ladder_before_collapse", "first_end_cause", "measures_outside_deal")
+               "ladder_before_collapse", "first_end_cause", "measures_outside_deal",
+               "first_deal_tariff_us", "first_deal_tariff_cn", "impasses", "defections",
+               "chosen_compliance_us", "chosen_compliance_cn")
 (O_AGREE, O_COLLAPSE, O_ROUNDS, O_NEAR, O_AGREEMENTS, O_COLLAPSES, O_EXT, O_FC_US, O_FC_CN, O_CONC_US,
- O_CONC_CN, O_ACCUSE, O_REPAIR, O_LIMRET, O_LADDER, O_CAUSE, O_MEASURES) = range(17)
+ O_CONC_CN, O_ACCUSE, O_REPAIR, O_LIMRET, O_LADDER, O_CAUSE, O_MEASURES, O_DEAL_TUS, O_DEAL_TCN,
+ O_IMPASSE, O_DEFECT, O_QSTAR_US, O_QSTAR_CN) = range(23)
 #: How the first agreement ended (``first_end_cause``; NaN while it holds): it lapsed at a
 #: deadline that a side would not extend; it collapsed after a measure outside the deal that
 #: the other side read as a breach; it collapsed after a perceived breach of the deal itself.
@@ -270,6 +288,9 @@ STREAM_MEASURE, STREAM_READ, STREAM_EXTEND = 110, 112, 114
 #: A side's extension decision at a round held during a truce (US, CN; and their second uniforms
 #: at +2): streams 3000-3003, clear of the licence contracts' streams (from 1000, three per contract).
 STREAM_EXTEND_ROUND = 3000
+#: Each side's error about the other's resolve (US, CN: two uniforms each, at +0 and +2): streams
+#: 3010-3013, drawn on day 0 of the member.
+STREAM_BELIEF = 3010
 
 # ---------------------------------------------------------------- outputs
 

@@ -225,12 +225,15 @@ def print_negotiation(res: Any, console: Console) -> None:
         console.print(t)
     cc = res.concessions()
     t = Table(title="Who blinks first: the day pressure first exceeds resolve")
-    for c in ["side", "P(within horizon)", "median date", "p10 - p90", "concession in first deal (0-1)"]:
+    for c in ["side", "P(within horizon)", "median date", "p10 - p90", "concession in first deal (0-1)",
+              "its tariff in the deal", "compliance it chose"]:
         t.add_column(c)
     for _, r in cc.iterrows():
         fmt = lambda d: "none" if pd.isna(d) else str(d.date())  # noqa: E731
+        num = lambda v, f: "-" if pd.isna(v) else format(v, f)  # noqa: E731
         t.add_row(r["side"], fmt_p(r["p_concedes"], r["p_concedes_lo"], r["p_concedes_hi"]), fmt(r["median_date"]),
-                  f"{fmt(r['p10_date'])} - {fmt(r['p90_date'])}", f"{r['median_concession_in_first_deal']:.2f}")
+                  f"{fmt(r['p10_date'])} - {fmt(r['p90_date'])}", num(r["median_concession_in_first_deal"], ".2f"),
+                  num(r["median_tariff_in_first_deal"], ".0%"), num(r["median_compliance_in_first_deal"], ".2f"))
     console.print(t)
     console.print(f"US concedes first in {fmt_p(cc.attrs['p_us_first'], *cc.attrs['p_us_first_ci'])} of members, "
                   f"China in {fmt_p(cc.attrs['p_cn_first'], *cc.attrs['p_cn_first_ci'])} (95% Monte Carlo intervals).")

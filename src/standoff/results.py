@@ -400,20 +400,26 @@ class Results:
                         self.truce_survival() if self.scenario.negotiation.enabled else None)
 
     def concessions(self) -> pd.DataFrame:
-        """When each side's pressure first reaches its resolve (it would concede), and how much it gave."""
+        """When each side's pressure first reaches its resolve (it would concede), and what it gave in the
+        first deal: the share of its escalation taken back, the tariff it then charges the other, and the
+        mean compliance it chose (0: it defected) or a scenario imposed (medians over members with a deal)."""
         start = pd.Timestamp(self.scenario.start)
         rows = []
         us, cn = self._neg("first_concession_day_us"), self._neg("first_concession_day_cn")
         for side, x, depth in (("US", us, self._neg("concession_us")), ("CN", cn, self._neg("concession_cn"))):
             y = np.where(np.isnan(x), np.inf, x)
             got = ~np.isnan(self._neg("first_agreement_day"))
+            tariff = self._neg(f"first_deal_tariff_{side.lower()}")
+            comply = self._neg(f"chosen_compliance_{side.lower()}")
             lo, hi = proportion_ci(int(np.isfinite(y).sum()), y.size)
             rows.append({"side": side, "p_concedes": float(np.isfinite(y).mean()), "p_concedes_lo": lo,
                          "p_concedes_hi": hi,
                          "median_date": start + pd.Timedelta(days=_q(y, 0.5)) if np.isfinite(_q(y, 0.5)) else pd.NaT,
                          "p10_date": start + pd.Timedelta(days=_q(y, 0.1)) if np.isfinite(_q(y, 0.1)) else pd.NaT,
                          "p90_date": start + pd.Timedelta(days=_q(y, 0.9)) if np.isfinite(_q(y, 0.9)) else pd.NaT,
-                         "median_concession_in_first_deal": float(np.median(depth[got])) if got.any() else float("nan")})
+                         "median_concession_in_first_deal": float(np.median(depth[got])) if got.any() else float("nan"),
+                         "median_tariff_in_first_deal": float(np.median(tariff[got])) if got.any() else float("nan"),
+                         "median_compliance_in_first_deal": float(np.median(comply[got])) if got.any() else float("nan")})
         df = pd.DataFrame(rows)
         a, b = np.where(np.isnan(us), np.inf, us), np.where(np.isnan(cn), np.inf, cn)
         df.attrs["p_us_first"] = float(np.mean(a < b))
@@ -423,8 +429,9 @@ class Results:
         return df
 
     def rounds(self) -> pd.DataFrame:
-        """Rounds held, near-collapses, agreements, collapses and extensions per member (mean and median)."""
-        names = ["rounds", "near_collapses", "agreements", "collapses", "extensions"]
+        """Rounds held, near-collapses, impasses (rounds that broke up on demands the other would not meet),
+        agreements, deals a side chose to defect from, collapses and extensions per member (mean and median)."""
+        names = ["rounds", "near_collapses", "impasses", "agreements", "defections", "collapses", "extensions"]
         return pd.DataFrame([{"measure": n, "mean": float(np.mean(self._neg(n))), "median": float(np.median(self._neg(n)))}
                              for n in names])
 
@@ -842,7 +849,9 @@ _COLUMN_UNITS = {
                  "pressure_ratio_end_p90": "pressure over resolve at the end"},
     "licences": {"*": "licence contracts (a route's buyers) in the month, median member"},
     "price_tiers": {"*": "x baseline price", "wedge_at_peak": "FOB price over domestic price at the FOB peak"},
-    "concessions": {"median_concession_in_first_deal": "share of its position a side gave up, 0-1"},
+    "concessions": {"median_concession_in_first_deal": "share of its escalation a side took back, 0-1",
+                    "median_tariff_in_first_deal": "the side's tariff on the other under the first deal (fraction)",
+                    "median_compliance_in_first_deal": "mean share of its commitments the side honours, 0-1"},
     "rounds": {"mean": "count per member (the measure's rounds, agreements, ...)", "median": "count per member"},
     "prices": {"at_cap": "share of members whose peak is their price_cap (an assumed bound where users' bids would "
                          "go higher, not a market price: read it as 'at least'), 0-1"},

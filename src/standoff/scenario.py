@@ -20,7 +20,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Stri
 
 from .domains import domain
 from .errors import StandoffError
-from .layout import ROUTE_TERMS, SIDE_RESOLVES
+from .layout import NEG_OVERRIDES_ONLY, ROUTE_TERMS
 from .network import Network, builtin_datasets, load_network
 from .yamlio import load_yaml
 
@@ -500,9 +500,9 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         raise StandoffError(f"negotiation start outside the horizon {sc.start} to {sc.end}", file=file,
                             field="negotiation.start", value=str(neg.start))
     for name, val in neg.parameters.items():
-        if name not in net.negotiation.index and name not in SIDE_RESOLVES:
+        if name not in net.negotiation.index and name not in NEG_OVERRIDES_ONLY:
             raise StandoffError("unknown negotiation parameter; known: " + ", ".join([*net.negotiation.index,
-                                                                                      *SIDE_RESOLVES]),
+                                                                                      *NEG_OVERRIDES_ONLY]),
                                 file=file, field=f"negotiation.parameters.{name}", value=name)
         if isinstance(val, str):
             raise StandoffError("a negotiation parameter must be a number or a distribution", file=file,

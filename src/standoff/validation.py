@@ -145,13 +145,19 @@ def _m_first_licence_date(res: Results, products: list) -> np.ndarray:
     return first + res.scenario.start.toordinal()
 
 
+def _m_deal_tariff(res: Results, side: str) -> np.ndarray:
+    """The tariff ``side`` (``US`` or ``CN``) charges the other under the first simulated deal
+    (NaN in members that reach none)."""
+    return res.ds["negotiation"].sel(neg_output=f"first_deal_tariff_{side.lower()}").values
+
+
 MEASURES: dict[str, Callable[..., np.ndarray]] = {
     "granted_share": _m_granted_share, "first_licence_date": _m_first_licence_date,
     "peak_fob": _m_peak_fob, "peak_fob_date": _m_peak_fob_date, "fob_ratio": _m_fob_ratio,
     "imports_during": _m_imports_during, "requirement_change": _m_requirement_change,
     "truce_lifespan": lambda res: _truce_lifespan(res), "first_stockout_date": _m_first_stockout_date,
     "goods_exports_change": _m_goods_exports_change, "exports_window": _m_exports_window,
-    "first_agreement_date": _m_first_agreement_date,
+    "first_agreement_date": _m_first_agreement_date, "deal_tariff": _m_deal_tariff,
 }
 
 

@@ -28,8 +28,9 @@ from ..layout import (REBUILD_SHARE, A_RESOLVE, S_RESMULT_US, A_BUY, A_CAPACITY,
                      I_DEFW, I_DIV, I_EPS, I_FLEX, I_HEADROOM, I_INVDAYS, I_MAXORD, I_ORDADJ, I_PCAP, I_PFLOOR,
                      I_PREM, I_PRESP, I_PT, I_REDIR, I_REDIR_CN, I_SIGMA, I_STOCKOUT, I_SUBMAX, I_SUBRATE,
                      I_TRADE_ADJ, I_TRANSIT0, I_TRANSIT1, LEAK_EXTRA_DAYS, N_STATE,
-                     O_CAUSE, O_FC_CN, O_FC_US, PAIN_KINDS, PARAMS, READINESS_WINDOW, RING_DAYS, S_ACTIVE, S_TRUST_CN,
-                     S_TRUST_US, Acc, Ctrl, Goods, Market, Net, Par, Paths, Pol, Scratch, Sectors, Ship, Stocks)
+                     O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US, O_QSTAR_CN, O_QSTAR_US, PAIN_KINDS, PARAMS,
+                     READINESS_WINDOW, RING_DAYS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, Acc, Ctrl, Goods, Market, Net, Par, Paths, Pol,
+                     Scratch, Sectors, Ship, Stocks)
 from .markets import update_markets
 from .negotiation import init_state, play_negotiation
 from .politics import book_pain
@@ -324,6 +325,10 @@ def set_steady_state(net: Any, par: Any, inp: Any, stocks: Any, sec: Any, ship: 
         out_neg[m, O_FC_US] = np.nan
         out_neg[m, O_FC_CN] = np.nan
         out_neg[m, O_CAUSE] = np.nan
+        out_neg[m, O_DEAL_TUS] = np.nan
+        out_neg[m, O_DEAL_TCN] = np.nan
+        out_neg[m, O_QSTAR_US] = np.nan
+        out_neg[m, O_QSTAR_CN] = np.nan
         for r in range(R):
             acc.out_rebuild[m, r] = np.nan
 

@@ -1,22 +1,31 @@
 """Governments that bargain: rounds, zones of agreement, compliance, monitoring, trust.
 
 A round is held at each ``talks`` event after negotiation starts, or when either side's
-pressure ratio passes a trigger while no agreement is in force.  The zone of possible
-agreement is ``rho_US + rho_CN - 1`` (each side's pressure over its resolve): positive when
-together the sides value relief more than the concessions cost them.  A round nearly
-collapses when the zone is thin, and ends in a walk-out with a probability that falls with
-trust and with the width of the zone.  In a deal the side under more pressure concedes
-more.  Terms are a US tariff cut toward a floor (and the lifting of counter-measures),
-China's licence approval share and review time toward commitments, and a Chinese tariff cut.
+pressure ratio passes a trigger while no agreement is in force.  Pain is public, resolve is
+private: each side reads the other's pressure ratio through its own error about the other's
+resolve (``belief_sd``), which shrinks with each impasse (``belief_learning``).  The zone of
+possible agreement is ``rho_US + rho_CN - 1`` as each side reads it (each side's pressure over
+its resolve): positive when together the sides value relief more than the concessions cost them.
+A round nearly collapses when the zone is thin, and ends in a walk-out with a probability that
+falls with trust and with the width of the zone.  At the table each side offers its own
+pressure ratio (the side under more pressure concedes more) and demands of the other the ratio
+it reads for it; the terms split the difference, unless the gap is wider than what another
+round's delay would cost: an impasse (:func:`bargain`).  A concession is a share of the side's
+escalation taken back towards the status quo ante (the dataset's base tariffs, plus anything a
+scenario says a side keeps): the US tariff and counter-measures, China's tariff, and China's
+licence approval share and review time toward commitments.  So deal terms are the game's
+result, and ``standoff validate`` tests them against Geneva and Buenos Aires.
 
-Compliance is imperfect even in good faith (an AR(1) process around a mean below one); each
-side observes the other's compliance with noise, and its trust is an exponential average of
-what it observes.  Strategies: reciprocal (retaliate while the smoothed observation is
-below the threshold), generous reciprocal (forgive each episode with a probability),
-grim trigger (retaliate for ever at the first breach), and pressure threshold (retaliate
-only while its own pressure ratio is below one).  Retaliation reverts the side's
-concessions; a retaliation that lasts ``collapse_days`` (or any grim trigger) collapses the
-agreement and both sides revert.
+Compliance is a choice made at the deal (:func:`chosen_compliance`: a side honours as much of
+its concession as the risk of being read in breach, and so losing the truce's relief, makes
+worth it; it defects outright where its concession outweighs that relief), carried out
+imperfectly (an AR(1) process around the chosen level); each side observes the other's
+compliance with noise, and its trust is an exponential average of what it observes.
+Strategies: reciprocal (retaliate while the smoothed observation is below the threshold),
+generous reciprocal (forgive each episode with a probability), grim trigger (retaliate for ever
+at the first breach), and pressure threshold (retaliate only while its own pressure ratio is
+below one).  Retaliation reverts the side's concessions; a retaliation that lasts
+``collapse_days`` (or any grim trigger) collapses the agreement and both sides revert.
 
 While an agreement is in force each side also takes measures outside the deal (entity listings,
 chip controls, port fees, visas: outside the deal) at a daily rate, and the other side reads
@@ -31,6 +40,8 @@ a measure outside the deal read as a breach, or after a perceived breach of the 
 (``first_end_cause``), and its lifespan is a distribution with a hazard, not two spikes.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from typing import Any
@@ -54,7 +65,13 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      STREAM_REPAIR_CN, STREAM_REPAIR_US, CAUSE_BREACH, CAUSE_LAPSE, CAUSE_MEASURE, N_EXT_NOISE,
                      N_EXT_RELIEF, N_MEAS_CN, N_MEAS_US, O_CAUSE, O_MEASURES, S_MEAS_CN, S_MEAS_US, S_RHO_PRE_CN,
                      S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ, S_RESMULT_CN,
-                     S_RESMULT_US)
+                     S_RESMULT_US, N_BELIEF_LEARN, N_BELIEF_SD, O_DEAL_TCN, O_DEAL_TUS, O_IMPASSE, S_IMPASSES,
+                     STREAM_BELIEF, O_DEFECT, O_QSTAR_CN, O_QSTAR_US, S_QSTAR_CN, S_QSTAR_US)
+
+#: Persistence of a side's day-to-day compliance around the level it chose (AR(1) coefficient).
+PHI = 0.9
+#: Days over which a side smooths what it observes of the other's compliance.
+SMOOTH_DAYS = 7.0
 
 
 @kernel_jit(error_model="numpy")
@@ -68,8 +85,10 @@ def _normal(seed: np.uint64, member: int, day: int, stream: int) -> float:
 def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[:] = 0.0
     st[S_LAST_ROUND] = -1e9
-    st[S_Q_US] = npar[N_CM_US]
-    st[S_Q_CN] = npar[N_CM_CN]
+    st[S_Q_US] = npar[N_CM_US] if npar[N_CM_US] >= 0.0 else 1.0  # negative: chosen at a deal
+    st[S_Q_CN] = npar[N_CM_CN] if npar[N_CM_CN] >= 0.0 else 1.0
+    st[S_QSTAR_US] = 1.0
+    st[S_QSTAR_CN] = 1.0
     st[S_OBS_US] = npar[N_T0_US]
     st[S_OBS_CN] = npar[N_T0_CN]
     st[S_TRUST_US] = npar[N_T0_US]
@@ -83,6 +102,103 @@ def pressure_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int) ->
     """A side's pressure ratio: its total pressure over its resolve, times the multiplier its
     political calendar sets today (``side``: ``US`` or ``CN``)."""
     return total / (npar[N_RES_US + side] * st[S_RESMULT_US + side])
+
+
+@kernel_jit(error_model="numpy")
+def read_other(rho_other: float, seed: np.uint64, member: int, npar: np.ndarray, st: np.ndarray, reader: int) -> float:
+    """The other side's pressure ratio as ``reader`` reads it.
+
+    Pain is public, resolve is private: ``reader`` misjudges the other's resolve by a factor
+    ``exp(e)``, ``e`` normal with sd ``belief_sd`` (one draw per member, on day 0), shrunk by
+    ``(1 - belief_learning)`` for each impasse so far (demands made at the table reveal part of
+    the gap).  A reader who overrates the other's resolve reads its ratio as lower.  With
+    ``belief_sd`` 0 the reading is exact.
+    """
+    sd = npar[N_BELIEF_SD]
+    if sd <= 0.0:
+        return rho_other
+    s0 = STREAM_BELIEF + reader
+    u1 = kernel_uniform(seed, member, 0, s0)
+    u2 = kernel_uniform(seed, member, 0, s0 + 2)
+    e = sd * (1.0 - npar[N_BELIEF_LEARN]) ** st[S_IMPASSES] * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return rho_other * np.exp(-e)
+
+
+@kernel_jit(error_model="numpy")
+def bargain(rho_us: float, rho_cn: float, rcn_seen: float, rus_seen: float, delay_share: float) -> tuple[float, float]:
+    """The concessions of a deal (shares of each side's escalation taken back), or ``(-1, -1)``
+    for an impasse.
+
+    A side offers its own pressure ratio (capped at one: conceding everything), so the side under
+    more pressure gives more and a side under none gives nothing; the other demands of it the
+    ratio it reads for it (:func:`read_other`).  The terms split the difference between offer
+    and demand.  Where a demand exceeds the offer, both sides take the split only if the half-gap
+    each gives up is no more than another round's delay would cost the side that waits least
+    (its own ratio times ``delay_share``, the days to the next round over the deal's term: the
+    war of attrition's cost of waiting); otherwise the round ends in an impasse.  With exact
+    readings offer and demand coincide and each side concedes its own ratio.
+
+    Examples
+    --------
+    >>> bargain(0.4, 1.2, 1.2, 0.4, 0.25)
+    (0.4, 1.0)
+    >>> bargain(0.4, 0.6, 0.9, 0.4, 0.25)   # the US expects 0.9 of China, which offers 0.6
+    (-1.0, -1.0)
+    >>> bargain(0.5, 0.5, 0.75, 0.5, 0.25)  # a half-gap of 0.125, what a round's delay costs
+    (0.5, 0.625)
+    """
+    offer_us = min(1.0, rho_us)
+    offer_cn = min(1.0, rho_cn)
+    want_us = min(1.0, rus_seen)  # what China demands of the US
+    want_cn = min(1.0, rcn_seen)  # what the US demands of China
+    patience = min(rho_us, rho_cn) * delay_share
+    if 0.5 * (want_us - offer_us) > patience or 0.5 * (want_cn - offer_cn) > patience:
+        return -1.0, -1.0
+    return 0.5 * (offer_us + want_us), 0.5 * (offer_cn + want_cn)
+
+
+@kernel_jit(error_model="numpy")
+def chosen_compliance(conc: float, relief: float, sd_q: float, noise_reader: float, theta: float) -> float:
+    """The mean compliance a side chooses at a deal (Bagwell-Staiger's self-enforcing agreement
+    seen through Green-Porter's imperfect public monitoring).
+
+    Honouring a share ``q`` of its concession ``conc`` (its share of the escalation taken back,
+    in pressure-ratio units like everything at the table) costs the side ``conc * q`` a day; the
+    truce spares it ``relief`` a day (its pressure ratio when the deal was made, which reverting
+    brings back), lost if the other reads a breach: its smoothed reading of ``q``, normal with
+    sd ``s`` (the side's own day-to-day variation ``sd_q`` around ``q``, AR(1) with :data:`PHI`,
+    and the reader's noise ``noise_reader``, both through the reader's :data:`SMOOTH_DAYS`-day
+    smoothing), falls below the threshold ``theta``.  The best ``q`` sets the marginal cost equal to
+    the marginal risk, ``conc = relief * pdf((theta - q) / s) / s``; the side defects outright
+    (returns 0) where no such ``q`` exists or where defecting, certain to be read as a breach,
+    costs it less than complying at the best ``q``.  Nothing conceded: it complies in full (1).
+
+    Examples
+    --------
+    >>> round(chosen_compliance(0.5, 0.5, 0.12, 0.2, 0.6), 3)   # concession worth its relief
+    0.775
+    >>> chosen_compliance(0.9, 0.5, 0.12, 0.2, 0.6)              # a concession beyond the relief
+    0.0
+    """
+    if conc <= 0.0:
+        return 1.0
+    if relief <= 0.0:
+        return 0.0
+    a = 1.0 / SMOOTH_DAYS
+    k = (1.0 - a) * PHI
+    s = np.sqrt(a / (2.0 - a) * (sd_q * sd_q * (1.0 + k) / (1.0 - k) + noise_reader * noise_reader))
+    r = conc / relief
+    if s <= 0.0:  # seen exactly: comply just enough, if that is worth it
+        return min(max(theta, 0.0), 1.0) if r * theta <= 1.0 else 0.0
+    arg = 1.0 / (r * s * np.sqrt(2.0 * np.pi))
+    if arg <= 1.0:
+        return 0.0
+    q = min(theta + s * np.sqrt(2.0 * np.log(arg)), 1.0)
+    breach_q = 0.5 * (1.0 + math.erf((theta - q) / (s * np.sqrt(2.0))))
+    breach_0 = 0.5 * (1.0 + math.erf(theta / (s * np.sqrt(2.0))))
+    if r * q + breach_q > breach_0:
+        return 0.0
+    return q
 
 
 @kernel_jit(error_model="numpy", inline="always")
@@ -154,10 +270,12 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     rho_cn = pressure_ratio(pressure[CN].sum(), npar, st, CN)
 
     # ---- compliance (AR(1), imperfect even in good faith) and noisy monitoring ----
-    phi = 0.9
+    phi = PHI
     for side in range(2):
         qs = S_Q_US if side == US else S_Q_CN
         mean = npar[N_CM_US] if side == US else npar[N_CM_CN]
+        if mean < 0.0:  # the level the side chose at the deal
+            mean = st[S_QSTAR_US] if side == US else st[S_QSTAR_CN]
         sd = npar[N_CSD_US] if side == US else npar[N_CSD_CN]
         eps = _normal(seed, member, t, STREAM_Q_US if side == US else STREAM_Q_CN)
         st[qs] = phi * st[qs] + (1.0 - phi) * mean + sd * np.sqrt(1.0 - phi * phi) * eps
@@ -177,8 +295,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             seen_cn = npar[N_EVW] * ev + (1.0 - npar[N_EVW]) * done_cn
         o_us = seen_cn + npar[N_NOISE_US] * _normal(seed, member, t, STREAM_OBS_US)
         o_cn = done_us + npar[N_NOISE_CN] * _normal(seed, member, t, STREAM_OBS_CN)
-        st[S_OBS_US] += (o_us - st[S_OBS_US]) / 7.0
-        st[S_OBS_CN] += (o_cn - st[S_OBS_CN]) / 7.0
+        st[S_OBS_US] += (o_us - st[S_OBS_US]) / SMOOTH_DAYS
+        st[S_OBS_CN] += (o_cn - st[S_OBS_CN]) / SMOOTH_DAYS
         a = 1.0 / npar[N_TMEM]
         st[S_TRUST_US] = min(max(st[S_TRUST_US] + a * (o_us - st[S_TRUST_US]), 0.0), 1.0)
         st[S_TRUST_CN] = min(max(st[S_TRUST_CN] + a * (o_cn - st[S_TRUST_CN]), 0.0), 1.0)
@@ -344,7 +462,14 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
         return
     st[S_LAST_ROUND] = t
     out[O_ROUNDS] += 1.0
-    zone = rho_us + rho_cn - 1.0
+    # Each side sees the other's pain (trade and output are public) but not its resolve: it reads
+    # the other's pressure ratio through its own error about that resolve, which shrinks with
+    # every round that breaks up on demands (:func:`read_other`).
+    rcn_seen = read_other(rho_cn, seed, member, npar, st, US)  # China's ratio as the US reads it
+    rus_seen = read_other(rho_us, seed, member, npar, st, CN)  # the US's ratio as China reads it
+    zone_us = rho_us + rcn_seen - 1.0
+    zone_cn = rus_seen + rho_cn - 1.0
+    zone = min(zone_us, zone_cn)  # the thinner zone either side sees (the true one when both read right)
     if zone <= 0.0:
         out[O_NEAR] += 1.0  # nothing to agree: the round breaks up
         return
@@ -355,10 +480,18 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     if kernel_uniform(seed, member, t, STREAM_ROUND) < p_walk:
         out[O_NEAR] += 1.0
         return
-    # ---- agreement: the side under more pressure concedes more ----
-    x_us = rho_us / (rho_us + rho_cn)
-    c_us = min(1.0, x_us * (1.0 + zone))
-    c_cn = min(1.0, (1.0 - x_us) * (1.0 + zone))
+    # ---- terms: what each side offers and what the other demands of it ----
+    terms = bargain(rho_us, rho_cn, rcn_seen, rus_seen, npar[N_MINGAP] / npar[N_AGR_DAYS])
+    if terms[0] < 0.0:
+        # An impasse: a side would not give what the other demands, and another round's delay
+        # costs it less than the gap.  Both learn from the demands made (Fearon's information
+        # problem; a war of attrition ends as the errors shrink and the pain grows).
+        st[S_IMPASSES] += 1.0
+        out[O_IMPASSE] += 1.0
+        out[O_NEAR] += 1.0
+        return
+    c_us = terms[0]
+    c_cn = terms[1]
     # Pre-deal policy: the US tariff on China, China's on the US, China's licensing terms.
     st[S_PRE_TUS] = tariff[cn, us, 0]
     st[S_PRE_TCN] = tariff[us, cn, 0]
@@ -394,12 +527,32 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     st[S_RETAL_DAYS_US] = 0.0
     st[S_RETAL_DAYS_CN] = 0.0
     _settle_doubts(st, npar)  # a fresh deal starts from the benefit of the doubt
+    # Each side chooses how far to comply (unless the scenario imposes a mean): its concession
+    # against the relief the truce gives it, seen through the other's noisy monitoring.
+    defected = False
+    for side in range(2):
+        cm = npar[N_CM_US] if side == US else npar[N_CM_CN]
+        if cm >= 0.0:
+            continue
+        q = chosen_compliance(c_us if side == US else c_cn, rho_us if side == US else rho_cn,
+                              npar[N_CSD_US] if side == US else npar[N_CSD_CN],
+                              npar[N_NOISE_CN] if side == US else npar[N_NOISE_US], npar[N_THETA])
+        st[S_QSTAR_US if side == US else S_QSTAR_CN] = q
+        st[S_Q_US if side == US else S_Q_CN] = q
+        if q <= 0.0:
+            defected = True
+    if defected:
+        out[O_DEFECT] += 1.0
     out[O_AGREEMENTS] += 1.0
     if np.isnan(out[O_AGREE]):
         out[O_AGREE] = t
     if out[O_AGREEMENTS] == 1.0:
         out[O_CONC_US] = c_us
         out[O_CONC_CN] = c_cn
+        out[O_DEAL_TUS] = st[S_DEAL_TUS]
+        out[O_DEAL_TCN] = st[S_DEAL_TCN]
+        out[O_QSTAR_US] = st[S_Q_US]
+        out[O_QSTAR_CN] = st[S_Q_CN]
     _apply_terms(st, True, True, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, st[S_Q_CN])
 
 

@@ -36,8 +36,8 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
 from .rng import kernel_uniform
 from ..layout import S_RESMULT_CN, S_RESMULT_US
 from .markets import market_ceiling, power, substitution_step, target_price
-from .negotiation import (N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_CAUSE, O_FC_CN, O_FC_US, init_state,
-                          negotiate_day)
+from .negotiation import (N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US,
+                          O_QSTAR_CN, O_QSTAR_US, init_state, negotiate_day)
 from .trade import buyer_loss, import_target
 
 _py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss)}
@@ -243,7 +243,7 @@ class Member:
         self.ev = inputs["ev"][k]
         self.npar = inputs["npar"][k]
         self.neg_out = [0.0] * len(NEG_OUTPUTS)
-        for j in (0, 1, O_FC_US, O_FC_CN, O_CAUSE):
+        for j in (0, 1, O_FC_US, O_FC_CN, O_CAUSE, O_DEAL_TUS, O_DEAL_TCN, O_QSTAR_US, O_QSTAR_CN):
             self.neg_out[j] = math.nan
         self.dep_cn, self.dep_all = [0.0] * R, [0.0] * R
 
