@@ -528,3 +528,24 @@ def test_compliance_is_chosen_at_the_deal_unless_a_scenario_imposes_it():
     assert np.all((q[dealt] == 0.0) | (q[dealt] >= theta))
     imposed = negotiated(members=60)  # the helper imposes 0.9 on both sides
     assert np.all(_neg(imposed, "defections") == 0)
+
+
+def test_stopped_plants_make_a_sector_loud_but_change_nothing_physical():
+    """``stoppage_voice``: lost output weighs more in its side's pain while its firms stand
+    stopped; material, output and losses are the same (it is politics only), and the US side
+    passes its resolve no later in any member."""
+    from standoff.outcomes import Outcome
+    runs = {}
+    for v in (0.0, 3.0):
+        sc = make(members=40, horizon_days=300, trajectories=0, events=standoff_events()[:3],
+                  parameters={"stoppage_voice": v},
+                  negotiation={"enabled": False, "parameters": {"resolve": 0.05}})
+        runs[v] = simulate(sc)
+    quiet, loud = runs[0.0], runs[3.0]
+    np.testing.assert_array_equal(quiet.ds["output_loss_usd_bn"].values, loud.ds["output_loss_usd_bn"].values)
+    p0 = quiet.ds["pain_usd_bn"].sel(side="US", pain_kind="output").values
+    p1 = loud.ds["pain_usd_bn"].sel(side="US", pain_kind="output").values
+    assert np.all(p1 >= p0 - 1e-9) and np.any(p1 > p0 * 1.05)
+    assert loud.ds["stopped_weeks"].sel(region="USA").values.sum() > 0  # plants did stop
+    c0, c1 = Outcome.parse("concede:US").values(quiet), Outcome.parse("concede:US").values(loud)
+    assert np.all(c1 <= c0)

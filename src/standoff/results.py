@@ -850,7 +850,7 @@ _COLUMN_UNITS = {
     "licences": {"*": "licence contracts (a route's buyers) in the month, median member"},
     "price_tiers": {"*": "x baseline price", "wedge_at_peak": "FOB price over domestic price at the FOB peak"},
     "concessions": {"median_concession_in_first_deal": "share of its escalation a side took back, 0-1",
-                    "median_tariff_in_first_deal": "the side's tariff on the other under the first deal (fraction)",
+                    "median_tariff_in_first_deal": "the side's tariff on its opponent under the first deal (fraction)",
                     "median_compliance_in_first_deal": "mean share of its commitments the side honours, 0-1"},
     "rounds": {"mean": "count per member (the measure's rounds, agreements, ...)", "median": "count per member"},
     "prices": {"at_cap": "share of members whose peak is their price_cap (an assumed bound where users' bids would "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
-from ..layout import I_DEFCOST, I_FINISH, PK_OUTPUT, PK_STRATEGIC
+from ..layout import I_DEFCOST, I_FINISH, I_VOICE, PK_OUTPUT, PK_STRATEGIC
 
 
 @kernel_jit(error_model="numpy")
@@ -222,6 +222,7 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
     defer_days = par.defer_days
     finish = par.gp[I_FINISH]
     defcost = par.gp[I_DEFCOST]
+    voice = par.gp[I_VOICE]
     sinv = sec.sinv
     dfr = sec.dfr
     fstop = sec.fstop
@@ -349,7 +350,8 @@ def supply_sectors(t: int, net: Any, par: Any, stocks: Any, sec: Any, pol: Any, 
                         pain_today[sd, PK_STRATEGIC, m] += loss_v[m] * g_defw[m] * 1e-9
                 else:
                     for m in range(M):
-                        pain_today[sd, PK_OUTPUT, m] += loss_v[m] * 1e-9
+                        # a sector with stopped plants is loud: its lost output weighs more
+                        pain_today[sd, PK_OUTPUT, m] += loss_v[m] * (1.0 + voice[m] * stp[m]) * 1e-9
             if s == defense:
                 w = t % W
                 for m in range(M):

@@ -29,6 +29,7 @@ from ..day import DAY
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to, leak_share, quota_fill
 from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED,
                      LK_LEFT, LK_PENDING, LK_REFUSED, LK_WAITED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
+                     I_VOICE,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
                      LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
@@ -725,7 +726,7 @@ class Member:
                     if c.s == self.defense:
                         self.pain_today[sd][PK_STRATEGIC] += pain * g[E.I_DEFW] * 1e-9
                     else:
-                        self.pain_today[sd][PK_OUTPUT] += pain * 1e-9
+                        self.pain_today[sd][PK_OUTPUT] += pain * (1.0 + g[I_VOICE] * stp) * 1e-9
                 if c.s == self.defense:
                     w = t % E.READINESS_WINDOW
                     self.ready_sum[r] += made - self.ready_buf[r][w]
