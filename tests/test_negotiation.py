@@ -549,3 +549,27 @@ def test_stopped_plants_make_a_sector_loud_but_change_nothing_physical():
     assert loud.ds["stopped_weeks"].sel(region="USA").values.sum() > 0  # plants did stop
     c0, c1 = Outcome.parse("concede:US").values(quiet), Outcome.parse("concede:US").values(loud)
     assert np.all(c1 <= c0)
+
+
+def test_the_controller_counts_the_leverage_it_loses_as_capacity_outside_it_grows():
+    """``chokepoint_value_share``: new capacity outside the controller lowers its share of world
+    capacity, and the share of its leverage lost, times the value of the output it holds hostage,
+    is strategic pain to it; nothing physical changes, and without new capacity there is none."""
+    new_plant = {"date": "2025-02-01", "type": "capacity", "region": "JPN", "product": "MAGNET",
+                 "tonnes_per_year": 20000, "ramp_days": 30}
+    runs = {}
+    for share in (0.0, 0.5):
+        for events, growth in ((standoff_events()[:3], 0.0), ([*standoff_events()[:3], new_plant], 0.0)):
+            sc = make(members=16, horizon_days=200, trajectories=0, events=events,
+                      parameters={"chokepoint_value_share": share, "capacity_growth_per_year": growth})
+            runs[(share, len(events))] = simulate(sc)
+
+    def strategic_cn(res):
+        return res.ds["pain_usd_bn"].sel(side="CN", pain_kind="strategic").values
+
+    # no capacity added outside: no leverage lost, whatever the chokepoint is worth
+    np.testing.assert_array_equal(strategic_cn(runs[(0.0, 3)]), strategic_cn(runs[(0.5, 3)]))
+    # a new plant in Japan: the controller's strategic pain rises, its material and output do not move
+    assert np.all(strategic_cn(runs[(0.5, 4)]) > strategic_cn(runs[(0.0, 4)]))
+    np.testing.assert_array_equal(runs[(0.5, 4)].ds["output_loss_usd_bn"].values,
+                                  runs[(0.0, 4)].ds["output_loss_usd_bn"].values)

@@ -97,6 +97,8 @@ DAY: tuple[Stage, ...] = (
           "trade lost, its export pain, the customs series (by exporter and by destination) and licence counts"),
     Stage("trade_goods", "trade", ("net", "par", "goods", "pol", "acc", "scr"), (), ("goods", "pol", "acc"), (),
           "goods trade under tariffs and counter-measures, and its pain"),
+    Stage("count_leverage_lost", "politics", ("net", "par", "stocks", "pol"), (), ("pol",), (),
+          "the controller's strategic pain from the leverage it loses as capacity outside it grows"),
     Stage("book_pain", "politics", ("pol",), (), ("pol",), (), "pain totals and interest-group pressure"),
     Stage("track_after_deal", "engine", ("t", "horizon", "tail_start", "neg_on", "net", "sec", "ship", "acc"), (),
           ("acc",), ("t",), "the controller's share at the end, the lead sector's rebuild after a deal"),

@@ -62,11 +62,12 @@ PARAMS = (
     "max_order_multiple", "china_export_redirect_share", "customs_inspection_days", "licence_patience_days",
     "licence_reapply_days", "licence_validity_days", "buy_ahead_days", "finish_rate", "deferral_cost_share",
     "expectation_days", "precaution_max", "speculation_days", "momentum_scale", "stoppage_voice",
+    "chokepoint_value_share",
 )
 (I_SIGMA, I_PT, I_DIV, I_PREM, I_REDIR, I_TRADE_ADJ, I_EPS, I_FLEX, I_PCAP, I_PFLOOR, I_PRESP, I_SUBMAX, I_SUBRATE,
  I_CAPGROW, I_INVDAYS, I_ORDADJ, I_HEADROOM, I_TRANSIT0, I_TRANSIT1, I_STOCKOUT, I_DEFW, I_MAXORD,
  I_REDIR_CN, I_INSPECT, I_PATIENCE, I_REAPPLY, I_VALIDITY, I_AHEAD, I_FINISH, I_DEFCOST, I_EXPDAYS, I_PRECMAX,
- I_SPECDAYS, I_MOMSCALE, I_VOICE) = range(len(PARAMS))
+ I_SPECDAYS, I_MOMSCALE, I_VOICE, I_CHOKE) = range(len(PARAMS))
 
 # ---------------------------------------------------------------- the timeline
 

@@ -33,7 +33,7 @@ from ..layout import (REBUILD_SHARE, A_RESOLVE, S_RESMULT_US, A_BUY, A_CAPACITY,
                      Scratch, Sectors, Ship, Stocks)
 from .markets import update_markets
 from .negotiation import init_state, play_negotiation
-from .politics import book_pain
+from .politics import book_pain, count_leverage_lost
 from .production import firms_sum, produce_day, sector_pulls, supply_sectors
 from .trade import book_material_trade, divert, import_needs, land_arrivals, ship_usual, trade_goods
 
@@ -88,6 +88,7 @@ def run_days(t0: int, t1: int, horizon: int, first: int, seed: np.uint64, neg_on
         update_markets(t, net, par, stocks, market, sec, ship, ctrl, acc, paths, scr)
         book_material_trade(t, net, ship, ctrl, market, pol, acc, paths)
         trade_goods(net, par, goods, pol, acc, scr)
+        count_leverage_lost(net, par, stocks, pol)
         book_pain(pol)
         track_after_deal(t, horizon, tail_start, neg_on, net, sec, ship, acc)
         record_pain(t, pol, paths)

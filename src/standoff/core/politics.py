@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import kernel_jit
+from ..layout import I_CHOKE, I_HEADROOM, PK_STRATEGIC
 
 
 
@@ -42,3 +43,50 @@ def book_pain(pol: Any) -> None:
             for m in range(pain_tot.shape[2]):
                 pain_tot[sd, kk, m] += pain_today[sd, kk, m]
     update_pressure(pol.pressure, pain_today, pol.salience, pol.decay_days)
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def count_leverage_lost(net: Any, par: Any, stocks: Any, pol: Any) -> None:
+    """Stage: the controlling side counts the leverage it loses as capacity outside it grows.
+
+    Its leverage is its share of world capacity of the key product; a standoff that draws new
+    capacity elsewhere (the investment signal, announced projects) lowers it for good.  Its
+    chokepoint is worth ``chokepoint_value_share`` of the output outside its side whose critical
+    input is the key product, a day; the share of its baseline leverage lost times that value
+    is strategic pain to it, so a long standoff costs the controller its lever as well as its
+    sales.
+    """
+    kp = net.key_product
+    cn = net.cn_idx
+    if kp < 0 or cn < 0 or net.world_prod0[kp] <= 0.0 or net.prod0[cn, kp] <= 0.0:
+        return
+    side = net.side
+    crit = net.crit
+    value_day = net.value_day
+    R, S = value_day.shape
+    held = 0.0
+    for r in range(R):
+        if side[r] != side[cn]:
+            for s in range(S):
+                if crit[s] == kp:
+                    held += value_day[r, s]
+    if held <= 0.0:
+        return
+    cap = stocks.cap
+    share = par.gp[I_CHOKE]
+    head = par.gp[I_HEADROOM]
+    prod0 = net.prod0
+    pain_today = pol.pain_today
+    sc = side[cn]
+    for m in range(cap.shape[2]):
+        # the baseline share from the starting capacities, as they were set (so no rounding
+        # difference reads as leverage lost while nothing has been built)
+        tot0 = 0.0
+        tot = 0.0
+        for r in range(R):
+            tot0 += prod0[r, kp] * (1.0 + head[m])
+            tot += cap[r, kp, m]
+        lev0 = prod0[cn, kp] * (1.0 + head[m]) / tot0
+        lev = cap[cn, kp, m] / tot if tot > 0.0 else 0.0
+        lost = max(lev0 - lev, 0.0) / lev0
+        pain_today[sc, PK_STRATEGIC, m] += held * share[m] * lost * 1e-9

@@ -29,7 +29,7 @@ from ..day import DAY
 from .controls import LEAK_EXTRA_DAYS, MODE_BAN, MODE_LICENCE, MODE_NONE, MODE_QUOTA, chill_now, diverts_to, leak_share, quota_fill
 from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, LK_CANCELLED, LK_GRANTED,
                      LK_LEFT, LK_PENDING, LK_REFUSED, LK_WAITED, CT_NONE, CT_OUT, CT_PENDING, DEFAULT_FIRMS, I_AHEAD, I_DEFCOST, I_EXPDAYS,
-                     I_VOICE,
+                     I_CHOKE, I_VOICE,
                      I_FINISH, I_INSPECT, I_MOMSCALE, I_PATIENCE, I_PRECMAX, I_REAPPLY, I_SPECDAYS, I_VALIDITY,
                      LICENCE_CONTRACTS, LICENCE_KINDS, S_ACTIVE, S_TRUST_CN, S_TRUST_US, STREAM_LICENCE,
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
@@ -891,6 +891,31 @@ class Member:
             st = self.side[net.cm_target[c]]
             if self.cm_on[c] > 0.0 and st >= 0:
                 self.pain_today[st][PK_STRATEGIC] += net.cm_blocked[c] * net.cm_multiplier[c] * 1e-9
+
+    def count_leverage_lost(self) -> None:
+        """Stage: the controller's strategic pain from the leverage it loses as capacity outside it grows."""
+        kp, cn = self.magnet, self.cn
+        if kp < 0 or cn < 0:
+            return
+        if self.world[kp] <= 0.0 or self.h[cn][kp].prod0 <= 0.0:
+            return
+        held = 0.0
+        for r in range(self.R):
+            if self.side[r] != self.side[cn]:
+                for s in range(self.S):
+                    if self.sec[r][s].crit == kp:
+                        held += self.sec[r][s].value_day
+        if held <= 0.0:
+            return
+        head = self.g[E.I_HEADROOM]
+        tot0 = tot = 0.0
+        for r in range(self.R):
+            tot0 += self.h[r][kp].prod0 * (1.0 + head)
+            tot += self.h[r][kp].cap
+        lev0 = self.h[cn][kp].prod0 * (1.0 + head) / tot0
+        lev = self.h[cn][kp].cap / tot if tot > 0.0 else 0.0
+        lost = max(lev0 - lev, 0.0) / lev0
+        self.pain_today[self.side[cn]][PK_STRATEGIC] += held * self.g[I_CHOKE] * lost * 1e-9
 
     def book_pain(self) -> None:
         """Stage: today's pain joins the totals and the pressure."""
