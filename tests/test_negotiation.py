@@ -573,3 +573,10 @@ def test_the_controller_counts_the_leverage_it_loses_as_capacity_outside_it_grow
     assert np.all(strategic_cn(runs[(0.5, 4)]) > strategic_cn(runs[(0.0, 4)]))
     np.testing.assert_array_equal(runs[(0.5, 4)].ds["output_loss_usd_bn"].values,
                                   runs[(0.0, 4)].ds["output_loss_usd_bn"].values)
+
+
+def test_an_imposed_compliance_is_reported_as_the_mean_in_force():
+    res = negotiated(members=30)  # the helper imposes 0.9 on both sides
+    q = _neg(res, "chosen_compliance_us")
+    dealt = np.isfinite(_neg(res, "first_agreement_day"))
+    np.testing.assert_allclose(q[dealt], 0.9, rtol=1e-6)

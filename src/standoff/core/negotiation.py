@@ -551,8 +551,9 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
         out[O_CONC_CN] = c_cn
         out[O_DEAL_TUS] = st[S_DEAL_TUS]
         out[O_DEAL_TCN] = st[S_DEAL_TCN]
-        out[O_QSTAR_US] = st[S_Q_US]
-        out[O_QSTAR_CN] = st[S_Q_CN]
+        # the mean compliance in force: chosen at this deal, or imposed by the scenario
+        out[O_QSTAR_US] = npar[N_CM_US] if npar[N_CM_US] >= 0.0 else st[S_QSTAR_US]
+        out[O_QSTAR_CN] = npar[N_CM_CN] if npar[N_CM_CN] >= 0.0 else st[S_QSTAR_CN]
     _apply_terms(st, True, True, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, st[S_Q_CN])
 
 
