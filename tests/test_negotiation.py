@@ -580,3 +580,25 @@ def test_an_imposed_compliance_is_reported_as_the_mean_in_force():
     q = _neg(res, "chosen_compliance_us")
     dealt = np.isfinite(_neg(res, "first_agreement_day"))
     np.testing.assert_allclose(q[dealt], 0.9, rtol=1e-6)
+
+
+def test_an_older_scenario_setting_a_tariff_floor_is_told_what_replaced_it(tmp_path):
+    msg = _refusal(tmp_path, "name: x\nstart: 2025-01-01\nhorizon_days: 90\nnegotiation:\n  enabled: true\n"
+                             "  parameters: {tariff_floor_us: 0.49}\nevents: []\n")
+    assert "negotiation.parameters.tariff_floor_us" in msg and "tariff_kept_us" in msg and "status quo ante" in msg
+
+
+def test_a_dataset_row_with_an_old_tariff_floor_is_refused_with_what_replaced_it(tmp_path):
+    import shutil
+    from standoff.errors import StandoffError
+    from importlib import resources
+
+    from standoff.network import load_network
+    src = resources.files("standoff") / "data" / "baseline-2024"
+    dst = tmp_path / "mine"
+    shutil.copytree(src, dst)
+    (dst / "negotiation.csv").write_text("name,value,low,high,unit,source,note\n"
+                                         "tariff_floor_us,0.49,0.49,0.49,fraction,GVA,copied from an older dataset\n")
+    with pytest.raises(StandoffError) as e:
+        load_network(str(dst))
+    assert "negotiation.csv" in str(e.value) and "tariff_kept_us" in str(e.value)

@@ -255,8 +255,8 @@ def plan(sc: Scenario) -> Plan:
             key, name = "negotiation.resolve", "resolve"
         if name in neg_cfg.parameters:
             u = Uncertain(key, neg_cfg.parameters[name])
-        elif name in COMPLIANCE_MEANS:
-            u = Uncertain(key, -1.0)  # the side chooses its compliance at each deal
+        elif name in COMPLIANCE_MEANS and name not in net.negotiation.index:
+            u = Uncertain(key, -1.0)  # the side chooses its compliance at each deal (unless a dataset imposes one)
         else:
             row = net.negotiation.loc[name]
             u = Uncertain(key, (float(row["low"]), float(row["value"]), float(row["high"])))

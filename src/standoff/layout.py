@@ -235,6 +235,14 @@ SIDE_RESOLVES = ("resolve_us", "resolve_cn")
 COMPLIANCE_MEANS = ("compliance_mean_us", "compliance_mean_cn")
 #: Negotiation inputs a scenario may set that no dataset table holds.
 NEG_OVERRIDES_ONLY = SIDE_RESOLVES + COMPLIANCE_MEANS
+#: Negotiation parameters that no longer exist, and what replaced them (said to a user whose
+#: older scenario file still sets one).
+RENAMED_NEG_PARAMETERS = {
+    f"tariff_floor_{side}": (f"tariff_floor_{side} (the lowest tariff a deal could reach, which was the Geneva outcome "
+                             f"itself) was replaced in December 2026 by tariff_kept_{side}: what the side keeps in any "
+                             "deal on top of the status quo ante (the dataset's base tariff), e.g. 0.3 for a floor of "
+                             "0.49 on a base of 0.19")
+    for side in ("us", "cn")}
 #: The rows a dataset's ``negotiation.csv`` needs (with the model-wide defaults merged in).
 NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
                                       if n not in NEG_OVERRIDES_ONLY and not n.startswith("strategy_"))

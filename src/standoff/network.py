@@ -20,7 +20,8 @@ import pandas as pd
 from .errors import StandoffError
 from .domains import domain, range_problem
 from .files import MAX_TABLE_BYTES, read_bounded
-from .layout import NEG_PARAMS, NEG_TABLE_ROWS, PAIN_KINDS, PARAMS, SIDES  # noqa: F401 - re-exported for existing imports
+from .layout import (NEG_PARAMS, NEG_TABLE_ROWS, PAIN_KINDS, PARAMS, RENAMED_NEG_PARAMETERS,  # noqa: F401 - re-exported
+                     SIDES)
 
 DAYS_PER_YEAR = 365.0
 
@@ -505,6 +506,10 @@ def load_network(name: str | Path = "baseline-2024") -> Network:
         if v not in ZONES:
             raise StandoffError(f"zone must be one of {', '.join(ZONES)} (it sets the transit time)",
                                 file=str(f("regions")), field=f"row {i + 2}.zone", value=v)
+    for row_name in t["negotiation"]["name"]:
+        if row_name in RENAMED_NEG_PARAMETERS:  # a table copied from an older dataset: its row would be ignored
+            raise StandoffError(RENAMED_NEG_PARAMETERS[row_name], file=str(f("negotiation")), field="name",
+                                value=row_name)
     for tab, needed in (("parameters", PARAMS), ("negotiation", NEG_TABLE_ROWS)):
         have = set(t[tab]["name"])
         lacking = [n for n in needed if n not in have and not n.startswith("strategy_")]

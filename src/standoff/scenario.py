@@ -20,7 +20,8 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Stri
 
 from .domains import domain
 from .errors import StandoffError
-from .layout import NEG_OVERRIDES_ONLY, ROUTE_TERMS
+from .layout import NEG_OVERRIDES_ONLY, RENAMED_NEG_PARAMETERS, ROUTE_TERMS
+
 from .network import Network, builtin_datasets, load_network
 from .yamlio import load_yaml
 
@@ -500,6 +501,9 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         raise StandoffError(f"negotiation start outside the horizon {sc.start} to {sc.end}", file=file,
                             field="negotiation.start", value=str(neg.start))
     for name, val in neg.parameters.items():
+        if name in RENAMED_NEG_PARAMETERS:
+            raise StandoffError(RENAMED_NEG_PARAMETERS[name], file=file, field=f"negotiation.parameters.{name}",
+                                value=name)
         if name not in net.negotiation.index and name not in NEG_OVERRIDES_ONLY:
             raise StandoffError("unknown negotiation parameter; known: " + ", ".join([*net.negotiation.index,
                                                                                       *NEG_OVERRIDES_ONLY]),
