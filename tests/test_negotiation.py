@@ -602,3 +602,31 @@ def test_a_dataset_row_with_an_old_tariff_floor_is_refused_with_what_replaced_it
     with pytest.raises(StandoffError) as e:
         load_network(str(dst))
     assert "negotiation.csv" in str(e.value) and "tariff_kept_us" in str(e.value)
+
+
+def test_talks_over_a_dataset_without_goods_trade_are_refused_and_its_status_quo_is_no_tariff(tmp_path):
+    """Deal terms are tariffs on goods: a dataset whose trade_goods.csv is empty has none to set, so
+    a negotiated run is refused with the field named (not run on an empty tariff table), and the
+    status quo ante it would return to is 0, not NaN."""
+    import shutil
+    from importlib import resources
+
+    from standoff.ensemble import plan, status_quo_ante
+    from standoff.errors import StandoffError
+    from standoff.network import load_network
+    from standoff.scenario import load_scenario
+    dst = tmp_path / "nogoods"
+    shutil.copytree(resources.files("standoff") / "data" / "baseline-2024", dst)
+    for table in ("trade_goods", "countermeasures"):  # counter-measures name goods groups
+        path = dst / f"{table}.csv"
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+    net = load_network(str(dst))
+    assert status_quo_ante(net, "us") == 0.0 and status_quo_ante(net, "cn") == 0.0
+    f = tmp_path / "s.yaml"
+    f.write_text(f"name: x\nbaseline: {dst}\nstart: 2025-01-01\nhorizon_days: 60\nnegotiation: {{enabled: true}}\n"
+                 "events: []\n")
+    with pytest.raises(StandoffError) as e:
+        plan(load_scenario(f))
+    assert "negotiation.enabled" in str(e.value) and "trade_goods.csv" in str(e.value)
+    f.write_text(f"name: x\nbaseline: {dst}\nstart: 2025-01-01\nhorizon_days: 60\nevents: []\n")
+    plan(load_scenario(f))  # without talks the dataset runs

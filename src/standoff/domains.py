@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .layout import COMPLIANCE_MEANS, SIDE_RESOLVES
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -75,9 +77,9 @@ OPEN = Domain(0.0, 1e9, "a non-negative number (no mechanism of standoff reads t
 def domain(table: str, name: str) -> Domain:
     """The domain of parameter ``name`` of ``table`` (``parameters`` or ``negotiation``)."""
     doms = PARAMETER_DOMAINS if table == "parameters" else NEGOTIATION_DOMAINS
-    if table == "negotiation" and name in ("resolve_us", "resolve_cn"):  # one side's own resolve
+    if table == "negotiation" and name in SIDE_RESOLVES:  # one side's own resolve
         name = "resolve"
-    if table == "negotiation" and name in ("compliance_mean_us", "compliance_mean_cn"):
+    if table == "negotiation" and name in COMPLIANCE_MEANS:
         return COMPLIANCE_MEAN  # a scenario's own view; by default compliance is chosen
     return doms.get(name, OPEN)
 

@@ -173,7 +173,9 @@ def status_quo_ante(net: Network, side: str) -> float:
     imp, exp_ = (net.us_region, net.cn_region) if side == "us" else (net.cn_region, net.us_region)
     e, i = net.index("region", exp_), net.index("region", imp)
     w = net.trade_value[e, i]
-    return float((net.base_tariff[e, i] * w).sum() / w.sum()) if w.sum() > 0 else float(net.base_tariff[e, i].mean())
+    if w.sum() > 0:
+        return float((net.base_tariff[e, i] * w).sum() / w.sum())
+    return float(net.base_tariff[e, i].mean()) if net.groups else 0.0  # no goods table: no tariff to return to
 
 
 def _param_spec(sc: Scenario, net: Network, name: str) -> Uncertain:
@@ -265,6 +267,11 @@ def plan(sc: Scenario) -> Plan:
             scale = _gdp_bn_per_day(sc, net, slot[-2:]) / 100.0
         neg.append((u, scale))
     neg_offset = tuple(status_quo_ante(net, slot[-2:]) if slot in TARIFFS_KEPT else 0.0 for slot in NEG_PARAMS)
+    if neg_cfg.enabled and not net.groups:
+        # A deal's terms are tariffs on the goods the two sides trade; with none there is nothing to set.
+        raise StandoffError(f"the talks bargain over tariffs on goods trade, and dataset {net.name}'s trade_goods.csv "
+                            "has no rows; add the goods the two sides trade, or leave negotiation off",
+                            file=sc.source, field="negotiation.enabled", value="true")
 
     rows: list[tuple[int, int, int, int, int, int]] = []
     talks: list[tuple[int, str]] = []

@@ -21,7 +21,6 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Stri
 from .domains import domain
 from .errors import StandoffError
 from .layout import NEG_OVERRIDES_ONLY, RENAMED_NEG_PARAMETERS, ROUTE_TERMS
-
 from .network import Network, builtin_datasets, load_network
 from .yamlio import load_yaml
 

@@ -74,11 +74,15 @@ PHI = 0.9
 SMOOTH_DAYS = 7.0
 
 
+@kernel_jit(error_model="numpy", inline="always")
+def _box_muller(u1: float, u2: float) -> float:
+    """A standard normal from two uniforms in (0, 1)."""
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
 @kernel_jit(error_model="numpy")
 def _normal(seed: np.uint64, member: int, day: int, stream: int) -> float:
-    u1 = kernel_uniform(seed, member, day, stream)
-    u2 = kernel_uniform(seed, member, day, stream + 1000)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return _box_muller(kernel_uniform(seed, member, day, stream), kernel_uniform(seed, member, day, stream + 1000))
 
 
 @kernel_jit(error_model="numpy")
@@ -120,7 +124,7 @@ def read_other(rho_other: float, seed: np.uint64, member: int, npar: np.ndarray,
     s0 = STREAM_BELIEF + reader
     u1 = kernel_uniform(seed, member, 0, s0)
     u2 = kernel_uniform(seed, member, 0, s0 + 2)
-    e = sd * (1.0 - npar[N_BELIEF_LEARN]) ** st[S_IMPASSES] * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    e = sd * (1.0 - npar[N_BELIEF_LEARN]) ** st[S_IMPASSES] * _box_muller(u1, u2)
     return rho_other * np.exp(-e)
 
 
@@ -220,7 +224,7 @@ def extends(trust: float, rho_pre: float, rho_now: float, npar: np.ndarray, u1: 
     two uniforms, Box-Muller), is not negative.  With no noise and no weight this is the old
     rule: extend while trust is at the threshold or above."""
     sd = npar[N_EXT_NOISE]
-    eps = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2) if sd > 0.0 else 0.0
+    eps = _box_muller(u1, u2) if sd > 0.0 else 0.0
     return (trust - npar[N_THETA]) + npar[N_EXT_RELIEF] * (rho_pre - rho_now) + sd * eps >= 0.0
 
 
