@@ -424,18 +424,19 @@ def test_civilian_only_stock_is_never_more_than_the_stock():
 
     from .conftest import control, make
     sc = make(events=[control(approval=0.8, delay=30.0, destinations=["USA", "JPN", "EU"], military_screen=1.0)],
-              horizon_days=150, members=2, trajectories=0)
+              horizon_days=150, members=3, trajectories=0)
     pl = plan(sc)
-    inputs = pl.draw(0, 1)
-    m = new_member(pl, inputs, 0, 0)
+    inputs = pl.draw(0, 3)
     by_day = actions_by_day(pl)
     seen = 0.0
-    for t in range(150):
-        m.step(t, by_day.get(t, []))
-        for row in m.h:
-            for h in row:
-                assert -1e-12 <= h.recv_civ <= h.recv + 1e-9
-                seen = max(seen, h.recv_civ)
+    for member in range(3):  # whether a member's screened licences leave civilian-only stock is a draw
+        m = new_member(pl, inputs, member, 0)
+        for t in range(150):
+            m.step(t, by_day.get(t, []))
+            for row in m.h:
+                for h in row:
+                    assert -1e-12 <= h.recv_civ <= h.recv + 1e-9
+                    seen = max(seen, h.recv_civ)
     assert seen > 0.0
 
 

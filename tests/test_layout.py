@@ -236,3 +236,19 @@ def test_the_command_line_starts_without_the_numerical_stack():
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out, out
+
+
+def test_no_two_random_draws_share_a_stream():
+    """The game's streams are all distinct and lie below the licence contracts' streams, which
+    start at ``STREAM_LICENCE`` and go up by three per contract, however many routes a dataset has."""
+    used = [s for streams in layout.GAME_STREAMS.values() for s in streams]
+    assert len(used) == len(set(used)), sorted(used)
+    assert max(used) < layout.STREAM_LICENCE
+    # the game's second uniforms (+1000 and +2) are listed, so a new draw must be listed too
+    import inspect
+
+    from standoff.core import negotiation
+    src = inspect.getsource(negotiation)
+    for name in ("STREAM_ROUND", "STREAM_Q_US", "STREAM_MEASURE", "STREAM_READ", "STREAM_EXTEND", "STREAM_BELIEF"):
+        assert name in src
+    assert src.count("+ 1000") == 2 and src.count("+ 1001") == 1  # _normal; the deadline (US, CN)

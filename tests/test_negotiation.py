@@ -29,10 +29,9 @@ def negotiated(strategies=("reciprocal", "reciprocal"), members=200, horizon=400
             "compliance_sd_us": 0.05, "compliance_sd_cn": 0.05, "trust0_us": 0.7, "trust0_cn": 0.7,
             # the US reads intentions, not the licences in the trade, unless a test says otherwise
             "evidence_weight": 0.0,
-            # no measures outside the deal and the plain extension rule (trust at the threshold),
+            # no measures outside the deal and an extension decided without the day's noise,
             # unless a test says otherwise: the tests below are of monitoring and the ladder
-            "measure_rate_us": 0.0, "measure_rate_cn": 0.0, "extension_noise": 0.0,
-            "extension_relief_weight": 0.0}
+            "measure_rate_us": 0.0, "measure_rate_cn": 0.0, "extension_noise": 0.0}
     base.update(params)
     base = {k: v for k, v in base.items() if v is not None}  # None: leave the input to the model
     sc = make(members=members, horizon_days=horizon, trajectories=0, events=standoff_events(),
@@ -212,8 +211,10 @@ def test_when_repair_fails_sides_retaliate_in_a_limited_way_before_any_collapse(
     mend = negotiated(repair_success=1.0, **kw)
     assert _out(fail, "limited_retaliations").sum() > 0
     assert collapse_share(fail) > collapse_share(mend) + 0.1
-    # a collapse is always preceded by limited retaliation (the ladder is climbed, not jumped)
-    coll = ~np.isnan(_out(fail, "first_collapse_day"))
+    # a collapse is always preceded by limited retaliation (the ladder is climbed, not jumped);
+    # a lapse at a deadline is no collapse of the ladder
+    coll = ~np.isnan(_out(fail, "first_collapse_day")) & (_out(fail, "first_end_cause") != 1)
+    assert coll.sum() > 0
     assert (_out(fail, "limited_retaliations")[coll] > 0).all()
 
 
@@ -236,10 +237,13 @@ def _ends(res):
 
 
 def test_without_measures_and_with_a_certain_extension_the_truce_lasts_to_the_horizon():
-    """No measures outside the deal, perfect monitoring of full compliance and a threshold of
-    zero: every first agreement is extended at each deadline and holds to the horizon."""
+    """No measures outside the deal, perfect monitoring of full compliance, full trust and exact
+    readings of resolve (so no side concedes more than its own pressure ratio): extending is
+    worth at least its concession to each side, every first agreement is extended at each
+    deadline and holds to the horizon."""
     res = negotiated(noise_us=0.0, noise_cn=0.0, compliance_mean_us=1.0, compliance_mean_cn=1.0,
-                     compliance_sd_us=0.0, compliance_sd_cn=0.0, threshold=0.0, members=60)
+                     compliance_sd_us=0.0, compliance_sd_cn=0.0, threshold=0.0, trust0_us=1.0, trust0_cn=1.0,
+                     belief_sd=0.0, members=60)
     agree, coll, cause = _ends(res)
     has = ~np.isnan(agree)
     assert has.mean() > 0.8
@@ -630,3 +634,34 @@ def test_talks_over_a_dataset_without_goods_trade_are_refused_and_its_status_quo
     assert "negotiation.enabled" in str(e.value) and "trade_goods.csv" in str(e.value)
     f.write_text(f"name: x\nbaseline: {dst}\nstart: 2025-01-01\nhorizon_days: 60\nevents: []\n")
     plan(load_scenario(f))  # without talks the dataset runs
+
+
+# ---------------------------------------------------------------- extension at a deadline
+
+from standoff.core.negotiation import extends  # noqa: E402
+
+_extends = extends.py_func
+share = st.floats(0.0, 1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(share, ratio, ratio, share, share, st.floats(0.0, 0.3), st.floats(0.01, 0.99), st.floats(0.01, 0.99),
+       st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_a_side_extends_more_readily_the_more_a_lapse_would_hurt_and_the_less_it_concedes(
+        trust, rho_pre, rho_now, conc, q, sd, u1, u2, more_trust, more_pain):
+    now = _extends(trust, rho_pre, rho_now, conc, q, sd, u1, u2)
+    if now:  # more trust, more pressure at stake, or a smaller concession never turn a yes into a no
+        assert _extends(min(1.0, trust + more_trust), rho_pre, rho_now, conc, q, sd, u1, u2)
+        assert _extends(trust, rho_pre + more_pain, rho_now, conc, q, sd, u1, u2)
+        assert _extends(trust, rho_pre, rho_now + more_pain, conc, q, sd, u1, u2)
+        assert _extends(trust, rho_pre, rho_now, conc * 0.5, q, sd, u1, u2)
+    else:  # and less of them never turn a no into a yes
+        assert not _extends(trust * 0.5, rho_pre, rho_now, conc, q, sd, u1, u2)
+        assert not _extends(trust, rho_pre, rho_now, min(1.0, conc + more_trust), q, sd, u1, u2)
+
+
+def test_a_side_under_no_noise_extends_exactly_when_the_trusted_stake_covers_its_concession():
+    assert _extends(0.8, 0.5, 0.3, 0.5, 0.76, 0.0, 0.5, 0.5)       # 0.8 x 0.5 = 0.40 >= 0.38
+    assert not _extends(0.7, 0.5, 0.3, 0.5, 0.76, 0.0, 0.5, 0.5)   # 0.35 < 0.38
+    assert _extends(0.7, 0.5, 0.9, 0.5, 0.76, 0.0, 0.5, 0.5)       # the standoff has gone on hurting: 0.63
+    assert _extends(0.0, 0.5, 0.3, 0.0, 0.76, 0.0, 0.5, 0.5)       # nothing conceded, nothing to lose

@@ -162,8 +162,10 @@ LICENCE_KINDS = ("applied", "granted", "refused", "cancelled", "pending", "left"
 LK_APPLIED, LK_GRANTED, LK_REFUSED, LK_CANCELLED, LK_PENDING, LK_LEFT, LK_WAITED, LK_BACKLOG = range(len(LICENCE_KINDS))
 #: Random streams of the licence review: stream ``STREAM_LICENCE + 3 * (route * contracts + c)``
 #: draws the review time, the next one the decision, the third whether a refused buyer tries
-#: again (and, starting warm, how long a licence held at the start still runs).
-STREAM_LICENCE = 1000
+#: again (and, starting warm, how long a licence held at the start still runs).  The base lies far
+#: above every stream of the game (:data:`GAME_STREAMS`, all below 4,000) so that no dataset, however
+#: many routes it has, makes a licence draw reuse a draw of the game for the same member and day.
+STREAM_LICENCE = 1_000_000
 #: Extra days a leaked shipment spends passing through a third country (assumption).
 LEAK_EXTRA_DAYS = _CONST["leak_extra_days"]
 #: Days the arrival ring looks ahead (a power of two): longer than any transit plus leakage.
@@ -218,7 +220,7 @@ NEG_PARAMS = (
     "walkout_scale", "near_margin", "trigger_ratio", "min_days_between_rounds", "collapse_days",
     "tariff_kept_us", "tariff_kept_cn", "approval_commit", "delay_commit", "retaliation_compliance",
     "repair_days", "repair_success", "evidence_weight", "measure_rate_us", "measure_rate_cn",
-    "extension_noise", "extension_relief_weight", "belief_sd", "belief_learning",
+    "extension_noise", "belief_sd", "belief_learning", "look_ahead_days",
 )
 #: What a side keeps in any deal (``tariff_kept_*``) is counted from the status quo ante, the
 #: dataset's base tariff of that side on the other (``trade_goods.csv``, trade-weighted): the
@@ -243,13 +245,17 @@ RENAMED_NEG_PARAMETERS = {
                              "deal on top of the status quo ante (the dataset's base tariff), e.g. 0.3 for a floor of "
                              "0.49 on a base of 0.19")
     for side in ("us", "cn")}
+RENAMED_NEG_PARAMETERS["extension_relief_weight"] = (
+    "extension_relief_weight (the weight of a truce's relief on the scale of trust) was retired in December 2026: "
+    "a side now extends a truce when the pressure a lapse would bring back, as far as it trusts the opposite side, outweighs "
+    "its own concession, all in pressure-ratio units, so no weight is needed; extension_noise is now on that scale")
 #: The rows a dataset's ``negotiation.csv`` needs (with the model-wide defaults merged in).
 NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
                                       if n not in NEG_OVERRIDES_ONLY and not n.startswith("strategy_"))
 (N_RES_US, N_RES_CN, N_T0_US, N_T0_CN, N_NOISE_US, N_NOISE_CN, N_CM_US, N_CSD_US, N_CM_CN, N_CSD_CN, N_STRAT_US,
  N_STRAT_CN, N_THETA, N_FORGIVE, N_AGR_DAYS, N_TMEM, N_WALK, N_NEAR, N_TRIGGER, N_MINGAP, N_COLLAPSE, N_FLOOR_US,
  N_FLOOR_CN, N_APPR, N_DELAY, N_RETAL_Q, N_REPAIR_DAYS, N_REPAIR_P, N_EVW, N_MEAS_US, N_MEAS_CN, N_EXT_NOISE,
- N_EXT_RELIEF, N_BELIEF_SD, N_BELIEF_LEARN) = range(len(NEG_PARAMS))
+ N_BELIEF_SD, N_BELIEF_LEARN, N_LOOK) = range(len(NEG_PARAMS))
 
 #: Scalar state slots of one member's game.  ``S_RHO_PRE_*``: each side's pressure ratio on the
 #: day the agreement was made (what reverting would bring back); ``S_OT_*``: the side's current
@@ -257,13 +263,14 @@ NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
 #: multiplier of the side's resolve its political calendar sets today (1 outside any dated period);
 #: ``S_IMPASSES``: rounds so far that broke up on demands the other would not meet (each one teaches
 #: both sides about the other's resolve); ``S_QSTAR_*``: the mean compliance the side chose at the
-#: current deal.
+#: current deal; ``S_PLAST_*``: the side's total pressure yesterday (negative before the first day),
+#: from which it projects its pressure ahead (:func:`standoff.core.negotiation.projected_ratio`).
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
  S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
  S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_MEAS_US,
- S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN, S_IMPASSES, S_QSTAR_US, S_QSTAR_CN) = range(43)
-N_STATE = 43
+ S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN, S_IMPASSES, S_QSTAR_US, S_QSTAR_CN, S_PLAST_US, S_PLAST_CN) = range(45)
+N_STATE = 45
 #: Rungs of the escalation ladder a side stands on while an agreement is in force: complying,
 #: accusing in public (after which a call or round tries to repair), limited and targeted
 #: retaliation (counter-measures, slower licensing; tariffs stay at the deal), and above it the
@@ -300,6 +307,22 @@ STREAM_EXTEND_ROUND = 3000
 #: Each side's error about the other's resolve (US, CN: two uniforms each, at +0 and +2): streams
 #: 3010-3013, drawn on day 0 of the member.
 STREAM_BELIEF = 3010
+#: Every stream the game draws from: its own, the second uniform of each normal draw (+1000 in
+#: ``_normal`` and at a deadline's extension), and the second uniforms at +2 of the rounds held
+#: during truces and of the beliefs.  ``tests/test_layout.py`` checks that no two uses coincide
+#: and that all lie below :data:`STREAM_LICENCE`.
+GAME_STREAMS = {
+    "round": (STREAM_ROUND,),
+    "compliance": (STREAM_Q_US, STREAM_Q_CN, STREAM_Q_US + 1000, STREAM_Q_CN + 1000),
+    "monitoring": (STREAM_OBS_US, STREAM_OBS_CN, STREAM_OBS_US + 1000, STREAM_OBS_CN + 1000),
+    "forgiveness": (STREAM_FORGIVE_US, STREAM_FORGIVE_CN),
+    "repair": (STREAM_REPAIR_US, STREAM_REPAIR_CN),
+    "measure": (STREAM_MEASURE, STREAM_MEASURE + 1),
+    "reading": (STREAM_READ, STREAM_READ + 1),
+    "extension": (STREAM_EXTEND, STREAM_EXTEND + 1, STREAM_EXTEND + 1000, STREAM_EXTEND + 1001),
+    "extension_round": tuple(STREAM_EXTEND_ROUND + k for k in range(4)),
+    "belief": tuple(STREAM_BELIEF + k for k in range(4)),
+}
 
 # ---------------------------------------------------------------- outputs
 

@@ -23,11 +23,6 @@ KNOWN_FAILURES = {
         "China's heavy-oxide price, bounded by what its metal makers bid, keeps rising through 2012: nothing "
         "brings it down (demand destruction downstream, speculators dumping and buyers well stocked are not "
         "modelled strongly enough)",
-    "Geneva truce lifespan (talks simulated)":
-        "trust starts below the threshold (0.45 against 0.6), so about half the truces still in force at the first "
-        "deadline lapse there, and measures outside the deal and perceived breaches end others within weeks: the "
-        "median sits at the first deadline (90 days; ~50 before deal terms, private information and chosen "
-        "compliance, ~69 before the shared resolve), at the tolerance's lower edge (undecided at 200 members)",
     "Geneva deal, US tariff on China (talks simulated)":
         "each side takes back the share of its escalation equal to its pressure ratio, and the US's is ~0.4 at the "
         "end of May (its pains: output lost, exports, consumers at a salience of 0.5), so its tariff falls from 164% "

@@ -63,10 +63,11 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      N_EVW, N_REPAIR_DAYS, N_REPAIR_P, O_ACCUSE, O_LADDER, O_LIMRET, O_REPAIR, RUNG_ACCUSE,
                      RUNG_COMPLY, RUNG_RETALIATE, S_ACC_CN, S_ACC_US, S_PATH, S_RUNG_CN, S_RUNG_US,
                      STREAM_REPAIR_CN, STREAM_REPAIR_US, CAUSE_BREACH, CAUSE_LAPSE, CAUSE_MEASURE, N_EXT_NOISE,
-                     N_EXT_RELIEF, N_MEAS_CN, N_MEAS_US, O_CAUSE, O_MEASURES, S_MEAS_CN, S_MEAS_US, S_RHO_PRE_CN,
+                     N_MEAS_CN, N_MEAS_US, O_CAUSE, O_MEASURES, S_MEAS_CN, S_MEAS_US, S_RHO_PRE_CN,
                      S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ, S_RESMULT_CN,
                      S_RESMULT_US, N_BELIEF_LEARN, N_BELIEF_SD, O_DEAL_TCN, O_DEAL_TUS, O_IMPASSE, S_IMPASSES,
-                     STREAM_BELIEF, O_DEFECT, O_QSTAR_CN, O_QSTAR_US, S_QSTAR_CN, S_QSTAR_US)
+                     STREAM_BELIEF, O_DEFECT, O_QSTAR_CN, O_QSTAR_US, S_QSTAR_CN, S_QSTAR_US, N_LOOK, S_PLAST_CN,
+                     S_PLAST_US)
 
 #: Persistence of a side's day-to-day compliance around the level it chose (AR(1) coefficient).
 PHI = 0.9
@@ -99,13 +100,29 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[S_TRUST_CN] = npar[N_T0_CN]
     st[S_RESMULT_US] = 1.0  # no dated period of the political calendar yet
     st[S_RESMULT_CN] = 1.0
+    st[S_PLAST_US] = -1.0  # no pressure seen yet: nothing to project from on the first day
+    st[S_PLAST_CN] = -1.0
 
 
-@kernel_jit(error_model="numpy", inline="always")
-def pressure_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int) -> float:
-    """A side's pressure ratio: its total pressure over its resolve, times the multiplier its
-    political calendar sets today (``side``: ``US`` or ``CN``)."""
-    return total / (npar[N_RES_US + side] * st[S_RESMULT_US + side])
+@kernel_jit(error_model="numpy")
+def projected_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int) -> float:
+    """A side's pressure ratio as it weighs it today: the pressure it expects over the days ahead
+    over its resolve, times the multiplier its political calendar sets today (``side``: ``US`` or
+    ``CN``).  Call once a day per side: it keeps today's total for tomorrow.
+
+    Pressure is remembered pain (an exponential average, :mod:`standoff.core.politics`); a side
+    holding out weighs what holding out will cost, so it projects its total pressure
+    ``look_ahead_days`` on at today's rate of change (the mean pressure over the wait to the next
+    round, half the days between rounds by default: a first-order projection; discounting over
+    weeks is negligible).  Rising pain (plants running out of magnets) makes it concede sooner,
+    relief after a deal makes it expect less.  ``look_ahead_days`` 0: pressure as remembered.
+    """
+    last = st[S_PLAST_US + side]
+    st[S_PLAST_US + side] = total
+    fwd = total
+    if last >= 0.0:
+        fwd = max(total + npar[N_LOOK] * (total - last), 0.0)
+    return fwd / (npar[N_RES_US + side] * st[S_RESMULT_US + side])
 
 
 @kernel_jit(error_model="numpy")
@@ -217,15 +234,39 @@ def _settle_doubts(st: np.ndarray, npar: np.ndarray) -> None:
 
 
 @kernel_jit(error_model="numpy")
-def extends(trust: float, rho_pre: float, rho_now: float, npar: np.ndarray, u1: float, u2: float) -> bool:
-    """Whether a side extends a truce at its deadline: its trust above the threshold, plus
-    ``extension_relief_weight`` times the relief the truce gives it (its pressure ratio when the
-    deal was made less its ratio now), plus normal noise of sd ``extension_noise`` (``u1``, ``u2``:
-    two uniforms, Box-Muller), is not negative.  With no noise and no weight this is the old
-    rule: extend while trust is at the threshold or above."""
-    sd = npar[N_EXT_NOISE]
+def extends(trust: float, rho_pre: float, rho_now: float, conc: float, q: float, sd: float, u1: float,
+            u2: float) -> bool:
+    """Whether a side extends a truce at a deadline (or at a round held during it).
+
+    It weighs, in pressure-ratio units like every decision at the table, what a lapse would cost
+    it against what the truce costs it.  A lapse brings back at least the pressure it bore when the
+    deal was made, or today's if that is higher (the standoff has gone on hurting: the truce
+    relieved only part of it), and it keeps the truce's relief only if the other keeps its side,
+    which it believes with its ``trust``: a gain of ``trust * max(rho_pre, rho_now)``.  Honouring
+    its own concession ``conc`` at its mean compliance ``q`` costs it ``conc * q``, as in
+    :func:`chosen_compliance`.  The day's domestic politics add normal noise of sd ``sd``
+    (``extension_noise``; ``u1``, ``u2``: two uniforms, Box-Muller).  It extends if the gain less
+    the cost plus the noise is not negative.
+
+    Examples
+    --------
+    >>> extends(0.7, 0.4, 0.9, 0.4, 0.76, 0.0, 0.5, 0.5)   # the standoff hurts more than its concession
+    True
+    >>> extends(0.5, 0.8, 0.3, 0.8, 0.76, 0.0, 0.5, 0.5)   # a concession worth more than the trusted relief
+    False
+    """
     eps = _box_muller(u1, u2) if sd > 0.0 else 0.0
-    return (trust - npar[N_THETA]) + npar[N_EXT_RELIEF] * (rho_pre - rho_now) + sd * eps >= 0.0
+    return trust * max(rho_pre, rho_now) - conc * q + sd * eps >= 0.0
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def _extends_side(st: np.ndarray, npar: np.ndarray, side: int, rho_now: float, u1: float, u2: float) -> bool:
+    """:func:`extends` for ``side`` with its state: its trust, its ratio at the deal, its
+    concession and the mean compliance in force (chosen at the deal or imposed)."""
+    cm = npar[N_CM_US] if side == US else npar[N_CM_CN]
+    q = cm if cm >= 0.0 else (st[S_QSTAR_US] if side == US else st[S_QSTAR_CN])
+    return extends(st[S_TRUST_US] if side == US else st[S_TRUST_CN], st[S_RHO_PRE_US] if side == US else st[S_RHO_PRE_CN],
+                   rho_now, st[S_CUS] if side == US else st[S_CCN], q, npar[N_EXT_NOISE], u1, u2)
 
 
 @kernel_jit(error_model="numpy")
@@ -262,16 +303,16 @@ def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c
 
 @kernel_jit(error_model="numpy")
 def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar: np.ndarray, st: np.ndarray,
-                  pressure: np.ndarray, tariff: np.ndarray, c_appr: np.ndarray, c_delay: np.ndarray,
+                  rho_us: float, rho_cn: float, tariff: np.ndarray, c_appr: np.ndarray, c_delay: np.ndarray,
                   c_mode: np.ndarray, cm_on: np.ndarray, cm_imposer: np.ndarray, us: int, cn: int,
                   out: np.ndarray, lic_evidence: float = -1.0) -> None:
     """One day of the political game for one member: rounds, compliance, monitoring, trust, the ladder.
 
+    ``rho_us``, ``rho_cn``: each side's pressure ratio today (:func:`projected_ratio`).
+
     ``lic_evidence`` is the share of China-to-US licence contracts licensed yesterday (``-1``
     where none is under licence): what the US can see of China's compliance in the trade itself.
     """
-    rho_us = pressure_ratio(pressure[US].sum(), npar, st, US)
-    rho_cn = pressure_ratio(pressure[CN].sum(), npar, st, CN)
 
     # ---- compliance (AR(1), imperfect even in good faith) and noisy monitoring ----
     phi = PHI
@@ -394,8 +435,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             return
         if talks_today:
             # A round during a truce: talks towards a fuller deal.  Each side takes the decision it
-            # would take at the deadline (:func:`extends`: trust against the threshold, the relief
-            # the truce gives it, the day's politics), and the round holds if both extend and
+            # would take at the deadline (:func:`extends`: the pressure a lapse would bring back,
+            # trusted, against its concession, and the day's politics), and the round holds if both extend and
             # nobody walks out (as in a round without an agreement, likelier with less trust and
             # a thinner zone; the zone at stake is the pressure each side would face if the truce
             # lapsed, its ratio when the deal was made, not today's relieved one).  A round that
@@ -407,12 +448,10 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             zone_ext = st[S_RHO_PRE_US] + st[S_RHO_PRE_CN] - 1.0
             trust_ext = 0.5 * (st[S_TRUST_US] + st[S_TRUST_CN])
             p_walk_ext = (1.0 - trust_ext) * np.exp(-max(zone_ext, 0.0) / npar[N_WALK])
-            both = extends(st[S_TRUST_US], st[S_RHO_PRE_US], rho_us, npar,
-                           kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND),
-                           kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 2)) and \
-                extends(st[S_TRUST_CN], st[S_RHO_PRE_CN], rho_cn, npar,
-                        kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 1),
-                        kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 3))
+            both = _extends_side(st, npar, US, rho_us, kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND),
+                                 kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 2)) and \
+                _extends_side(st, npar, CN, rho_cn, kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 1),
+                              kernel_uniform(seed, member, t, STREAM_EXTEND_ROUND + 3))
             if zone_ext > 0.0 and both and kernel_uniform(seed, member, t, STREAM_ROUND) >= p_walk_ext:
                 st[S_END] = max(st[S_END], t + npar[N_AGR_DAYS])
                 out[O_EXT] += 1.0
@@ -432,13 +471,12 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             else:
                 out[O_NEAR] += 1.0
         if t >= st[S_END]:
-            # A deadline: each side extends if its trust above the threshold, plus the relief the
-            # truce gives it (weighted), plus the day's noise, is positive; otherwise it lapses.
-            if extends(st[S_TRUST_US], st[S_RHO_PRE_US], rho_us, npar, kernel_uniform(seed, member, t, STREAM_EXTEND),
-                       kernel_uniform(seed, member, t, STREAM_EXTEND + 1000)) and \
-                    extends(st[S_TRUST_CN], st[S_RHO_PRE_CN], rho_cn, npar,
-                            kernel_uniform(seed, member, t, STREAM_EXTEND + 1),
-                            kernel_uniform(seed, member, t, STREAM_EXTEND + 1001)):
+            # A deadline: each side extends if the pressure a lapse would bring back, as far as it
+            # trusts the other to keep its side, outweighs its own concession (:func:`extends`).
+            if _extends_side(st, npar, US, rho_us, kernel_uniform(seed, member, t, STREAM_EXTEND),
+                             kernel_uniform(seed, member, t, STREAM_EXTEND + 1000)) and \
+                    _extends_side(st, npar, CN, rho_cn, kernel_uniform(seed, member, t, STREAM_EXTEND + 1),
+                                  kernel_uniform(seed, member, t, STREAM_EXTEND + 1001)):
                 st[S_END] = t + npar[N_AGR_DAYS]
                 out[O_EXT] += 1.0
             else:
@@ -566,8 +604,9 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
                      net: Any, pol: Any, goods: Any, ctrl: Any, acc: Any) -> None:
     """Stage: the political game, one day, for a block of members.
 
-    Each side's pressure ratio is yesterday's pressure over its resolve (times the multiplier its
-    political calendar sets today, :data:`standoff.layout.A_RESOLVE`); the first day it
+    Each side's pressure ratio is the pressure it projects from yesterday's (:func:`projected_ratio`)
+    over its resolve (times the multiplier its political calendar sets today,
+    :data:`standoff.layout.A_RESOLVE`); the first day it
     reaches one is when that side would concede.  When negotiation is simulated, each member's
     game plays today's round (if any), compliance, monitoring and retaliation, and writes the
     resulting tariffs, licence terms and counter-measures back into the policy in force.
@@ -586,8 +625,8 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
         for kk in range(NK):
             su += pressure[0, kk, m]
             sc += pressure[1, kk, m]
-        rho_us[m] = pressure_ratio(su, npar[m], nst[m], US)
-        rho_cn[m] = pressure_ratio(sc, npar[m], nst[m], CN)
+        rho_us[m] = projected_ratio(su, npar[m], nst[m], US)
+        rho_cn[m] = projected_ratio(sc, npar[m], nst[m], CN)
     if t >= neg_start:
         for m in range(M):
             if rho_us[m] >= 1.0 and np.isnan(out_neg[m, O_FC_US]):
@@ -606,7 +645,7 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
                 if net.rt_e[j] == cn and net.rt_i[j] == us and ctrl.c_mode[net.rt_p[j], cn, us, m] == 1:
                     ev += ctrl.ct_ok[j, m]
                     n_ev += 1
-            negotiate_day(t, first + m, seed, talks_today, npar[m], nst[m], pressure[:, :, m],
+            negotiate_day(t, first + m, seed, talks_today, npar[m], nst[m], rho_us[m], rho_cn[m],
                           goods.tariff[:, :, :, m], ctrl.c_term[T_APPR, :, :, :, m], ctrl.c_term[T_DELAY, :, :, :, m],
                           ctrl.c_mode[:, :, :, m], goods.cm_on[:, m], net.cm_imposer, us, cn,
                           out_neg[m], ev / n_ev if n_ev > 0 else -1.0)

@@ -37,8 +37,9 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
 from .rng import kernel_uniform
 from ..layout import S_RESMULT_CN, S_RESMULT_US
 from .markets import market_ceiling, power, substitution_step, target_price
-from .negotiation import (N_RES_CN, N_RES_US, N_STATE, NEG_OUTPUTS, O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US,
-                          O_QSTAR_CN, O_QSTAR_US, init_state, negotiate_day)
+from .negotiation import (N_STATE, NEG_OUTPUTS, O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US,
+                          O_QSTAR_CN, O_QSTAR_US, init_state, negotiate_day,
+                          projected_ratio)
 from .trade import buyer_loss, import_target
 
 _py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss)}
@@ -48,6 +49,7 @@ _buyer_loss = _py[buyer_loss]
 _negotiate_day = getattr(negotiate_day, "py_func", negotiate_day)
 _diverts_to = getattr(diverts_to, "py_func", diverts_to)
 _init_state = getattr(init_state, "py_func", init_state)
+_projected_ratio = getattr(projected_ratio, "py_func", projected_ratio)
 
 
 class Holding:
@@ -346,8 +348,7 @@ class Member:
 
     def play_negotiation(self, t: int, talks_today: bool) -> None:
         """Stage: pressure ratios, the first day each passes one, and the political game."""
-        rho = [_sum(self.pressure[0]) / (self.npar[N_RES_US] * self.nst[S_RESMULT_US]),
-               _sum(self.pressure[1]) / (self.npar[N_RES_CN] * self.nst[S_RESMULT_CN])]
+        rho = [_projected_ratio(_sum(self.pressure[side]), self.npar, self.nst, side) for side in (0, 1)]
         self.rho = rho
         if t >= self.neg_start:
             for side, slot in ((0, O_FC_US), (1, O_FC_CN)):
@@ -954,7 +955,7 @@ class Member:
             ev = 0.0
             for x in oks:
                 ev += x
-            _negotiate_day(t, self.member, self.seed, talks_today, self.npar, self.nst, np.array(self.pressure),
+            _negotiate_day(t, self.member, self.seed, talks_today, self.npar, self.nst, self.rho[0], self.rho[1],
                            tariff, appr, delay, mode, cm_on, self.net.cm_imposer, self.us, self.cn, out,
                            ev / len(oks) if oks else -1.0)
         for (e, i, gg) in self.tariff:
