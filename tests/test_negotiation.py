@@ -665,3 +665,9 @@ def test_a_side_under_no_noise_extends_exactly_when_the_trusted_stake_covers_its
     assert not _extends(0.7, 0.5, 0.3, 0.5, 0.76, 0.0, 0.5, 0.5)   # 0.35 < 0.38
     assert _extends(0.7, 0.5, 0.9, 0.5, 0.76, 0.0, 0.5, 0.5)       # the standoff has gone on hurting: 0.63
     assert _extends(0.0, 0.5, 0.3, 0.0, 0.76, 0.0, 0.5, 0.5)       # nothing conceded, nothing to lose
+
+
+def test_an_older_scenario_weighting_the_relief_of_an_extension_is_told_it_was_retired(tmp_path):
+    msg = _refusal(tmp_path, "name: x\nstart: 2025-01-01\nhorizon_days: 90\nnegotiation:\n  enabled: true\n"
+                             "  parameters: {extension_relief_weight: 0.2}\nevents: []\n")
+    assert "negotiation.parameters.extension_relief_weight" in msg and "retired" in msg and "extension_noise" in msg
