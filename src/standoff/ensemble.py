@@ -34,9 +34,17 @@ from .scenario import (CapacityEvent, CounterMeasureEvent, Distribution, ExportC
                        StockpileReleaseEvent,
                        SuspendEvent, TalksEvent, TariffEvent)
 
-#: Members per kernel call: small enough for a smooth progress bar, large enough to
-#: amortise the call.  Chunks are whole multiples of it, which keeps chunking invisible.
+#: Members per chunk's unit of work: small enough for a smooth progress bar, large enough to
+#: amortise the Python work of a chunk.  Chunks are whole multiples of it, which keeps chunking
+#: invisible, and a saved state (:mod:`standoff.state`) holds one block per multiple of it.
 BLOCK = 256
+#: Members per call of the compiled kernel inside a chunk run from day 0 to the horizon.  A
+#: member's results do not depend on it (every draw is keyed by member); 64 keeps a block's firm
+#: arrays (regions x sectors x firms x members) in the cache between the day's stages: measured
+#: on london-2025, 2,048 members, five alternating rounds (bench/speed_summary.py's machine),
+#: 248,000 member-days/s at 64 against 235,000 at 128 and 210,000 at 256 with 16 firms a sector,
+#: and 328,000 / 312,000 / 292,000 with 4.
+KERNEL_BLOCK = 64
 
 
 def _ppf(d: Distribution, u: np.ndarray) -> np.ndarray:
@@ -468,8 +476,10 @@ def run_chunk(pl: Plan, start: int, n: int, full_precision: bool = False, save_d
     nin, tl = kernel_inputs(pl)
     states: dict[int, dict[str, np.ndarray]] = {}
     digests: dict[int, str] = {}
-    for b in range(0, n, BLOCK):
-        m = min(BLOCK, n - b)
+    # Blocks of BLOCK members where states are saved or resumed (their layout), else KERNEL_BLOCK.
+    blk = BLOCK if (save_day is not None or resume is not None) else KERNEL_BLOCK
+    for b in range(0, n, blk):
+        m = min(blk, n - b)
         sl = slice(b, b + m)
         kb = max(0, min(m, keep_here - b))
         trs = {k: (v[b:b + kb] if kb > 0 else np.zeros((0, *v.shape[1:]))) for k, v in tr.items()}
