@@ -262,8 +262,8 @@ NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
 #: accusation began with a measure outside the deal it read as a breach; ``S_RESMULT_*``: the
 #: multiplier of the side's resolve its political calendar sets today (1 outside any dated period);
 #: ``S_IMPASSES``: rounds so far that broke up on demands the other would not meet (each one teaches
-#: both sides about the other's resolve); ``S_QSTAR_*``: the mean compliance the side chose at the
-#: current deal; ``S_PLAST_*``: the side's total pressure yesterday (negative before the first day),
+#: both sides about the other's resolve); ``S_QSTAR_*``: the mean compliance in force (imposed by
+#: the scenario, or chosen at the current deal); ``S_PLAST_*``: the side's total pressure yesterday (negative before the first day),
 #: from which it projects its pressure ahead (:func:`standoff.core.negotiation.projected_ratio`).
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,

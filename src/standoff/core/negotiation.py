@@ -90,10 +90,12 @@ def _normal(seed: np.uint64, member: int, day: int, stream: int) -> float:
 def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[:] = 0.0
     st[S_LAST_ROUND] = -1e9
-    st[S_Q_US] = npar[N_CM_US] if npar[N_CM_US] >= 0.0 else 1.0  # negative: chosen at a deal
-    st[S_Q_CN] = npar[N_CM_CN] if npar[N_CM_CN] >= 0.0 else 1.0
-    st[S_QSTAR_US] = 1.0
-    st[S_QSTAR_CN] = 1.0
+    # The mean compliance in force: the scenario's, where it imposes one; otherwise (negative) the
+    # level each side chooses at a deal, full until then.  Everything reads it from S_QSTAR_*.
+    st[S_QSTAR_US] = npar[N_CM_US] if npar[N_CM_US] >= 0.0 else 1.0
+    st[S_QSTAR_CN] = npar[N_CM_CN] if npar[N_CM_CN] >= 0.0 else 1.0
+    st[S_Q_US] = st[S_QSTAR_US]
+    st[S_Q_CN] = st[S_QSTAR_CN]
     st[S_OBS_US] = npar[N_T0_US]
     st[S_OBS_CN] = npar[N_T0_CN]
     st[S_TRUST_US] = npar[N_T0_US]
@@ -263,8 +265,7 @@ def extends(trust: float, rho_pre: float, rho_now: float, conc: float, q: float,
 def _extends_side(st: np.ndarray, npar: np.ndarray, side: int, rho_now: float, u1: float, u2: float) -> bool:
     """:func:`extends` for ``side`` with its state: its trust, its ratio at the deal, its
     concession and the mean compliance in force (chosen at the deal or imposed)."""
-    cm = npar[N_CM_US] if side == US else npar[N_CM_CN]
-    q = cm if cm >= 0.0 else (st[S_QSTAR_US] if side == US else st[S_QSTAR_CN])
+    q = st[S_QSTAR_US] if side == US else st[S_QSTAR_CN]
     return extends(st[S_TRUST_US] if side == US else st[S_TRUST_CN], st[S_RHO_PRE_US] if side == US else st[S_RHO_PRE_CN],
                    rho_now, st[S_CUS] if side == US else st[S_CCN], q, npar[N_EXT_NOISE], u1, u2)
 
@@ -318,9 +319,7 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
     phi = PHI
     for side in range(2):
         qs = S_Q_US if side == US else S_Q_CN
-        mean = npar[N_CM_US] if side == US else npar[N_CM_CN]
-        if mean < 0.0:  # the level the side chose at the deal
-            mean = st[S_QSTAR_US] if side == US else st[S_QSTAR_CN]
+        mean = st[S_QSTAR_US] if side == US else st[S_QSTAR_CN]  # chosen at the deal, or imposed
         sd = npar[N_CSD_US] if side == US else npar[N_CSD_CN]
         eps = _normal(seed, member, t, STREAM_Q_US if side == US else STREAM_Q_CN)
         st[qs] = phi * st[qs] + (1.0 - phi) * mean + sd * np.sqrt(1.0 - phi * phi) * eps
@@ -594,8 +593,8 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
         out[O_DEAL_TUS] = st[S_DEAL_TUS]
         out[O_DEAL_TCN] = st[S_DEAL_TCN]
         # the mean compliance in force: chosen at this deal, or imposed by the scenario
-        out[O_QSTAR_US] = npar[N_CM_US] if npar[N_CM_US] >= 0.0 else st[S_QSTAR_US]
-        out[O_QSTAR_CN] = npar[N_CM_CN] if npar[N_CM_CN] >= 0.0 else st[S_QSTAR_CN]
+        out[O_QSTAR_US] = st[S_QSTAR_US]
+        out[O_QSTAR_CN] = st[S_QSTAR_CN]
     _apply_terms(st, True, True, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, st[S_Q_CN])
 
 
