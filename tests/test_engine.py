@@ -105,6 +105,21 @@ def test_chunking_does_not_change_results():
         np.testing.assert_array_equal(one.ds[name].values, many.ds[name].values)
 
 
+def test_the_kernels_block_size_does_not_change_results(monkeypatch):
+    """Every draw is keyed by member, so calling the kernel on blocks of 16, 64 or 256 members
+    (``ensemble.KERNEL_BLOCK``) gives the same numbers, negotiation and daily paths included."""
+    import standoff.ensemble as ens
+    from standoff import load_scenario
+    sc = load_scenario("london-2025").negotiating().with_(members=70, trajectories=20)
+    got = {}
+    for blk in (16, 64, 256):
+        monkeypatch.setattr(ens, "KERNEL_BLOCK", blk)
+        got[blk] = simulate(sc).ds
+    for blk in (16, 256):
+        for name in got[64].data_vars:
+            np.testing.assert_array_equal(got[blk][name].values, got[64][name].values, err_msg=f"{name} at {blk}")
+
+
 def _stockout(res, region="USA", sector="autos"):
     d = res.ds.first_stockout_day.sel(region=region, sector=sector).values
     return np.where(np.isnan(d), np.inf, d)

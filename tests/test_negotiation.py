@@ -671,3 +671,46 @@ def test_an_older_scenario_weighting_the_relief_of_an_extension_is_told_it_was_r
     msg = _refusal(tmp_path, "name: x\nstart: 2025-01-01\nhorizon_days: 90\nnegotiation:\n  enabled: true\n"
                              "  parameters: {extension_relief_weight: 0.2}\nevents: []\n")
     assert "negotiation.parameters.extension_relief_weight" in msg and "retired" in msg and "extension_noise" in msg
+
+
+# ---------------------------------------------------------------- looking ahead at pressure
+
+from standoff.core.negotiation import init_state, projected_ratio  # noqa: E402
+from standoff.layout import N_LOOK, N_RES_CN, N_RES_US, NEG_PARAMS, N_STATE  # noqa: E402
+
+_projected = projected_ratio.py_func
+
+
+def _game(look: float, resolve: float = 2.0):
+    npar = np.zeros(len(NEG_PARAMS))
+    npar[N_RES_US] = resolve
+    npar[N_LOOK] = look
+    npar[N_RES_CN] = resolve
+    st = np.zeros(N_STATE)
+    init_state.py_func(st, npar)
+    return npar, st
+
+
+def test_a_side_projects_its_pressure_ahead_at_todays_rate_of_change():
+    npar, st = _game(look=10.0)
+    assert _projected(1.0, npar, st, 0) == 0.5          # first day: nothing to project from
+    assert _projected(1.2, npar, st, 0) == pytest.approx((1.2 + 10.0 * 0.2) / 2.0)   # rising: it expects more
+    assert _projected(0.2, npar, st, 0) == 0.0          # falling fast: never below no pressure
+    npar0, st0 = _game(look=0.0)
+    for total in (1.0, 3.0, 0.5):                        # look_ahead_days 0: pressure as remembered
+        assert _projected(total, npar0, st0, 0) == total / 2.0
+
+
+def test_looking_ahead_moves_a_side_whose_pain_is_rising_no_later():
+    """In london-2025 China's pain rises through April (lost US sales): a side that looks ahead
+    passes its resolve no later than one that weighs only remembered pain, member by member."""
+    from standoff import load_scenario
+    base = load_scenario("london-2025").negotiating()
+    days = {}
+    for look in (0.0, 10.5):
+        neg = base.negotiation.model_dump()
+        neg["parameters"] = {**neg.get("parameters", {}), "look_ahead_days": look}
+        res = simulate(base.with_(members=60, trajectories=0, negotiation=neg))
+        days[look] = _neg(res, "first_concession_day_cn")
+    ahead, remembered = (np.where(np.isnan(d), np.inf, d) for d in (days[10.5], days[0.0]))
+    assert np.median(ahead) < np.median(remembered)
