@@ -374,3 +374,14 @@ def test_tables_print_numbers_as_people_read_them():
     from standoff.present import cell
     assert cell(300.0) == "300" and cell(4.705010414123535) == "4.71" and cell(1253.7) == "1,250"
     assert cell(float("nan")) == "n/a" and cell(12345678.9) == "12,300,000" and cell(0.000123) == "0.000123"
+
+
+def test_a_run_with_a_shortened_horizon_loads_again(tmp_path):
+    """A copy of a scenario with a shorter horizon (``with_``, as the API and the twin experiments
+    make them) keeps only the events inside it, so the run folder's scenario file loads again (it
+    used to keep London's September events in a 100-day run, which loading refuses)."""
+    sc = load_scenario("london-2025").with_(horizon_days=100, members=2, trajectories=0)
+    assert sc.events and all(0 <= sc.day_of(ev.date) < 100 for ev in sc.events)
+    back = Results.load(simulate(sc).save(tmp_path / "short"))
+    assert back.scenario.horizon_days == 100 and len(back.scenario.events) == len(sc.events)
+    assert len(load_scenario("london-2025").with_(members=2).events) > len(sc.events)

@@ -134,6 +134,34 @@ def test_a_resample_move_step_spreads_the_duplicates_and_keeps_the_fit(twin_ense
     assert m.posterior.ds.attrs["rejuvenated"] == 1
 
 
+def test_a_nowcasts_intervals_are_those_of_its_effective_members(twin_ensemble, tmp_path):
+    """The resampled ensemble repeats members, so its tables' Monte Carlo intervals are those of
+    the weights' effective sample size (design effect members / ESS), wider than the same members
+    counted as independent; the design effect survives saving and loading the run, and a
+    resample-move step keeps it."""
+    from standoff import Results
+    from standoff.nowcast import rejuvenate
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "exports,2025-04,CHN,MAGNET,ALL,,0.5,0.03,test\nprice,2025-05,USA,MAGNET,,,1.3,0.05,test\n")
+    c = twin_ensemble.condition(f)
+    post = c.posterior
+    assert c.ess < 400 and post.deff == pytest.approx(800 / c.ess)
+    naive = Results(post.ds.copy(), post.scenario)
+    naive.ds.attrs.pop("effective_members")
+    assert naive.deff == 1.0
+    a = post.stockouts().set_index(["region", "sector"])
+    b = naive.stockouts().set_index(["region", "sector"])
+    mid = (a["p_stockout"] > 0.1) & (a["p_stockout"] < 0.9)
+    assert mid.any()
+    assert ((a["p_stockout_hi"] - a["p_stockout_lo"])[mid] > (b["p_stockout_hi"] - b["p_stockout_lo"])[mid]).all()
+    la, lb = post.losses(), naive.losses()
+    assert ((la["median_hi"] - la["median_lo"]) >= (lb["median_hi"] - lb["median_lo"])).all()
+    assert ((la["median_hi"] - la["median_lo"]) > (lb["median_hi"] - lb["median_lo"])).any()
+    back = Results.load(post.save(tmp_path / "run"))
+    assert back.deff == pytest.approx(post.deff)
+    assert rejuvenate(c).posterior.deff == pytest.approx(post.deff)
+
+
 @pytest.mark.parametrize("name", ["baseline", "london-2025", "crisis-2010", "gallium-2023", "gallium-ban-2024",
                                   "truce-2018"])
 def test_conditioning_works_on_every_built_in_scenario(name, tmp_path):

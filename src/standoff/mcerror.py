@@ -11,6 +11,13 @@ the intervals standoff attaches to them (95% unless said otherwise):
   assumption about the outcome's distribution and works with "never" (``inf``) values;
 - a mean or a paired difference: the standard error ``sd / sqrt(n)``, reported as ±1.96 SE.
 
+An ensemble that repeats members (a nowcast's resample, :mod:`standoff.nowcast`) holds less
+information than its count: ``n`` members that are as informative as ``n_eff`` independent ones
+have a design effect ``deff = n / n_eff`` (Kish).  Every interval below takes ``deff`` and is the
+interval of an independent sample of ``n / deff`` members with the same estimate, so a resampled
+ensemble's intervals are as wide as its effective sample size warrants, not as narrow as its
+repeated members would make them.
+
 Time-to-event outcomes (first stockout, first concession) are censored at the horizon:
 members in which the event did not happen within the horizon carry no day.  They are
 summarised as the probability of the event within the horizon and the restricted mean time
@@ -28,8 +35,11 @@ from scipy import stats
 LEVEL = 0.95
 
 
-def proportion_ci(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+def proportion_ci(k: int, n: int, level: float = LEVEL, deff: float = 1.0) -> tuple[float, float]:
     """Wilson score interval for ``k`` events in ``n`` members (``(nan, nan)`` if ``n == 0``).
+
+    With a design effect ``deff`` > 1, the interval of the share ``k / n`` in ``n / deff``
+    independent members (the Wilson formula holds for a non-integer count).
 
     Examples
     --------
@@ -38,19 +48,44 @@ def proportion_ci(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     (0.404, 0.596)
     >>> proportion_ci(0, 40)[0]
     0.0
+    >>> lo, hi = proportion_ci(60, 200, deff=2.0)   # as wide as 30 in 100
+    >>> round(lo, 3), round(hi, 3)
+    (0.219, 0.396)
     """
     if n <= 0:
         return math.nan, math.nan
+    if deff > 1.0:
+        ne = n / deff
+        p = k / n
+        z = stats.norm.ppf(0.5 + level / 2)
+        den = 1.0 + z * z / ne
+        mid = (p + z * z / (2.0 * ne)) / den
+        half = z / den * math.sqrt(p * (1.0 - p) / ne + z * z / (4.0 * ne * ne))
+        return float(max(mid - half, 0.0)), float(min(mid + half, 1.0))
     ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
     return float(ci.low), float(ci.high)
 
 
-def quantile_ci(x: np.ndarray, q: float, level: float = LEVEL) -> tuple[float, float]:
+def _ranks(n: int, q: float, level: float, deff: float) -> tuple[int, int]:
+    """The 1-based ranks of the order-statistic interval's bounds among ``n`` members: those of
+    ``n / deff`` independent members (rounded), scaled back to ``n``."""
+    a = 1.0 - level
+    ne = n if deff <= 1.0 else max(int(round(n / deff)), 1)
+    lo = int(stats.binom.ppf(a / 2, ne, q))
+    hi = int(stats.binom.ppf(1 - a / 2, ne, q)) + 1
+    if ne == n:
+        return lo, hi
+    return int(math.ceil(lo * n / ne)), int(math.ceil(hi * n / ne))
+
+
+def quantile_ci(x: np.ndarray, q: float, level: float = LEVEL, deff: float = 1.0) -> tuple[float, float]:
     """Order-statistic interval for the ``q`` quantile of the population ``x`` was drawn from.
 
     The bounds are the sorted values at ranks ``binom.ppf(a/2, n, q)`` and
     ``binom.ppf(1 - a/2, n, q) + 1``; ``inf`` marks "beyond the data" (too few members for
-    the upper bound, or an event that did not happen), ``-inf`` likewise below.
+    the upper bound, or an event that did not happen), ``-inf`` likewise below.  With a design
+    effect ``deff`` > 1 the ranks are those of ``n / deff`` members, scaled to ``n`` (members
+    each repeated twice, ``deff`` 2, give the interval of the members once).
 
     Examples
     --------
@@ -62,18 +97,17 @@ def quantile_ci(x: np.ndarray, q: float, level: float = LEVEL) -> tuple[float, f
     n = x.size
     if n == 0:
         return math.nan, math.nan
-    a = 1.0 - level
-    lo_rank = int(stats.binom.ppf(a / 2, n, q))          # 1-based rank of the lower bound
-    hi_rank = int(stats.binom.ppf(1 - a / 2, n, q)) + 1  # 1-based rank of the upper bound
+    lo_rank, hi_rank = _ranks(n, q, level, deff)  # 1-based ranks of the bounds
     lo = x[lo_rank - 1] if lo_rank >= 1 else -math.inf
     hi = x[hi_rank - 1] if hi_rank <= n else math.inf
     return float(lo), float(hi)
 
 
-def mean_se(x: np.ndarray) -> float:
-    """Standard error of the mean of ``x`` (nan with fewer than two members)."""
+def mean_se(x: np.ndarray, deff: float = 1.0) -> float:
+    """Standard error of the mean of ``x`` (nan with fewer than two members), of ``n / deff``
+    independent members with a design effect ``deff``."""
     x = np.asarray(x, dtype=float)
-    return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
+    return float(x.std(ddof=1) / math.sqrt(x.size / max(deff, 1.0))) if x.size > 1 else math.nan
 
 
 def restricted(days: np.ndarray, tau: float) -> np.ndarray:
@@ -97,16 +131,14 @@ def members_for(p: float, half_width: float, level: float = LEVEL) -> int:
     return int(math.ceil(z * z * max(p * (1 - p), 1e-6) / (half_width * half_width)))
 
 
-def quantile_ci_counts(counts: np.ndarray, q: float, level: float = LEVEL) -> tuple[float, float]:
+def quantile_ci_counts(counts: np.ndarray, q: float, level: float = LEVEL, deff: float = 1.0) -> tuple[float, float]:
     """:func:`quantile_ci` from a histogram of whole days: ``counts[d]`` members with value ``d``,
     the last bin for "never" (``inf``), as :class:`standoff.results.StreamingSummary` keeps them."""
     counts = np.asarray(counts, dtype=np.int64)
     n = int(counts.sum())
     if n == 0:
         return math.nan, math.nan
-    a = 1.0 - level
-    lo_rank = int(stats.binom.ppf(a / 2, n, q))
-    hi_rank = int(stats.binom.ppf(1 - a / 2, n, q)) + 1
+    lo_rank, hi_rank = _ranks(n, q, level, deff)
     cum = np.cumsum(counts)
     never = counts.size - 1
 

@@ -345,7 +345,9 @@ def condition(res: "Results", observations: list[Observation] | str | Path, seed
     if ds.sizes.get("traj_member", 0) == res.ds.sizes["member"]:
         ds = ds.isel(traj_member=idx).assign_coords(traj_member=np.arange(len(idx)))
     ds = ds.assign_coords(member=np.arange(len(idx)))
-    ds.attrs = {**res.ds.attrs, "conditioned_on": len(observations)}
+    # The resample repeats members: its Monte Carlo intervals are those of the weights' effective
+    # sample size, not of its count (:attr:`standoff.results.Results.deff`).
+    ds.attrs = {**res.ds.attrs, "conditioned_on": len(observations), "effective_members": float(1.0 / np.sum(w ** 2))}
     post = Results(ds, res.scenario)
     return Conditioned(res, observations, w, ll, sims, idx, post)
 
@@ -409,7 +411,10 @@ def rejuvenate(c: Conditioned, seed_offset: int = 1, scale: float | None = None)
         for v in [v for v in res.ds.data_vars if "traj_member" in res.ds[v].dims]:
             ds[v] = paths[v].isel(traj_member=pick).assign_coords(traj_member=np.arange(n))
     ds = ds.assign_coords(member=np.arange(n))
-    ds.attrs = {**res.ds.attrs, "conditioned_on": len(c.observations), "rejuvenated": 1}
+    # A move spreads the duplicates but adds no information the observations did not give: the
+    # intervals stay those of the resample's effective sample size (conservative).
+    ds.attrs = {**res.ds.attrs, "conditioned_on": len(c.observations), "rejuvenated": 1,
+                "effective_members": float(c.ess)}
     ll = np.where(accept, ll_new, c.loglik[parents])
     sims = np.where(accept[None, :], sims_new, c.sims[:, parents])
     out = Conditioned(Results(ds, sc), c.observations, np.full(n, 1.0 / n), ll, sims, np.arange(n),

@@ -158,6 +158,16 @@ class Results:
         #: The catalogue id, given when the run is first saved (``None`` before).
         self.run_id = run_id
 
+    @property
+    def deff(self) -> float:
+        """The design effect of the members for Monte Carlo error (:mod:`standoff.mcerror`): 1 for an
+        ensemble of independent members; members over the effective sample size for a nowcast's
+        resampled ensemble (``ds.attrs['effective_members']``), whose repeated members carry less
+        information than their count.  Every interval the tables report uses it."""
+        ne = self.ds.attrs.get("effective_members")
+        n = self.ds.sizes["member"]
+        return max(n / float(ne), 1.0) if ne else 1.0
+
     # ---- summaries ----
     def stockouts(self) -> pd.DataFrame:
         """First-stockout day per region and sector: share of members with a stockout, median, p10, p90.
@@ -170,7 +180,8 @@ class Results:
         d = self.ds["first_stockout_day"].values
         T = self.scenario.horizon_days
         return stockout_table(self.ds.region.values.tolist(), self.ds.sector.values.tolist(),
-                              self.ds["demand_t_per_day"].values, stockout_counts(d, T), self.scenario.start)
+                              self.ds["demand_t_per_day"].values, stockout_counts(d, T), self.scenario.start,
+                              deff=self.deff)
 
     def _band(self, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
         """p10, median and p90 across members by ``dims``, with the 95% Monte Carlo interval of
@@ -183,8 +194,9 @@ class Results:
         df.columns = ["p10", "median", "p90"]
         arr = da.transpose("member", *dims).values.reshape(da.sizes["member"], -1)
         keys = list(itertools.product(*[da[d].values.tolist() for d in dims]))
-        ci = pd.DataFrame([(*quantile_ci(arr[:, j], 0.5), *quantile_ci(arr[:, j], 0.1), *quantile_ci(arr[:, j], 0.9))
-                           for j in range(arr.shape[1])],
+        de = self.deff
+        ci = pd.DataFrame([(*quantile_ci(arr[:, j], 0.5, deff=de), *quantile_ci(arr[:, j], 0.1, deff=de),
+                            *quantile_ci(arr[:, j], 0.9, deff=de)) for j in range(arr.shape[1])],
                           columns=["median_lo", "median_hi", "p10_lo", "p10_hi", "p90_lo", "p90_hi"],
                           index=pd.MultiIndex.from_tuples(keys, names=list(dims)) if len(dims) > 1 else
                           pd.Index([k[0] for k in keys], name=dims[0]))
@@ -259,7 +271,7 @@ class Results:
         for d in dates:
             day = sc.day_of(d)
             k = int(np.sum(np.nan_to_num(first, nan=np.inf) <= day))
-            lo, hi = proportion_ci(k, first.size)
+            lo, hi = proportion_ci(k, first.size, deff=self.deff)
             rows.append({"date": d, "day": day, "p_agreement": k / first.size, "p_agreement_lo": lo,
                          "p_agreement_hi": hi})
         return pd.DataFrame(rows)
@@ -272,7 +284,8 @@ class Results:
         """
         agree = self._neg("first_agreement_day")
         collapse = self._neg("first_collapse_day")
-        return truce_table(days, [truce_counts(agree, collapse, self.scenario.horizon_days, d) for d in days])
+        return truce_table(days, [truce_counts(agree, collapse, self.scenario.horizon_days, d) for d in days],
+                           deff=self.deff)
 
     # ---------------------------------------------------------------- notebooks
 
@@ -350,7 +363,7 @@ class Results:
         for code, name in [*END_CAUSES.items(), (0, "still in force at the horizon")]:
             pick = has & (np.isnan(cause) if code == 0 else cause == code)
             k = int(pick.sum())
-            lo, hi = proportion_ci(k, n) if n else (float("nan"), float("nan"))
+            lo, hi = proportion_ci(k, n, deff=self.deff) if n else (float("nan"), float("nan"))
             life = (np.where(np.isnan(coll), self.scenario.horizon_days, coll) - agree)[pick]
             rows.append({"end": name, "share": k / n if n else float("nan"), "share_lo": lo, "share_hi": hi,
                          "members": k, "median_days": float(np.median(life)) if k else float("nan")})
@@ -411,7 +424,7 @@ class Results:
             got = ~np.isnan(self._neg("first_agreement_day"))
             tariff = self._neg(f"first_deal_tariff_{side.lower()}")
             comply = self._neg(f"chosen_compliance_{side.lower()}")
-            lo, hi = proportion_ci(int(np.isfinite(y).sum()), y.size)
+            lo, hi = proportion_ci(int(np.isfinite(y).sum()), y.size, deff=self.deff)
             rows.append({"side": side, "p_concedes": float(np.isfinite(y).mean()), "p_concedes_lo": lo,
                          "p_concedes_hi": hi,
                          "median_date": start + pd.Timedelta(days=_q(y, 0.5)) if np.isfinite(_q(y, 0.5)) else pd.NaT,
@@ -424,8 +437,8 @@ class Results:
         a, b = np.where(np.isnan(us), np.inf, us), np.where(np.isnan(cn), np.inf, cn)
         df.attrs["p_us_first"] = float(np.mean(a < b))
         df.attrs["p_cn_first"] = float(np.mean(b < a))
-        df.attrs["p_us_first_ci"] = proportion_ci(int(np.sum(a < b)), a.size)
-        df.attrs["p_cn_first_ci"] = proportion_ci(int(np.sum(b < a)), a.size)
+        df.attrs["p_us_first_ci"] = proportion_ci(int(np.sum(a < b)), a.size, deff=self.deff)
+        df.attrs["p_cn_first_ci"] = proportion_ci(int(np.sum(b < a)), a.size, deff=self.deff)
         return df
 
     def rounds(self) -> pd.DataFrame:
@@ -923,11 +936,12 @@ def truce_counts(agree: np.ndarray, collapse: np.ndarray, horizon: int, days: in
     return int(has.sum()), int(known.sum()), int(survived.sum())
 
 
-def truce_table(days: Sequence[int], counts: Sequence[Sequence[int]]) -> pd.DataFrame:
-    """The truce-survival table from :func:`truce_counts` for each of ``days``."""
+def truce_table(days: Sequence[int], counts: Sequence[Sequence[int]], deff: float = 1.0) -> pd.DataFrame:
+    """The truce-survival table from :func:`truce_counts` for each of ``days`` (``deff``: the
+    members' design effect, :attr:`Results.deff`)."""
     rows = []
     for d, (has, kn, sv) in zip(days, counts):
-        lo, hi = proportion_ci(sv, kn)
+        lo, hi = proportion_ci(sv, kn, deff=deff)
         rows.append({"days": d, "p_survive": sv / kn if kn else float("nan"), "p_survive_lo": lo, "p_survive_hi": hi,
                      "members_with_agreement": int(has), "censored": int(has - kn)})
     return pd.DataFrame(rows)
@@ -968,8 +982,9 @@ def _quantile_day(counts: np.ndarray, q: float) -> float:
 
 
 def stockout_table(regions: Sequence[str], sectors: Sequence[str], demand: np.ndarray, counts: np.ndarray,
-                   start: dt.date) -> pd.DataFrame:
-    """The first-stockout table (:meth:`Results.stockouts`) from day histograms (:func:`stockout_counts`).
+                   start: dt.date, deff: float = 1.0) -> pd.DataFrame:
+    """The first-stockout table (:meth:`Results.stockouts`) from day histograms (:func:`stockout_counts`);
+    ``deff``: the members' design effect (:attr:`Results.deff`).
 
     One function for full and streamed results, so the two agree by construction: the
     empirical quantile never interpolates between a day and never."""
@@ -981,13 +996,13 @@ def stockout_table(regions: Sequence[str], sectors: Sequence[str], demand: np.nd
             cnt = counts[r, s]
             n = int(cnt.sum())
             k = n - int(cnt[-1])
-            p_lo, p_hi = proportion_ci(k, n)
+            p_lo, p_hi = proportion_ci(k, n, deff=deff)
             row = {"region": reg, "sector": sec, "p_stockout": k / n if n else float("nan"),
                    "p_stockout_lo": p_lo, "p_stockout_hi": p_hi}
             row.update({f"{name}_day": _quantile_day(cnt, q) for name, q in (("p10", 0.1), ("median", 0.5),
                                                                               ("p90", 0.9))})
             for name, q in (("median", 0.5), ("p10", 0.1), ("p90", 0.9)):
-                row[f"{name}_day_lo"], row[f"{name}_day_hi"] = quantile_ci_counts(cnt, q)
+                row[f"{name}_day_lo"], row[f"{name}_day_hi"] = quantile_ci_counts(cnt, q, deff=deff)
             rows.append(row)
     df = pd.DataFrame(rows)
     t0 = pd.Timestamp(start)

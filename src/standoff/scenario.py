@@ -411,7 +411,11 @@ class Scenario(_Strict):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
     def with_(self, **changes: Any) -> "Scenario":
-        """A copy with top-level fields replaced (validated)."""
+        """A copy with top-level fields replaced (validated).
+
+        A copy with a shorter horizon (or a later start) keeps only the events inside it: the others
+        could not act, and a saved run's scenario file must load again (loading refuses an event
+        outside the horizon, a likely typo in a file someone wrote)."""
         data = self.model_dump()
         data.update(changes)
         try:
@@ -421,10 +425,15 @@ class Scenario(_Strict):
             raise StandoffError(err["msg"].removeprefix("Value error, "), file=self._source,
                                 field=_fmt_loc(tuple(err["loc"])), value=err.get("input")) from None
         new._source = self._source
-        _check_ranges(new, new.network(), self._source)  # the parameter domains and bounds, as on loading
         if "events" not in changes:  # same events in the same (date) order: keep their places in the file
             for old, ev in zip(self.events, new.events):
                 ev._at = old._at
+            if "horizon_days" in changes or "start" in changes:
+                new.events = [ev for ev in new.events if 0 <= new.day_of(ev.date) < new.horizon_days]
+        # The checks loading makes, so that a copy is a scenario whose saved file loads again.
+        net = new.network()
+        _check_names(new, net, self._source)
+        _check_ranges(new, net, self._source)
         return new
 
     def negotiating(self) -> "Scenario":
@@ -496,7 +505,7 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
         for prod in prods:
             need("product", prod, f"stockpiles.{reg}.{prod}")
     neg = sc.negotiation
-    if neg.start is not None and not 0 <= sc.day_of(neg.start) < sc.horizon_days:
+    if neg.enabled and neg.start is not None and not 0 <= sc.day_of(neg.start) < sc.horizon_days:
         raise StandoffError(f"negotiation start outside the horizon {sc.start} to {sc.end}", file=file,
                             field="negotiation.start", value=str(neg.start))
     for name, val in neg.parameters.items():
