@@ -103,14 +103,21 @@ NO_DEMAND_RESPONSE = {"re_price_elasticity": 0.0, "substitution_max_share": 0.0,
 #: spare stock, and a supplier in its own zone delivers 25 days sooner than the controller
 #: across zones would have (10 against 35 days), so with the dataset's transit times a
 #: stricter control can postpone a first stockout (found by hypothesis: approval 0.75 against
-#: 0.875, longest review 89 days, member 7, EU motors: day 106 against 105).  With equal
-#: transit times the supply side was exactly monotone in every example found until December 2026,
-#: when a random search (HYPOTHESIS_PROFILE=dev) found one that is not: approval 0.625 against
-#: 0.75, longest review 44 days, member 2, OAS motors stops on day 76 under the stricter control
-#: and day 75 under the looser (16 firms a sector; none at 4 or 1 firm).  OAS holds slightly
-#: less under the looser control from day ~70 (cover 34.242 against 34.245 days), so some
-#: cross-region effect (exporters' supply shared among more licensed buyers, or diversions) runs
-#: against it; not yet traced.  The derandomized examples below do not include it.
+#: 0.875, longest review 89 days, member 7, EU motors: day 106 against 105).
+#:
+#: Even with equal transit times the supply side is not exactly monotone, and the reason is a
+#: mechanism of the model, not a fault (traced with the reference, December 2026, on the example
+#: a random search found: approval 0.625 against 0.75, longest review 44 days, member 2, OAS
+#: motors stops on day 75 under the looser control and day 76 under the stricter).  A buyer orders
+#: up to a target position that counts what is in transit (``import_needs``), and a supplier short
+#: of stock fills every order in the same proportion (``ship_usual``).  Under the looser control
+#: China ships more to OAS from day 57; OAS's pipeline grows, so from that day it orders less from
+#: its own magnet makers, who are short and ration, and ship the difference to their other buyers
+#: (OAS -> USA magnets 93.5 t by day 80 against 92.9).  Until the extra Chinese magnets land, 20
+#: days later, OAS's users receive slightly less (firms' stock 0.005 t lower on day 61, output
+#: 0.9899 against 0.9902 of the requirement on day 75, just across the 0.99 threshold).  So a
+#: stricter control can postpone a first stockout, by no more than the transit time (after that
+#: the looser control's extra shipments have arrived), and only through a threshold a hair away.
 EQUAL_TRANSIT = {"transit_days_same_zone": 20.0, "transit_days_cross_zone": 20.0}
 
 
@@ -118,16 +125,21 @@ EQUAL_TRANSIT = {"transit_days_same_zone": 20.0, "transit_days_cross_zone": 20.0
 @given(a=st.floats(0, 1), b=st.floats(0, 1), delay=st.floats(5, 90))
 @example(a=0.75, b=0.875, delay=89.0)
 @example(a=0.5, b=0.5625, delay=7.0)
+@example(a=0.625, b=0.75, delay=44.0)  # OAS motors: day 76 strict, 75 loose (rationing while in transit)
 def test_lower_approval_share_never_delays_a_stockout(a, b, delay):
-    """Supply side: with demand held at its requirement, no inspection delay and equal transit
-    times, exactly monotone in every member, region and sector (common random numbers: the
-    same buyer applies on the same day and draws the same review time and decision under both
-    shares)."""
+    """Supply side, with demand held at its requirement, no inspection delay and equal transit
+    times (20 days), common random numbers (the same buyer applies on the same day and draws the
+    same review time and decision under both shares): a stricter control brings no first stockout
+    later than the looser one by more than the transit time, in any member, region or sector
+    (see EQUAL_TRANSIT for why it can by less), and none later on average: the restricted mean
+    day over members, regions and sectors is no later under the stricter control."""
     lo, hi = sorted((a, b))
     held = {**NO_DEMAND_RESPONSE, **EQUAL_TRANSIT}
-    strict = _days(run(events=_control(lo, delay), members=8, horizon_days=200, parameters=held))
-    loose = _days(run(events=_control(hi, delay), members=8, horizon_days=200, parameters=held))
-    assert np.all(strict <= loose)
+    horizon = 200
+    strict = _days(run(events=_control(lo, delay), members=8, horizon_days=horizon, parameters=held))
+    loose = _days(run(events=_control(hi, delay), members=8, horizon_days=horizon, parameters=held))
+    assert np.all(strict <= loose + EQUAL_TRANSIT["transit_days_same_zone"])
+    assert np.minimum(strict, horizon).mean() <= np.minimum(loose, horizon).mean()
 
 
 @SETTINGS
