@@ -45,8 +45,6 @@ def _run(tmp_path: Path, text: str, *extra: str):
     (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [HREO], "
             "coverage: {autos: 0.5}}\n", ["events[1].coverage", "no sector uses HREO"]),
     (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], "
-            "effective: 2025-03-10}\n", ["events[1].effective", "2025-03-10", "outside the horizon"]),
-    (GOOD + "  - {date: 2025-01-10, type: export_control, exporter: CHN, products: [MAGNET], "
             "effective: 2025-01-05}\n", ["effective", "before the announcement"]),
     (GOOD + "  - {date: 2025-01-10, id: x, type: export_control, exporter: CHN, products: [MAGNET], "
             "effective: 2025-01-20}\n  - {date: 2025-01-25, type: suspend, control: x}\n",

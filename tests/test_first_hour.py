@@ -385,3 +385,8 @@ def test_a_run_with_a_shortened_horizon_loads_again(tmp_path):
     back = Results.load(simulate(sc).save(tmp_path / "short"))
     assert back.scenario.horizon_days == 100 and len(back.scenario.events) == len(sc.events)
     assert len(load_scenario("london-2025").with_(members=2).events) > len(sc.events)
+    # Ending between October's announcement and its effective date (8 November): the announcement
+    # stays (buyers buy ahead) and the folder loads.
+    sc = load_scenario("london-2025").with_(horizon_days=300, members=2, trajectories=0)
+    assert any(getattr(ev, "effective", None) is not None and sc.day_of(ev.effective_date) >= 300 for ev in sc.events)
+    assert Results.load(simulate(sc).save(tmp_path / "october")).scenario.horizon_days == 300

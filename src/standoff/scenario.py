@@ -538,9 +538,8 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
             if ev.destinations != "all":
                 for r in ev.destinations:
                     need("region", r, f"{where}.destinations")
-            if not sc.day_of(ev.effective_date) < sc.horizon_days:
-                raise StandoffError(f"effective date outside the horizon {sc.start} to {sc.end}", file=file,
-                                    field=f"{where}.effective", value=str(ev.effective))
+            # An effective date after the horizon is allowed: the announcement acts within it (buyers
+            # buy ahead), as in a run of London 2025 that ends before October's controls take effect.
             if ev.in_force_since is not None and ev.effective_date != sc.start:
                 raise StandoffError(f"a control in force before the scenario (in_force_since) must take effect on its "
                                     f"start, {sc.start}", file=file, field=f"{where}.in_force_since",
