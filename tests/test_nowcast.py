@@ -157,6 +157,14 @@ def test_a_nowcasts_intervals_are_those_of_its_effective_members(twin_ensemble, 
     la, lb = post.losses(), naive.losses()
     assert ((la["median_hi"] - la["median_lo"]) >= (lb["median_hi"] - lb["median_lo"])).all()
     assert ((la["median_hi"] - la["median_lo"]) > (lb["median_hi"] - lb["median_lo"])).any()
+    import io
+
+    from rich.console import Console
+
+    from standoff.present import print_summary
+    buf = io.StringIO()
+    print_summary(post, Console(file=buf, width=250))
+    assert f"800 members resampled, {c.ess:.0f} effective" in buf.getvalue()
     back = Results.load(post.save(tmp_path / "run"))
     assert back.deff == pytest.approx(post.deff)
     assert rejuvenate(c).posterior.deff == pytest.approx(post.deff)
