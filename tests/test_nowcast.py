@@ -149,6 +149,10 @@ def test_a_nowcasts_intervals_are_those_of_its_effective_members(twin_ensemble, 
     naive = Results(post.ds.copy(), post.scenario)
     naive.ds.attrs.pop("effective_members")
     assert naive.deff == 1.0
+    for bad in (float("nan"), 0.0, -5.0, 1e9):  # a hand-edited folder: the members counted as independent
+        naive.ds.attrs["effective_members"] = bad
+        assert naive.deff == 1.0 and np.isfinite(naive.stockouts()["p_stockout_lo"]).all()
+    naive.ds.attrs.pop("effective_members")
     a = post.stockouts().set_index(["region", "sector"])
     b = naive.stockouts().set_index(["region", "sector"])
     mid = (a["p_stockout"] > 0.1) & (a["p_stockout"] < 0.9)

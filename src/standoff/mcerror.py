@@ -13,10 +13,10 @@ the intervals standoff attaches to them (95% unless said otherwise):
 
 An ensemble that repeats members (a nowcast's resample, :mod:`standoff.nowcast`) holds less
 information than its count: ``n`` members that are as informative as ``n_eff`` independent ones
-have a design effect ``deff = n / n_eff`` (Kish).  Every interval below takes ``deff`` and is the
-interval of an independent sample of ``n / deff`` members with the same estimate, so a resampled
-ensemble's intervals are as wide as its effective sample size warrants, not as narrow as its
-repeated members would make them.
+have a design effect ``deff = n / n_eff`` (Kish).  The intervals of a probability and of a quantile
+take ``deff`` and are those of an independent sample of ``n / deff`` members with the same
+estimate, so a resampled ensemble's intervals are as wide as its effective sample size warrants,
+not as narrow as its repeated members would make them.
 
 Time-to-event outcomes (first stockout, first concession) are censored at the horizon:
 members in which the event did not happen within the horizon carry no day.  They are
@@ -103,11 +103,10 @@ def quantile_ci(x: np.ndarray, q: float, level: float = LEVEL, deff: float = 1.0
     return float(lo), float(hi)
 
 
-def mean_se(x: np.ndarray, deff: float = 1.0) -> float:
-    """Standard error of the mean of ``x`` (nan with fewer than two members), of ``n / deff``
-    independent members with a design effect ``deff``."""
+def mean_se(x: np.ndarray) -> float:
+    """Standard error of the mean of ``x`` (nan with fewer than two members)."""
     x = np.asarray(x, dtype=float)
-    return float(x.std(ddof=1) / math.sqrt(x.size / max(deff, 1.0))) if x.size > 1 else math.nan
+    return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
 
 
 def restricted(days: np.ndarray, tau: float) -> np.ndarray:

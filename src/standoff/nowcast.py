@@ -243,6 +243,11 @@ def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.nda
     return np.searchsorted(cum, u, side="left")
 
 
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Effective sample size of normalised weights, 1 / sum(w^2) (Kong, Liu & Wong 1994)."""
+    return float(1.0 / np.sum(weights ** 2))
+
+
 @dataclass
 class Conditioned:
     """An ensemble conditioned on observations (:func:`condition`)."""
@@ -257,8 +262,8 @@ class Conditioned:
 
     @property
     def ess(self) -> float:
-        """Effective sample size of the weights, 1 / sum(w^2) (Kong, Liu & Wong 1994)."""
-        return float(1.0 / np.sum(self.weights ** 2))
+        """Effective sample size of the weights (:func:`effective_sample_size`)."""
+        return effective_sample_size(self.weights)
 
     def fit(self) -> pd.DataFrame:
         """Each observation against the ensemble before and after: median and p10-p90 of the
@@ -347,7 +352,7 @@ def condition(res: "Results", observations: list[Observation] | str | Path, seed
     ds = ds.assign_coords(member=np.arange(len(idx)))
     # The resample repeats members: its Monte Carlo intervals are those of the weights' effective
     # sample size, not of its count (:attr:`standoff.results.Results.deff`).
-    ds.attrs = {**res.ds.attrs, "conditioned_on": len(observations), "effective_members": float(1.0 / np.sum(w ** 2))}
+    ds.attrs = {**res.ds.attrs, "conditioned_on": len(observations), "effective_members": effective_sample_size(w)}
     post = Results(ds, res.scenario)
     return Conditioned(res, observations, w, ll, sims, idx, post)
 

@@ -64,8 +64,8 @@ def print_summary(res: Any, console: Console, regions: list[str] | None = None) 
     df = df.merge(wk, on=["region", "sector"], how="left").fillna({"peak_week_bn": 0.0})
     net = sc.network()
     regions = regions or [r for r in res.ds.region.values if r != net.cn_region] + [net.cn_region]
-    de = getattr(res, "deff", 1.0)
-    count = f"{sc.members} members" if de <= 1.0 else f"{sc.members} members resampled, {sc.members / de:.0f} effective"
+    count = f"{sc.members} members" if res.deff <= 1.0 else \
+        f"{sc.members} members resampled, {sc.members / res.deff:.0f} effective"
     t = Table(title=f"{sc.name}: when each sector runs out ({count}, seed {sc.seed})",
               caption="first day output falls below 99% of requirement; p10-p90 across members; "
                       "'none' = no stockout within the horizon; P(stockout) in brackets and ± after a median: "

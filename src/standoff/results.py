@@ -7,6 +7,7 @@ medians and the p10-p90 range across members.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 import json
 from pathlib import Path
@@ -164,9 +165,10 @@ class Results:
         ensemble of independent members; members over the effective sample size for a nowcast's
         resampled ensemble (``ds.attrs['effective_members']``), whose repeated members carry less
         information than their count.  Every interval the tables report uses it."""
-        ne = self.ds.attrs.get("effective_members")
+        ne = float(self.ds.attrs.get("effective_members", 0.0))
         n = self.ds.sizes["member"]
-        return max(n / float(ne), 1.0) if ne else 1.0
+        # Absent, or not a count of members (a hand-edited folder): the members as independent.
+        return n / ne if (math.isfinite(ne) and 0.0 < ne < n) else 1.0
 
     # ---- summaries ----
     def stockouts(self) -> pd.DataFrame:
