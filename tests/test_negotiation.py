@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import standoff
 from standoff import simulate
 from standoff.cli import app
 
@@ -714,3 +715,128 @@ def test_looking_ahead_moves_a_side_whose_pain_is_rising_no_later():
         days[look] = _neg(res, "first_concession_day_cn")
     ahead, remembered = (np.where(np.isnan(d), np.inf, d) for d in (days[10.5], days[0.0]))
     assert np.median(ahead) < np.median(remembered)
+
+
+# ---------------------------------------------------------------- increases a truce postpones (a freeze)
+
+def _postponable(rate=2.0, date="2025-03-15", announced="2025-01-01", **extra):
+    ev = {"date": date, "type": "tariff", "importer": "USA", "exporter": "CHN", "rate": rate, "postponable": True,
+          **extra}
+    if announced is not None:
+        ev["announced"] = announced
+    return ev
+
+
+def _negotiated_with(events, members, horizon=220, **params):
+    base = {"resolve_us": 0.3, "resolve_cn": 0.3, "evidence_weight": 0.0, "measure_rate_us": 0.0,
+            "measure_rate_cn": 0.0, "extension_noise": 0.0, "belief_sd": 0.0, **params}
+    return make(members=members, horizon_days=horizon, trajectories=0, events=[*standoff_events(), *events],
+                negotiation={"enabled": True, "start": "2025-01-20", "parameters": base})
+
+
+def test_a_truce_postpones_an_announced_increase_and_a_lapse_brings_it_in():
+    """Followed day by day in the reference (the kernel is bit-identical to it: test_reference):
+    the increase is pending from its announcement; on its date it applies where no truce is in
+    force, and where one is, the tariff stays at the deal's and the increase waits; when that
+    truce lapses the tariff goes to the increase, not back to where it stood at the deal."""
+    from standoff.core.reference import actions_by_day, new_member
+    from standoff.ensemble import plan
+    from standoff.layout import S_ACTIVE, S_PRE_TUS, S_SCHED_US
+    # trust far below the threshold: truces lapse at their first deadline
+    sc = _negotiated_with([_postponable()], members=8, trust0_us=0.1, trust0_cn=0.1, threshold=0.6,
+                          compliance_mean_us=0.62, compliance_mean_cn=0.62, trust_memory_days=3650.0,
+                          collapse_days=3650.0, repair_days=365.0)
+    pl = plan(sc)
+    net = pl.net
+    us, cn = net.regions.index("USA"), net.regions.index("CHN")
+    date = sc.day_of(__import__("datetime").date(2025, 3, 15))
+    by_day = actions_by_day(pl)
+    inputs = pl.draw(0, 8)
+    seen = {"postponed": 0, "applied": 0, "lapsed after": 0}
+    for k in range(8):
+        m = new_member(pl, inputs, k, 0)
+        active_on_date = False
+        for t in range(sc.horizon_days):
+            was = m.nst[S_ACTIVE] > 0.5
+            before = m.tariff[(cn, us, 0)]
+            m.step(t, by_day.get(t, []))
+            now = m.tariff[(cn, us, 0)]
+            if t < date:
+                assert m.nst[S_SCHED_US] == 2.0  # announced on day 0, pending until its date
+            else:
+                assert m.nst[S_SCHED_US] == 0.0
+            if t == date:
+                if was and m.nst[S_ACTIVE] > 0.5:
+                    active_on_date = True
+                    seen["postponed"] += 1
+                    assert now == before < 2.0 and m.nst[S_PRE_TUS] == 2.0
+                elif not was:
+                    seen["applied"] += 1
+                    assert now == 2.0
+            if t > date and active_on_date and was and m.nst[S_ACTIVE] < 0.5:
+                seen["lapsed after"] += 1
+                assert now == 2.0  # reverting brings the postponed increase in
+                active_on_date = False
+    assert seen["postponed"] >= 2 and seen["lapsed after"] >= 1, seen
+
+
+def test_the_table_counts_an_announced_increase_as_part_of_the_escalation():
+    """With exact readings each side takes back its own pressure ratio of its escalation; a pending
+    increase is part of it, so the first deal's US tariff is the status quo ante plus the share kept
+    of the increase's rate, not of the tariff in force (1.45), whether the deal comes before the
+    increase's date (a freeze, or part of the rise going ahead) or after it (applied by then)."""
+    from standoff.ensemble import status_quo_ante
+    base_us = status_quo_ante(make().network(), "us")
+    res = simulate(_negotiated_with([_postponable()], members=60))
+    t_us, c_us = _neg(res, "first_deal_tariff_us"), _neg(res, "concession_us")
+    dealt = np.isfinite(t_us)
+    assert dealt.mean() > 0.8
+    np.testing.assert_allclose(t_us[dealt], base_us + (2.0 - base_us) * (1 - c_us[dealt]), atol=1e-6)
+    plain = simulate(_negotiated_with([], members=60))
+    assert np.nanmedian(_neg(plain, "first_deal_tariff_us")) < np.nanmedian(t_us)
+
+
+def test_without_talks_a_postponable_increase_is_left_to_the_outcome_events():
+    """Its fate is the talks'; without them the scenario's outcome events say what became of it
+    (truce-2018's List 3 rise: postponed, then applied on 10 May 2019)."""
+    from standoff.ensemble import plan
+    ev = _postponable()
+    with_it = plan(make(horizon_days=220, events=[*standoff_events(), ev]))
+    without = plan(make(horizon_days=220, events=standoff_events()))
+    np.testing.assert_array_equal(with_it.actions["kind"], without.actions["kind"])
+    from standoff.layout import A_POSTPONABLE_TARIFF
+    sc = standoff.load_scenario("truce-2018")
+    off = plan(sc.with_(members=2, negotiation={**sc.negotiation.model_dump(), "enabled": False}))
+    assert A_POSTPONABLE_TARIFF in plan(sc.with_(members=2)).actions["kind"]
+    assert A_POSTPONABLE_TARIFF not in off.actions["kind"]
+
+
+@pytest.mark.parametrize("change, field, needle", [
+    ({"importer": "EU"}, "importer", "negotiating side"),
+    ({"groups": ["agriculture"]}, "groups", "all groups"),
+    ({"outcome": True}, "outcome", "one of the two"),
+    ({"announced": "2025-04-01"}, "announced", "announced between"),
+    ({"postponable": False}, "announced", "postponable increase only"),
+])
+def test_a_postponable_increase_that_is_not_a_term_of_the_talks_is_refused(tmp_path, change, field, needle):
+    import yaml
+    ev = {**_postponable(), **change}
+    if change.get("importer") == "EU":
+        ev["exporter"] = "CHN"
+    doc = {"name": "x", "start": "2025-01-01", "horizon_days": 120, "negotiation": {"enabled": True},
+           "events": [ev]}
+    msg = _refusal(tmp_path, yaml.safe_dump(doc))
+    assert f"events[0].{field}" in msg and needle in msg, msg
+
+
+def test_two_postponable_increases_pending_at_once_are_refused(tmp_path):
+    import yaml
+    doc = {"name": "x", "start": "2025-01-01", "horizon_days": 120, "negotiation": {"enabled": True},
+           "events": [_postponable(date="2025-03-01"), _postponable(rate=2.5, date="2025-04-01")]}
+    msg = _refusal(tmp_path, yaml.safe_dump(doc))
+    assert "events[1].announced" in msg and "pending at once" in msg, msg
+    doc["events"][1]["announced"] = "2025-03-02"
+    from standoff.scenario import load_scenario
+    f = tmp_path / "ok.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    load_scenario(f)  # one after the other: accepted

@@ -295,7 +295,16 @@ def plan(sc: Scenario) -> Plan:
         if isinstance(ev, TariffEvent):
             e, i = net.regions.index(ev.exporter), net.regions.index(ev.importer)
             groups = net.groups if ev.groups == "all" else ev.groups
+            if ev.postponable and not neg_cfg.enabled:
+                continue  # its fate is the talks'; without them the outcome events say what became of it
             c = col(f"{key}.rate", ev.rate)
+            if ev.postponable:
+                side = 0 if ev.importer == net.us_region else 1
+                announced = sc.day_of(ev.announced) if ev.announced is not None else 0
+                if announced < day:
+                    rows.append((announced, engine.A_ANNOUNCE_TARIFF, side, 0, 0, c))
+                rows.append((day, engine.A_POSTPONABLE_TARIFF, e, i, side, c))
+                continue
             for gname in groups:
                 rows.append((day, engine.A_TARIFF, e, i, net.groups.index(gname), c))
         elif isinstance(ev, ExportControlEvent):

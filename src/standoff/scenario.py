@@ -117,13 +117,26 @@ class _Event(_Strict):
 
 
 class TariffEvent(_Event):
-    """Set the average ad valorem tariff ``importer`` levies on goods from ``exporter``."""
+    """Set the average ad valorem tariff ``importer`` levies on goods from ``exporter``.
+
+    ``postponable: true`` makes it an increase announced ahead (on ``announced``, by default the
+    scenario's start) whose fate the talks decide: from its announcement the table counts it as
+    part of the importer's escalation, so a deal can keep the tariff where it is and postpone the
+    rise (a freeze); on its date it applies unless a truce is in force, which postpones it until
+    the truce lapses or collapses.  It needs negotiation between the two sides and covers all
+    groups; when the talks are not simulated it is left out (the ``outcome`` events then say
+    what became of it).
+    """
 
     type: Literal["tariff"]
     importer: str
     exporter: str
     rate: Number
     groups: list[str] | Literal["all"] = "all"
+    postponable: bool = Field(False, description="an announced increase that a truce in force on its date postpones "
+                                                 "(only when negotiation is simulated)")
+    announced: dt.date | None = Field(None, description="when a postponable increase was announced (default: the "
+                                                        "scenario's start); the talks count it from then")
 
 
 class ExportControlEvent(_Event):
@@ -531,6 +544,7 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
             if ev.groups != "all":
                 for g in ev.groups:
                     need("group", g, f"{where}.groups")
+            _check_postponable(sc, net, ev, where, file)
         elif isinstance(ev, ExportControlEvent):
             need("region", ev.exporter, f"{where}.exporter")
             for p in ev.products:
@@ -591,6 +605,37 @@ def _check_names(sc: Scenario, net: Network, file: str | None) -> None:
                                 f"{a[2]}; give one period with its multiplier for the overlap", file=file,
                                 field=f"events[{_at(b[3], b[4])}].date", value=str(b[1]))
     _check_ranges(sc, net, file)
+
+
+def _check_postponable(sc: Scenario, net: Network, ev: TariffEvent, where: str, file: str | None) -> None:
+    """A postponable increase is a term of the talks between the two sides: on their own goods, all groups."""
+    if not ev.postponable:
+        if ev.announced is not None:
+            raise StandoffError("announced applies to a postponable increase only; add postponable: true", file=file,
+                                field=f"{where}.announced", value=str(ev.announced))
+        return
+    pair = {net.us_region, net.cn_region}
+    if {ev.importer, ev.exporter} != pair or ev.importer == ev.exporter:
+        raise StandoffError(f"a postponable increase is a term of the talks, so it must be a tariff one negotiating "
+                            f"side ({net.us_region} or {net.cn_region}) levies on its opponent", file=file,
+                            field=f"{where}.importer", value=ev.importer)
+    if ev.groups != "all":
+        raise StandoffError("a deal sets one tariff on all the goods the two sides trade, so a postponable increase "
+                            "must cover all groups", file=file, field=f"{where}.groups", value=ev.groups)
+    if ev.outcome:
+        raise StandoffError("a postponable increase is decided by the talks and an outcome is dropped when they "
+                            "are simulated: mark it as one of the two", file=file, field=f"{where}.outcome", value="true")
+    if ev.announced is not None and not sc.start <= ev.announced <= ev.date:
+        raise StandoffError(f"an increase is announced between the scenario's start ({sc.start}) and its date "
+                            f"({ev.date})", file=file, field=f"{where}.announced", value=str(ev.announced))
+    rivals = [(k, o) for k, o in enumerate(sc.events) if isinstance(o, TariffEvent) and o.postponable and o is not ev
+              and o.importer == ev.importer and o.date >= ev.date and (o.announced or sc.start) <= ev.date]
+    if rivals:
+        k, o = rivals[0]
+        raise StandoffError(f"two postponable increases by {ev.importer} pending at once (the later dated {o.date}); "
+                            "a side has one pending increase at a time: give the later one's announcement after "
+                            "this one's date", file=file, field=f"events[{_at(k, o)}].announced",
+                            value=str(o.announced or sc.start))
 
 
 #: Physical bounds of numeric fields (a distribution must stay inside them too).  The one

@@ -13,7 +13,10 @@ it reads for it; the terms split the difference, unless the gap is wider than wh
 round's delay would cost: an impasse (:func:`bargain`).  A concession is a share of the side's
 escalation taken back towards the status quo ante (the dataset's base tariffs, plus anything a
 scenario says a side keeps): the US tariff and counter-measures, China's tariff, and China's
-licence approval share and review time toward commitments.  So deal terms are the game's
+licence approval share and review time toward commitments.  A tariff escalation runs to any
+increase the side has announced and not yet applied (a ``postponable`` tariff event): a truce in
+force on its date postpones it, and reverting (a lapse, a collapse) brings it in, so a deal can
+be a freeze (Buenos Aires, 1 December 2018: List 3 kept at 10%, its rise to 25% postponed).  So deal terms are the game's
 result, and ``standoff validate`` tests them against Geneva and Buenos Aires.
 
 Compliance is a choice made at the deal (:func:`chosen_compliance`: a side honours as much of
@@ -33,9 +36,9 @@ each as a breach with a probability of one less its trust: it accuses, and the l
 from there (a repair call, or limited retaliation and collapse).  A scheduled round held during
 a truce is talks towards a fuller deal: if it holds it settles standing accusations and sets a
 new deadline; if it breaks up the truce runs to its deadline.  At a deadline each side
-extends if its trust above the threshold, plus what the truce relieves (its pressure ratio
-when the deal was made less its ratio now, weighted), plus noise (the domestic politics of the
-day), is positive; otherwise the truce lapses.  So a truce ends by lapsing at a deadline, after
+extends if the pressure a lapse would bring back, as far as it trusts the other to keep its
+side, outweighs what honouring its own concession costs it, give or take the day's politics
+(:func:`extends`); otherwise the truce lapses.  So a truce ends by lapsing at a deadline, after
 a measure outside the deal read as a breach, or after a perceived breach of the deal itself
 (``first_end_cause``), and its lifespan is a distribution with a hazard, not two spikes.
 """
@@ -67,7 +70,7 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ, S_RESMULT_CN,
                      S_RESMULT_US, N_BELIEF_LEARN, N_BELIEF_SD, O_DEAL_TCN, O_DEAL_TUS, O_IMPASSE, S_IMPASSES,
                      STREAM_BELIEF, O_DEFECT, O_QSTAR_CN, O_QSTAR_US, S_QSTAR_CN, S_QSTAR_US, N_LOOK, S_PLAST_CN,
-                     S_PLAST_US)
+                     S_PLAST_US, S_SCHED_CN, S_SCHED_US)
 
 #: Persistence of a side's day-to-day compliance around the level it chose (AR(1) coefficient).
 PHI = 0.9
@@ -554,8 +557,13 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             st[S_PRE_CM] = 1.0
     st[S_CUS] = c_us
     st[S_CCN] = c_cn
-    st[S_DEAL_TUS] = min(st[S_PRE_TUS], npar[N_FLOOR_US] + (st[S_PRE_TUS] - npar[N_FLOOR_US]) * (1.0 - c_us))
-    st[S_DEAL_TCN] = min(st[S_PRE_TCN], npar[N_FLOOR_CN] + (st[S_PRE_TCN] - npar[N_FLOOR_CN]) * (1.0 - c_cn))
+    # A side's escalation runs to the increase it has announced and not yet applied, if higher (List
+    # 3's rise to 25%, announced for 1 January 2019): taking back part of that escalation can leave
+    # the tariff where it is and postpone the rise (Buenos Aires), or let part of it go ahead.
+    esc_us = max(st[S_PRE_TUS], st[S_SCHED_US])
+    esc_cn = max(st[S_PRE_TCN], st[S_SCHED_CN])
+    st[S_DEAL_TUS] = min(esc_us, npar[N_FLOOR_US] + (esc_us - npar[N_FLOOR_US]) * (1.0 - c_us))
+    st[S_DEAL_TCN] = min(esc_cn, npar[N_FLOOR_CN] + (esc_cn - npar[N_FLOOR_CN]) * (1.0 - c_cn))
     st[S_DEAL_APPR] = max(pre_appr, pre_appr + (npar[N_APPR] - pre_appr) * c_cn)
     st[S_DEAL_DELAY] = min(pre_delay, pre_delay - (pre_delay - npar[N_DELAY]) * c_cn)
     st[S_ACTIVE] = 1.0

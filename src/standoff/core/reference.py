@@ -35,7 +35,7 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
-from ..layout import S_RESMULT_CN, S_RESMULT_US
+from ..layout import S_PRE_TUS, S_RESMULT_CN, S_RESMULT_US, S_SCHED_US
 from .markets import market_ceiling, power, substitution_step, target_price
 from .negotiation import (N_STATE, NEG_OUTPUTS, O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US,
                           O_QSTAR_CN, O_QSTAR_US, init_state, negotiate_day,
@@ -342,6 +342,15 @@ class Member:
                 self.route[(a0, a1, a2)].cover += v
             elif kind == E.A_RESOLVE:  # the side's political calendar: its resolve's multiplier
                 self.nst[S_RESMULT_US + a0] = v
+            elif kind == E.A_ANNOUNCE_TARIFF:  # the side's pending increase, counted at the table
+                self.nst[S_SCHED_US + a0] = v
+            elif kind == E.A_POSTPONABLE_TARIFF:
+                self.nst[S_SCHED_US + a2] = 0.0
+                if self.nst[S_ACTIVE] > 0.5:  # postponed by the truce in force: reverting brings it in
+                    self.nst[S_PRE_TUS + a2] = max(self.nst[S_PRE_TUS + a2], v)
+                else:
+                    for g in range(self.G):
+                        self.tariff[(a0, a1, g)] = v
             elif kind >= E.A_TERM:
                 setattr(self.route[(a0, a1, a2)], ROUTE_TERMS[kind - E.A_TERM].name, v)
         return any(kind == E.A_TALKS for kind, *_ in actions)
