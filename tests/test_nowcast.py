@@ -208,3 +208,28 @@ def test_an_observation_no_member_can_match_is_refused(twin_ensemble, tmp_path):
     with pytest.raises(StandoffError) as e:
         twin_ensemble.condition(f)
     assert "no member has a finite likelihood" in str(e.value) and str(f) in str(e.value)
+
+
+def test_a_comparison_with_a_nowcast_is_unpaired_and_counts_its_effective_members(twin_ensemble, tmp_path):
+    """A nowcast's member k is a copy of some drawn member, not member k of the prior: pairing it
+    with the prior run (same seed, same members) would compare unrelated members; and its mean's
+    interval is that of its effective members, wider than its count says."""
+    from standoff import Results
+    from standoff.analysis import compare
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "exports,2025-04,CHN,MAGNET,ALL,,0.5,0.03,test\nprice,2025-05,USA,MAGNET,,,1.3,0.05,test\n")
+    post = twin_ensemble.condition(f).posterior
+    assert post.scenario.seed == twin_ensemble.scenario.seed and post.scenario.members == twin_ensemble.scenario.members
+    out = compare(twin_ensemble, post)
+    assert not out.attrs["paired"] and out.attrs["resampled"]
+    assert "paired_95ci" not in out.columns
+    naive = Results(post.ds.copy(), post.scenario)
+    naive.ds.attrs.pop("effective_members")
+    plain = compare(twin_ensemble, naive)
+    assert plain.attrs["paired"]  # counted as drawn, the same members would (wrongly) pair
+
+    def width(df):
+        return df["unpaired_95ci"].str.lstrip("±").astype(float)
+    wide, narrow = width(out), width(plain)
+    varies = narrow > 0
+    assert varies.any() and (wide[varies] > narrow[varies]).all()

@@ -23,11 +23,15 @@ from .levers import LEVER_RANGES, LEVER_UNITS, LEVERS, apply_lever  # noqa: F401
 from .results import Results
 from .scenario import Scenario
 
-def _difference_row(name: str, xa: np.ndarray, xb: np.ndarray, paired: bool) -> dict:
+def _difference_row(name: str, xa: np.ndarray, xb: np.ndarray, paired: bool, deff_a: float = 1.0,
+                    deff_b: float = 1.0) -> dict:
     n = min(len(xa), len(xb))
     row = {"outcome": name, "mean_a": float(xa.mean()), "mean_b": float(xb.mean()),
            "difference": float(xb.mean() - xa.mean()), "note": ""}
-    se_unpaired = float(np.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb))) if n > 1 else np.nan
+    # A resampled (nowcast) run's members repeat: each mean's variance is that of its effective
+    # members (design effect, Results.deff), not of its count.
+    se_unpaired = float(np.sqrt(xa.var(ddof=1) * deff_a / len(xa) + xb.var(ddof=1) * deff_b / len(xb))) \
+        if n > 1 else np.nan
     row["unpaired_95ci"] = f"±{1.96 * se_unpaired:.3g}"
     if paired:
         d = xb[:n] - xa[:n]
@@ -50,12 +54,19 @@ def compare(a: Results, b: Results, outcomes: Sequence[str | Outcome] | None = N
     most did (then the restricted mean says more about the horizon than about the event).
     Without ``outcomes``, those of :func:`standoff.outcomes.default_outcomes` for the first
     run's dataset (from its declaration).
+
+    A nowcast's resampled run is never paired (its members are copies of drawn members, in no
+    common order), and its mean's interval counts its effective members (:attr:`Results.deff`).
     """
     net = a.scenario.network()
     chosen = default_outcomes(net) if outcomes is None else [Outcome.parse(o, net) for o in outcomes]
     for o in chosen:
         o.check(b.scenario.network())
-    paired = a.scenario.seed == b.scenario.seed and a.scenario.members == b.scenario.members
+    # Members pair (common random numbers) when both runs drew them from the same seed, unless one
+    # was resampled by a nowcast: its member k is a copy of some drawn member, not member k.
+    resampled = "effective_members" in a.ds.attrs or "effective_members" in b.ds.attrs
+    paired = a.scenario.seed == b.scenario.seed and a.scenario.members == b.scenario.members and not resampled
+    da_, db_ = a.deff, b.deff
     rows = []
     for o in chosen:
         spec = o.base
@@ -71,13 +82,14 @@ def compare(a: Results, b: Results, outcomes: Sequence[str | Outcome] | None = N
             for name, xa, xb in ((f"{spec} P(within {tau:.0f} days)", ea, eb),
                                  (f"{spec} restricted mean days (to day {tau:.0f})", restricted(da, tau),
                                   restricted(db, tau))):
-                row = _difference_row(name, xa, xb, paired)
+                row = _difference_row(name, xa, xb, paired, da_, db_)
                 row.update({"censored_a": ca, "censored_b": cb, "note": note})
                 rows.append(row)
             continue
-        rows.append(_difference_row(spec, o.values(a), o.values(b), paired))
+        rows.append(_difference_row(spec, o.values(a), o.values(b), paired, da_, db_))
     df = pd.DataFrame(rows)
     df.attrs["paired"] = paired
+    df.attrs["resampled"] = resampled
     return df
 
 

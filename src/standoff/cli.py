@@ -659,6 +659,9 @@ def compare(run_a: str = typer.Argument(..., help="Run folder or catalogue id (r
     console.print(present.df_table(df, f"B: {b.scenario.name} ({run_b}) minus A: {a.scenario.name} ({run_a})"))
     if df.attrs["paired"]:
         console.print("Paired by member (same seed and members: common random numbers); read paired_95ci.")
+    elif df.attrs.get("resampled"):
+        console.print("A run is a nowcast's resampled ensemble: no pairing, only the unpaired interval (at its "
+                      "effective members) is valid.", style="yellow")
     else:
         console.print("Runs differ in seed or members: no pairing, only the unpaired interval is valid.", style="yellow")
 
