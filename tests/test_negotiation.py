@@ -804,8 +804,12 @@ def test_without_talks_a_postponable_increase_is_left_to_the_outcome_events():
     with_it = plan(make(horizon_days=220, events=[*standoff_events(), ev]))
     without = plan(make(horizon_days=220, events=standoff_events()))
     np.testing.assert_array_equal(with_it.actions["kind"], without.actions["kind"])
-    from standoff.layout import A_POSTPONABLE_TARIFF
+    from standoff.layout import A_ANNOUNCE_TARIFF, A_POSTPONABLE_TARIFF
     sc = standoff.load_scenario("truce-2018")
+    # announced (24 Sep 2018) before a later start: pending from the copy's first day
+    late = plan(sc.with_(members=2, start=__import__("datetime").date(2018, 10, 1), horizon_days=400))
+    k = list(late.actions["kind"]).index(A_ANNOUNCE_TARIFF)
+    assert late.actions["day"][k] == 0
     off = plan(sc.with_(members=2, negotiation={**sc.negotiation.model_dump(), "enabled": False}))
     assert A_POSTPONABLE_TARIFF in plan(sc.with_(members=2)).actions["kind"]
     assert A_POSTPONABLE_TARIFF not in off.actions["kind"]
@@ -815,7 +819,7 @@ def test_without_talks_a_postponable_increase_is_left_to_the_outcome_events():
     ({"importer": "EU"}, "importer", "negotiating side"),
     ({"groups": ["agriculture"]}, "groups", "all groups"),
     ({"outcome": True}, "outcome", "one of the two"),
-    ({"announced": "2025-04-01"}, "announced", "announced between"),
+    ({"announced": "2025-04-01"}, "announced", "on or before its date"),
     ({"postponable": False}, "announced", "postponable increase only"),
 ])
 def test_a_postponable_increase_that_is_not_a_term_of_the_talks_is_refused(tmp_path, change, field, needle):

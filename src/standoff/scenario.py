@@ -135,8 +135,9 @@ class TariffEvent(_Event):
     groups: list[str] | Literal["all"] = "all"
     postponable: bool = Field(False, description="an announced increase that a truce in force on its date postpones "
                                                  "(only when negotiation is simulated)")
-    announced: dt.date | None = Field(None, description="when a postponable increase was announced (default: the "
-                                                        "scenario's start); the talks count it from then")
+    announced: dt.date | None = Field(None, description="when a postponable increase was announced (default, or "
+                                                        "before the scenario's start: pending from its first day); "
+                                                        "the talks count it from then")
 
 
 class ExportControlEvent(_Event):
@@ -625,11 +626,12 @@ def _check_postponable(sc: Scenario, net: Network, ev: TariffEvent, where: str, 
     if ev.outcome:
         raise StandoffError("a postponable increase is decided by the talks and an outcome is dropped when they "
                             "are simulated: mark it as one of the two", file=file, field=f"{where}.outcome", value="true")
-    if ev.announced is not None and not sc.start <= ev.announced <= ev.date:
-        raise StandoffError(f"an increase is announced between the scenario's start ({sc.start}) and its date "
-                            f"({ev.date})", file=file, field=f"{where}.announced", value=str(ev.announced))
+    if ev.announced is not None and ev.announced > ev.date:
+        raise StandoffError(f"an increase is announced on or before its date ({ev.date}); one announced before the "
+                            "scenario's start is pending from its first day", file=file, field=f"{where}.announced",
+                            value=str(ev.announced))
     rivals = [(k, o) for k, o in enumerate(sc.events) if isinstance(o, TariffEvent) and o.postponable and o is not ev
-              and o.importer == ev.importer and o.date >= ev.date and (o.announced or sc.start) <= ev.date]
+              and o.importer == ev.importer and o.date >= ev.date and max(o.announced or sc.start, sc.start) <= ev.date]
     if rivals:
         k, o = rivals[0]
         raise StandoffError(f"two postponable increases by {ev.importer} pending at once (the later dated {o.date}); "
