@@ -66,7 +66,7 @@ def compare(a: Results, b: Results, outcomes: Sequence[str | Outcome] | None = N
     # was resampled by a nowcast: its member k is a copy of some drawn member, not member k.
     resampled = "effective_members" in a.ds.attrs or "effective_members" in b.ds.attrs
     paired = a.scenario.seed == b.scenario.seed and a.scenario.members == b.scenario.members and not resampled
-    da_, db_ = a.deff, b.deff
+    deff_a, deff_b = a.deff, b.deff
     rows = []
     for o in chosen:
         spec = o.base
@@ -82,11 +82,11 @@ def compare(a: Results, b: Results, outcomes: Sequence[str | Outcome] | None = N
             for name, xa, xb in ((f"{spec} P(within {tau:.0f} days)", ea, eb),
                                  (f"{spec} restricted mean days (to day {tau:.0f})", restricted(da, tau),
                                   restricted(db, tau))):
-                row = _difference_row(name, xa, xb, paired, da_, db_)
+                row = _difference_row(name, xa, xb, paired, deff_a, deff_b)
                 row.update({"censored_a": ca, "censored_b": cb, "note": note})
                 rows.append(row)
             continue
-        rows.append(_difference_row(spec, o.values(a), o.values(b), paired, da_, db_))
+        rows.append(_difference_row(spec, o.values(a), o.values(b), paired, deff_a, deff_b))
     df = pd.DataFrame(rows)
     df.attrs["paired"] = paired
     df.attrs["resampled"] = resampled

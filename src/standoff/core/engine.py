@@ -388,7 +388,7 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
                 pol.nst[m, S_SCHED_US + a2] = 0.0
                 if pol.nst[m, S_ACTIVE] > 0.5:
                     # A truce in force postpones it: reverting (a lapse, a collapse) brings it in.
-                    pol.nst[m, S_PRE_TUS + a2] = max(pol.nst[m, S_PRE_TUS + a2], v[m])
+                    pol.nst[m, S_PRE_TUS + a2] = v[m]
                 else:
                     for g in range(goods.tariff.shape[2]):
                         goods.tariff[a0, a1, g, m] = v[m]

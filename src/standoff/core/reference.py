@@ -347,7 +347,7 @@ class Member:
             elif kind == E.A_POSTPONABLE_TARIFF:
                 self.nst[S_SCHED_US + a2] = 0.0
                 if self.nst[S_ACTIVE] > 0.5:  # postponed by the truce in force: reverting brings it in
-                    self.nst[S_PRE_TUS + a2] = max(self.nst[S_PRE_TUS + a2], v)
+                    self.nst[S_PRE_TUS + a2] = v
                 else:
                     for g in range(self.G):
                         self.tariff[(a0, a1, g)] = v
