@@ -738,12 +738,13 @@ def _negotiated_with(events, members, horizon=220, **params):
 def test_a_truce_postpones_an_announced_increase_and_a_lapse_brings_it_in(rate):
     """Followed day by day in the reference (the kernel is bit-identical to it: test_reference):
     the increase is pending from its announcement; on its date it applies where no truce is in
-    force, and where one is, the tariff stays at the deal's and the change waits; when that
-    truce lapses the tariff goes to the event's rate, not back to where it stood at the deal
-    (also for a rate below the tariff in force, 1.45: what the event would have set)."""
+    force, and where one is, the tariff stays at the deal's and the change waits, still pending
+    (both sides price it as due at once); when that truce lapses the tariff goes to the event's
+    rate, not back to where it stood at the deal (also for a rate below the tariff in force, 1.45:
+    what the event would have set), and nothing is pending any more."""
     from standoff.core.reference import actions_by_day, new_member
     from standoff.ensemble import plan
-    from standoff.layout import S_ACTIVE, S_PRE_TUS, S_SCHED_US
+    from standoff.layout import S_ACTIVE, S_PRE_TUS, S_SCHED_DAY_US, S_SCHED_US
     # trust far below the threshold: truces lapse at their first deadline
     sc = _negotiated_with([_postponable(rate=rate)], members=8, trust0_us=0.1, trust0_cn=0.1, threshold=0.6,
                           compliance_mean_us=0.62, compliance_mean_cn=0.62, trust_memory_days=3650.0,
@@ -765,16 +766,19 @@ def test_a_truce_postpones_an_announced_increase_and_a_lapse_brings_it_in(rate):
             now = m.tariff[(cn, us, 0)]
             if t < date:
                 assert m.nst[S_SCHED_US] == rate  # announced on day 0, pending until its date
-            else:
-                assert m.nst[S_SCHED_US] == 0.0
+            elif t > date and (not active_on_date or m.nst[S_ACTIVE] < 0.5):
+                assert m.nst[S_SCHED_US] == 0.0, t  # applied on its date, or brought in by a lapse
             if t == date:
                 if was and m.nst[S_ACTIVE] > 0.5:
                     active_on_date = True
                     seen["postponed"] += 1
                     assert now == before and m.nst[S_PRE_TUS] == rate
+                    assert m.nst[S_SCHED_US] == rate and m.nst[S_SCHED_DAY_US] == date  # still pending
                 elif not was:
                     seen["applied"] += 1
-                    assert now == rate
+                    assert now == rate and m.nst[S_SCHED_US] == 0.0
+            if t > date and active_on_date and m.nst[S_ACTIVE] > 0.5:
+                assert m.nst[S_SCHED_US] == rate  # postponed: pending while the truce lasts
             if t > date and active_on_date and was and m.nst[S_ACTIVE] < 0.5:
                 seen["lapsed after"] += 1
                 assert now == rate  # reverting brings the postponed change in
@@ -846,3 +850,72 @@ def test_two_postponable_increases_pending_at_once_are_refused(tmp_path):
     f = tmp_path / "ok.yaml"
     f.write_text(yaml.safe_dump(doc))
     load_scenario(f)  # one after the other: accepted
+
+
+# ---------------------------------------------------------------- an announced increase, priced ahead
+
+def _daily_mean_pain(v0, tau, new, tau0, pt, sigma, div, prem, redir, adj, lead, term):
+    """The oracle: trade_goods' own daily steps for one link (imports toward the target over the
+    adjustment time, the exporter placing a share of lost sales elsewhere over the same time), from
+    the steady state at ``tau``, with the increase on day ``lead``; the extra pain a day over the term."""
+    from standoff.core.trade import buyer_loss, import_target
+    inv = 1.0 / adj
+    star = [import_target(v0, x, tau0, pt, sigma) for x in (tau, new)]
+    cs = [buyer_loss(v0, x, tau0, pt, sigma, div, 0.0, 0.0) for x in (tau, new)]
+    tv, red = star[0], (v0 - star[0]) * redir
+    lost0 = v0 - star[0]
+    imp = exp_ = 0.0
+    for d in range(int(term)):
+        k = 1 if d >= lead else 0
+        tv += (star[k] - tv) * inv
+        lost = v0 - tv
+        red += (lost * redir - red) * inv
+        imp += cs[k] + prem * div * lost - (cs[0] + prem * div * lost0)
+        exp_ += (lost - red) - (lost0 - lost0 * redir)
+    return imp / term, exp_ / term
+
+
+@pytest.mark.parametrize("lead, adj, redir", [(0, 60, 0.9), (31, 60, 0.9), (60, 30, 0.3), (10, 120, 0.0)])
+def test_an_announced_increase_is_priced_as_the_daily_steps_would_inflict_it(lead, adj, redir):
+    """The closed form a side uses for an increase not yet in force agrees with the model's own
+    daily goods-trade steps over a deal's term (within 5%: continuous time against daily steps, about
+    half a day's shift, which matters most when the increase would be in force for a few weeks)."""
+    from standoff.core.trade import pending_tariff_pain
+    args = (1.4e9, 0.12, 0.175, 0.027, 1.0, 3.0, 0.62, 0.08, redir, float(adj), float(lead), 90.0)
+    got = pending_tariff_pain(*args)
+    want = _daily_mean_pain(*args)
+    np.testing.assert_allclose(got, want, rtol=0.05)
+    assert got[0] > 0 and got[1] > 0
+    # nothing when due after the term or when it is no increase; more for a larger increase
+    assert pending_tariff_pain(*args[:10], 90.0, 90.0) == (0.0, 0.0)
+    assert pending_tariff_pain(*args[:2], 0.12, *args[3:]) == (0.0, 0.0)
+    bigger = pending_tariff_pain(*args[:2], 0.25, *args[3:])
+    assert bigger[0] > got[0] and bigger[1] > got[1]
+
+
+def test_an_announced_increase_moves_each_side_no_later_and_changes_nothing_physical():
+    """Two runs, common random numbers, no round that could end in a deal: an increase announced on
+    1 January for 15 April, and the same increase with no announcement before its date.  Each side
+    prices the announced one ahead (the importer's buyers, the exporter), so neither side passes
+    its resolve later in any member, China earlier in some; trade, output and pain are the same bits
+    (the threat is weighed, not felt)."""
+    events = [e for e in standoff_events() if e["type"] != "talks"]  # no scheduled round
+    params = {"resolve_us": 0.3, "resolve_cn": 0.3, "trigger_ratio": 100.0}  # and none that pressure calls
+    runs = {}
+    for name, announced in (("announced", "2025-01-01"), ("unannounced", "2025-04-15")):
+        sc = make(members=60, horizon_days=200, trajectories=0,
+                  events=[*events, _postponable(date="2025-04-15", announced=announced)],
+                  negotiation={"enabled": True, "start": "2025-01-20", "parameters": params})
+        runs[name] = simulate(sc)
+    a, u = runs["announced"], runs["unannounced"]
+    for side in ("us", "cn"):
+        fa, fu = (np.where(np.isnan(x), np.inf, x) for x in (_neg(a, f"first_concession_day_{side}"),
+                                                           _neg(u, f"first_concession_day_{side}")))
+        assert (fa <= fu).all(), side
+    fa, fu = (np.where(np.isnan(x), np.inf, x) for x in (_neg(a, "first_concession_day_cn"),
+                                                       _neg(u, "first_concession_day_cn")))
+    assert (fa < fu).any()
+    assert np.isnan(_neg(a, "first_agreement_day")).all()  # no deal: nothing but the weighing differs
+    for name in a.ds.data_vars:
+        if name not in ("negotiation", "pressure_ratio") and "member" in a.ds[name].dims:
+            np.testing.assert_array_equal(a.ds[name].values, u.ds[name].values, err_msg=name)

@@ -62,7 +62,7 @@ DAY: tuple[Stage, ...] = (
           "a new day (today's pain at zero) and the scenario's dated actions (tariffs, controls, counter-measures, "
           "releases, capacity)"),
     Stage("play_negotiation", "negotiation",
-          ("t", "first", "seed", "neg_on", "neg_start", "talks_today", "net", "pol", "goods", "ctrl", "acc"), (),
+          ("t", "first", "seed", "neg_on", "neg_start", "talks_today", "net", "par", "pol", "goods", "ctrl", "acc"), (),
           ("pol", "goods", "ctrl", "acc"), ("t", "talks_today"),
           "pressure ratios, the day each first passes 1, the political game"),
     Stage("record_politics", "engine", ("t", "pol", "paths"), (), ("paths",), ("t",),

@@ -302,7 +302,7 @@ def plan(sc: Scenario) -> Plan:
                 side = 0 if ev.importer == net.us_region else 1
                 announced = max(sc.day_of(ev.announced), 0) if ev.announced is not None else 0
                 if announced < day:
-                    rows.append((announced, engine.A_ANNOUNCE_TARIFF, side, 0, 0, c))
+                    rows.append((announced, engine.A_ANNOUNCE_TARIFF, side, day, 0, c))
                 rows.append((day, engine.A_POSTPONABLE_TARIFF, e, i, side, c))
                 continue
             for gname in groups:

@@ -79,7 +79,8 @@ PARAMS = (
 #: of its capacity halted (an output halt); ``A_RESOLVE`` the multiplier of a side's resolve from
 #: its political calendar (``a0``: 0 the US side, 1 the China side).  A tariff increase a truce can
 #: postpone (``postponable``) is two actions: ``A_ANNOUNCE_TARIFF`` on its announcement makes it
-#: the side's pending increase (``a0``: the side), counted at the table, and ``A_POSTPONABLE_TARIFF``
+#: the side's pending increase (``a0``: the side, ``a1``: the increase's day), counted at the table
+#: and priced ahead by both sides, and ``A_POSTPONABLE_TARIFF``
 #: on its date (``a0``, ``a1``: exporter and importer, ``a2``: the side) applies it, unless a truce
 #: is in force, which postpones it: a lapse or collapse then brings it in.
 (A_TARIFF, A_CTRL_MODE, A_CTRL_QUOTA, A_CM, A_RELEASE, A_CAPACITY, A_TALKS, A_CTRL_COVER_ADD, A_BUY, A_OUTPUT_LIMIT,
@@ -270,14 +271,16 @@ NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
 #: the scenario, or chosen at the current deal); ``S_PLAST_*``: the side's total pressure yesterday (negative before the first day),
 #: from which it projects its pressure ahead (:func:`standoff.core.negotiation.projected_ratio`);
 #: ``S_SCHED_*``: the tariff increase the side has announced and not yet applied (0: none), which
-#: the table counts as part of its escalation.
+#: the table counts as part of its escalation and each side prices ahead of its date
+#: (:func:`standoff.core.negotiation.threat_pressure`); a truce in force on its date postpones it,
+#: and it stays pending until the truce ends; ``S_SCHED_DAY_*``: that increase's date (day of the run).
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
  S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
  S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_MEAS_US,
  S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN, S_IMPASSES, S_QSTAR_US, S_QSTAR_CN, S_PLAST_US, S_PLAST_CN, S_SCHED_US,
- S_SCHED_CN) = range(47)
-N_STATE = 47
+ S_SCHED_CN, S_SCHED_DAY_US, S_SCHED_DAY_CN) = range(49)
+N_STATE = 49
 #: Rungs of the escalation ladder a side stands on while an agreement is in force: complying,
 #: accusing in public (after which a call or round tries to repair), limited and targeted
 #: retaliation (counter-measures, slower licensing; tariffs stay at the deal), and above it the

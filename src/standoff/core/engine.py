@@ -22,7 +22,7 @@ import numpy as np
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
 from ..layout import (REBUILD_SHARE, A_RESOLVE, S_RESMULT_US, A_ANNOUNCE_TARIFF, A_POSTPONABLE_TARIFF, S_PRE_TUS,
-                     S_SCHED_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+                     S_SCHED_US, S_SCHED_DAY_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
                      MODE_LICENCE,
                      A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
@@ -75,7 +75,7 @@ def run_days(t0: int, t1: int, horizon: int, first: int, seed: np.uint64, neg_on
     tail_start = max(horizon - 30, 0)
     for t in range(t0, t1):  # the day of standoff.day.DAY (tests/test_day.py checks this loop against it)
         ap, talks_today = apply_actions(t, ap, tl, evT, stocks, ctrl, goods, pol)
-        play_negotiation(t, first, seed, neg_on, neg_start, talks_today, net, pol, goods, ctrl, acc)
+        play_negotiation(t, first, seed, neg_on, neg_start, talks_today, net, par, pol, goods, ctrl, acc)
         record_politics(t, pol, paths)
         refresh_control_flags(ctrl)
         land_arrivals(t, stocks, ship, acc)
@@ -380,16 +380,20 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
         elif kind == A_RESOLVE:  # a dated period of a side's political calendar starts or ends
             for m in range(M):
                 pol.nst[m, S_RESMULT_US + a0] = v[m]
-        elif kind == A_ANNOUNCE_TARIFF:  # the side's pending increase: the table counts it
+        elif kind == A_ANNOUNCE_TARIFF:  # the side's pending increase: the table counts it, both sides price it
             for m in range(M):
                 pol.nst[m, S_SCHED_US + a0] = v[m]
+                pol.nst[m, S_SCHED_DAY_US + a0] = a1
         elif kind == A_POSTPONABLE_TARIFF:
             for m in range(M):
-                pol.nst[m, S_SCHED_US + a2] = 0.0
                 if pol.nst[m, S_ACTIVE] > 0.5:
-                    # A truce in force postpones it: reverting (a lapse, a collapse) brings it in.
+                    # A truce in force postpones it: it stays pending, and reverting (a lapse, a
+                    # collapse) brings it in.
                     pol.nst[m, S_PRE_TUS + a2] = v[m]
+                    pol.nst[m, S_SCHED_US + a2] = v[m]
+                    pol.nst[m, S_SCHED_DAY_US + a2] = t
                 else:
+                    pol.nst[m, S_SCHED_US + a2] = 0.0
                     for g in range(goods.tariff.shape[2]):
                         goods.tariff[a0, a1, g, m] = v[m]
         elif kind == A_CTRL_COVER_ADD:

@@ -51,8 +51,10 @@ from typing import Any
 from ._jit import kernel_jit
 
 from .rng import kernel_uniform
+from .trade import pending_tariff_pain
 
-from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-exported
+from ..layout import (CN, CN_SIDE, I_DIV, I_PT, I_SIGMA, I_TRADE_ADJ, PK_CONSUMERS, PK_EXPORTS,
+                     MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-exported
                      N_AGR_DAYS, N_APPR, N_CM_CN, N_CM_US, N_COLLAPSE, N_CSD_CN,
                      N_CSD_US, N_DELAY, N_FLOOR_CN, N_FLOOR_US, N_FORGIVE, N_MINGAP, N_NEAR, N_NOISE_CN, N_NOISE_US,
                      N_RES_CN, N_RES_US, N_RETAL_Q, N_STATE, N_STRAT_CN, N_STRAT_US, N_T0_CN, N_T0_US, N_THETA,
@@ -70,7 +72,7 @@ from ..layout import (CN, MODE_LICENCE, T_APPR, T_DELAY,  # noqa: F401 - re-expo
                      S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ, S_RESMULT_CN,
                      S_RESMULT_US, N_BELIEF_LEARN, N_BELIEF_SD, O_DEAL_TCN, O_DEAL_TUS, O_IMPASSE, S_IMPASSES,
                      STREAM_BELIEF, O_DEFECT, O_QSTAR_CN, O_QSTAR_US, S_QSTAR_CN, S_QSTAR_US, N_LOOK, S_PLAST_CN,
-                     S_PLAST_US, S_SCHED_CN, S_SCHED_US)
+                     S_PLAST_US, S_SCHED_CN, S_SCHED_DAY_US, S_SCHED_US)
 
 #: Persistence of a side's day-to-day compliance around the level it chose (AR(1) coefficient).
 PHI = 0.9
@@ -110,10 +112,12 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
 
 
 @kernel_jit(error_model="numpy")
-def projected_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int) -> float:
-    """A side's pressure ratio as it weighs it today: the pressure it expects over the days ahead
-    over its resolve, times the multiplier its political calendar sets today (``side``: ``US`` or
-    ``CN``).  Call once a day per side: it keeps today's total for tomorrow.
+def projected_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int, threat: float = 0.0) -> float:
+    """A side's pressure ratio as it weighs it today: the pressure it expects over the days ahead,
+    plus ``threat`` (the pressure of announced increases not yet in force that a deal would keep
+    away, :func:`threat_pressure`), over its resolve, times the multiplier its political calendar
+    sets today (``side``: ``US`` or ``CN``).  Call once a day per side: it keeps today's total
+    (without the threat) for tomorrow.
 
     Pressure is remembered pain (an exponential average, :mod:`standoff.core.politics`); a side
     holding out weighs what holding out will cost, so it projects its total pressure
@@ -127,7 +131,60 @@ def projected_ratio(total: float, npar: np.ndarray, st: np.ndarray, side: int) -
     fwd = total
     if last >= 0.0:
         fwd = max(total + npar[N_LOOK] * (total - last), 0.0)
-    return fwd / (npar[N_RES_US + side] * st[S_RESMULT_US + side])
+    return (fwd + threat) / (npar[N_RES_US + side] * st[S_RESMULT_US + side])
+
+
+@kernel_jit(error_model="numpy", inline="always")
+def threat_pressure(t: int, m: int, net: Any, par: Any, goods: Any, pol: Any) -> tuple[float, float]:
+    """The pressure (salience-weighted US$ bn a day) each side puts on an announced tariff increase
+    not yet in force, for member ``m`` on day ``t``: ``(US side, China side)``.
+
+    A side whose pain is remembered does not feel an increase before it lands, but a government
+    told that a tariff rises on 1 January knows what it will cost (List 3's rise to 25%, announced
+    on 24 September 2018 and the reason Buenos Aires met a month before it).  Each pending increase
+    (``S_SCHED_*``, with its date) is priced as the mean pain a day it would add over a deal's term
+    (``agreement_days``: what a deal made today keeps away), by
+    :func:`standoff.core.trade.pending_tariff_pain` on every goods link it covers at that link's
+    tariff in force: the levying side's buyers (consumers) and the exporting side (exports), each
+    weighted by its interest group's salience.  An increase due beyond the term adds nothing; one a
+    truce has postponed is due at once if the truce ends (lead 0).  Nothing else is anticipated:
+    no new assumption is needed, and every scenario without an announced increase is unchanged.
+    """
+    st = pol.nst[m]
+    thr_us = 0.0
+    thr_cn = 0.0
+    gp = par.gp
+    term = pol.npar[m, N_AGR_DAYS]
+    side = net.side
+    sal = pol.salience
+    for s in range(2):
+        v = st[S_SCHED_US + s]
+        if v <= 0.0:
+            continue
+        imp = net.us_idx if s == US else net.cn_idx
+        exp_ = net.cn_idx if s == US else net.us_idx
+        lead = st[S_SCHED_DAY_US + s] - t
+        si = side[imp]
+        se = side[exp_]
+        redir = par.redir_cn[m] if se == CN_SIDE else par.redir[m]
+        for j in range(net.gt_e.shape[0]):
+            if net.gt_e[j] != exp_ or net.gt_i[j] != imp:
+                continue
+            gg = net.gt_g[j]
+            pi, pe = pending_tariff_pain(net.trade_v0[exp_, imp, gg], goods.tariff[exp_, imp, gg, m], v,
+                                         net.tau0[exp_, imp, gg], gp[I_PT, m], gp[I_SIGMA, m], gp[I_DIV, m],
+                                         par.prem[m], redir, gp[I_TRADE_ADJ, m], lead, term)
+            w_i = sal[si, PK_CONSUMERS] * pi * 1e-9
+            w_e = sal[se, PK_EXPORTS] * pe * 1e-9
+            if si == US:
+                thr_us += w_i
+            else:
+                thr_cn += w_i
+            if se == US:
+                thr_us += w_e
+            else:
+                thr_cn += w_e
+    return thr_us, thr_cn
 
 
 @kernel_jit(error_model="numpy")
@@ -305,6 +362,15 @@ def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c
                 cm_on[c] = 0.0 if us_on else (1.0 if st[S_PRE_CM] > 0.5 else cm_on[c])
 
 
+@kernel_jit(error_model="numpy", inline="always")
+def _bring_in_postponed(st: np.ndarray, t: int) -> None:
+    """A truce has ended and reverting has set the pre-deal tariffs: an increase it postponed (its
+    date passed while the truce was in force) is now in force, so it is no longer pending."""
+    for side in range(2):
+        if st[S_SCHED_US + side] > 0.0 and st[S_SCHED_DAY_US + side] <= t:
+            st[S_SCHED_US + side] = 0.0
+
+
 @kernel_jit(error_model="numpy")
 def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar: np.ndarray, st: np.ndarray,
                   rho_us: float, rho_cn: float, tariff: np.ndarray, c_appr: np.ndarray, c_delay: np.ndarray,
@@ -430,6 +496,7 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             st[S_RETAL_US] = 1.0
             st[S_RETAL_CN] = 1.0
             _apply_terms(st, False, False, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, 1.0)
+            _bring_in_postponed(st, t)
             st[S_RETAL_US] = 0.0
             st[S_RETAL_CN] = 0.0
             st[S_RETAL_DAYS_US] = 0.0
@@ -490,6 +557,7 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
                     out[O_COLLAPSE] = t
                     out[O_CAUSE] = CAUSE_LAPSE
                 _apply_terms(st, False, False, tariff, c_appr, c_delay, c_mode, cm_on, cm_imposer, us, cn, 1.0)
+                _bring_in_postponed(st, t)
                 return
         lim_us = st[S_RETAL_US] > 0.5 and int(npar[N_STRAT_US]) != 2
         lim_cn = st[S_RETAL_CN] > 0.5 and int(npar[N_STRAT_CN]) != 2
@@ -608,11 +676,11 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
 
 @kernel_jit(error_model="numpy", inline="always")
 def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_start: int, talks_today: bool,
-                     net: Any, pol: Any, goods: Any, ctrl: Any, acc: Any) -> None:
+                     net: Any, par: Any, pol: Any, goods: Any, ctrl: Any, acc: Any) -> None:
     """Stage: the political game, one day, for a block of members.
 
-    Each side's pressure ratio is the pressure it projects from yesterday's (:func:`projected_ratio`)
-    over its resolve (times the multiplier its political calendar sets today,
+    Each side's pressure ratio is the pressure it projects from yesterday's (:func:`projected_ratio`),
+    plus what it puts on announced increases not yet in force (:func:`threat_pressure`), over its resolve (times the multiplier its political calendar sets today,
     :data:`standoff.layout.A_RESOLVE`); the first day it
     reaches one is when that side would concede.  When negotiation is simulated, each member's
     game plays today's round (if any), compliance, monitoring and retaliation, and writes the
@@ -632,8 +700,12 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
         for kk in range(NK):
             su += pressure[0, kk, m]
             sc += pressure[1, kk, m]
-        rho_us[m] = projected_ratio(su, npar[m], nst[m], US)
-        rho_cn[m] = projected_ratio(sc, npar[m], nst[m], CN)
+        thr_us = 0.0
+        thr_cn = 0.0
+        if nst[m, S_SCHED_US] > 0.0 or nst[m, S_SCHED_CN] > 0.0:
+            thr_us, thr_cn = threat_pressure(t, m, net, par, goods, pol)
+        rho_us[m] = projected_ratio(su, npar[m], nst[m], US, thr_us)
+        rho_cn[m] = projected_ratio(sc, npar[m], nst[m], CN, thr_cn)
     if t >= neg_start:
         for m in range(M):
             if rho_us[m] >= 1.0 and np.isnan(out_neg[m, O_FC_US]):

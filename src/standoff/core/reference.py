@@ -35,17 +35,18 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
-from ..layout import S_PRE_TUS, S_RESMULT_CN, S_RESMULT_US, S_SCHED_US
+from ..layout import N_AGR_DAYS, S_PRE_TUS, S_RESMULT_CN, S_RESMULT_US, S_SCHED_DAY_US, S_SCHED_US
 from .markets import market_ceiling, power, substitution_step, target_price
 from .negotiation import (N_STATE, NEG_OUTPUTS, O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US,
                           O_QSTAR_CN, O_QSTAR_US, init_state, negotiate_day,
                           projected_ratio)
-from .trade import buyer_loss, import_target
+from .trade import buyer_loss, import_target, pending_tariff_pain
 
-_py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss)}
+_py = {f: getattr(f, "py_func", f) for f in (substitution_step, import_target, buyer_loss, pending_tariff_pain)}
 _substitution_step = _py[substitution_step]
 _import_target = _py[import_target]
 _buyer_loss = _py[buyer_loss]
+_pending_tariff_pain = _py[pending_tariff_pain]
 _negotiate_day = getattr(negotiate_day, "py_func", negotiate_day)
 _diverts_to = getattr(diverts_to, "py_func", diverts_to)
 _init_state = getattr(init_state, "py_func", init_state)
@@ -344,11 +345,14 @@ class Member:
                 self.nst[S_RESMULT_US + a0] = v
             elif kind == E.A_ANNOUNCE_TARIFF:  # the side's pending increase, counted at the table
                 self.nst[S_SCHED_US + a0] = v
+                self.nst[S_SCHED_DAY_US + a0] = a1
             elif kind == E.A_POSTPONABLE_TARIFF:
-                self.nst[S_SCHED_US + a2] = 0.0
                 if self.nst[S_ACTIVE] > 0.5:  # postponed by the truce in force: reverting brings it in
                     self.nst[S_PRE_TUS + a2] = v
+                    self.nst[S_SCHED_US + a2] = v
+                    self.nst[S_SCHED_DAY_US + a2] = t
                 else:
+                    self.nst[S_SCHED_US + a2] = 0.0
                     for g in range(self.G):
                         self.tariff[(a0, a1, g)] = v
             elif kind >= E.A_TERM:
@@ -357,7 +361,8 @@ class Member:
 
     def play_negotiation(self, t: int, talks_today: bool) -> None:
         """Stage: pressure ratios, the first day each passes one, and the political game."""
-        rho = [_projected_ratio(_sum(self.pressure[side]), self.npar, self.nst, side) for side in (0, 1)]
+        threat = self.threat_pressure(t)
+        rho = [_projected_ratio(_sum(self.pressure[side]), self.npar, self.nst, side, threat[side]) for side in (0, 1)]
         self.rho = rho
         if t >= self.neg_start:
             for side, slot in ((0, O_FC_US), (1, O_FC_CN)):
@@ -366,6 +371,28 @@ class Member:
         if self.neg_on and t >= self.neg_start:
             self._play(t, talks_today)
 
+
+    def threat_pressure(self, t: int) -> list[float]:
+        """Each side's pressure on the announced increases not yet in force (see the kernel's
+        :func:`standoff.core.negotiation.threat_pressure`), link by link."""
+        threat = [0.0, 0.0]
+        g = self.g
+        for s in (0, 1):
+            v = self.nst[S_SCHED_US + s]
+            if v <= 0.0:
+                continue
+            imp, exp_ = (self.us, self.cn) if s == 0 else (self.cn, self.us)
+            si, se = self.side[imp], self.side[exp_]
+            redir = g[E.I_REDIR_CN] if se == CN_SIDE else g[E.I_REDIR]
+            for lk in self.links:
+                if lk.e != exp_ or lk.i != imp:
+                    continue
+                pi, pe = _pending_tariff_pain(lk.v0, self.tariff[(exp_, imp, lk.g)], v, lk.tau0, g[E.I_PT], g[E.I_SIGMA],
+                                              g[E.I_DIV], g[E.I_PREM], redir, g[E.I_TRADE_ADJ],
+                                              self.nst[S_SCHED_DAY_US + s] - t, self.npar[N_AGR_DAYS])
+                threat[si] += self.net.salience[si, PK_CONSUMERS] * pi * 1e-9
+                threat[se] += self.net.salience[se, PK_EXPORTS] * pe * 1e-9
+        return threat
 
     def land_arrivals(self, t: int) -> None:
         """Stage: released stockpiles and today's arrivals."""

@@ -13,6 +13,7 @@ the exporter sells a share elsewhere.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,47 @@ def buyer_loss(v0: float, tau: float, tau0: float, pass_through: float, sigma: f
     else:
         cs = v0 / (sigma - 1.0) * (1.0 - r ** (1.0 - sigma))
     return cs * (1.0 - diversion) + premium * diversion * max(lost, 0.0)
+
+
+@kernel_jit(error_model="numpy")
+def pending_tariff_pain(v0: float, tau: float, tau_new: float, tau0: float, pass_through: float, sigma: float,
+                        diversion: float, premium: float, redirect: float, adjust_days: float, lead: float,
+                        term: float) -> tuple[float, float]:
+    """The pain a day, averaged over a deal's term, that an announced tariff increase would add:
+    ``(the importer's buyers, the exporter)``, in the link's value units a day.
+
+    The increase from ``tau`` (in force) to ``tau_new`` is due in ``lead`` days (0: it comes in at
+    once, as a postponed increase does when a truce lapses); a deal made today would keep it away
+    for ``term`` days.  Over those days it would be in force for ``L = term - lead`` (none if
+    ``lead >= term``), and :func:`trade_goods`' own dynamics give what it would cost, in the
+    continuous approximation of its daily steps: the buyers' consumer-surplus loss
+    (:func:`buyer_loss`) rises at once; imports fall toward the new target over ``adjust_days``
+    (``dv (1 - exp(-u))``, ``u`` days over ``adjust_days``), and the buyers pay ``premium`` on the
+    diverted share of what they lose; the exporter places ``redirect`` of its lost sales elsewhere
+    over the same time, so what it has not placed is ``dv ((1 - r)(1 - exp(-u)) + r u exp(-u))``.
+    The means over the term are closed forms.  An increase that is no increase costs nothing.
+
+    Examples
+    --------
+    >>> pending_tariff_pain(100.0, 0.1, 0.1, 0.0, 1.0, 3.0, 0.6, 0.08, 0.9, 60.0, 0.0, 90.0)
+    (0.0, 0.0)
+    >>> pending_tariff_pain(100.0, 0.1, 0.3, 0.0, 1.0, 3.0, 0.6, 0.08, 0.9, 60.0, 90.0, 90.0)  # due after the term
+    (0.0, 0.0)
+    """
+    if term <= 0.0 or tau_new <= tau or lead >= term:
+        return 0.0, 0.0
+    span = term - max(lead, 0.0)
+    u = span / adjust_days
+    e = math.exp(-u)  # libm's, in the kernel and in the reference alike
+    ramp = adjust_days / term * (u - 1.0 + e)            # mean of 1 - exp(-u) over the term
+    hump = adjust_days / term * (1.0 - (1.0 + u) * e)    # mean of u exp(-u) over the term
+    dv = max(import_target(v0, tau, tau0, pass_through, sigma) - import_target(v0, tau_new, tau0, pass_through, sigma),
+             0.0)
+    dcs = buyer_loss(v0, tau_new, tau0, pass_through, sigma, diversion, 0.0, 0.0) - \
+        buyer_loss(v0, tau, tau0, pass_through, sigma, diversion, 0.0, 0.0)
+    importer = max(dcs, 0.0) * span / term + premium * diversion * dv * ramp
+    exporter = dv * ((1.0 - redirect) * ramp + redirect * hump)
+    return importer, exporter
 
 
 # ---------------------------------------------------------------- stages of the day: material trade
