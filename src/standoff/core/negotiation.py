@@ -16,8 +16,10 @@ scenario says a side keeps): the US tariff and counter-measures, China's tariff,
 licence approval share and review time toward commitments.  A tariff escalation runs to any
 increase the side has announced and not yet applied (a ``postponable`` tariff event): a truce in
 force on its date postpones it, and reverting (a lapse, a collapse) brings it in, so a deal can
-be a freeze (Buenos Aires, 1 December 2018: List 3 kept at 10%, its rise to 25% postponed).  So deal terms are the game's
-result, and ``standoff validate`` tests them against Geneva and Buenos Aires.
+be a freeze (Buenos Aires, 1 December 2018: List 3 kept at 10%, its rise to 25% postponed); both
+sides weigh such an increase before it lands, at the mean pain a day it would add over a deal's
+term (:func:`threat_pressure`).  So deal terms are the game's result, and ``standoff validate``
+tests them against Geneva and Buenos Aires.
 
 Compliance is a choice made at the deal (:func:`chosen_compliance`: a side honours as much of
 its concession as the risk of being read in breach, and so losing the truce's relief, makes
