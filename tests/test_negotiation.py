@@ -744,7 +744,7 @@ def test_a_truce_postpones_an_announced_increase_and_a_lapse_brings_it_in(rate):
     what the event would have set), and nothing is pending any more."""
     from standoff.core.reference import actions_by_day, new_member
     from standoff.ensemble import plan
-    from standoff.layout import S_ACTIVE, S_PRE_TUS, S_SCHED_DAY_US, S_SCHED_US
+    from standoff.layout import S_ACTIVE, S_DEAL_TUS, S_PRE_TUS, S_SCHED_DAY_US, S_SCHED_FROM_US, S_SCHED_US
     # trust far below the threshold: truces lapse at their first deadline
     sc = _negotiated_with([_postponable(rate=rate)], members=8, trust0_us=0.1, trust0_cn=0.1, threshold=0.6,
                           compliance_mean_us=0.62, compliance_mean_cn=0.62, trust_memory_days=3650.0,
@@ -767,21 +767,25 @@ def test_a_truce_postpones_an_announced_increase_and_a_lapse_brings_it_in(rate):
             if t < date:
                 assert m.nst[S_SCHED_US] == rate  # announced on day 0, pending until its date
             elif t > date and (not active_on_date or m.nst[S_ACTIVE] < 0.5):
-                assert m.nst[S_SCHED_US] == 0.0, t  # applied on its date, or brought in by a lapse
+                # applied on its date, or brought in by a lapse: no longer pending (it has come in,
+                # from the tariff it rose from, or a later deal took over from it)
+                assert m.nst[S_SCHED_US] == 0.0 or m.nst[S_SCHED_FROM_US] >= 0.0, t
             if t == date:
                 if was and m.nst[S_ACTIVE] > 0.5:
                     active_on_date = True
                     seen["postponed"] += 1
                     assert now == before and m.nst[S_PRE_TUS] == rate
                     assert m.nst[S_SCHED_US] == rate and m.nst[S_SCHED_DAY_US] == date  # still pending
+                    assert m.nst[S_SCHED_FROM_US] == -1.0
                 elif not was:
                     seen["applied"] += 1
-                    assert now == rate and m.nst[S_SCHED_US] == 0.0
+                    assert now == rate and m.nst[S_SCHED_FROM_US] == before  # in, from the tariff before it
             if t > date and active_on_date and m.nst[S_ACTIVE] > 0.5:
                 assert m.nst[S_SCHED_US] == rate  # postponed: pending while the truce lasts
             if t > date and active_on_date and was and m.nst[S_ACTIVE] < 0.5:
                 seen["lapsed after"] += 1
                 assert now == rate  # reverting brings the postponed change in
+                assert m.nst[S_SCHED_FROM_US] == m.nst[S_DEAL_TUS] and m.nst[S_SCHED_DAY_US] == t
                 active_on_date = False
     assert seen["postponed"] >= 2 and seen["lapsed after"] >= 1, seen
 
@@ -873,6 +877,40 @@ def _daily_mean_pain(v0, tau, new, tau0, pt, sigma, div, prem, redir, adj, lead,
         imp += cs[k] + prem * div * lost - (cs[0] + prem * div * lost0)
         exp_ += (lost - red) - (lost0 - lost0 * redir)
     return imp / term, exp_ / term
+
+
+def _daily_still_to_come(v0, tau, new, tau0, pt, sigma, div, prem, redir, adj, lead, term):
+    """The oracle for an increase that came in ``-lead`` days ago: the same daily steps from the day
+    it came in; the mean extra pain a day over the next term less today's."""
+    from standoff.core.trade import buyer_loss, import_target
+    inv, e = 1.0 / adj, int(-lead)
+    star = [import_target(v0, x, tau0, pt, sigma) for x in (tau, new)]
+    cs = buyer_loss(v0, new, tau0, pt, sigma, div, 0.0, 0.0)
+    tv, red = star[0], (v0 - star[0]) * redir
+    imp, exp_ = [], []
+    for _ in range(e + int(term)):
+        tv += (star[1] - tv) * inv
+        lost = v0 - tv
+        red += (lost * redir - red) * inv
+        imp.append(cs + prem * div * lost)
+        exp_.append(lost - red)
+    return (np.mean(imp[e:]) - imp[e], np.mean(exp_[e:]) - exp_[e])
+
+
+@pytest.mark.parametrize("lead, adj, redir", [(-10, 60, 0.3), (-30, 60, 0.0), (-5, 120, 0.5)])
+def test_an_increase_that_came_in_is_weighed_for_the_pain_still_to_come(lead, adj, redir):
+    """After it comes in, the sides weigh what is still to come from it, as the daily steps would
+    bring it (within 5%), continuous with what they weighed the day before for the exporter (the
+    buyers' surplus loss is felt at once), and less as the days pass."""
+    from standoff.core.trade import pending_tariff_pain
+    args = (1.4e9, 0.12, 0.175, 0.027, 1.0, 3.0, 0.62, 0.08, redir, float(adj))
+    got = pending_tariff_pain(*args, float(lead), 90.0)
+    np.testing.assert_allclose(got, _daily_still_to_come(*args, float(lead), 90.0), rtol=0.05)
+    assert got[1] > 0
+    at_once, just_in = pending_tariff_pain(*args, 0.0, 90.0), pending_tariff_pain(*args, -1e-9, 90.0)
+    assert just_in[1] == pytest.approx(at_once[1], rel=1e-6)
+    later = pending_tariff_pain(*args, float(lead) - 30.0, 90.0)
+    assert later[0] < got[0] and later[1] < got[1]
 
 
 @pytest.mark.parametrize("lead, adj, redir", [(0, 60, 0.9), (31, 60, 0.9), (60, 30, 0.3), (10, 120, 0.0)])

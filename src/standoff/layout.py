@@ -273,14 +273,17 @@ NEG_TABLE_ROWS = ("resolve",) + tuple(n for n in NEG_PARAMS
 #: ``S_SCHED_*``: the tariff increase the side has announced and not yet applied (0: none), which
 #: the table counts as part of its escalation and each side prices ahead of its date
 #: (:func:`standoff.core.negotiation.threat_pressure`); a truce in force on its date postpones it,
-#: and it stays pending until the truce ends; ``S_SCHED_DAY_*``: that increase's date (day of the run).
+#: and it stays pending until the truce ends; ``S_SCHED_DAY_*``: that increase's date (day of the run),
+#: or the day it came in; ``S_SCHED_FROM_*``: once it has come in, the tariff it rose from (the
+#: first goods group's: a postponable increase covers every group), so the sides go on weighing
+#: the pain still to come from it until the next deal; -1 while it is pending.
 (S_ACTIVE, S_START, S_END, S_LAST_ROUND, S_CUS, S_CCN, S_PRE_TUS, S_PRE_TCN, S_PRE_APPR, S_PRE_DELAY,
  S_DEAL_TUS, S_DEAL_TCN, S_DEAL_APPR, S_DEAL_DELAY, S_RETAL_US, S_RETAL_CN, S_RETAL_DAYS_US, S_RETAL_DAYS_CN,
  S_FORGIVE_US, S_FORGIVE_CN, S_Q_US, S_Q_CN, S_OBS_US, S_OBS_CN, S_TRUST_US, S_TRUST_CN, S_EPISODE_US,
  S_EPISODE_CN, S_PRE_CM, S_RUNG_US, S_RUNG_CN, S_ACC_US, S_ACC_CN, S_PATH, S_RHO_PRE_US, S_RHO_PRE_CN, S_MEAS_US,
  S_MEAS_CN, S_RESMULT_US, S_RESMULT_CN, S_IMPASSES, S_QSTAR_US, S_QSTAR_CN, S_PLAST_US, S_PLAST_CN, S_SCHED_US,
- S_SCHED_CN, S_SCHED_DAY_US, S_SCHED_DAY_CN) = range(49)
-N_STATE = 49
+ S_SCHED_CN, S_SCHED_DAY_US, S_SCHED_DAY_CN, S_SCHED_FROM_US, S_SCHED_FROM_CN) = range(51)
+N_STATE = 51
 #: Rungs of the escalation ladder a side stands on while an agreement is in force: complying,
 #: accusing in public (after which a call or round tries to repair), limited and targeted
 #: retaliation (counter-measures, slower licensing; tariffs stay at the deal), and above it the

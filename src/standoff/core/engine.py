@@ -22,7 +22,7 @@ import numpy as np
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
 from ..layout import (REBUILD_SHARE, A_RESOLVE, S_RESMULT_US, A_ANNOUNCE_TARIFF, A_POSTPONABLE_TARIFF, S_PRE_TUS,
-                     S_SCHED_US, S_SCHED_DAY_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+                     S_SCHED_US, S_SCHED_DAY_US, S_SCHED_FROM_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
                      MODE_LICENCE,
                      A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,
@@ -384,16 +384,18 @@ def apply_actions(t: int, ap: int, tl: Any, evT: np.ndarray, stocks: Any, ctrl: 
             for m in range(M):
                 pol.nst[m, S_SCHED_US + a0] = v[m]
                 pol.nst[m, S_SCHED_DAY_US + a0] = a1
+                pol.nst[m, S_SCHED_FROM_US + a0] = -1.0
         elif kind == A_POSTPONABLE_TARIFF:
             for m in range(M):
+                pol.nst[m, S_SCHED_US + a2] = v[m]
+                pol.nst[m, S_SCHED_DAY_US + a2] = t
                 if pol.nst[m, S_ACTIVE] > 0.5:
                     # A truce in force postpones it: it stays pending, and reverting (a lapse, a
                     # collapse) brings it in.
                     pol.nst[m, S_PRE_TUS + a2] = v[m]
-                    pol.nst[m, S_SCHED_US + a2] = v[m]
-                    pol.nst[m, S_SCHED_DAY_US + a2] = t
+                    pol.nst[m, S_SCHED_FROM_US + a2] = -1.0
                 else:
-                    pol.nst[m, S_SCHED_US + a2] = 0.0
+                    pol.nst[m, S_SCHED_FROM_US + a2] = goods.tariff[a0, a1, 0, m]  # in: its pain still to come
                     for g in range(goods.tariff.shape[2]):
                         goods.tariff[a0, a1, g, m] = v[m]
         elif kind == A_CTRL_COVER_ADD:

@@ -74,7 +74,7 @@ from ..layout import (CN, CN_SIDE, I_DIV, I_PT, I_SIGMA, I_TRADE_ADJ, PK_CONSUME
                      S_RHO_PRE_US, STREAM_EXTEND, STREAM_EXTEND_ROUND, STREAM_MEASURE, STREAM_READ, S_RESMULT_CN,
                      S_RESMULT_US, N_BELIEF_LEARN, N_BELIEF_SD, O_DEAL_TCN, O_DEAL_TUS, O_IMPASSE, S_IMPASSES,
                      STREAM_BELIEF, O_DEFECT, O_QSTAR_CN, O_QSTAR_US, S_QSTAR_CN, S_QSTAR_US, N_LOOK, S_PLAST_CN,
-                     S_PLAST_US, S_SCHED_CN, S_SCHED_DAY_US, S_SCHED_US)
+                     S_PLAST_US, S_SCHED_CN, S_SCHED_DAY_US, S_SCHED_FROM_CN, S_SCHED_FROM_US, S_SCHED_US)
 
 #: Persistence of a side's day-to-day compliance around the level it chose (AR(1) coefficient).
 PHI = 0.9
@@ -111,6 +111,8 @@ def init_state(st: np.ndarray, npar: np.ndarray) -> None:
     st[S_RESMULT_CN] = 1.0
     st[S_PLAST_US] = -1.0  # no pressure seen yet: nothing to project from on the first day
     st[S_PLAST_CN] = -1.0
+    st[S_SCHED_FROM_US] = -1.0  # no announced increase has come in
+    st[S_SCHED_FROM_CN] = -1.0
 
 
 @kernel_jit(error_model="numpy")
@@ -149,8 +151,12 @@ def threat_pressure(t: int, m: int, net: Any, par: Any, goods: Any, pol: Any) ->
     :func:`standoff.core.trade.pending_tariff_pain` on every goods link it covers at that link's
     tariff in force: the levying side's buyers (consumers) and the exporting side (exports), each
     weighted by its interest group's salience.  An increase due beyond the term adds nothing; one a
-    truce has postponed is due at once if the truce ends (lead 0).  Nothing else is anticipated:
-    no new assumption is needed, and every scenario without an announced increase is unchanged.
+    truce has postponed is due at once if the truce ends (lead 0).  Once it has come in, the sides
+    go on weighing the pain still to come from it (imports still falling, sales not yet placed
+    elsewhere) from the tariff it rose from, until the next deal: the pain it already causes is
+    felt, so nothing is counted twice and the weight does not vanish on the day it lands.  Nothing
+    else is anticipated: no new assumption is needed, and every scenario without an announced
+    increase is unchanged.
     """
     st = pol.nst[m]
     thr_us = 0.0
@@ -165,7 +171,9 @@ def threat_pressure(t: int, m: int, net: Any, par: Any, goods: Any, pol: Any) ->
             continue
         imp = net.us_idx if s == US else net.cn_idx
         exp_ = net.cn_idx if s == US else net.us_idx
-        lead = st[S_SCHED_DAY_US + s] - t
+        landed = st[S_SCHED_FROM_US + s] >= 0.0
+        # pending: due in this many days (a postponed one at once); in: -(days since it came in)
+        lead = st[S_SCHED_DAY_US + s] - t if landed else max(st[S_SCHED_DAY_US + s] - t, 0.0)
         si = side[imp]
         se = side[exp_]
         redir = par.redir_cn[m] if se == CN_SIDE else par.redir[m]
@@ -173,7 +181,8 @@ def threat_pressure(t: int, m: int, net: Any, par: Any, goods: Any, pol: Any) ->
             if net.gt_e[j] != exp_ or net.gt_i[j] != imp:
                 continue
             gg = net.gt_g[j]
-            pi, pe = pending_tariff_pain(net.trade_v0[exp_, imp, gg], goods.tariff[exp_, imp, gg, m], v,
+            tau = st[S_SCHED_FROM_US + s] if landed else goods.tariff[exp_, imp, gg, m]
+            pi, pe = pending_tariff_pain(net.trade_v0[exp_, imp, gg], tau, v,
                                          net.tau0[exp_, imp, gg], gp[I_PT, m], gp[I_SIGMA, m], gp[I_DIV, m],
                                          par.prem[m], redir, gp[I_TRADE_ADJ, m], lead, term)
             w_i = sal[si, PK_CONSUMERS] * pi * 1e-9
@@ -367,10 +376,12 @@ def _apply_terms(st: np.ndarray, us_on: bool, cn_on: bool, tariff: np.ndarray, c
 @kernel_jit(error_model="numpy", inline="always")
 def _bring_in_postponed(st: np.ndarray, t: int) -> None:
     """A truce has ended and reverting has set the pre-deal tariffs: an increase it postponed (its
-    date passed while the truce was in force) is now in force, so it is no longer pending."""
+    date passed while the truce was in force) comes in today, from the deal's tariff, and the sides
+    go on weighing the pain still to come from it (:func:`threat_pressure`)."""
     for side in range(2):
-        if st[S_SCHED_US + side] > 0.0 and st[S_SCHED_DAY_US + side] <= t:
-            st[S_SCHED_US + side] = 0.0
+        if st[S_SCHED_US + side] > 0.0 and st[S_SCHED_FROM_US + side] < 0.0 and st[S_SCHED_DAY_US + side] <= t:
+            st[S_SCHED_FROM_US + side] = st[S_DEAL_TUS + side]
+            st[S_SCHED_DAY_US + side] = t
 
 
 @kernel_jit(error_model="numpy")
@@ -627,6 +638,11 @@ def negotiate_day(t: int, member: int, seed: np.uint64, talks_today: bool, npar:
             st[S_PRE_CM] = 1.0
     st[S_CUS] = c_us
     st[S_CCN] = c_cn
+    # An increase that has come in is part of the tariff in force: a deal takes over from it.
+    for side in range(2):
+        if st[S_SCHED_FROM_US + side] >= 0.0:
+            st[S_SCHED_US + side] = 0.0
+            st[S_SCHED_FROM_US + side] = -1.0
     # A side's escalation runs to the increase it has announced and not yet applied, if higher (List
     # 3's rise to 25%, announced for 1 January 2019): taking back part of that escalation can leave
     # the tariff where it is and postpone the rise (Buenos Aires), or let part of it go ahead.

@@ -35,7 +35,7 @@ from ..layout import (ROUTE_TERMS, CT_GRANTED, CT_LEFT, LK_APPLIED, LK_BACKLOG, 
                      CN_SIDE, INVEST_SIGNAL, PK_CONSUMERS, PK_EXPORTS, PK_OUTPUT, PK_STRATEGIC, REBUILD_SHARE,
                      firm_cover_multipliers)
 from .rng import kernel_uniform
-from ..layout import N_AGR_DAYS, S_PRE_TUS, S_RESMULT_CN, S_RESMULT_US, S_SCHED_DAY_US, S_SCHED_US
+from ..layout import N_AGR_DAYS, S_PRE_TUS, S_RESMULT_CN, S_RESMULT_US, S_SCHED_DAY_US, S_SCHED_FROM_US, S_SCHED_US
 from .markets import market_ceiling, power, substitution_step, target_price
 from .negotiation import (N_STATE, NEG_OUTPUTS, O_CAUSE, O_DEAL_TCN, O_DEAL_TUS, O_FC_CN, O_FC_US,
                           O_QSTAR_CN, O_QSTAR_US, init_state, negotiate_day,
@@ -346,13 +346,15 @@ class Member:
             elif kind == E.A_ANNOUNCE_TARIFF:  # the side's pending increase, counted at the table
                 self.nst[S_SCHED_US + a0] = v
                 self.nst[S_SCHED_DAY_US + a0] = a1
+                self.nst[S_SCHED_FROM_US + a0] = -1.0
             elif kind == E.A_POSTPONABLE_TARIFF:
+                self.nst[S_SCHED_US + a2] = v
+                self.nst[S_SCHED_DAY_US + a2] = t
                 if self.nst[S_ACTIVE] > 0.5:  # postponed by the truce in force: reverting brings it in
                     self.nst[S_PRE_TUS + a2] = v
-                    self.nst[S_SCHED_US + a2] = v
-                    self.nst[S_SCHED_DAY_US + a2] = t
-                else:
-                    self.nst[S_SCHED_US + a2] = 0.0
+                    self.nst[S_SCHED_FROM_US + a2] = -1.0
+                else:  # it comes in; the sides weigh the pain still to come from it
+                    self.nst[S_SCHED_FROM_US + a2] = self.tariff[(a0, a1, 0)]
                     for g in range(self.G):
                         self.tariff[(a0, a1, g)] = v
             elif kind >= E.A_TERM:
@@ -383,13 +385,15 @@ class Member:
                 continue
             imp, exp_ = (self.us, self.cn) if s == 0 else (self.cn, self.us)
             si, se = self.side[imp], self.side[exp_]
+            landed = self.nst[S_SCHED_FROM_US + s] >= 0.0
+            lead = self.nst[S_SCHED_DAY_US + s] - t if landed else max(self.nst[S_SCHED_DAY_US + s] - t, 0.0)
             redir = g[E.I_REDIR_CN] if se == CN_SIDE else g[E.I_REDIR]
             for lk in self.links:
                 if lk.e != exp_ or lk.i != imp:
                     continue
-                pi, pe = _pending_tariff_pain(lk.v0, self.tariff[(exp_, imp, lk.g)], v, lk.tau0, g[E.I_PT], g[E.I_SIGMA],
-                                              g[E.I_DIV], g[E.I_PREM], redir, g[E.I_TRADE_ADJ],
-                                              self.nst[S_SCHED_DAY_US + s] - t, self.npar[N_AGR_DAYS])
+                tau = self.nst[S_SCHED_FROM_US + s] if landed else self.tariff[(exp_, imp, lk.g)]
+                pi, pe = _pending_tariff_pain(lk.v0, tau, v, lk.tau0, g[E.I_PT], g[E.I_SIGMA],
+                                              g[E.I_DIV], g[E.I_PREM], redir, g[E.I_TRADE_ADJ], lead, self.npar[N_AGR_DAYS])
                 threat[si] += self.net.salience[si, PK_CONSUMERS] * pi * 1e-9
                 threat[se] += self.net.salience[se, PK_EXPORTS] * pe * 1e-9
         return threat

@@ -67,6 +67,11 @@ def pending_tariff_pain(v0: float, tau: float, tau_new: float, tau0: float, pass
     over the same time, so what it has not placed is ``dv ((1 - r)(1 - exp(-u)) + r u exp(-u))``.
     The means over the term are closed forms.  An increase that is no increase costs nothing.
 
+    A negative ``lead`` is an increase that came in ``-lead`` days ago: what is returned is then
+    the pain still to come from it, the mean over the term of its pain less the pain it causes
+    today (the buyers' surplus loss, felt at once, has none; the premium and the exporter's lost
+    sales still ramp in; a side expecting its lost sales to be placed elsewhere counts no relief).
+
     Examples
     --------
     >>> pending_tariff_pain(100.0, 0.1, 0.1, 0.0, 1.0, 3.0, 0.6, 0.08, 0.9, 60.0, 0.0, 90.0)
@@ -76,13 +81,20 @@ def pending_tariff_pain(v0: float, tau: float, tau_new: float, tau0: float, pass
     """
     if term <= 0.0 or tau_new <= tau or lead >= term:
         return 0.0, 0.0
+    dv = max(import_target(v0, tau, tau0, pass_through, sigma) - import_target(v0, tau_new, tau0, pass_through, sigma),
+             0.0)
+    if lead < 0.0:
+        x = -lead / adjust_days   # days since it came in, in adjustment times
+        big_u = term / adjust_days
+        ex = math.exp(-x)
+        rise = ex * (1.0 - (1.0 - math.exp(-big_u)) / big_u)  # mean of exp(-x) - exp(-x-s) over the term
+        hump = ((1.0 + x) * ex - (1.0 + x + big_u) * math.exp(-x - big_u)) / big_u - x * ex
+        return premium * diversion * dv * rise, max(dv * ((1.0 - redirect) * rise + redirect * hump), 0.0)
     span = term - max(lead, 0.0)
     u = span / adjust_days
     e = math.exp(-u)  # libm's, in the kernel and in the reference alike
     ramp = adjust_days / term * (u - 1.0 + e)            # mean of 1 - exp(-u) over the term
     hump = adjust_days / term * (1.0 - (1.0 + u) * e)    # mean of u exp(-u) over the term
-    dv = max(import_target(v0, tau, tau0, pass_through, sigma) - import_target(v0, tau_new, tau0, pass_through, sigma),
-             0.0)
     dcs = buyer_loss(v0, tau_new, tau0, pass_through, sigma, diversion, 0.0, 0.0) - \
         buyer_loss(v0, tau, tau0, pass_through, sigma, diversion, 0.0, 0.0)
     importer = max(dcs, 0.0) * span / term + premium * diversion * dv * ramp
