@@ -22,7 +22,8 @@ import numpy as np
 from ._jit import kernel_jit
 from .controls import lead_days, refresh_control_flags, review_licences
 from ..layout import (REBUILD_SHARE, A_RESOLVE, S_RESMULT_US, A_ANNOUNCE_TARIFF, A_POSTPONABLE_TARIFF, S_PRE_TUS,
-                     S_SCHED_US, S_SCHED_DAY_US, S_SCHED_FROM_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT, A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
+                     S_SCHED_US, S_SCHED_DAY_US, S_SCHED_FROM_US, A_BUY, A_CAPACITY, A_OUTPUT_HALT, A_OUTPUT_LIMIT,
+                     A_CM, A_CTRL_COVER_ADD, A_TERM, ROUTE_TERM_FREE, T_COVER,  # noqa: F401
                      MODE_LICENCE,
                      A_CTRL_MODE, A_CTRL_QUOTA, I_INSPECT, LICENCE_CONTRACTS,
                      LICENCE_KINDS, A_RELEASE, A_TALKS, A_TARIFF, CN_SIDE, I_CAPGROW,

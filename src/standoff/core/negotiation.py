@@ -145,10 +145,10 @@ def threat_pressure(t: int, m: int, net: Any, par: Any, goods: Any, pol: Any) ->
 
     A side whose pain is remembered does not feel an increase before it lands, but a government
     told that a tariff rises on 1 January knows what it will cost (List 3's rise to 25%, announced
-    on 24 September 2018 and the reason Buenos Aires met a month before it).  Each pending increase
+    on 24 September 2018; the Buenos Aires truce a month before it postponed it).  Each pending increase
     (``S_SCHED_*``, with its date) is priced as the mean pain a day it would add over a deal's term
     (``agreement_days``: what a deal made today keeps away), by
-    :func:`standoff.core.trade.pending_tariff_pain` on every goods link it covers at that link's
+    :func:`standoff.core.trade.pending_tariff_pain` on every goods link it covers, from that link's
     tariff in force: the levying side's buyers (consumers) and the exporting side (exports), each
     weighted by its interest group's salience.  An increase due beyond the term adds nothing; one a
     truce has postponed is due at once if the truce ends (lead 0).  Once it has come in, the sides
@@ -698,8 +698,8 @@ def play_negotiation(t: int, first: int, seed: np.uint64, neg_on: bool, neg_star
     """Stage: the political game, one day, for a block of members.
 
     Each side's pressure ratio is the pressure it projects from yesterday's (:func:`projected_ratio`),
-    plus what it puts on announced increases not yet in force (:func:`threat_pressure`), over its resolve (times the multiplier its political calendar sets today,
-    :data:`standoff.layout.A_RESOLVE`); the first day it
+    plus what it puts on announced increases (:func:`threat_pressure`), over its resolve (times the
+    multiplier its political calendar sets today, :data:`standoff.layout.A_RESOLVE`); the first day it
     reaches one is when that side would concede.  When negotiation is simulated, each member's
     game plays today's round (if any), compliance, monitoring and retaliation, and writes the
     resulting tariffs, licence terms and counter-measures back into the policy in force.
